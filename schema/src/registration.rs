@@ -1,0 +1,150 @@
+//! Registration data: who a key belongs to, as typed when applying.
+//!
+//! The sealed record's inner hash is SHA-256(PKCS#8 ‖ [`RegistrationData::canonical_bytes`]),
+//! so the encoding below is fixed forever for format version 1:
+//!
+//! ```text
+//! "SGRD" 0x01
+//! for each field in this order: user_id, common_name, organization,
+//!   organizational_unit, email, country
+//!     u16 big-endian byte length ‖ UTF-8 bytes
+//! ```
+//!
+//! Values are validated before they are encoded, so two equal-looking
+//! registrations cannot encode differently through stray whitespace.
+
+use crate::error::{FormatError, Problem};
+use crate::record::validate_user_id;
+
+/// Magic and version at the start of the canonical encoding.
+const CANONICAL_PREFIX: &[u8; 5] = b"SGRD\x01";
+/// Longest free-text field, in characters.
+pub const MAX_TEXT_CHARS: usize = 128;
+
+/// The data a user registers with; it becomes the certificate subject.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationData {
+    /// Login identity; see [`validate_user_id`].
+    pub user_id: String,
+    /// Full name (subject CN).
+    pub common_name: String,
+    /// Organisation (subject O).
+    pub organization: String,
+    /// Department (subject OU); may be empty.
+    #[serde(default)]
+    pub organizational_unit: String,
+    /// E-mail address, for the letter and the help desk.
+    pub email: String,
+    /// ISO 3166-1 alpha-2 country code (subject C).
+    pub country: String,
+}
+
+impl RegistrationData {
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), FormatError> {
+        validate_user_id(&self.user_id)?;
+        text("common_name", &self.common_name, false)?;
+        text("organization", &self.organization, false)?;
+        text("organizational_unit", &self.organizational_unit, true)?;
+        email(&self.email)?;
+        if self.country.len() != 2 || !self.country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(FormatError::new("country", Problem::Malformed));
+        }
+        Ok(())
+    }
+
+    /// The canonical encoding (see the module documentation).
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, FormatError> {
+        self.validate()?;
+        let fields = [
+            &self.user_id,
+            &self.common_name,
+            &self.organization,
+            &self.organizational_unit,
+            &self.email,
+            &self.country,
+        ];
+        let mut out = CANONICAL_PREFIX.to_vec();
+        for field in fields {
+            // validate() bounds every field far below u16::MAX bytes.
+            out.extend_from_slice(&(field.len() as u16).to_be_bytes());
+            out.extend_from_slice(field.as_bytes());
+        }
+        Ok(out)
+    }
+}
+
+fn text(field: &'static str, value: &str, may_be_empty: bool) -> Result<(), FormatError> {
+    let chars = value.chars().count();
+    if (!may_be_empty && chars == 0) || chars > MAX_TEXT_CHARS {
+        return Err(FormatError::new(field, Problem::BadLength));
+    }
+    if value.chars().any(char::is_control) || value.trim() != value || value.contains("  ") {
+        return Err(FormatError::new(field, Problem::Malformed));
+    }
+    Ok(())
+}
+
+fn email(value: &str) -> Result<(), FormatError> {
+    const FIELD: &str = "email";
+    if value.is_empty() || value.len() > 254 {
+        return Err(FormatError::new(FIELD, Problem::BadLength));
+    }
+    let well_formed = value.is_ascii()
+        && !value.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        && matches!(value.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.contains('@')
+                && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'));
+    if !well_formed {
+        return Err(FormatError::new(FIELD, Problem::Malformed));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn alice() -> RegistrationData {
+        RegistrationData {
+            user_id: "alice".into(),
+            common_name: "Alice Example".into(),
+            organization: "Example Bank".into(),
+            organizational_unit: "Payments".into(),
+            email: "alice@example.com".into(),
+            country: "GB".into(),
+        }
+    }
+
+    #[test]
+    fn canonical_encoding_is_fixed() {
+        let bytes = alice().canonical_bytes().expect("valid");
+        let expected = b"SGRD\x01\x00\x05alice\x00\x0dAlice Example\x00\x0cExample Bank\x00\x08Payments\x00\x11alice@example.com\x00\x02GB";
+        assert_eq!(bytes, expected.to_vec());
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases: Vec<(RegistrationData, &str)> = vec![
+            (RegistrationData { user_id: "Alice".into(), ..alice() }, "user_id"),
+            (RegistrationData { common_name: "".into(), ..alice() }, "common_name"),
+            (RegistrationData { common_name: " Alice".into(), ..alice() }, "common_name"),
+            (RegistrationData { organization: "a\u{7}b".into(), ..alice() }, "organization"),
+            (RegistrationData { organizational_unit: "x".repeat(129), ..alice() }, "organizational_unit"),
+            (RegistrationData { email: "alice.example.com".into(), ..alice() }, "email"),
+            (RegistrationData { email: "a@b".into(), ..alice() }, "email"),
+            (RegistrationData { country: "gb".into(), ..alice() }, "country"),
+        ];
+        for (data, field) in cases {
+            assert_eq!(data.validate().expect_err(field).field, field);
+        }
+        assert!(RegistrationData { organizational_unit: String::new(), ..alice() }.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_json_fields_refused() {
+        let json = r#"{"user_id":"a","common_name":"A","organization":"O","email":"a@b.c","country":"GB","admin":true}"#;
+        assert!(serde_json::from_str::<RegistrationData>(json).is_err());
+    }
+}
