@@ -29,6 +29,15 @@ pub enum Error {
     /// The record opened but is inconsistent (inner hash, key, fingerprint).
     #[error("the record is invalid: {0}")]
     RecordInvalid(&'static str),
+    /// A signing or sealing request came before a key was loaded.
+    #[error("no key is loaded: generate a key or open a record first")]
+    NoKey,
+    /// `open-record` came before `unlock`.
+    #[error("the pass phrase has not been given: unlock first")]
+    NotUnlocked,
+    /// CMS output was asked for without the signer's certificate.
+    #[error("field `certificate` is required for CMS signatures")]
+    CertificateRequired,
     /// A signature did not verify.
     #[error("the signature does not verify")]
     SignatureInvalid,
@@ -55,7 +64,9 @@ impl Error {
             Error::WrongPassphrase | Error::RecordUserMismatch => ErrorCode::WrongPassphrase,
             Error::RecordInvalid(_) => ErrorCode::RecordInvalid,
             Error::CertificateMismatch => ErrorCode::CertificateMismatch,
-            Error::SignatureInvalid => ErrorCode::BadRequest,
+            Error::SignatureInvalid | Error::CertificateRequired => ErrorCode::BadRequest,
+            Error::NoKey => ErrorCode::NoKey,
+            Error::NotUnlocked => ErrorCode::NotUnlocked,
             Error::Rsa(_) | Error::Encoding(_) | Error::System(_) => ErrorCode::Internal,
         }
     }

@@ -1,0 +1,68 @@
+# Signet — build, run and test.
+#
+#   make run     build everything and start it (see README.md)
+#   make test    every test: units, properties, vectors, interop with OpenSSL,
+#                the signer as a real process, a short fuzz run
+#   make bench   benchmarks; figures go to BENCHMARKS.md
+#
+# System packages the targets need are installed on first use (Debian/Ubuntu,
+# as root or through sudo); nothing is installed when already present.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+TARGET_DIR := $(CARGO_TARGET_DIR)
+FUZZ_SECONDS ?= 20
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# Debian packages: what the build and the tests run.
+SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps
+
+.PHONY: all build run test test-unit test-fuzz lint fmt bench deps fuzz-tools clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(CARGO) build --workspace --release --locked
+
+run: build
+	$(CARGO) run --release --locked -p signet-signer --example demo
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test: deps test-unit test-fuzz
+	@echo "make test: all suites passed"
+
+test-unit:
+	$(CARGO) test --workspace --locked --no-fail-fast
+
+# The fuzz targets need a nightly toolchain (sanitizer flags) and cargo-fuzz.
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@cargo fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+test-fuzz: fuzz-tools
+	@for target in record_parse protocol_decode; do \
+	  mkdir -p fuzz/corpus/$$target; cp -n fuzz/corpus_seed/$$target/* fuzz/corpus/$$target/ 2>/dev/null || true; \
+	  echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && CARGO_TARGET_DIR=$(TARGET_DIR)/fuzz cargo +nightly fuzz run $$target corpus/$$target -- \
+	     -max_total_time=$(FUZZ_SECONDS) -max_len=4096 2>&1 | tail -n 3); \
+	done
+
+bench: build
+	bash scripts/bench.sh
+
+clean:
+	$(CARGO) clean

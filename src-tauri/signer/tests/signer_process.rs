@@ -1,0 +1,329 @@
+//! The real `signet-signer` binary, driven over its pipes as the app drives it.
+
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use signet_schema::protocol::{
+    Bytes, ErrorCode, MAX_FRAME_LEN, Passphrase, Request, RequestEnvelope, Response, SignatureFormat, decode_response,
+    encode_frame,
+};
+use signet_schema::{KdfParams, KeySize, RegistrationData, SignatureScheme};
+use signet_signer::hardening::locked_kib;
+use signet_signer::keys::PublicKey;
+use signet_signer::sign;
+
+const SIGNER: &str = env!("CARGO_BIN_EXE_signet-signer");
+
+struct Signer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    next_id: u64,
+}
+
+impl Signer {
+    fn start(args: &[&str]) -> Signer {
+        let mut child = Command::new(SIGNER)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn signet-signer");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout piped");
+        Signer { child, stdin, stdout, next_id: 1 }
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).expect("write to signer");
+        stdin.flush().expect("flush");
+    }
+
+    fn read_reply(&mut self) -> (u64, Response) {
+        let mut header = [0u8; 4];
+        self.stdout.read_exact(&mut header).expect("reply header");
+        let mut body = vec![0u8; u32::from_be_bytes(header) as usize];
+        self.stdout.read_exact(&mut body).expect("reply body");
+        let envelope = decode_response(&body).expect("reply decodes");
+        assert_eq!(envelope.v, 1);
+        (envelope.id, envelope.response)
+    }
+
+    fn call(&mut self, request: Request) -> Response {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.write_raw(&encode_frame(&RequestEnvelope { v: 1, id, request }));
+        let (reply_id, response) = self.read_reply();
+        assert_eq!(reply_id, id, "reply answers another request");
+        response
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn alice() -> RegistrationData {
+    RegistrationData {
+        user_id: "alice".into(),
+        common_name: "Alice Example".into(),
+        organization: "Example Bank".into(),
+        organizational_unit: String::new(),
+        email: "alice@example.com".into(),
+        country: "GB".into(),
+    }
+}
+
+fn pass(text: &str) -> Passphrase {
+    Passphrase::new(text.into())
+}
+
+/// Whether this process may lock the KDF's memory (root, or a generous limit).
+fn can_lock_memory() -> bool {
+    let limits = std::fs::read_to_string("/proc/self/limits").expect("limits");
+    let line = limits.lines().find(|l| l.starts_with("Max locked memory")).expect("memlock line");
+    let hard = line.split_whitespace().nth(4).expect("hard limit");
+    hard == "unlimited" || hard.parse::<u64>().is_ok_and(|b| b >= 1 << 30)
+}
+
+#[test]
+fn hello_reports_hardening_in_force() {
+    let mut signer = Signer::start(&[]);
+    let Response::Ready { protocol, pid, hardening, .. } = signer.call(Request::Hello) else { panic!("not ready") };
+    assert_eq!(protocol, 1);
+    assert_eq!(pid, signer.child.id());
+    assert!(hardening.core_dumps_disabled && hardening.not_dumpable && hardening.parent_death_signal);
+    assert_eq!(hardening.sandbox, "seccomp");
+    assert!(hardening.sandbox_verified, "the probe saw a socket or a write-open succeed");
+    assert_eq!(hardening.idle_timeout_secs, 300);
+    // Seen from outside, through /proc.
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("child limits");
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).expect("core line");
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("child status");
+    assert!(status.lines().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')), "no seccomp filter in force");
+    assert!(status.lines().any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1')));
+    if can_lock_memory() {
+        assert!(hardening.memory_locked);
+        assert!(locked_kib(pid).is_some_and(|k| k > 0), "VmLck is 0");
+    }
+}
+
+#[test]
+fn apply_then_sign_in_then_sign() {
+    // Apply: a fresh key, sealed, with its PKCS#10 and verifier.
+    let mut signer = Signer::start(&[]);
+    let Response::KeyGenerated { record, certification_request, verifier, public_key } = signer.call(Request::GenerateKey {
+        registration: alice(),
+        passphrase: pass("correct horse battery staple"),
+        kdf: KdfParams::FLOOR,
+        key_bits: KeySize::Rsa2048,
+    }) else {
+        panic!("no key generated")
+    };
+    assert!(!certification_request.0.is_empty());
+    assert_eq!(verifier.0.len(), 32);
+    assert_eq!(signer.call(Request::End), Response::Ended);
+    assert_eq!(signer.wait_exit(Duration::from_secs(2)), Some(0));
+
+    // Sign in with a new process, as after a restart of the app.
+    let mut signer = Signer::start(&[]);
+    let header = signet_schema::SealedKeyRecord::parse(&record.0).expect("record parses").header;
+    let wrong = signer.call(Request::Unlock {
+        user_id: "alice".into(),
+        kdf: header.kdf_params,
+        salt: Bytes(header.salt.clone()),
+        passphrase: pass("correct horse battery stapler"),
+    });
+    let Response::Unlocked { verifier: wrong_verifier } = wrong else { panic!("unlock failed") };
+    assert_ne!(wrong_verifier, verifier, "a wrong pass phrase gives another verifier");
+    let refused = signer.call(Request::OpenRecord { record: record.clone(), registration: alice() });
+    assert!(matches!(refused, Response::Error { code: ErrorCode::WrongPassphrase, .. }), "{refused:?}");
+    let Response::Unlocked { verifier: again } = signer.call(Request::Unlock {
+        user_id: "alice".into(),
+        kdf: header.kdf_params,
+        salt: Bytes(header.salt),
+        passphrase: pass("correct horse battery staple"),
+    }) else {
+        panic!("unlock failed")
+    };
+    assert_eq!(again, verifier);
+    let opened = signer.call(Request::OpenRecord { record, registration: alice() });
+    assert_eq!(opened, Response::RecordOpened { public_key: public_key.clone(), key_bits: 2048 });
+
+    // Sign many.
+    let public = PublicKey::from_spki_der(&public_key.0).expect("spki");
+    for (i, scheme) in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256].into_iter().enumerate() {
+        let content = format!("payment order {i}").into_bytes();
+        let Response::Signed { signature } = signer.call(Request::Sign {
+            content: Bytes(content.clone()),
+            scheme,
+            format: SignatureFormat::Raw,
+            certificate: None,
+        }) else {
+            panic!("not signed")
+        };
+        sign::verify(&public, scheme, &content, &signature.0).expect("signature verifies");
+    }
+    let no_cert = signer.call(Request::Sign {
+        content: Bytes(b"x".to_vec()),
+        scheme: SignatureScheme::RsaPssSha256,
+        format: SignatureFormat::Cms,
+        certificate: None,
+    });
+    assert!(matches!(no_cert, Response::Error { code: ErrorCode::BadRequest, .. }), "{no_cert:?}");
+    assert_eq!(signer.call(Request::End), Response::Ended);
+    assert_eq!(signer.wait_exit(Duration::from_secs(2)), Some(0));
+}
+
+#[test]
+fn requests_out_of_order_get_typed_errors() {
+    let mut signer = Signer::start(&[]);
+    let sign = signer.call(Request::Sign {
+        content: Bytes(b"x".to_vec()),
+        scheme: SignatureScheme::RsaPssSha256,
+        format: SignatureFormat::Raw,
+        certificate: None,
+    });
+    assert!(matches!(sign, Response::Error { code: ErrorCode::NoKey, .. }), "{sign:?}");
+    let open = signer.call(Request::OpenRecord { record: Bytes(vec![1, 2, 3]), registration: alice() });
+    assert!(matches!(open, Response::Error { code: ErrorCode::NotUnlocked, .. }), "{open:?}");
+    let weak = signer.call(Request::Unlock {
+        user_id: "alice".into(),
+        kdf: KdfParams { m_kib: 1024, t: 1, p: 1 },
+        salt: Bytes(vec![0; 16]),
+        passphrase: pass("x"),
+    });
+    assert!(matches!(weak, Response::Error { code: ErrorCode::KdfTooWeak, .. }), "{weak:?}");
+    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
+}
+
+#[test]
+fn malformed_and_oversized_frames_get_error_replies() {
+    let mut signer = Signer::start(&[]);
+    let cases: Vec<(Vec<u8>, ErrorCode)> = vec![
+        (b"\x00\x00\x00\x03abc".to_vec(), ErrorCode::MalformedFrame),
+        (b"\x00\x00\x00\x02\xff\xfe".to_vec(), ErrorCode::MalformedFrame),
+        (encode_frame(&serde_json::json!({"v": 9, "id": 4, "type": "hello"})), ErrorCode::UnsupportedVersion),
+        (encode_frame(&serde_json::json!({"v": 1, "id": 5, "type": "format-disk"})), ErrorCode::UnknownMessage),
+        (encode_frame(&serde_json::json!({"v": 1, "id": 6, "type": "sign", "content": 17})), ErrorCode::BadRequest),
+        (0u32.to_be_bytes().to_vec(), ErrorCode::FrameTooLarge),
+    ];
+    for (frame, code) in cases {
+        signer.write_raw(&frame);
+        let (_, reply) = signer.read_reply();
+        assert!(matches!(reply, Response::Error { code: c, .. } if c == code), "expected {code:?}, got {reply:?}");
+    }
+    // An oversized frame is skipped, not buffered, and the session survives it.
+    let declared = MAX_FRAME_LEN + 1;
+    let mut frame = (declared as u32).to_be_bytes().to_vec();
+    frame.resize(4 + declared, b'x');
+    signer.write_raw(&frame);
+    let (_, reply) = signer.read_reply();
+    assert!(matches!(reply, Response::Error { code: ErrorCode::FrameTooLarge, .. }), "{reply:?}");
+    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
+}
+
+#[test]
+fn exits_when_stdin_closes() {
+    let mut signer = Signer::start(&[]);
+    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
+    drop(signer.stdin.take());
+    assert_eq!(signer.wait_exit(Duration::from_secs(1)), Some(0));
+}
+
+#[test]
+fn a_truncated_frame_is_a_transport_error() {
+    let mut signer = Signer::start(&[]);
+    signer.write_raw(b"\x00\x00\x01\x00{\"v\":1");
+    drop(signer.stdin.take());
+    assert_eq!(signer.wait_exit(Duration::from_secs(1)), Some(1));
+}
+
+#[test]
+fn exits_after_the_idle_timeout() {
+    let mut signer = Signer::start(&["--idle-timeout", "1"]);
+    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
+    let started = Instant::now();
+    assert_eq!(signer.wait_exit(Duration::from_secs(3)), Some(3));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    let status = Command::new(SIGNER).arg("--idle-timeout").arg("soon").stdin(Stdio::null()).output().expect("run");
+    assert_eq!(status.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&status.stderr).contains("--idle-timeout"));
+}
+
+/// Kills the signer's parent with SIGKILL while the signer's stdin stays open
+/// (held by `sleep`), so only PR_SET_PDEATHSIG can end it.
+#[test]
+fn dies_within_a_second_of_its_parent() {
+    let mut shell = Command::new("sh")
+        .arg("-c")
+        .arg(format!("sleep 30 | '{SIGNER}'"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn shell");
+    let shell_pid = shell.id();
+    let signer_pid = wait_for_child_named(shell_pid, "signet-signer").expect("signer started under the shell");
+    // SAFETY-free kill through the CLI keeps this test free of unsafe code.
+    let killed = Command::new("kill").args(["-KILL", &shell_pid.to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let _ = shell.wait();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while alive(signer_pid) {
+        assert!(Instant::now() < deadline, "signer {signer_pid} outlived its parent by more than a second");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = Command::new("pkill").args(["-f", "^sleep 30$"]).status();
+}
+
+fn wait_for_child_named(parent: u32, name: &str) -> Option<u32> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            // stat: "pid (comm) state ppid ..."; comm is cut at 15 bytes.
+            let Some((comm, rest)) = stat.split_once(") ").and_then(|(l, r)| Some((l.split_once(" (")?.1, r))) else {
+                continue;
+            };
+            let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(parent) && name.starts_with(comm) && alive(pid) {
+                // Give it time to reach its read loop (hardening applied).
+                std::thread::sleep(Duration::from_millis(100));
+                return Some(pid);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Alive and not a zombie (a zombie holds no memory).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(stat.split_once(") ").map(|(_, r)| r.as_bytes()[0]), Some(b'Z' | b'X')),
+        Err(_) => false,
+    }
+}
