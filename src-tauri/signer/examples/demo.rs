@@ -2,63 +2,34 @@
 //! apply (generate and seal a key), then in a fresh signer process sign in
 //! (unlock, open the record) and sign a payment order. Run with `make run`.
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use signet_schema::protocol::{
-    Bytes, Passphrase, Request, RequestEnvelope, Response, SignatureFormat, decode_response, encode_frame,
-};
+use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
+use signet_signer::child::SignerProcess;
 use signet_signer::keys::PublicKey;
 
 type Failure = Box<dyn std::error::Error>;
 
-struct Signer {
-    child: Child,
-    next_id: u64,
+/// The signer binary next to this example (examples live in target/<profile>/examples).
+fn signer_path() -> Result<PathBuf, Failure> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().and_then(|p| p.parent()).ok_or("no target directory")?;
+    Ok(dir.join("signet-signer"))
 }
 
-impl Signer {
-    fn start() -> Result<Signer, Failure> {
-        // Examples live in target/<profile>/examples; the binary one level up.
-        let exe = std::env::current_exe()?;
-        let dir = exe.parent().and_then(|p| p.parent()).ok_or("no target directory")?;
-        let path: PathBuf = dir.join("signet-signer");
-        let child = Command::new(&path)
-            .arg("--parent-pid")
-            .arg(std::process::id().to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e} (build it with `cargo build --release`)", path.display()))?;
-        Ok(Signer { child, next_id: 1 })
-    }
+fn start() -> Result<SignerProcess, Failure> {
+    let path = signer_path()?;
+    SignerProcess::start(&path, &[])
+        .map_err(|e| format!("cannot start {}: {e} (build it with `cargo build --release`)", path.display()).into())
+}
 
-    fn call(&mut self, request: Request) -> Result<Response, Failure> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let stdin = self.child.stdin.as_mut().ok_or("stdin closed")?;
-        stdin.write_all(&encode_frame(&RequestEnvelope { v: 1, id, request }))?;
-        stdin.flush()?;
-        let stdout = self.child.stdout.as_mut().ok_or("stdout closed")?;
-        let mut header = [0u8; 4];
-        stdout.read_exact(&mut header)?;
-        let mut body = vec![0u8; u32::from_be_bytes(header) as usize];
-        stdout.read_exact(&mut body)?;
-        match decode_response(&body)?.response {
-            Response::Error { code, message } => Err(format!("signer refused ({code:?}): {message}").into()),
-            response => Ok(response),
-        }
-    }
-
-    fn end(mut self) -> Result<(), Failure> {
-        self.call(Request::End)?;
-        let status = self.child.wait()?;
-        println!("  signer ended ({status}); its memory went with it");
-        Ok(())
-    }
+#[allow(clippy::print_stdout)]
+fn end(signer: SignerProcess) -> Result<(), Failure> {
+    let status = signer.end()?;
+    println!("  signer ended ({status}); its memory went with it");
+    Ok(())
 }
 
 #[allow(clippy::print_stdout)]
@@ -75,7 +46,7 @@ fn main() -> Result<(), Failure> {
     println!("Signet signing core: one session, step by step.\n");
 
     println!("1. Apply: generate an RSA-3072 key and seal it (Argon2id m=64 MiB t=3 p=4).");
-    let mut signer = Signer::start()?;
+    let mut signer = start()?;
     if let Response::Ready { pid, hardening, .. } = signer.call(Request::Hello)? {
         println!("  signer pid {pid}: {hardening:?}");
     }
@@ -95,10 +66,10 @@ fn main() -> Result<(), Failure> {
         record.0.len(),
         certification_request.0.len()
     );
-    signer.end()?;
+    end(signer)?;
 
     println!("\n2. Sign in with a new signer process: unlock, then open the record.");
-    let mut signer = Signer::start()?;
+    let mut signer = start()?;
     let header = SealedKeyRecord::parse(&record.0)?.header;
     let started = Instant::now();
     signer.call(Request::Unlock {
@@ -124,7 +95,7 @@ fn main() -> Result<(), Failure> {
     let public = PublicKey::from_spki_der(&public_key.0)?;
     signet_signer::sign::verify(&public, SignatureScheme::RsaPssSha256, order, &signature.0)?;
     println!("  {} signature bytes; verified with the public key", signature.0.len());
-    signer.end()?;
+    end(signer)?;
     println!("\nThe key server and the desktop app build on this core; see README.md.");
     Ok(())
 }

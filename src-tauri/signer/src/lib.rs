@@ -11,8 +11,10 @@
 //! * [`cms`] — detached CMS SignedData;
 //! * [`export`] — encrypted PKCS#8 (PBES2) export;
 //! * [`session`] — one signer session: protocol requests → core calls;
+//! * [`child`] — the parent side: start a signer process and talk to it;
 //! * [`hardening`] — process hardening (the crate's only `unsafe`).
 
+pub mod child;
 pub mod cms;
 pub mod csr;
 pub mod error;

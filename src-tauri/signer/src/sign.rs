@@ -241,6 +241,48 @@ mod tests {
         AlgorithmIdentifierOwned::from_der(&pkcs1).expect("round trip");
     }
 
+    /// Fixed vectors made by OpenSSL (see tests/vectors/sign/README.md).
+    mod vectors {
+        use super::*;
+
+        const KEY: &[u8] = include_bytes!("../tests/vectors/sign/key.pk8.der");
+        const MESSAGE: &[u8] = include_bytes!("../tests/vectors/sign/message.xml");
+        const PKCS1: &[u8] = include_bytes!("../tests/vectors/sign/message.xml.pkcs1v15-sha256.sig");
+        const PSS: &[u8] = include_bytes!("../tests/vectors/sign/message.xml.pss-sha256.sig");
+        const PUBLIC_PEM: &str = include_str!("../tests/vectors/sign/pub.pem");
+
+        fn key() -> PrivateKey {
+            PrivateKey::from_pkcs8_der(KEY).expect("vector key")
+        }
+
+        #[test]
+        fn pkcs1v15_signature_is_reproduced_byte_for_byte() {
+            let signature = sign(&key(), SignatureScheme::RsaPkcs1v15Sha256, MESSAGE).expect("sign");
+            assert_eq!(hex::encode(&signature), hex::encode(PKCS1));
+            verify(&key().public_key(), SignatureScheme::RsaPkcs1v15Sha256, MESSAGE, PKCS1).expect("verify");
+        }
+
+        #[test]
+        fn openssl_pss_signature_verifies() {
+            let public = key().public_key();
+            verify(&public, SignatureScheme::RsaPssSha256, MESSAGE, PSS).expect("verify");
+            assert!(verify(&public, SignatureScheme::RsaPkcs1v15Sha256, MESSAGE, PSS).is_err());
+            let mut changed = MESSAGE.to_vec();
+            let last = changed.len() - 1;
+            changed[last] ^= 1;
+            assert!(verify(&public, SignatureScheme::RsaPssSha256, &changed, PSS).is_err());
+            assert!(verify(&public, SignatureScheme::RsaPkcs1v15Sha256, &changed, PKCS1).is_err());
+        }
+
+        #[test]
+        fn vector_public_key_matches_the_pem() {
+            let (label, der) = der::Document::from_pem(PUBLIC_PEM).expect("pem");
+            assert_eq!(label, "PUBLIC KEY");
+            assert_eq!(key().public_key().to_spki_der().expect("spki"), der.as_bytes());
+            assert_eq!(key().bits(), 2048);
+        }
+    }
+
     #[test]
     fn builder_signer_matches_sign() {
         let key = test_key();

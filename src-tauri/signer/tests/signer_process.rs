@@ -1,83 +1,34 @@
 //! The real `signet-signer` binary, driven over its pipes as the app drives it.
 
-use std::io::{Read, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use signet_schema::protocol::{
-    Bytes, ErrorCode, MAX_FRAME_LEN, Passphrase, Request, RequestEnvelope, Response, SignatureFormat, decode_response,
-    encode_frame,
+    Bytes, ErrorCode, MAX_FRAME_LEN, Passphrase, Request, Response, SignatureFormat, encode_frame,
 };
 use signet_schema::{KdfParams, KeySize, RegistrationData, SignatureScheme};
+use signet_signer::child::{ChildError, SignerProcess};
 use signet_signer::hardening::locked_kib;
 use signet_signer::keys::PublicKey;
 use signet_signer::sign;
 
 const SIGNER: &str = env!("CARGO_BIN_EXE_signet-signer");
 
-struct Signer {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: ChildStdout,
-    next_id: u64,
+fn start(args: &[&str]) -> SignerProcess {
+    SignerProcess::start(Path::new(SIGNER), args).expect("spawn signet-signer")
 }
 
-impl Signer {
-    fn start(args: &[&str]) -> Signer {
-        let mut child = Command::new(SIGNER)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn signet-signer");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("stdout piped");
-        Signer { child, stdin, stdout, next_id: 1 }
-    }
-
-    fn write_raw(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin.write_all(bytes).expect("write to signer");
-        stdin.flush().expect("flush");
-    }
-
-    fn read_reply(&mut self) -> (u64, Response) {
-        let mut header = [0u8; 4];
-        self.stdout.read_exact(&mut header).expect("reply header");
-        let mut body = vec![0u8; u32::from_be_bytes(header) as usize];
-        self.stdout.read_exact(&mut body).expect("reply body");
-        let envelope = decode_response(&body).expect("reply decodes");
-        assert_eq!(envelope.v, 1);
-        (envelope.id, envelope.response)
-    }
-
-    fn call(&mut self, request: Request) -> Response {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.write_raw(&encode_frame(&RequestEnvelope { v: 1, id, request }));
-        let (reply_id, response) = self.read_reply();
-        assert_eq!(reply_id, id, "reply answers another request");
-        response
-    }
-
-    fn wait_exit(&mut self, within: Duration) -> Option<i32> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status.code().unwrap_or(-1));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
+/// The error code of a refused call.
+fn refused(result: Result<Response, ChildError>) -> ErrorCode {
+    match result {
+        Err(ChildError::Protocol { code, .. }) => code,
+        other => panic!("expected a protocol error, got {other:?}"),
     }
 }
 
-impl Drop for Signer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn exit_code(signer: &mut SignerProcess, within: Duration) -> Option<i32> {
+    signer.wait_exit(within).expect("wait").map(|s| s.code().unwrap_or(-1))
 }
 
 fn alice() -> RegistrationData {
@@ -105,10 +56,10 @@ fn can_lock_memory() -> bool {
 
 #[test]
 fn hello_reports_hardening_in_force() {
-    let mut signer = Signer::start(&[]);
-    let Response::Ready { protocol, pid, hardening, .. } = signer.call(Request::Hello) else { panic!("not ready") };
+    let mut signer = start(&[]);
+    let Ok(Response::Ready { protocol, pid, hardening, .. }) = signer.call(Request::Hello) else { panic!("not ready") };
     assert_eq!(protocol, 1);
-    assert_eq!(pid, signer.child.id());
+    assert_eq!(pid, signer.pid());
     assert!(hardening.core_dumps_disabled && hardening.not_dumpable && hardening.parent_death_signal);
     assert_eq!(hardening.sandbox, "seccomp");
     assert!(hardening.sandbox_verified, "the probe saw a socket or a write-open succeed");
@@ -129,8 +80,8 @@ fn hello_reports_hardening_in_force() {
 #[test]
 fn apply_then_sign_in_then_sign() {
     // Apply: a fresh key, sealed, with its PKCS#10 and verifier.
-    let mut signer = Signer::start(&[]);
-    let Response::KeyGenerated { record, certification_request, verifier, public_key } = signer.call(Request::GenerateKey {
+    let mut signer = start(&[]);
+    let Ok(Response::KeyGenerated { record, certification_request, verifier, public_key }) = signer.call(Request::GenerateKey {
         registration: alice(),
         passphrase: pass("correct horse battery staple"),
         kdf: KdfParams::FLOOR,
@@ -140,23 +91,24 @@ fn apply_then_sign_in_then_sign() {
     };
     assert!(!certification_request.0.is_empty());
     assert_eq!(verifier.0.len(), 32);
-    assert_eq!(signer.call(Request::End), Response::Ended);
-    assert_eq!(signer.wait_exit(Duration::from_secs(2)), Some(0));
+    assert_eq!(signer.call(Request::End).expect("ended"), Response::Ended);
+    assert_eq!(exit_code(&mut signer, Duration::from_secs(2)), Some(0));
 
     // Sign in with a new process, as after a restart of the app.
-    let mut signer = Signer::start(&[]);
+    let mut signer = start(&[]);
     let header = signet_schema::SealedKeyRecord::parse(&record.0).expect("record parses").header;
-    let wrong = signer.call(Request::Unlock {
+    let Ok(Response::Unlocked { verifier: wrong_verifier }) = signer.call(Request::Unlock {
         user_id: "alice".into(),
         kdf: header.kdf_params,
         salt: Bytes(header.salt.clone()),
         passphrase: pass("correct horse battery stapler"),
-    });
-    let Response::Unlocked { verifier: wrong_verifier } = wrong else { panic!("unlock failed") };
+    }) else {
+        panic!("unlock failed")
+    };
     assert_ne!(wrong_verifier, verifier, "a wrong pass phrase gives another verifier");
-    let refused = signer.call(Request::OpenRecord { record: record.clone(), registration: alice() });
-    assert!(matches!(refused, Response::Error { code: ErrorCode::WrongPassphrase, .. }), "{refused:?}");
-    let Response::Unlocked { verifier: again } = signer.call(Request::Unlock {
+    let wrong = signer.call(Request::OpenRecord { record: record.clone(), registration: alice() });
+    assert_eq!(refused(wrong), ErrorCode::WrongPassphrase);
+    let Ok(Response::Unlocked { verifier: again }) = signer.call(Request::Unlock {
         user_id: "alice".into(),
         kdf: header.kdf_params,
         salt: Bytes(header.salt),
@@ -166,13 +118,13 @@ fn apply_then_sign_in_then_sign() {
     };
     assert_eq!(again, verifier);
     let opened = signer.call(Request::OpenRecord { record, registration: alice() });
-    assert_eq!(opened, Response::RecordOpened { public_key: public_key.clone(), key_bits: 2048 });
+    assert_eq!(opened.expect("opened"), Response::RecordOpened { public_key: public_key.clone(), key_bits: 2048 });
 
     // Sign many.
     let public = PublicKey::from_spki_der(&public_key.0).expect("spki");
     for (i, scheme) in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256].into_iter().enumerate() {
         let content = format!("payment order {i}").into_bytes();
-        let Response::Signed { signature } = signer.call(Request::Sign {
+        let Ok(Response::Signed { signature }) = signer.call(Request::Sign {
             content: Bytes(content.clone()),
             scheme,
             format: SignatureFormat::Raw,
@@ -188,36 +140,36 @@ fn apply_then_sign_in_then_sign() {
         format: SignatureFormat::Cms,
         certificate: None,
     });
-    assert!(matches!(no_cert, Response::Error { code: ErrorCode::BadRequest, .. }), "{no_cert:?}");
-    assert_eq!(signer.call(Request::End), Response::Ended);
-    assert_eq!(signer.wait_exit(Duration::from_secs(2)), Some(0));
+    assert_eq!(refused(no_cert), ErrorCode::BadRequest);
+    assert_eq!(signer.call(Request::End).expect("ended"), Response::Ended);
+    assert_eq!(exit_code(&mut signer, Duration::from_secs(2)), Some(0));
 }
 
 #[test]
 fn requests_out_of_order_get_typed_errors() {
-    let mut signer = Signer::start(&[]);
+    let mut signer = start(&[]);
     let sign = signer.call(Request::Sign {
         content: Bytes(b"x".to_vec()),
         scheme: SignatureScheme::RsaPssSha256,
         format: SignatureFormat::Raw,
         certificate: None,
     });
-    assert!(matches!(sign, Response::Error { code: ErrorCode::NoKey, .. }), "{sign:?}");
+    assert_eq!(refused(sign), ErrorCode::NoKey);
     let open = signer.call(Request::OpenRecord { record: Bytes(vec![1, 2, 3]), registration: alice() });
-    assert!(matches!(open, Response::Error { code: ErrorCode::NotUnlocked, .. }), "{open:?}");
+    assert_eq!(refused(open), ErrorCode::NotUnlocked);
     let weak = signer.call(Request::Unlock {
         user_id: "alice".into(),
         kdf: KdfParams { m_kib: 1024, t: 1, p: 1 },
         salt: Bytes(vec![0; 16]),
         passphrase: pass("x"),
     });
-    assert!(matches!(weak, Response::Error { code: ErrorCode::KdfTooWeak, .. }), "{weak:?}");
-    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
+    assert_eq!(refused(weak), ErrorCode::KdfTooWeak);
+    assert!(matches!(signer.call(Request::Hello), Ok(Response::Ready { .. })));
 }
 
 #[test]
 fn malformed_and_oversized_frames_get_error_replies() {
-    let mut signer = Signer::start(&[]);
+    let mut signer = start(&[]);
     let cases: Vec<(Vec<u8>, ErrorCode)> = vec![
         (b"\x00\x00\x00\x03abc".to_vec(), ErrorCode::MalformedFrame),
         (b"\x00\x00\x00\x02\xff\xfe".to_vec(), ErrorCode::MalformedFrame),
@@ -227,42 +179,42 @@ fn malformed_and_oversized_frames_get_error_replies() {
         (0u32.to_be_bytes().to_vec(), ErrorCode::FrameTooLarge),
     ];
     for (frame, code) in cases {
-        signer.write_raw(&frame);
-        let (_, reply) = signer.read_reply();
+        signer.send_raw(&frame).expect("send");
+        let (_, reply) = signer.read_reply().expect("reply");
         assert!(matches!(reply, Response::Error { code: c, .. } if c == code), "expected {code:?}, got {reply:?}");
     }
     // An oversized frame is skipped, not buffered, and the session survives it.
     let declared = MAX_FRAME_LEN + 1;
     let mut frame = (declared as u32).to_be_bytes().to_vec();
     frame.resize(4 + declared, b'x');
-    signer.write_raw(&frame);
-    let (_, reply) = signer.read_reply();
+    signer.send_raw(&frame).expect("send");
+    let (_, reply) = signer.read_reply().expect("reply");
     assert!(matches!(reply, Response::Error { code: ErrorCode::FrameTooLarge, .. }), "{reply:?}");
-    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
+    assert!(matches!(signer.call(Request::Hello), Ok(Response::Ready { .. })));
 }
 
 #[test]
 fn exits_when_stdin_closes() {
-    let mut signer = Signer::start(&[]);
-    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
-    drop(signer.stdin.take());
-    assert_eq!(signer.wait_exit(Duration::from_secs(1)), Some(0));
+    let mut signer = start(&[]);
+    assert!(matches!(signer.call(Request::Hello), Ok(Response::Ready { .. })));
+    signer.close_stdin();
+    assert_eq!(exit_code(&mut signer, Duration::from_secs(1)), Some(0));
 }
 
 #[test]
 fn a_truncated_frame_is_a_transport_error() {
-    let mut signer = Signer::start(&[]);
-    signer.write_raw(b"\x00\x00\x01\x00{\"v\":1");
-    drop(signer.stdin.take());
-    assert_eq!(signer.wait_exit(Duration::from_secs(1)), Some(1));
+    let mut signer = start(&[]);
+    signer.send_raw(b"\x00\x00\x01\x00{\"v\":1").expect("send");
+    signer.close_stdin();
+    assert_eq!(exit_code(&mut signer, Duration::from_secs(1)), Some(1));
 }
 
 #[test]
 fn exits_after_the_idle_timeout() {
-    let mut signer = Signer::start(&["--idle-timeout", "1"]);
-    assert!(matches!(signer.call(Request::Hello), Response::Ready { .. }));
+    let mut signer = start(&["--idle-timeout", "1"]);
+    assert!(matches!(signer.call(Request::Hello), Ok(Response::Ready { .. })));
     let started = Instant::now();
-    assert_eq!(signer.wait_exit(Duration::from_secs(3)), Some(3));
+    assert_eq!(exit_code(&mut signer, Duration::from_secs(3)), Some(3));
     assert!(started.elapsed() >= Duration::from_millis(900));
 }
 
