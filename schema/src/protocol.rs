@@ -182,8 +182,10 @@ pub struct HardeningReport {
     pub core_dumps_disabled: bool,
     /// PR_SET_DUMPABLE is 0: no ptrace attach, no /proc/pid/mem by others.
     pub not_dumpable: bool,
-    /// Pages are locked in memory (mlockall): nothing reaches swap.
+    /// The pages holding keys are locked in memory: they never reach swap.
     pub memory_locked: bool,
+    /// What is locked: `"all-pages"`, `"heap-and-stack"` or `"none"`.
+    pub memory_lock: String,
     /// PR_SET_PDEATHSIG is set: the process dies with its parent.
     pub parent_death_signal: bool,
     /// The system-call filter in force: `"seccomp"` or `"none"`.

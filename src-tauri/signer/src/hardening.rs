@@ -11,10 +11,11 @@
 //!    thread that spawned it dies, even if the app is SIGKILLed and never runs
 //!    its exit handlers; then the parent is checked to close the race where it
 //!    died before the call.
-//! 4. `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)` — key pages never
-//!    reach swap. Needs `RLIMIT_MEMLOCK` large enough for the KDF's memory
-//!    (the soft limit is raised to the hard one); where it is not, the report
-//!    says so and the app can warn.
+//! 4. Memory locking — key pages never reach swap. With a lock limit that
+//!    covers the KDF's memory (or CAP_IPC_LOCK), `mlockall(MCL_CURRENT |
+//!    MCL_FUTURE | MCL_ONFAULT)`; under the usual 8 MiB desktop limit, the
+//!    heap, stack and small anonymous mappings, re-locked after every request
+//!    (see [`MemoryLock`]). Secrets are also zeroized on drop.
 //! 5. A seccomp-BPF filter (default allow, listed calls fail with `EPERM`):
 //!    no sockets, no file opened for writing or created, no file-system
 //!    changes, no `exec`, no `ptrace`, no `io_uring` (which would bypass the
@@ -88,13 +89,48 @@ pub fn die_with_parent(expected_parent: Option<u32>) -> Result<()> {
     Ok(())
 }
 
-/// Locks all present and future pages in memory if the lock limit allows
-/// the KDF's memory; returns whether it did.
-pub fn lock_memory() -> bool {
+/// How much of the signer's memory is locked against swapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryLock {
+    /// `mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)`: every page, now and later.
+    AllPages,
+    /// The heap, the stack and the small anonymous mappings, re-locked after
+    /// every request ([`relock`]): where keys, derived keys and buffers live.
+    /// Used when `RLIMIT_MEMLOCK` (8 MiB on most desktops) cannot cover the
+    /// KDF's memory, which stays unlocked and is wiped after use.
+    HeapAndStack,
+    /// Nothing could be locked.
+    None,
+}
+
+impl MemoryLock {
+    /// The name used in the hardening report.
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryLock::AllPages => "all-pages",
+            MemoryLock::HeapAndStack => "heap-and-stack",
+            MemoryLock::None => "none",
+        }
+    }
+}
+
+/// Whether the effective capabilities include CAP_IPC_LOCK (bit 14), which
+/// lifts the lock limit.
+fn has_ipc_lock_capability() -> bool {
+    const CAP_IPC_LOCK: u32 = 14;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapEff:").map(|v| v.trim().to_owned())))
+        .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
+}
+
+/// The soft lock limit after raising it to the hard one, in bytes.
+fn memlock_limit() -> Option<u64> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes one rlimit struct into a valid local.
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
-        return false;
+        return None;
     }
     if limit.rlim_cur < limit.rlim_max {
         let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
@@ -103,12 +139,51 @@ pub fn lock_memory() -> bool {
             limit = raised;
         }
     }
-    if limit.rlim_cur != libc::RLIM_INFINITY && limit.rlim_cur < MEMLOCK_NEEDED {
-        return false;
+    Some(limit.rlim_cur)
+}
+
+/// Locks memory as well as the lock limit allows (see [`MemoryLock`]).
+pub fn lock_memory() -> MemoryLock {
+    let Some(limit) = memlock_limit() else { return MemoryLock::None };
+    if limit == libc::RLIM_INFINITY || limit >= MEMLOCK_NEEDED || has_ipc_lock_capability() {
+        // SAFETY: mlockall with flag arguments only. MCL_ONFAULT locks pages
+        // as they are touched rather than populating every mapping up front.
+        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) } == 0 {
+            return MemoryLock::AllPages;
+        }
     }
-    // SAFETY: mlockall with flag arguments only. MCL_ONFAULT locks pages as
-    // they are touched rather than populating every mapping up front.
-    unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT) == 0 }
+    if relock() > 0 { MemoryLock::HeapAndStack } else { MemoryLock::None }
+}
+
+/// Anonymous mappings larger than this are not locked piecemeal: they are the
+/// KDF's working memory, which the lock limit cannot cover.
+const SMALL_MAPPING: u64 = 1 << 20;
+
+/// Locks the heap, the stack and small anonymous read-write mappings (again:
+/// they grow). Returns the bytes it asked to lock; locking is on fault
+/// (`MLOCK_ONFAULT`), so nothing is populated that was not already used.
+pub fn relock() -> u64 {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return 0 };
+    let mut locked = 0;
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+        let path = fields.nth(3).unwrap_or("");
+        let Some((start, end)) = range.split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else { continue };
+        let len = end.saturating_sub(start);
+        let wanted = match path {
+            "[heap]" | "[stack]" => true,
+            "" => perms.starts_with("rw") && len <= SMALL_MAPPING,
+            _ => false,
+        };
+        // SAFETY: mlock2 only pins pages of a mapping that /proc says exists
+        // in this process; it reads and writes no memory.
+        if wanted && unsafe { libc::mlock2(start as *const libc::c_void, len as usize, libc::MLOCK_ONFAULT) } == 0 {
+            locked += len;
+        }
+    }
+    locked
 }
 
 /// Reads `VmLck` (locked memory, KiB) of a process from `/proc`.
@@ -235,13 +310,14 @@ pub fn harden(expected_parent: Option<u32>, idle_timeout: Duration) -> Result<Ha
     disable_core_dumps()?;
     set_not_dumpable()?;
     die_with_parent(expected_parent)?;
-    let memory_locked = lock_memory();
+    let memory_lock = lock_memory();
     install_sandbox()?;
     let sandbox_verified = probe_sandbox();
     Ok(HardeningReport {
         core_dumps_disabled: true,
         not_dumpable: !is_dumpable(),
-        memory_locked,
+        memory_locked: memory_lock != MemoryLock::None,
+        memory_lock: memory_lock.name().into(),
         parent_death_signal: true,
         sandbox: "seccomp".into(),
         sandbox_verified,

@@ -96,7 +96,7 @@ fn read_frame_header(input: &mut impl Read, buf: &mut [u8; FRAME_HEADER_LEN]) ->
     Ok(true)
 }
 
-fn serve(session: &mut Session, idle_timeout: Duration) -> Stop {
+fn serve(session: &mut Session, idle_timeout: Duration, relock_after_requests: bool) -> Stop {
     let stdin = io::stdin();
     let mut input = stdin.lock();
     let stdout = io::stdout();
@@ -139,6 +139,10 @@ fn serve(session: &mut Session, idle_timeout: Duration) -> Stop {
             Err(e) => protocol_error(&mut out, e.id, e.code, e.message),
             Ok(envelope) => {
                 let (response, next) = session.handle(envelope.request);
+                if relock_after_requests {
+                    // The heap may have grown around a new key: lock the new pages too.
+                    hardening::relock();
+                }
                 let sent = send(&mut out, envelope.id, response);
                 if next == Next::End {
                     return match sent {
@@ -170,8 +174,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::UNHARDENED);
         }
     };
+    let relock = report.memory_lock == hardening::MemoryLock::HeapAndStack.name();
     let mut session = Session::new(report);
-    match serve(&mut session, options.idle_timeout) {
+    match serve(&mut session, options.idle_timeout, relock) {
         Stop::Ended => ExitCode::from(exit::ENDED),
         Stop::Idle => {
             eprintln!("signet-signer: idle for {} s, ending the session", options.idle_timeout.as_secs());

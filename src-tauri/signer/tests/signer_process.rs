@@ -46,12 +46,9 @@ fn pass(text: &str) -> Passphrase {
     Passphrase::new(text.into())
 }
 
-/// Whether this process may lock the KDF's memory (root, or a generous limit).
-fn can_lock_memory() -> bool {
-    let limits = std::fs::read_to_string("/proc/self/limits").expect("limits");
-    let line = limits.lines().find(|l| l.starts_with("Max locked memory")).expect("memlock line");
-    let hard = line.split_whitespace().nth(4).expect("hard limit");
-    hard == "unlimited" || hard.parse::<u64>().is_ok_and(|b| b >= 1 << 30)
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").expect("status");
+    status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
 }
 
 #[test]
@@ -71,10 +68,36 @@ fn hello_reports_hardening_in_force() {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("child status");
     assert!(status.lines().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')), "no seccomp filter in force");
     assert!(status.lines().any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1')));
-    if can_lock_memory() {
-        assert!(hardening.memory_locked);
-        assert!(locked_kib(pid).is_some_and(|k| k > 0), "VmLck is 0");
+    assert!(hardening.memory_locked);
+    assert_eq!(hardening.memory_lock, if is_root() { "all-pages" } else { "heap-and-stack" });
+    assert!(locked_kib(pid).is_some_and(|k| k > 0), "VmLck is 0");
+}
+
+/// As an ordinary user under the usual 8 MiB lock limit, the signer locks its
+/// heap and stack, and the KDF (19 MiB here) still runs.
+#[test]
+fn unprivileged_signer_locks_heap_and_stack() {
+    if !is_root() {
+        return; // hello_reports_hardening_in_force covers this case directly
     }
+    let args = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", SIGNER];
+    let mut signer = SignerProcess::start(Path::new("setpriv"), &args).expect("spawn through setpriv");
+    let pid = signer.pid();
+    let Ok(Response::Ready { hardening, .. }) = signer.call(Request::Hello) else { panic!("not ready") };
+    assert_eq!(hardening.memory_lock, "heap-and-stack");
+    assert!(hardening.memory_locked && hardening.sandbox_verified);
+    let before = locked_kib(pid).expect("VmLck");
+    let generated = signer.call(Request::GenerateKey {
+        registration: alice(),
+        passphrase: pass("correct horse battery staple"),
+        kdf: KdfParams::FLOOR,
+        key_bits: KeySize::Rsa2048,
+    });
+    assert!(matches!(generated, Ok(Response::KeyGenerated { .. })), "{generated:?}");
+    let after = locked_kib(pid).expect("VmLck");
+    assert!(before > 0 && after >= before, "VmLck {before} -> {after} KiB");
+    assert!(after <= 8 * 1024, "locked {after} KiB, above the usual limit");
+    assert_eq!(signer.end().expect("end").code(), Some(0));
 }
 
 #[test]

@@ -22,7 +22,7 @@ use signet_signer::keys::PrivateKey;
 use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use tempfile::TempDir;
 use x509_cert::Certificate;
-use x509_cert::builder::{self, Builder, BuilderProfile, CertificateBuilder, profile};
+use x509_cert::builder::{self, Builder, CertificateBuilder, Profile, profile};
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
 use x509_cert::ext::{Extension, ToExtension};
@@ -116,7 +116,7 @@ struct SigningCertificate {
     subject: Name,
 }
 
-impl BuilderProfile for SigningCertificate {
+impl Profile for SigningCertificate {
     fn get_issuer(&self, _subject: &Name) -> Name {
         self.issuer.clone()
     }
@@ -187,14 +187,12 @@ impl Openssl {
         text
     }
 
-    /// Runs `openssl args…` and fails the test if it succeeds.
-    pub fn fails(&self, args: &[&str]) {
+    /// Runs `openssl args…` and fails the test if it succeeds; returns
+    /// stdout and stderr together, to check the reason.
+    pub fn fails(&self, args: &[&str]) -> String {
         let output = self.run(args);
-        assert!(
-            !output.status.success(),
-            "openssl {} unexpectedly succeeded:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stdout)
-        );
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(!output.status.success(), "openssl {} unexpectedly succeeded:\n{text}", args.join(" "));
+        text
     }
 }
