@@ -24,12 +24,13 @@ pub use record::{CipherId, KdfId, KdfParams, RecordHeader, SealedKeyRecord};
 pub use registration::RegistrationData;
 
 /// RSA modulus sizes the key server's policy may ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "u32", into = "u32")]
 pub enum KeySize {
     /// 2048-bit modulus: allowed where a host cannot take larger keys.
     Rsa2048,
     /// 3072-bit modulus: the default (NIST SP 800-57 128-bit strength).
+    #[default]
     Rsa3072,
     /// 4096-bit modulus.
     Rsa4096,
@@ -43,12 +44,6 @@ impl KeySize {
             KeySize::Rsa3072 => 3072,
             KeySize::Rsa4096 => 4096,
         }
-    }
-}
-
-impl Default for KeySize {
-    fn default() -> Self {
-        KeySize::Rsa3072
     }
 }
 

@@ -188,7 +188,7 @@ pub struct HardeningReport {
     pub memory_lock: String,
     /// PR_SET_PDEATHSIG is set: the process dies with its parent.
     pub parent_death_signal: bool,
-    /// The system-call filter in force: `"seccomp"` or `"none"`.
+    /// The system-call filter in force (`"seccomp"`: the signer does not run without it).
     pub sandbox: String,
     /// A probe after the filter was installed saw file writes and sockets refused.
     pub sandbox_verified: bool,
@@ -279,9 +279,9 @@ pub enum Response {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// The frame is not a JSON object of the expected shape.
+    /// The frame is empty or not a JSON object of the expected shape.
     MalformedFrame,
-    /// The frame is longer than [`MAX_FRAME_LEN`] or empty.
+    /// The frame is longer than [`MAX_FRAME_LEN`].
     FrameTooLarge,
     /// The request's `v` is not one this signer speaks.
     UnsupportedVersion,
@@ -290,11 +290,12 @@ pub enum ErrorCode {
     /// A field has a bad value; the message names it.
     BadRequest,
     /// The KDF parameters are below the floor; nothing was derived.
+    /// (Parameters above the ceiling are a [`ErrorCode::BadRequest`].)
     KdfTooWeak,
     /// The pass phrase does not open the record (or the record was altered).
     WrongPassphrase,
-    /// The record opened but its content is inconsistent with its header or
-    /// the registration data.
+    /// The record belongs to another user, or opened but its content is
+    /// inconsistent with its header or the registration data.
     RecordInvalid,
     /// A signing request came before a key was loaded.
     NoKey,
@@ -321,7 +322,11 @@ pub struct DecodeError {
 /// Reads a frame header; `Err` carries the declared length when it is out of range.
 pub fn frame_len(header: [u8; FRAME_HEADER_LEN]) -> Result<usize, usize> {
     let len = u32::from_be_bytes(header) as usize;
-    if len == 0 || len > MAX_FRAME_LEN { Err(len) } else { Ok(len) }
+    if len == 0 || len > MAX_FRAME_LEN {
+        Err(len)
+    } else {
+        Ok(len)
+    }
 }
 
 /// Encodes a message as one frame (header and JSON body).
@@ -351,8 +356,16 @@ pub fn decode_request(body: &[u8]) -> Result<RequestEnvelope, DecodeError> {
     let id = head.id.unwrap_or(0);
     match head.v {
         Some(PROTOCOL_VERSION) => {}
-        Some(v) => return Err(fail(ErrorCode::UnsupportedVersion, id, format!("protocol version {v} is not supported; this signer speaks {PROTOCOL_VERSION}"))),
-        None => return Err(fail(ErrorCode::MalformedFrame, id, "field `v` is missing".into())),
+        Some(v) => {
+            return Err(fail(
+                ErrorCode::UnsupportedVersion,
+                id,
+                format!("protocol version {v} is not supported; this signer speaks {PROTOCOL_VERSION}"),
+            ));
+        }
+        None => {
+            return Err(fail(ErrorCode::MalformedFrame, id, "field `v` is missing".into()));
+        }
     }
     if head.id.is_none() {
         return Err(fail(ErrorCode::MalformedFrame, 0, "field `id` is missing".into()));
@@ -360,9 +373,22 @@ pub fn decode_request(body: &[u8]) -> Result<RequestEnvelope, DecodeError> {
     let Some(kind) = head.kind else {
         return Err(fail(ErrorCode::MalformedFrame, id, "field `type` is missing".into()));
     };
-    const KNOWN: &[&str] = &["hello", "generate-key", "unlock", "open-record", "sign", "reseal", "export-key", "end"];
+    const KNOWN: &[&str] = &[
+        "hello",
+        "generate-key",
+        "unlock",
+        "open-record",
+        "sign",
+        "reseal",
+        "export-key",
+        "end",
+    ];
     if !KNOWN.contains(&kind.as_str()) {
-        return Err(fail(ErrorCode::UnknownMessage, id, format!("unknown message type `{}`", kind.chars().take(64).collect::<String>())));
+        return Err(fail(
+            ErrorCode::UnknownMessage,
+            id,
+            format!("unknown message type `{}`", kind.chars().take(64).collect::<String>()),
+        ));
     }
     serde_json::from_slice(body).map_err(|e| fail(ErrorCode::BadRequest, id, format!("bad `{kind}` request: {e}")))
 }
@@ -396,13 +422,28 @@ mod tests {
 
     #[test]
     fn wire_form_is_stable() {
-        let env = RequestEnvelope { v: 1, id: 1, request: Request::Hello };
-        assert_eq!(serde_json::to_string(&env).expect("serialises"), r#"{"v":1,"id":1,"type":"hello"}"#);
+        let env = RequestEnvelope {
+            v: 1,
+            id: 1,
+            request: Request::Hello,
+        };
+        assert_eq!(
+            serde_json::to_string(&env).expect("serialises"),
+            r#"{"v":1,"id":1,"type":"hello"}"#
+        );
         let sign = r#"{"v":1,"id":2,"type":"sign","content":"b3JkZXI="}"#;
         match decode_request(sign.as_bytes()).expect("decodes").request {
-            Request::Sign { content, scheme, format, certificate } => {
+            Request::Sign {
+                content,
+                scheme,
+                format,
+                certificate,
+            } => {
                 assert_eq!(content.0, b"order");
-                assert_eq!((scheme, format, certificate), (SignatureScheme::RsaPssSha256, SignatureFormat::Cms, None));
+                assert_eq!(
+                    (scheme, format, certificate),
+                    (SignatureScheme::RsaPssSha256, SignatureFormat::Cms, None)
+                );
             }
             other => panic!("decoded as {other:?}"),
         }
@@ -416,7 +457,10 @@ mod tests {
         assert_eq!(code(r#"{"id":1,"type":"hello"}"#), ErrorCode::MalformedFrame);
         assert_eq!(code(r#"{"v":2,"id":1,"type":"hello"}"#), ErrorCode::UnsupportedVersion);
         assert_eq!(code(r#"{"v":1,"id":1,"type":"launch"}"#), ErrorCode::UnknownMessage);
-        assert_eq!(code(r#"{"v":1,"id":1,"type":"sign","content":"***"}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code(r#"{"v":1,"id":1,"type":"sign","content":"***"}"#),
+            ErrorCode::BadRequest
+        );
         assert_eq!(code(r#"{"v":1,"id":1,"type":"generate-key"}"#), ErrorCode::BadRequest);
         let e = decode_request(br#"{"v":1,"id":9,"type":"unlock","user_id":"a"}"#).expect_err("missing fields");
         assert_eq!(e.id, 9);
@@ -426,7 +470,10 @@ mod tests {
     fn frame_limits() {
         assert_eq!(frame_len(0u32.to_be_bytes()), Err(0));
         assert_eq!(frame_len((MAX_FRAME_LEN as u32).to_be_bytes()), Ok(MAX_FRAME_LEN));
-        assert_eq!(frame_len((MAX_FRAME_LEN as u32 + 1).to_be_bytes()), Err(MAX_FRAME_LEN + 1));
+        assert_eq!(
+            frame_len((MAX_FRAME_LEN as u32 + 1).to_be_bytes()),
+            Err(MAX_FRAME_LEN + 1)
+        );
     }
 
     #[test]

@@ -105,19 +105,36 @@ impl KdfParams {
     /// The floor below which the signing core refuses to derive keys: OWASP's
     /// minimum for Argon2id (m = 19 MiB, t = 2, p = 1). A server that asks for
     /// less is treated as hostile.
-    pub const FLOOR: KdfParams = KdfParams { m_kib: 19 * 1024, t: 2, p: 1 };
+    pub const FLOOR: KdfParams = KdfParams {
+        m_kib: 19 * 1024,
+        t: 2,
+        p: 1,
+    };
 
     /// The default policy: 64 MiB, 3 passes, 4 lanes (about 0.2–0.5 s here).
-    pub const DEFAULT: KdfParams = KdfParams { m_kib: 64 * 1024, t: 3, p: 4 };
+    pub const DEFAULT: KdfParams = KdfParams {
+        m_kib: 64 * 1024,
+        t: 3,
+        p: 4,
+    };
+
+    /// The ceiling: beyond it a request is a mistake or an attempt to make
+    /// the client spend minutes and gigabytes (4 GiB, 64 passes, 16 lanes).
+    pub const CEILING: KdfParams = KdfParams {
+        m_kib: 4 * 1024 * 1024,
+        t: 64,
+        p: 16,
+    };
 
     /// Whether these parameters are at least as costly as [`KdfParams::FLOOR`]
-    /// in memory and passes, with 1 to 16 lanes.
+    /// in memory, passes and lanes.
     pub fn meets_floor(&self) -> bool {
-        self.m_kib >= Self::FLOOR.m_kib
-            && self.t >= Self::FLOOR.t
-            && (1..=16).contains(&self.p)
-            && self.m_kib <= 4 * 1024 * 1024
-            && self.t <= 64
+        self.m_kib >= Self::FLOOR.m_kib && self.t >= Self::FLOOR.t && self.p >= Self::FLOOR.p
+    }
+
+    /// Whether no parameter exceeds [`KdfParams::CEILING`].
+    pub fn within_ceiling(&self) -> bool {
+        self.m_kib <= Self::CEILING.m_kib && self.t <= Self::CEILING.t && self.p <= Self::CEILING.p
     }
 }
 
@@ -187,7 +204,7 @@ impl SealedKeyRecord {
     /// encoded. Fails only if the header is out of range.
     pub fn authenticated_bytes(header: &RecordHeader, ciphertext: &[u8]) -> Result<Vec<u8>, FormatError> {
         header.validate()?;
-        if ciphertext.is_empty() || ciphertext.len() % 16 != 0 || ciphertext.len() > MAX_CIPHERTEXT_LEN {
+        if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) || ciphertext.len() > MAX_CIPHERTEXT_LEN {
             return Err(FormatError::new("ciphertext_len", Problem::BadLength));
         }
         let mut out = Vec::with_capacity(128 + header.user_id.len() + ciphertext.len());
@@ -236,7 +253,11 @@ impl SealedKeyRecord {
             .to_owned();
         validate_user_id(&user_id)?;
         let kdf = KdfId::from_code(r.u8("kdf_id")?)?;
-        let kdf_params = KdfParams { m_kib: r.u32("kdf_m_kib")?, t: r.u32("kdf_t")?, p: r.u32("kdf_p")? };
+        let kdf_params = KdfParams {
+            m_kib: r.u32("kdf_m_kib")?,
+            t: r.u32("kdf_t")?,
+            p: r.u32("kdf_p")?,
+        };
         let salt_len = usize::from(r.u8("salt_len")?);
         if !SALT_LEN.contains(&salt_len) {
             return Err(FormatError::new("salt_len", Problem::BadLength));
@@ -246,7 +267,7 @@ impl SealedKeyRecord {
         let iv = r.array::<IV_LEN>("iv")?;
         let public_key_fingerprint = r.array::<FINGERPRINT_LEN>("public_key_fingerprint")?;
         let ciphertext_len = r.u32("ciphertext_len")? as usize;
-        if ciphertext_len == 0 || ciphertext_len % 16 != 0 || ciphertext_len > MAX_CIPHERTEXT_LEN {
+        if ciphertext_len == 0 || !ciphertext_len.is_multiple_of(16) || ciphertext_len > MAX_CIPHERTEXT_LEN {
             return Err(FormatError::new("ciphertext_len", Problem::BadLength));
         }
         let ciphertext = r.take("ciphertext", ciphertext_len)?.to_vec();
@@ -255,7 +276,15 @@ impl SealedKeyRecord {
             return Err(FormatError::new("tag", Problem::TrailingBytes));
         }
         Ok(SealedKeyRecord {
-            header: RecordHeader { user_id, kdf, kdf_params, salt, cipher, iv, public_key_fingerprint },
+            header: RecordHeader {
+                user_id,
+                kdf,
+                kdf_params,
+                salt,
+                cipher,
+                iv,
+                public_key_fingerprint,
+            },
             ciphertext,
             tag,
         })
@@ -333,7 +362,10 @@ mod tests {
     fn trailing_bytes_rejected() {
         let mut bytes = sample().encode().expect("valid sample");
         bytes.push(0);
-        assert_eq!(SealedKeyRecord::parse(&bytes), Err(FormatError::new("tag", Problem::TrailingBytes)));
+        assert_eq!(
+            SealedKeyRecord::parse(&bytes),
+            Err(FormatError::new("tag", Problem::TrailingBytes))
+        );
     }
 
     #[test]
@@ -366,9 +398,42 @@ mod tests {
     fn floor() {
         assert!(KdfParams::FLOOR.meets_floor());
         assert!(KdfParams::DEFAULT.meets_floor());
-        assert!(!KdfParams { m_kib: 19 * 1024 - 1, ..KdfParams::FLOOR }.meets_floor());
-        assert!(!KdfParams { t: 1, ..KdfParams::FLOOR }.meets_floor());
-        assert!(!KdfParams { p: 0, ..KdfParams::FLOOR }.meets_floor());
+        assert!(
+            !KdfParams {
+                m_kib: 19 * 1024 - 1,
+                ..KdfParams::FLOOR
+            }
+            .meets_floor()
+        );
+        assert!(
+            !KdfParams {
+                t: 1,
+                ..KdfParams::FLOOR
+            }
+            .meets_floor()
+        );
+        assert!(
+            !KdfParams {
+                p: 0,
+                ..KdfParams::FLOOR
+            }
+            .meets_floor()
+        );
+        assert!(KdfParams::DEFAULT.within_ceiling() && KdfParams::CEILING.within_ceiling());
+        assert!(
+            !KdfParams {
+                p: 17,
+                ..KdfParams::FLOOR
+            }
+            .within_ceiling()
+        );
+        assert!(
+            !KdfParams {
+                t: 65,
+                ..KdfParams::FLOOR
+            }
+            .within_ceiling()
+        );
     }
 
     proptest! {

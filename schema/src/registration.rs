@@ -18,8 +18,8 @@ use crate::record::validate_user_id;
 
 /// Magic and version at the start of the canonical encoding.
 const CANONICAL_PREFIX: &[u8; 5] = b"SGRD\x01";
-/// Longest free-text field, in characters.
-pub const MAX_TEXT_CHARS: usize = 128;
+/// Longest free-text field, in characters: RFC 5280 upper bounds for CN, O and OU (ub-common-name etc., Appendix A.1).
+pub const MAX_TEXT_CHARS: usize = 64;
 
 /// The data a user registers with; it becomes the certificate subject.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -127,24 +127,80 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         let cases: Vec<(RegistrationData, &str)> = vec![
-            (RegistrationData { user_id: "Alice".into(), ..alice() }, "user_id"),
-            (RegistrationData { common_name: "".into(), ..alice() }, "common_name"),
-            (RegistrationData { common_name: " Alice".into(), ..alice() }, "common_name"),
-            (RegistrationData { organization: "a\u{7}b".into(), ..alice() }, "organization"),
-            (RegistrationData { organizational_unit: "x".repeat(129), ..alice() }, "organizational_unit"),
-            (RegistrationData { email: "alice.example.com".into(), ..alice() }, "email"),
-            (RegistrationData { email: "a@b".into(), ..alice() }, "email"),
-            (RegistrationData { country: "gb".into(), ..alice() }, "country"),
+            (
+                RegistrationData {
+                    user_id: "Alice".into(),
+                    ..alice()
+                },
+                "user_id",
+            ),
+            (
+                RegistrationData {
+                    common_name: "".into(),
+                    ..alice()
+                },
+                "common_name",
+            ),
+            (
+                RegistrationData {
+                    common_name: " Alice".into(),
+                    ..alice()
+                },
+                "common_name",
+            ),
+            (
+                RegistrationData {
+                    organization: "a\u{7}b".into(),
+                    ..alice()
+                },
+                "organization",
+            ),
+            (
+                RegistrationData {
+                    organizational_unit: "x".repeat(65),
+                    ..alice()
+                },
+                "organizational_unit",
+            ),
+            (
+                RegistrationData {
+                    email: "alice.example.com".into(),
+                    ..alice()
+                },
+                "email",
+            ),
+            (
+                RegistrationData {
+                    email: "a@b".into(),
+                    ..alice()
+                },
+                "email",
+            ),
+            (
+                RegistrationData {
+                    country: "gb".into(),
+                    ..alice()
+                },
+                "country",
+            ),
         ];
         for (data, field) in cases {
             assert_eq!(data.validate().expect_err(field).field, field);
         }
-        assert!(RegistrationData { organizational_unit: String::new(), ..alice() }.validate().is_ok());
+        assert!(
+            RegistrationData {
+                organizational_unit: String::new(),
+                ..alice()
+            }
+            .validate()
+            .is_ok()
+        );
     }
 
     #[test]
     fn unknown_json_fields_refused() {
-        let json = r#"{"user_id":"a","common_name":"A","organization":"O","email":"a@b.c","country":"GB","admin":true}"#;
+        let json =
+            r#"{"user_id":"a","common_name":"A","organization":"O","email":"a@b.c","country":"GB","admin":true}"#;
         assert!(serde_json::from_str::<RegistrationData>(json).is_err());
     }
 }

@@ -21,8 +21,13 @@ fn signer_path() -> Result<PathBuf, Failure> {
 
 fn start() -> Result<SignerProcess, Failure> {
     let path = signer_path()?;
-    SignerProcess::start(&path, &[])
-        .map_err(|e| format!("cannot start {}: {e} (build it with `cargo build --release`)", path.display()).into())
+    SignerProcess::start(&path, &[]).map_err(|e| {
+        format!(
+            "cannot start {}: {e} (build it with `cargo build --release`)",
+            path.display()
+        )
+        .into()
+    })
 }
 
 #[allow(clippy::print_stdout)]
@@ -51,7 +56,12 @@ fn main() -> Result<(), Failure> {
         println!("  signer pid {pid}: {hardening:?}");
     }
     let started = Instant::now();
-    let Response::KeyGenerated { record, certification_request, public_key, .. } = signer.call(Request::GenerateKey {
+    let Response::KeyGenerated {
+        record,
+        certification_request,
+        public_key,
+        ..
+    } = signer.call(Request::GenerateKey {
         registration: registration.clone(),
         passphrase: Passphrase::new(phrase.into()),
         kdf: KdfParams::DEFAULT,

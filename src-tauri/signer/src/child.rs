@@ -53,8 +53,16 @@ impl SignerProcess {
             .stderr(Stdio::inherit())
             .spawn()?;
         let stdin = child.stdin.take();
-        let stdout = child.stdout.take().ok_or_else(|| io::Error::other("signer stdout was not piped"))?;
-        Ok(SignerProcess { child, stdin, stdout, next_id: 1 })
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("signer stdout was not piped"))?;
+        Ok(SignerProcess {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        })
     }
 
     /// The signer's process id.
@@ -67,10 +75,18 @@ impl SignerProcess {
     pub fn call(&mut self, request: Request) -> Result<Response, ChildError> {
         let id = self.next_id;
         self.next_id += 1;
-        self.send_raw(&encode_frame(&RequestEnvelope { v: PROTOCOL_VERSION, id, request }))?;
+        self.send_raw(&encode_frame(&RequestEnvelope {
+            v: PROTOCOL_VERSION,
+            id,
+            request,
+        }))?;
         let (reply_id, response) = self.read_reply()?;
         if reply_id != id {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("reply to request {reply_id}, expected {id}")).into());
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("reply to request {reply_id}, expected {id}"),
+            )
+            .into());
         }
         match response {
             Response::Error { code, message } => Err(ChildError::Protocol { code, message }),
@@ -80,7 +96,10 @@ impl SignerProcess {
 
     /// Writes bytes as they are (tests use it to send broken frames).
     pub fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::BrokenPipe))?;
         stdin.write_all(bytes)?;
         stdin.flush()
     }
@@ -91,7 +110,10 @@ impl SignerProcess {
         self.stdout.read_exact(&mut header)?;
         let len = u32::from_be_bytes(header) as usize;
         if len == 0 || len > 2 * MAX_FRAME_LEN {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("reply frame of {len} bytes")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("reply frame of {len} bytes"),
+            ));
         }
         let mut body = vec![0u8; len];
         self.stdout.read_exact(&mut body)?;

@@ -67,8 +67,14 @@ pub fn sign_detached(
 
     let message_digest = Sha256::digest(content);
     // RFC 5754 §2: SHA-2 AlgorithmIdentifiers omit the parameters.
-    let digest_algorithm = AlgorithmIdentifierOwned { oid: const_oid::db::rfc5912::ID_SHA_256, parameters: None };
-    let encapsulated = EncapsulatedContentInfo { econtent_type: const_oid::db::rfc5911::ID_DATA, econtent: None };
+    let digest_algorithm = AlgorithmIdentifierOwned {
+        oid: const_oid::db::rfc5912::ID_SHA_256,
+        parameters: None,
+    };
+    let encapsulated = EncapsulatedContentInfo {
+        econtent_type: const_oid::db::rfc5911::ID_DATA,
+        econtent: None,
+    };
     let tbs = certificate.tbs_certificate();
     let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
         issuer: tbs.issuer().clone(),
@@ -76,10 +82,16 @@ pub fn sign_detached(
     });
 
     // content-type and message-digest are added by the builder (§11.1, §11.2).
-    let mut signer_info =
-        SignerInfoBuilder::new(sid, digest_algorithm.clone(), &encapsulated, Some(message_digest.as_slice()))
-            .map_err(encoding)?;
-    signer_info.add_signed_attribute(signing_time_attribute(signing_time)?).map_err(encoding)?;
+    let mut signer_info = SignerInfoBuilder::new(
+        sid,
+        digest_algorithm.clone(),
+        &encapsulated,
+        Some(message_digest.as_slice()),
+    )
+    .map_err(encoding)?;
+    signer_info
+        .add_signed_attribute(signing_time_attribute(signing_time)?)
+        .map_err(encoding)?;
 
     let signer = SchemeSigner::new(key, scheme);
     let content_info = SignedDataBuilder::new(&encapsulated)
@@ -98,7 +110,11 @@ pub fn sign_detached(
 /// (RFC 5280 §4.1.2.7) is `key`'s. Keys are compared as RSA (n, e), not as
 /// bytes, so an equivalent encoding of the same key is accepted.
 fn check_certificate_key(certificate: &Certificate, key: &PrivateKey) -> Result<()> {
-    let spki = certificate.tbs_certificate().subject_public_key_info().to_der().map_err(encoding)?;
+    let spki = certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(encoding)?;
     match PublicKey::from_spki_der(&spki) {
         Ok(certified) if certified == key.public_key() => Ok(()),
         _ => Err(Error::CertificateMismatch),
@@ -111,8 +127,13 @@ fn signing_time_attribute(signing_time: SystemTime) -> Result<Attribute> {
     // otherwise, as §11.3 requires; it refuses times before 1970.
     let time = Time::try_from(signing_time).map_err(encoding)?;
     let mut values = SetOfVec::new();
-    values.insert(Any::encode_from(&time).map_err(encoding)?).map_err(encoding)?;
-    Ok(Attribute { oid: const_oid::db::rfc5911::ID_SIGNING_TIME, values })
+    values
+        .insert(Any::encode_from(&time).map_err(encoding)?)
+        .map_err(encoding)?;
+    Ok(Attribute {
+        oid: const_oid::db::rfc5911::ID_SIGNING_TIME,
+        values,
+    })
 }
 
 fn encoding(error: impl std::fmt::Display) -> Error {
@@ -124,9 +145,9 @@ mod tests {
     use super::*;
     use crate::keys::tests::test_key;
     use crate::sign::verify;
-    use der::Tagged;
     use cms::content_info::ContentInfo;
     use cms::signed_data::SignedData;
+    use der::Tagged;
     use std::str::FromStr;
     use std::sync::OnceLock;
     use std::time::Duration;
@@ -151,7 +172,11 @@ mod tests {
         let validity = Validity::from_now(Duration::from_secs(3600)).expect("validity");
         let builder = CertificateBuilder::new(profile, SerialNumber::from(serial), validity, spki).expect("builder");
         let signer = SchemeSigner::new(key, SignatureScheme::RsaPkcs1v15Sha256);
-        builder.build::<_, SignatureValue>(&signer).expect("certificate").to_der().expect("der")
+        builder
+            .build::<_, SignatureValue>(&signer)
+            .expect("certificate")
+            .to_der()
+            .expect("der")
     }
 
     fn signed_data(der: &[u8]) -> SignedData {
@@ -191,7 +216,10 @@ mod tests {
                 }
                 other => panic!("unexpected signer identifier {other:?}"),
             }
-            assert_eq!(info.signature_algorithm, crate::sign::algorithm_identifier(scheme).expect("alg"));
+            assert_eq!(
+                info.signature_algorithm,
+                crate::sign::algorithm_identifier(scheme).expect("alg")
+            );
 
             let attributes = info.signed_attrs.as_ref().expect("signed attributes");
             let value = |oid| {
@@ -204,8 +232,9 @@ mod tests {
             let content_type: const_oid::ObjectIdentifier =
                 value(const_oid::db::rfc5911::ID_CONTENT_TYPE).decode_as().expect("oid");
             assert_eq!(content_type, const_oid::db::rfc5911::ID_DATA);
-            let digest: der::asn1::OctetString =
-                value(const_oid::db::rfc5911::ID_MESSAGE_DIGEST).decode_as().expect("octets");
+            let digest: der::asn1::OctetString = value(const_oid::db::rfc5911::ID_MESSAGE_DIGEST)
+                .decode_as()
+                .expect("octets");
             assert_eq!(digest.as_bytes(), Sha256::digest(ORDER).as_slice());
             let signing_time = value(const_oid::db::rfc5911::ID_SIGNING_TIME);
             assert_eq!(signing_time.tag(), der::Tag::UtcTime);
@@ -241,7 +270,13 @@ mod tests {
         let other = PrivateKey::generate(signet_schema::KeySize::Rsa2048).expect("keygen");
         let foreign = self_signed(&other, 8);
         assert!(matches!(
-            sign_detached(test_key(), SignatureScheme::RsaPssSha256, &foreign, ORDER, SystemTime::now()),
+            sign_detached(
+                test_key(),
+                SignatureScheme::RsaPssSha256,
+                &foreign,
+                ORDER,
+                SystemTime::now()
+            ),
             Err(Error::CertificateMismatch)
         ));
     }
@@ -250,9 +285,20 @@ mod tests {
     fn unparsable_certificate_is_an_encoding_error() {
         let mut truncated = certificate().to_vec();
         truncated.truncate(truncated.len() - 1);
-        for garbage in [&b""[..], b"\x30\x03\x02\x01\x00", b"-----BEGIN CERTIFICATE-----", &truncated] {
+        for garbage in [
+            &b""[..],
+            b"\x30\x03\x02\x01\x00",
+            b"-----BEGIN CERTIFICATE-----",
+            &truncated,
+        ] {
             assert!(matches!(
-                sign_detached(test_key(), SignatureScheme::RsaPssSha256, garbage, ORDER, SystemTime::now()),
+                sign_detached(
+                    test_key(),
+                    SignatureScheme::RsaPssSha256,
+                    garbage,
+                    ORDER,
+                    SystemTime::now()
+                ),
                 Err(Error::Encoding(_))
             ));
         }

@@ -14,11 +14,16 @@
 //!
 //! The subject is built attribute by attribute from validated
 //! [`RegistrationData`], most significant first: countryName as
-//! PrintableString (RFC 5280 §4.1.2.4, ISO 3166 two-letter code), then
+//! PrintableString (ISO 3166 two-letter code, RFC 5280 Appendix A.1), then
 //! organizationName, organizationalUnitName (omitted when empty) and
-//! commonName as UTF8String (RFC 5280 §4.1.2.4: new names MUST use it). No
-//! text goes through an RFC 4514 string parser, so commas, plus signs and
-//! quotes in a name need no escaping and cannot inject attributes.
+//! commonName as UTF8String, which RFC 5280 §4.1.2.4 allows for any text
+//! (PrintableString cannot carry most names). No text goes through an
+//! RFC 4514 string parser, so commas, plus signs and quotes in a name need
+//! no escaping and cannot inject attributes.
+//!
+//! Registration data is limited to 64 characters per field
+//! ([`signet_schema::registration::MAX_TEXT_CHARS`]), the RFC 5280
+//! Appendix A.1 upper bounds for CN, O and OU.
 //!
 //! The e-mail address is *not* put in the subject as the deprecated PKCS#9
 //! `emailAddress` attribute: RFC 5280 §4.1.2.6 requires new certificates to
@@ -70,7 +75,10 @@ fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
     use const_oid::db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME, ORGANIZATIONAL_UNIT_NAME};
 
     let mut attributes = vec![
-        (COUNTRY_NAME, Any::encode_from(&PrintableStringRef::new(&registration.country)?)?),
+        (
+            COUNTRY_NAME,
+            Any::encode_from(&PrintableStringRef::new(&registration.country)?)?,
+        ),
         (ORGANIZATION_NAME, utf8(&registration.organization)?),
     ];
     if !registration.organizational_unit.is_empty() {
@@ -80,7 +88,10 @@ fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
 
     let mut rdns = RdnSequence::default();
     for (oid, value) in attributes {
-        rdns.push(RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue { oid, value }])?);
+        rdns.push(RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue {
+            oid,
+            value,
+        }])?);
     }
     // x509-cert builds a `Name` from an `RdnSequence` only by decoding it; the
     // round trip also checks the encoding.
@@ -125,12 +136,17 @@ mod tests {
         for scheme in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256] {
             let der = certification_request(key, &alice(), scheme).expect("request");
             let request = parse(&der);
-            assert_eq!(request.info.subject.to_string(), r"CN=Alice Example\, Jr.,OU=Payments,O=Example Bank\+Co,C=GB");
+            assert_eq!(
+                request.info.subject.to_string(),
+                r"CN=Alice Example\, Jr.,OU=Payments,O=Example Bank\+Co,C=GB"
+            );
             let spki = request.info.public_key.to_der().expect("spki");
             assert_eq!(spki, key.public_key().to_spki_der().expect("spki"));
             assert_eq!(
                 request.algorithm,
-                SchemeSigner::new(key, scheme).signature_algorithm_identifier().expect("alg")
+                SchemeSigner::new(key, scheme)
+                    .signature_algorithm_identifier()
+                    .expect("alg")
             );
             // RFC 2986 §4.2: the signature covers the DER of certificationRequestInfo.
             let info = request.info.to_der().expect("info");
@@ -148,7 +164,10 @@ mod tests {
         let der = certification_request(test_key(), &alice(), SignatureScheme::RsaPssSha256).expect("request");
         let request = parse(&der);
         let attributes: Vec<_> = request.info.subject.iter().collect();
-        let tags: Vec<_> = attributes.iter().map(|atv| (atv.oid.to_string(), atv.value.tag())).collect();
+        let tags: Vec<_> = attributes
+            .iter()
+            .map(|atv| (atv.oid.to_string(), atv.value.tag()))
+            .collect();
         assert_eq!(
             tags,
             vec![
@@ -168,7 +187,8 @@ mod tests {
             common_name: "Zoë Ørsted-Łukasiewicz".into(),
             ..alice()
         };
-        let der = certification_request(test_key(), &registration, SignatureScheme::RsaPkcs1v15Sha256).expect("request");
+        let der =
+            certification_request(test_key(), &registration, SignatureScheme::RsaPkcs1v15Sha256).expect("request");
         let request = parse(&der);
         assert!(request.info.subject.organization_unit().expect("decodes").is_none());
         let cn = request.info.subject.common_name().expect("decodes").expect("present");
@@ -195,17 +215,28 @@ mod tests {
         assert_eq!(extensions[0].extn_id, const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME);
         assert!(!extensions[0].critical);
         let san = SubjectAltName::from_der(extensions[0].extn_value.as_bytes()).expect("san");
-        assert_eq!(san.0, vec![GeneralName::Rfc822Name(Ia5String::new("alice@example.com").expect("ia5"))]);
+        assert_eq!(
+            san.0,
+            vec![GeneralName::Rfc822Name(
+                Ia5String::new("alice@example.com").expect("ia5")
+            )]
+        );
     }
 
     #[test]
     fn invalid_registration_is_refused_before_signing() {
-        let bad = RegistrationData { country: "gb".into(), ..alice() };
+        let bad = RegistrationData {
+            country: "gb".into(),
+            ..alice()
+        };
         match certification_request(test_key(), &bad, SignatureScheme::RsaPssSha256) {
             Err(Error::Format(error)) => assert_eq!(error.field, "country"),
             other => panic!("expected a format error, got {:?}", other.map(|der| der.len())),
         }
-        let bad = RegistrationData { email: "not-an-address".into(), ..alice() };
+        let bad = RegistrationData {
+            email: "not-an-address".into(),
+            ..alice()
+        };
         assert!(matches!(
             certification_request(test_key(), &bad, SignatureScheme::RsaPssSha256),
             Err(Error::Format(_))

@@ -11,8 +11,20 @@ pub enum Error {
     #[error("invalid input: {0}")]
     Format(#[from] FormatError),
     /// KDF parameters below the floor (m ≥ 19 MiB, t ≥ 2); nothing was derived.
-    #[error("key-derivation parameters m={m_kib} KiB, t={t}, p={p} are below the floor (m ≥ 19456 KiB, t ≥ 2, 1 ≤ p ≤ 16)")]
+    #[error("key-derivation parameters m={m_kib} KiB, t={t}, p={p} are below the floor (m ≥ 19456 KiB, t ≥ 2, p ≥ 1)")]
     KdfTooWeak {
+        /// Requested memory cost.
+        m_kib: u32,
+        /// Requested passes.
+        t: u32,
+        /// Requested lanes.
+        p: u32,
+    },
+    /// KDF parameters above the ceiling (m ≤ 4 GiB, t ≤ 64, p ≤ 16); nothing was derived.
+    #[error(
+        "key-derivation parameters m={m_kib} KiB, t={t}, p={p} exceed the ceiling (m ≤ 4194304 KiB, t ≤ 64, p ≤ 16)"
+    )]
+    KdfTooCostly {
         /// Requested memory cost.
         m_kib: u32,
         /// Requested passes.
@@ -61,8 +73,9 @@ impl Error {
         match self {
             Error::Format(_) => ErrorCode::BadRequest,
             Error::KdfTooWeak { .. } => ErrorCode::KdfTooWeak,
-            Error::WrongPassphrase | Error::RecordUserMismatch => ErrorCode::WrongPassphrase,
-            Error::RecordInvalid(_) => ErrorCode::RecordInvalid,
+            Error::KdfTooCostly { .. } => ErrorCode::BadRequest,
+            Error::WrongPassphrase => ErrorCode::WrongPassphrase,
+            Error::RecordUserMismatch | Error::RecordInvalid(_) => ErrorCode::RecordInvalid,
             Error::CertificateMismatch => ErrorCode::CertificateMismatch,
             Error::SignatureInvalid | Error::CertificateRequired => ErrorCode::BadRequest,
             Error::NoKey => ErrorCode::NoKey,

@@ -12,15 +12,15 @@
 //!   encryptedData AES-256-CBC(PKCS#8 PrivateKeyInfo, PKCS#5 padding) }
 //! ```
 //!
-//! PBKDF2 and AES-CBC are chosen over scrypt or GCM because every PKCS#8
-//! reader in use (OpenSSL 1.1 and 3, Java, .NET, browsers' key import) opens
-//! them; 600,000 iterations is OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
+//! PBKDF2 and AES-CBC are chosen over scrypt or AES-GCM because they are
+//! what PKCS#8 readers support most widely (OpenSSL 1.1 and 3 among them);
+//! 600,000 iterations is OWASP's 2023 figure for PBKDF2-HMAC-SHA256.
 //! Salt and IV come from the operating system RNG for every export, so two
 //! exports of one key under one pass phrase differ.
 
+use pkcs8::PrivateKeyInfoRef;
 use pkcs8::der::pem::LineEnding;
 use pkcs8::pkcs5::pbes2;
-use pkcs8::PrivateKeyInfoRef;
 use rand::rngs::SysRng;
 use rand_core::TryRng;
 use zeroize::Zeroizing;
@@ -44,10 +44,13 @@ pub const PEM_LABEL: &str = "ENCRYPTED PRIVATE KEY";
 pub fn encrypted_pkcs8_pem(key: &PrivateKey, passphrase: &[u8]) -> Result<Zeroizing<String>> {
     let mut salt = [0u8; PBKDF2_SALT_LEN];
     let mut iv = [0u8; 16];
-    SysRng.try_fill_bytes(&mut salt).map_err(|e| Error::System(e.to_string()))?;
-    SysRng.try_fill_bytes(&mut iv).map_err(|e| Error::System(e.to_string()))?;
-    let params =
-        pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, iv).map_err(encoding)?;
+    SysRng
+        .try_fill_bytes(&mut salt)
+        .map_err(|e| Error::System(e.to_string()))?;
+    SysRng
+        .try_fill_bytes(&mut iv)
+        .map_err(|e| Error::System(e.to_string()))?;
+    let params = pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ITERATIONS, &salt, iv).map_err(encoding)?;
 
     let clear = key.to_pkcs8_der()?;
     let info = PrivateKeyInfoRef::try_from(clear.as_slice()).map_err(encoding)?;

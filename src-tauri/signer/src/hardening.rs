@@ -30,8 +30,8 @@ use std::io;
 use std::time::Duration;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op, SeccompCondition as Cond,
-    SeccompFilter, SeccompRule,
+    BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op, SeccompCondition as Cond, SeccompFilter,
+    SeccompRule,
 };
 use signet_schema::protocol::HardeningReport;
 
@@ -47,7 +47,10 @@ fn last_os_error(what: &str) -> Error {
 
 /// Sets `RLIMIT_CORE` to 0 (soft and hard).
 pub fn disable_core_dumps() -> Result<()> {
-    let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: setrlimit reads one rlimit struct from a valid local.
     if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) } != 0 {
         return Err(last_os_error("setrlimit(RLIMIT_CORE)"));
@@ -120,20 +123,29 @@ fn has_ipc_lock_capability() -> bool {
     const CAP_IPC_LOCK: u32 = 14;
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapEff:").map(|v| v.trim().to_owned())))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:").map(|v| v.trim().to_owned()))
+        })
         .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
         .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
 }
 
 /// The soft lock limit after raising it to the hard one, in bytes.
 fn memlock_limit() -> Option<u64> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes one rlimit struct into a valid local.
     if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
         return None;
     }
     if limit.rlim_cur < limit.rlim_max {
-        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
         // SAFETY: as above; raising the soft limit to the hard one needs no privilege.
         if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &raised) } == 0 {
             limit = raised;
@@ -144,7 +156,9 @@ fn memlock_limit() -> Option<u64> {
 
 /// Locks memory as well as the lock limit allows (see [`MemoryLock`]).
 pub fn lock_memory() -> MemoryLock {
-    let Some(limit) = memlock_limit() else { return MemoryLock::None };
+    let Some(limit) = memlock_limit() else {
+        return MemoryLock::None;
+    };
     if limit == libc::RLIM_INFINITY || limit >= MEMLOCK_NEEDED || has_ipc_lock_capability() {
         // SAFETY: mlockall with flag arguments only. MCL_ONFAULT locks pages
         // as they are touched rather than populating every mapping up front.
@@ -152,7 +166,11 @@ pub fn lock_memory() -> MemoryLock {
             return MemoryLock::AllPages;
         }
     }
-    if relock() > 0 { MemoryLock::HeapAndStack } else { MemoryLock::None }
+    if relock() > 0 {
+        MemoryLock::HeapAndStack
+    } else {
+        MemoryLock::None
+    }
 }
 
 /// Anonymous mappings larger than this are not locked piecemeal: they are the
@@ -163,14 +181,22 @@ const SMALL_MAPPING: u64 = 1 << 20;
 /// they grow). Returns the bytes it asked to lock; locking is on fault
 /// (`MLOCK_ONFAULT`), so nothing is populated that was not already used.
 pub fn relock() -> u64 {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return 0 };
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return 0;
+    };
     let mut locked = 0;
     for line in maps.lines() {
         let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+            continue;
+        };
         let path = fields.nth(3).unwrap_or("");
-        let Some((start, end)) = range.split_once('-') else { continue };
-        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else { continue };
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else {
+            continue;
+        };
         let len = end.saturating_sub(start);
         let wanted = match path {
             "[heap]" | "[stack]" => true,
@@ -189,7 +215,10 @@ pub fn relock() -> u64 {
 /// Reads `VmLck` (locked memory, KiB) of a process from `/proc`.
 pub fn locked_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmLck:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// The seccomp filter: every listed call fails with `EPERM`; the rest are allowed.
@@ -283,8 +312,13 @@ fn filter() -> Result<BpfProgram> {
         rules.insert(call, always());
     }
     let arch = std::env::consts::ARCH.try_into().map_err(enc)?;
-    let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
-        .map_err(enc)?;
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(enc)?;
     filter.try_into().map_err(enc)
 }
 
@@ -328,7 +362,11 @@ pub fn harden(expected_parent: Option<u32>, idle_timeout: Duration) -> Result<Ha
 /// Waits until `fd` is readable (or has hung up), at most `timeout`.
 /// `Ok(false)` means the time ran out.
 pub fn wait_readable(fd: i32, timeout: Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     loop {
         // SAFETY: poll reads and writes one pollfd struct in a valid local.
@@ -354,18 +392,38 @@ mod tests {
     /// then tries what the signer must never do.
     #[test]
     fn sandbox_child() {
-        let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+        let Ok(dir) = std::env::var(CHILD_ENV) else {
+            return;
+        };
         let listener_addr = std::env::var("SIGNET_SANDBOX_LISTENER").expect("listener address");
         let readable = std::path::Path::new(&dir).join("readable.txt");
         install_sandbox().expect("install filter");
         let eperm = |r: io::Result<()>| matches!(r, Err(e) if e.raw_os_error() == Some(libc::EPERM));
-        assert!(eperm(std::fs::write(std::path::Path::new(&dir).join("new.txt"), b"key").map(drop)), "created a file");
-        assert!(eperm(std::fs::OpenOptions::new().append(true).open(&readable).map(drop)), "opened for append");
-        assert!(eperm(std::fs::OpenOptions::new().write(true).open(&readable).map(drop)), "opened for writing");
+        assert!(
+            eperm(std::fs::write(std::path::Path::new(&dir).join("new.txt"), b"key").map(drop)),
+            "created a file"
+        );
+        assert!(
+            eperm(std::fs::OpenOptions::new().append(true).open(&readable).map(drop)),
+            "opened for append"
+        );
+        assert!(
+            eperm(std::fs::OpenOptions::new().write(true).open(&readable).map(drop)),
+            "opened for writing"
+        );
         assert!(eperm(std::fs::remove_file(&readable)), "removed a file");
-        assert!(eperm(std::fs::create_dir(std::path::Path::new(&dir).join("d"))), "made a directory");
-        assert!(eperm(std::net::TcpStream::connect(&listener_addr).map(drop)), "connected to a socket");
-        assert!(eperm(std::net::UdpSocket::bind("127.0.0.1:0").map(drop)), "bound a socket");
+        assert!(
+            eperm(std::fs::create_dir(std::path::Path::new(&dir).join("d"))),
+            "made a directory"
+        );
+        assert!(
+            eperm(std::net::TcpStream::connect(&listener_addr).map(drop)),
+            "connected to a socket"
+        );
+        assert!(
+            eperm(std::net::UdpSocket::bind("127.0.0.1:0").map(drop)),
+            "bound a socket"
+        );
         assert!(eperm(Command::new("/bin/true").status().map(drop)), "ran a program");
         // What the signer needs still works: reading, memory, randomness.
         assert_eq!(std::fs::read(&readable).expect("read still allowed"), b"hello");
@@ -380,26 +438,44 @@ mod tests {
         std::fs::write(dir.path().join("readable.txt"), b"hello").expect("write fixture");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
         let output = Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "hardening::tests::sandbox_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "hardening::tests::sandbox_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
-            .env("SIGNET_SANDBOX_LISTENER", listener.local_addr().expect("addr").to_string())
+            .env(
+                "SIGNET_SANDBOX_LISTENER",
+                listener.local_addr().expect("addr").to_string(),
+            )
             .output()
             .expect("run child");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(stdout.contains("1 passed"), "child ran no test:\n{stdout}");
         // Nothing was created, nothing removed.
         assert!(!dir.path().join("new.txt").exists());
         assert!(dir.path().join("readable.txt").exists());
         listener.set_nonblocking(true).expect("nonblocking");
-        assert!(listener.accept().is_err(), "the child's connection reached the listener");
+        assert!(
+            listener.accept().is_err(),
+            "the child's connection reached the listener"
+        );
     }
 
     #[test]
     fn core_dumps_and_dumpable_flag() {
         // Changing this test process's own flags is harmless and checks the calls.
         disable_core_dumps().expect("setrlimit");
-        let mut limit = libc::rlimit { rlim_cur: 1, rlim_max: 1 };
+        let mut limit = libc::rlimit {
+            rlim_cur: 1,
+            rlim_max: 1,
+        };
         // SAFETY: getrlimit writes into a valid local.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut limit) }, 0);
         assert_eq!((limit.rlim_cur, limit.rlim_max), (0, 0));

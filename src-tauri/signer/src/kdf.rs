@@ -61,12 +61,15 @@ impl PassphraseKeys {
     }
 }
 
-/// Refuses parameters below the floor; does no work.
+/// Refuses parameters below the floor or above the ceiling; does no work.
 pub fn check_floor(params: KdfParams) -> Result<()> {
-    if params.meets_floor() {
-        Ok(())
+    let KdfParams { m_kib, t, p } = params;
+    if !params.meets_floor() {
+        Err(Error::KdfTooWeak { m_kib, t, p })
+    } else if !params.within_ceiling() {
+        Err(Error::KdfTooCostly { m_kib, t, p })
     } else {
-        Err(Error::KdfTooWeak { m_kib: params.m_kib, t: params.t, p: params.p })
+        Ok(())
     }
 }
 
@@ -89,8 +92,11 @@ pub fn derive(passphrase: &[u8], user_id: &str, params: KdfParams, salt: &[u8]) 
     if passphrase.is_empty() {
         return Err(FormatError::new("passphrase", Problem::BadLength).into());
     }
-    let argon_params = Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN))
-        .map_err(|_| Error::KdfTooWeak { m_kib: params.m_kib, t: params.t, p: params.p })?;
+    let argon_params = Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|_| Error::KdfTooWeak {
+        m_kib: params.m_kib,
+        t: params.t,
+        p: params.p,
+    })?;
     let mut master = Zeroizing::new([0u8; KEY_LEN]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params)
         .hash_password_into(passphrase, salt, master.as_mut())
@@ -133,16 +139,44 @@ mod tests {
     #[test]
     fn floor_is_enforced_before_any_work() {
         for weak in [
-            KdfParams { m_kib: 19 * 1024 - 1, t: 2, p: 1 },
-            KdfParams { m_kib: 64 * 1024, t: 1, p: 1 },
+            KdfParams {
+                m_kib: 19 * 1024 - 1,
+                t: 2,
+                p: 1,
+            },
+            KdfParams {
+                m_kib: 64 * 1024,
+                t: 1,
+                p: 1,
+            },
             KdfParams { m_kib: 8, t: 1, p: 1 },
-            KdfParams { m_kib: 64 * 1024, t: 3, p: 0 },
+            KdfParams {
+                m_kib: 64 * 1024,
+                t: 3,
+                p: 0,
+            },
         ] {
             let started = std::time::Instant::now();
-            assert!(matches!(derive(b"pw", "alice", weak, &SALT), Err(Error::KdfTooWeak { .. })), "{weak:?}");
+            assert!(
+                matches!(derive(b"pw", "alice", weak, &SALT), Err(Error::KdfTooWeak { .. })),
+                "{weak:?}"
+            );
             // Structural, not a timing assertion: refused before Argon2 would allocate.
             assert!(started.elapsed() < std::time::Duration::from_secs(1));
         }
+    }
+
+    #[test]
+    fn ceiling_is_enforced_before_any_work() {
+        let costly = KdfParams {
+            m_kib: u32::MAX,
+            t: 2,
+            p: 1,
+        };
+        assert!(matches!(
+            derive(b"pw", "alice", costly, &SALT),
+            Err(Error::KdfTooCostly { .. })
+        ));
     }
 
     #[test]

@@ -26,8 +26,11 @@ impl PrivateKey {
 
     /// Parses an unencrypted PKCS#8 `PrivateKeyInfo` (RFC 5208) and checks the key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let inner = RsaPrivateKey::from_pkcs8_der(der).map_err(|_| Error::RecordInvalid("the private key does not parse"))?;
-        inner.validate().map_err(|_| Error::RecordInvalid("the private key is inconsistent"))?;
+        let inner =
+            RsaPrivateKey::from_pkcs8_der(der).map_err(|_| Error::RecordInvalid("the private key does not parse"))?;
+        inner
+            .validate()
+            .map_err(|_| Error::RecordInvalid("the private key is inconsistent"))?;
         let bits = inner.n().bit_width_vartime();
         if KeySize::try_from(bits).is_err() {
             return Err(Error::RecordInvalid("the private key has an unsupported size"));
@@ -43,7 +46,9 @@ impl PrivateKey {
 
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey { inner: self.inner.to_public_key() }
+        PublicKey {
+            inner: self.inner.to_public_key(),
+        }
     }
 
     /// Modulus size in bits.
@@ -66,7 +71,10 @@ pub struct PublicKey {
 impl PublicKey {
     /// The SubjectPublicKeyInfo DER (RFC 5280 §4.1.2.7, rsaEncryption).
     pub fn to_spki_der(&self) -> Result<Vec<u8>> {
-        let doc = self.inner.to_public_key_der().map_err(|e| Error::Encoding(e.to_string()))?;
+        let doc = self
+            .inner
+            .to_public_key_der()
+            .map_err(|e| Error::Encoding(e.to_string()))?;
         Ok(doc.as_bytes().to_vec())
     }
 
@@ -112,11 +120,17 @@ pub(crate) mod tests {
         let der = key.to_pkcs8_der().expect("encode");
         let back = PrivateKey::from_pkcs8_der(&der).expect("decode");
         assert_eq!(back.public_key(), key.public_key());
-        assert_eq!(back.public_key().fingerprint().expect("fp"), key.public_key().fingerprint().expect("fp"));
+        assert_eq!(
+            back.public_key().fingerprint().expect("fp"),
+            key.public_key().fingerprint().expect("fp")
+        );
     }
 
     #[test]
     fn garbage_pkcs8_is_refused() {
-        assert!(matches!(PrivateKey::from_pkcs8_der(b"\x30\x03\x02\x01\x00"), Err(Error::RecordInvalid(_))));
+        assert!(matches!(
+            PrivateKey::from_pkcs8_der(b"\x30\x03\x02\x01\x00"),
+            Err(Error::RecordInvalid(_))
+        ));
     }
 }

@@ -72,8 +72,8 @@ pub fn seal_with_iv(
     let mut inner = Zeroizing::new(Vec::with_capacity(pkcs8.len() + INNER_HASH_LEN));
     inner.extend_from_slice(&pkcs8);
     inner.extend_from_slice(&inner_hash(&pkcs8, &canonical));
-    let ciphertext = cbc::Encryptor::<Aes256>::new(&(*keys.encryption).into(), &iv.into())
-        .encrypt_padded_vec::<Pkcs7>(&inner);
+    let ciphertext =
+        cbc::Encryptor::<Aes256>::new(&(*keys.encryption).into(), &iv.into()).encrypt_padded_vec::<Pkcs7>(&inner);
     let header = RecordHeader {
         user_id: registration.user_id.clone(),
         kdf: KdfId::Argon2id,
@@ -85,7 +85,11 @@ pub fn seal_with_iv(
     };
     let authenticated = SealedKeyRecord::authenticated_bytes(&header, &ciphertext)?;
     let tag: [u8; TAG_LEN] = mac(keys, &authenticated).finalize().into_bytes().into();
-    Ok(SealedKeyRecord { header, ciphertext, tag })
+    Ok(SealedKeyRecord {
+        header,
+        ciphertext,
+        tag,
+    })
 }
 
 /// Opens a record with keys already derived (sign-in: the keys come from
@@ -96,11 +100,15 @@ pub fn open(record: &SealedKeyRecord, registration: &RegistrationData, keys: &Pa
         return Err(Error::RecordUserMismatch);
     }
     if header.kdf_params != keys.params() || header.salt != keys.salt() {
-        return Err(Error::RecordInvalid("the record was sealed with other key-derivation parameters than those unlocked"));
+        return Err(Error::RecordInvalid(
+            "the record was sealed with other key-derivation parameters than those unlocked",
+        ));
     }
     let authenticated = SealedKeyRecord::authenticated_bytes(header, &record.ciphertext)?;
     // verify_slice compares in constant time (subtle) and fails before any decryption.
-    mac(keys, &authenticated).verify_slice(&record.tag).map_err(|_| Error::WrongPassphrase)?;
+    mac(keys, &authenticated)
+        .verify_slice(&record.tag)
+        .map_err(|_| Error::WrongPassphrase)?;
 
     let inner = Zeroizing::new(
         cbc::Decryptor::<Aes256>::new(&(*keys.encryption).into(), &header.iv.into())
@@ -160,7 +168,12 @@ mod tests {
 
     fn sealed() -> &'static Vec<u8> {
         static REC: OnceLock<Vec<u8>> = OnceLock::new();
-        REC.get_or_init(|| seal(test_key(), &alice(), keys()).expect("seal").encode().expect("encode"))
+        REC.get_or_init(|| {
+            seal(test_key(), &alice(), keys())
+                .expect("seal")
+                .encode()
+                .expect("encode")
+        })
     }
 
     #[test]
@@ -187,21 +200,32 @@ mod tests {
         for bit in 0..bytes.len() * 8 {
             let mut b = bytes.clone();
             b[bit / 8] ^= 1 << (bit % 8);
-            let outcome = SealedKeyRecord::parse(&b).map_err(Error::from).and_then(|r| open(&r, &alice(), keys()));
+            let outcome = SealedKeyRecord::parse(&b)
+                .map_err(Error::from)
+                .and_then(|r| open(&r, &alice(), keys()));
             assert!(outcome.is_err(), "flip of bit {bit} was accepted");
         }
     }
 
     #[test]
     fn record_is_bound_to_its_user() {
-        let bob_reg = RegistrationData { user_id: "bob".into(), ..alice() };
+        let bob_reg = RegistrationData {
+            user_id: "bob".into(),
+            ..alice()
+        };
         let bob_keys = derive(PASS, "bob", KdfParams::FLOOR, &[5; 16]).expect("derive");
         let record = SealedKeyRecord::parse(sealed()).expect("parse");
-        assert!(matches!(open(&record, &bob_reg, &bob_keys), Err(Error::RecordUserMismatch)));
+        assert!(matches!(
+            open(&record, &bob_reg, &bob_keys),
+            Err(Error::RecordUserMismatch)
+        ));
         // Rewriting the header's user id to bob's (re-encoding) breaks the tag.
         let mut swapped = record.clone();
         swapped.header.user_id = "bob".into();
-        assert!(matches!(open(&swapped, &bob_reg, &bob_keys), Err(Error::WrongPassphrase)));
+        assert!(matches!(
+            open(&swapped, &bob_reg, &bob_keys),
+            Err(Error::WrongPassphrase)
+        ));
     }
 
     #[test]
@@ -215,15 +239,25 @@ mod tests {
     #[test]
     fn downgraded_record_is_refused_before_work() {
         let mut record = SealedKeyRecord::parse(sealed()).expect("parse");
-        record.header.kdf_params = KdfParams { m_kib: 1024, t: 1, p: 1 };
+        record.header.kdf_params = KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        };
         let bytes = record.encode().expect("encode");
-        assert!(matches!(open_with_passphrase(&bytes, &alice(), PASS), Err(Error::KdfTooWeak { .. })));
+        assert!(matches!(
+            open_with_passphrase(&bytes, &alice(), PASS),
+            Err(Error::KdfTooWeak { .. })
+        ));
     }
 
     #[test]
     fn other_registration_data_fails_the_inner_hash() {
         let record = SealedKeyRecord::parse(sealed()).expect("parse");
-        let edited = RegistrationData { organization: "Other Bank".into(), ..alice() };
+        let edited = RegistrationData {
+            organization: "Other Bank".into(),
+            ..alice()
+        };
         assert!(matches!(open(&record, &edited, keys()), Err(Error::RecordInvalid(_))));
     }
 

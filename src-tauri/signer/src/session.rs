@@ -7,7 +7,7 @@
 use std::time::SystemTime;
 
 use signet_schema::protocol::{Bytes, HardeningReport, PROTOCOL_VERSION, Request, Response, SignatureFormat};
-use signet_schema::{RegistrationData, SealedKeyRecord, SignatureScheme};
+use signet_schema::{FormatError, Problem, RegistrationData, SealedKeyRecord, SignatureScheme};
 
 use crate::kdf::{self, PassphraseKeys};
 use crate::keys::PrivateKey;
@@ -38,7 +38,11 @@ pub struct Session {
 impl Session {
     /// A session with nothing loaded; `hardening` is reported by `hello`.
     pub fn new(hardening: HardeningReport) -> Self {
-        Session { hardening, unlocked: None, loaded: None }
+        Session {
+            hardening,
+            unlocked: None,
+            loaded: None,
+        }
     }
 
     /// Whether a private key is loaded.
@@ -48,8 +52,15 @@ impl Session {
 
     /// Handles one request. Errors become [`Response::Error`]; the session goes on.
     pub fn handle(&mut self, request: Request) -> (Response, Next) {
-        let next = if matches!(request, Request::End) { Next::End } else { Next::Continue };
-        let response = self.dispatch(request).unwrap_or_else(|e| Response::Error { code: e.code(), message: e.to_string() });
+        let next = if matches!(request, Request::End) {
+            Next::End
+        } else {
+            Next::Continue
+        };
+        let response = self.dispatch(request).unwrap_or_else(|e| Response::Error {
+            code: e.code(),
+            message: e.to_string(),
+        });
         if next == Next::End {
             self.unlocked = None;
             self.loaded = None;
@@ -65,7 +76,12 @@ impl Session {
                 pid: std::process::id(),
                 hardening: self.hardening.clone(),
             }),
-            Request::GenerateKey { registration, passphrase, kdf, key_bits } => {
+            Request::GenerateKey {
+                registration,
+                passphrase,
+                kdf,
+                key_bits,
+            } => {
                 // Everything cheap is checked before the expensive key generation.
                 registration.validate()?;
                 kdf::check_floor(kdf)?;
@@ -85,11 +101,18 @@ impl Session {
                     public_key: Bytes(public_key),
                 })
             }
-            Request::Unlock { user_id, kdf, salt, passphrase } => {
+            Request::Unlock {
+                user_id,
+                kdf,
+                salt,
+                passphrase,
+            } => {
                 let keys = kdf::derive(passphrase.expose(), &user_id, kdf, &salt.0)?;
                 let verifier = keys.verifier().to_vec();
                 self.unlocked = Some(keys);
-                Ok(Response::Unlocked { verifier: Bytes(verifier) })
+                Ok(Response::Unlocked {
+                    verifier: Bytes(verifier),
+                })
             }
             Request::OpenRecord { record, registration } => {
                 let keys = self.unlocked.as_ref().ok_or(Error::NotUnlocked)?;
@@ -98,9 +121,17 @@ impl Session {
                 let public_key = key.public_key().to_spki_der()?;
                 let key_bits = key.bits();
                 self.loaded = Some(LoadedKey { key, registration });
-                Ok(Response::RecordOpened { public_key: Bytes(public_key), key_bits })
+                Ok(Response::RecordOpened {
+                    public_key: Bytes(public_key),
+                    key_bits,
+                })
             }
-            Request::Sign { content, scheme, format, certificate } => {
+            Request::Sign {
+                content,
+                scheme,
+                format,
+                certificate,
+            } => {
                 let loaded = self.loaded.as_ref().ok_or(Error::NoKey)?;
                 let signature = match format {
                     SignatureFormat::Raw => sign::sign(&loaded.key, scheme, &content.0)?,
@@ -109,7 +140,9 @@ impl Session {
                         cms::sign_detached(&loaded.key, scheme, &certificate.0, &content.0, SystemTime::now())?
                     }
                 };
-                Ok(Response::Signed { signature: Bytes(signature) })
+                Ok(Response::Signed {
+                    signature: Bytes(signature),
+                })
             }
             Request::Reseal { passphrase, kdf } => {
                 let loaded = self.loaded.as_ref().ok_or(Error::NoKey)?;
@@ -118,12 +151,20 @@ impl Session {
                 let record = seal::seal(&loaded.key, &loaded.registration, &keys)?.encode()?;
                 let verifier = keys.verifier().to_vec();
                 self.unlocked = Some(keys);
-                Ok(Response::Resealed { record: Bytes(record), verifier: Bytes(verifier) })
+                Ok(Response::Resealed {
+                    record: Bytes(record),
+                    verifier: Bytes(verifier),
+                })
             }
             Request::ExportKey { passphrase } => {
                 let loaded = self.loaded.as_ref().ok_or(Error::NoKey)?;
+                if passphrase.expose().is_empty() {
+                    return Err(FormatError::new("passphrase", Problem::BadLength).into());
+                }
                 let pem = export::encrypted_pkcs8_pem(&loaded.key, passphrase.expose())?;
-                Ok(Response::KeyExported { pkcs8_pem: pem.to_string() })
+                Ok(Response::KeyExported {
+                    pkcs8_pem: pem.to_string(),
+                })
             }
             Request::End => Ok(Response::Ended),
         }

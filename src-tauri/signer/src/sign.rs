@@ -35,6 +35,12 @@ use crate::{Error, Result};
 /// RFC 4055 §3.1 recommend `sLen = hLen`).
 pub const PSS_SALT_LEN: usize = 32;
 
+// `algorithm_identifier` announces the digest length as the salt length.
+const _: () = assert!(
+    PSS_SALT_LEN == 32,
+    "RSASSA-PSS-params would announce another salt length"
+);
+
 /// Signs `content` with `key` in `scheme`; returns the signature octet string
 /// `S` of exactly `k` bytes (the modulus length).
 ///
@@ -44,8 +50,9 @@ pub fn sign(key: &PrivateKey, scheme: SignatureScheme, content: &[u8]) -> Result
     let digest = Sha256::digest(content);
     let rsa = key.rsa();
     let signature = match scheme {
-        // §8.1.1 with a 32-byte salt drawn from SysRng; SysRng also blinds RSASP1.
-        SignatureScheme::RsaPssSha256 => rsa.pss_sign_prehash_with_rng::<Sha256, _>(&mut SysRng, &digest),
+        // §8.1.1 with a PSS_SALT_LEN-byte salt drawn from SysRng; SysRng
+        // also blinds RSASP1.
+        SignatureScheme::RsaPssSha256 => rsa.sign_with_rng(&mut SysRng, pss(), &digest),
         // §8.2.1; SysRng only blinds RSASP1, the result is deterministic.
         SignatureScheme::RsaPkcs1v15Sha256 => rsa.pkcs1v15_sign_prehash_with_rng::<Sha256, _>(&mut SysRng, &digest),
     };
@@ -62,12 +69,18 @@ pub fn verify(key: &PublicKey, scheme: SignatureScheme, content: &[u8], signatur
     let digest = Sha256::digest(content);
     let rsa = key.rsa();
     let verdict = match scheme {
-        // EMSA-PSS-VERIFY (§9.1.2) with sLen fixed at the SHA-256 output length.
-        SignatureScheme::RsaPssSha256 => rsa.pss_verify_prehash::<Sha256>(&digest, signature),
+        // EMSA-PSS-VERIFY (§9.1.2) with sLen fixed at PSS_SALT_LEN.
+        SignatureScheme::RsaPssSha256 => rsa.verify(pss(), &digest, signature),
         // §8.2.2: re-encode the DigestInfo and compare the whole encoded message.
         SignatureScheme::RsaPkcs1v15Sha256 => rsa.pkcs1v15_verify_prehash::<Sha256>(&digest, signature),
     };
     verdict.map_err(|_| Error::SignatureInvalid)
+}
+
+/// RSASSA-PSS with SHA-256 for the hash and for MGF1, salt [`PSS_SALT_LEN`],
+/// blinded.
+fn pss() -> rsa::pss::Pss<Sha256> {
+    rsa::pss::Pss::new_blinded_with_salt(PSS_SALT_LEN)
 }
 
 /// The signature AlgorithmIdentifier for `scheme` (RFC 4055 §3.1 and §5), as
@@ -75,7 +88,7 @@ pub fn verify(key: &PublicKey, scheme: SignatureScheme, content: &[u8], signatur
 pub(crate) fn algorithm_identifier(scheme: SignatureScheme) -> spki::Result<AlgorithmIdentifierOwned> {
     match scheme {
         // id-RSASSA-PSS { hashAlgorithm sha256, maskGenAlgorithm mgf1SHA256,
-        // saltLength 32, trailerField 1 }.
+        // saltLength 32 (the digest length, = PSS_SALT_LEN), trailerField 1 }.
         SignatureScheme::RsaPssSha256 => rsa::pss::get_default_pss_signature_algo_id::<Sha256>(),
         SignatureScheme::RsaPkcs1v15Sha256 => Ok(AlgorithmIdentifierOwned {
             oid: const_oid::db::rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
@@ -121,7 +134,9 @@ impl DynSignatureAlgorithmIdentifier for SchemeSigner<'_> {
 
 impl Signer<SignatureValue> for SchemeSigner<'_> {
     fn try_sign(&self, msg: &[u8]) -> signature::Result<SignatureValue> {
-        sign(self.key, self.scheme, msg).map(SignatureValue).map_err(signature::Error::from_source)
+        sign(self.key, self.scheme, msg)
+            .map(SignatureValue)
+            .map_err(signature::Error::from_source)
     }
 }
 
@@ -162,17 +177,26 @@ mod tests {
             let signature = sign(key, scheme, ORDER).expect("sign");
             let mut other = ORDER.to_vec();
             other[0] ^= 1;
-            assert!(matches!(verify(&key.public_key(), scheme, &other, &signature), Err(Error::SignatureInvalid)));
+            assert!(matches!(
+                verify(&key.public_key(), scheme, &other, &signature),
+                Err(Error::SignatureInvalid)
+            ));
             for at in [0, 100, 255] {
                 let mut bad = signature.clone();
                 bad[at] ^= 0x80;
-                assert!(matches!(verify(&key.public_key(), scheme, ORDER, &bad), Err(Error::SignatureInvalid)));
+                assert!(matches!(
+                    verify(&key.public_key(), scheme, ORDER, &bad),
+                    Err(Error::SignatureInvalid)
+                ));
             }
             assert!(matches!(
                 verify(&key.public_key(), scheme, ORDER, &signature[1..]),
                 Err(Error::SignatureInvalid)
             ));
-            assert!(matches!(verify(&key.public_key(), scheme, ORDER, &[]), Err(Error::SignatureInvalid)));
+            assert!(matches!(
+                verify(&key.public_key(), scheme, ORDER, &[]),
+                Err(Error::SignatureInvalid)
+            ));
         }
     }
 
@@ -202,7 +226,10 @@ mod tests {
         let signature = key.rsa().sign_with_rng(&mut SysRng, signing, &digest).expect("sign");
         // The rsa crate itself accepts it when told the salt length…
         let checking = rsa::pss::Pss::<Sha256>::new_with_salt(20);
-        key.rsa().to_public_key().verify(checking, &digest, &signature).expect("salt 20 verifies");
+        key.rsa()
+            .to_public_key()
+            .verify(checking, &digest, &signature)
+            .expect("salt 20 verifies");
         // …but ours pins 32.
         assert!(matches!(
             verify(&key.public_key(), SignatureScheme::RsaPssSha256, ORDER, &signature),
@@ -224,19 +251,27 @@ mod tests {
     /// SHA-256 and a 32-byte salt, and the PKCS#1 v1.5 identifier carries NULL.
     #[test]
     fn algorithm_identifiers_are_the_rfc_4055_encodings() {
-        let pss = algorithm_identifier(SignatureScheme::RsaPssSha256).expect("pss id").to_der().expect("der");
-        let expected_pss = hex::decode(concat!(
-            "3041",
-            "06092a864886f70d01010a", // id-RSASSA-PSS
-            "3034",
-            "a00f300d0609608648016503040201 0500", // [0] sha256
-            "a11c301a06092a864886f70d010108 300d06096086480165030402010500", // [1] mgf1SHA256
-            "a203020120", // [2] saltLength 32
+        let pss = algorithm_identifier(SignatureScheme::RsaPssSha256)
+            .expect("pss id")
+            .to_der()
+            .expect("der");
+        let expected_pss = hex::decode(
+            concat!(
+                "3041",
+                "06092a864886f70d01010a", // id-RSASSA-PSS
+                "3034",
+                "a00f300d0609608648016503040201 0500", // [0] sha256
+                "a11c301a06092a864886f70d010108 300d06096086480165030402010500", // [1] mgf1SHA256
+                "a203020120",                          // [2] saltLength 32
+            )
+            .replace(' ', ""),
         )
-        .replace(' ', ""))
         .expect("hex");
         assert_eq!(pss, expected_pss);
-        let pkcs1 = algorithm_identifier(SignatureScheme::RsaPkcs1v15Sha256).expect("id").to_der().expect("der");
+        let pkcs1 = algorithm_identifier(SignatureScheme::RsaPkcs1v15Sha256)
+            .expect("id")
+            .to_der()
+            .expect("der");
         assert_eq!(hex::encode(&pkcs1), "300d06092a864886f70d01010b0500");
         AlgorithmIdentifierOwned::from_der(&pkcs1).expect("round trip");
     }
@@ -288,7 +323,10 @@ mod tests {
         let key = test_key();
         let signer = SchemeSigner::new(key, SignatureScheme::RsaPkcs1v15Sha256);
         let value = signer.try_sign(ORDER).expect("sign");
-        assert_eq!(value.0, sign(key, SignatureScheme::RsaPkcs1v15Sha256, ORDER).expect("sign"));
+        assert_eq!(
+            value.0,
+            sign(key, SignatureScheme::RsaPkcs1v15Sha256, ORDER).expect("sign")
+        );
         assert_eq!(value.to_bitstring().expect("bits").raw_bytes(), value.0.as_slice());
         assert_eq!(PublicKey::from(signer.verifying_key()), key.public_key());
     }

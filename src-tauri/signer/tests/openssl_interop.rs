@@ -21,7 +21,8 @@ use signet_signer::{cms, csr, export, sign};
 
 const SCHEMES: [SignatureScheme; 2] = [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256];
 
-const ORDER: &[u8] = b"<Document><CstmrCdtTrfInitn><GrpHdr><MsgId>INTEROP-1</MsgId></GrpHdr></CstmrCdtTrfInitn></Document>\n";
+const ORDER: &[u8] =
+    b"<Document><CstmrCdtTrfInitn><GrpHdr><MsgId>INTEROP-1</MsgId></GrpHdr></CstmrCdtTrfInitn></Document>\n";
 
 fn name(scheme: SignatureScheme) -> &'static str {
     match scheme {
@@ -38,15 +39,23 @@ fn check_request(key: &PrivateKey, scheme: SignatureScheme) {
     let output = openssl.ok(&["req", "-verify", "-in", "req.der", "-inform", "DER", "-noout"]);
     assert!(output.contains("verify OK"), "{output}");
 
-    let subject = openssl.ok(&["req", "-in", "req.der", "-inform", "DER", "-noout", "-subject", "-nameopt", "RFC2253"]);
-    assert_eq!(subject.trim(), r"subject=CN=Alice Example,OU=Payments,O=Example Bank\, Ltd,C=GB");
+    let subject = openssl.ok(&[
+        "req", "-in", "req.der", "-inform", "DER", "-noout", "-subject", "-nameopt", "RFC2253",
+    ]);
+    assert_eq!(
+        subject.trim(),
+        r"subject=CN=Alice Example,OU=Payments,O=Example Bank\, Ltd,C=GB"
+    );
     let text = openssl.ok(&["req", "-in", "req.der", "-inform", "DER", "-noout", "-text"]);
     assert!(text.contains("email:alice@example.com"), "{text}");
     let expected_algorithm = match scheme {
         SignatureScheme::RsaPssSha256 => "rsassaPss",
         SignatureScheme::RsaPkcs1v15Sha256 => "sha256WithRSAEncryption",
     };
-    assert!(text.contains(&format!("Signature Algorithm: {expected_algorithm}")), "{text}");
+    assert!(
+        text.contains(&format!("Signature Algorithm: {expected_algorithm}")),
+        "{text}"
+    );
 
     // The last byte of the DER is the last byte of the signature.
     let mut tampered = request.clone();
@@ -79,41 +88,60 @@ fn check_detached_cms(key: &PrivateKey, scheme: SignatureScheme) -> Openssl {
     openssl.write("ca.pem", ca().certificate_pem());
     openssl.write("data.bin", ORDER);
     openssl.write("sig.der", &signature);
-    let verify = |content: &str| -> Vec<String> {
-        [
-            "cms", "-verify", "-binary", "-content", content, "-CAfile", "ca.pem", "-inform", "DER", "-in", "sig.der",
-            "-out", "/dev/null",
-        ]
-        .iter()
-        .map(|arg| arg.to_string())
-        .collect()
-    };
-    let args = verify("data.bin");
-    let output = openssl.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let output = openssl.ok(&cms_verify("data.bin", "ca.pem"));
     assert!(output.contains("Verification successful"), "{}: {output}", name(scheme));
 
     for at in [0, ORDER.len() / 2, ORDER.len() - 1] {
         let mut changed = ORDER.to_vec();
         changed[at] ^= 0x01;
         openssl.write("changed.bin", &changed);
-        let args = verify("changed.bin");
-        let output = openssl.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let output = openssl.fails(&cms_verify("changed.bin", "ca.pem"));
         assert!(output.contains("content verify error"), "{}: {output}", name(scheme));
     }
     // A CA that did not issue the certificate is not trusted either.
     openssl.write("other-ca.pem", openssl_self_signed_ca(&openssl));
-    let mut args = verify("data.bin");
-    args[6] = "other-ca.pem".into();
-    let output = openssl.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let output = openssl.fails(&cms_verify("data.bin", "other-ca.pem"));
     assert!(output.contains("unable to get local issuer certificate"), "{output}");
     openssl
+}
+
+/// `openssl cms -verify` of `sig.der` over detached `content`, trusting `ca`.
+fn cms_verify<'a>(content: &'a str, ca: &'a str) -> [&'a str; 13] {
+    [
+        "cms",
+        "-verify",
+        "-binary",
+        "-content",
+        content,
+        "-CAfile",
+        ca,
+        "-inform",
+        "DER",
+        "-in",
+        "sig.der",
+        "-out",
+        "/dev/null",
+    ]
 }
 
 /// A CA certificate made by OpenSSL itself, unrelated to the test CA.
 fn openssl_self_signed_ca(openssl: &Openssl) -> Vec<u8> {
     openssl.ok(&[
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.tmp", "-subj",
-        "/CN=Other CA", "-days", "1",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "other-ca.key",
+        "-out",
+        "other-ca.tmp",
+        "-subj",
+        "/CN=Other CA",
+        "-days",
+        "1",
     ]);
     openssl.read("other-ca.tmp")
 }
@@ -130,9 +158,18 @@ fn openssl_sees_the_signed_attributes_and_no_content() {
     for scheme in SCHEMES {
         let openssl = check_detached_cms(key_2048(), scheme);
         let printed = openssl.ok(&["cms", "-cmsout", "-print", "-inform", "DER", "-in", "sig.der"]);
-        for expected in ["signingTime", "messageDigest", "contentType", "eContent: <ABSENT>", "issuerAndSerialNumber"]
-        {
-            assert!(printed.contains(expected), "{}: no {expected} in\n{printed}", name(scheme));
+        for expected in [
+            "signingTime",
+            "messageDigest",
+            "contentType",
+            "eContent: <ABSENT>",
+            "issuerAndSerialNumber",
+        ] {
+            assert!(
+                printed.contains(expected),
+                "{}: no {expected} in\n{printed}",
+                name(scheme)
+            );
         }
         let expected_algorithm = match scheme {
             SignatureScheme::RsaPssSha256 => "rsassaPss",
@@ -152,12 +189,37 @@ fn openssl_opens_our_encrypted_pkcs8_export() {
     openssl.write("pass.txt", format!("{passphrase}\n"));
     openssl.write("wrong.txt", "pass phrase with spaces & unicode\n");
 
-    openssl.ok(&["pkcs8", "-in", "key.pem", "-passin", "file:pass.txt", "-out", "clear.pem"]);
-    openssl.ok(&["pkey", "-in", "clear.pem", "-pubout", "-outform", "DER", "-out", "pub.der"]);
+    openssl.ok(&[
+        "pkcs8",
+        "-in",
+        "key.pem",
+        "-passin",
+        "file:pass.txt",
+        "-out",
+        "clear.pem",
+    ]);
+    openssl.ok(&[
+        "pkey",
+        "-in",
+        "clear.pem",
+        "-pubout",
+        "-outform",
+        "DER",
+        "-out",
+        "pub.der",
+    ]);
     assert_eq!(openssl.read("pub.der"), key.public_key().to_spki_der().expect("spki"));
     openssl.ok(&["pkey", "-in", "clear.pem", "-check", "-noout"]);
 
-    let output = openssl.fails(&["pkcs8", "-in", "key.pem", "-passin", "file:wrong.txt", "-out", "wrong.pem"]);
+    let output = openssl.fails(&[
+        "pkcs8",
+        "-in",
+        "key.pem",
+        "-passin",
+        "file:wrong.txt",
+        "-out",
+        "wrong.pem",
+    ]);
     assert!(output.contains("Error decrypting key"), "{output}");
 
     // The parameters as OpenSSL reads them: PBES2, PBKDF2 with
@@ -207,15 +269,37 @@ fn openssl_agrees_with_the_fixed_pkcs1v15_vector() {
     openssl.write("pub.pem", PUBLIC_PEM);
     openssl.write("message.xml", MESSAGE);
 
-    let ours = sign::sign(&PrivateKey::from_pkcs8_der(KEY).expect("key"), SignatureScheme::RsaPkcs1v15Sha256, MESSAGE)
-        .expect("sign");
+    let ours = sign::sign(
+        &PrivateKey::from_pkcs8_der(KEY).expect("key"),
+        SignatureScheme::RsaPkcs1v15Sha256,
+        MESSAGE,
+    )
+    .expect("sign");
     assert_eq!(ours, EXPECTED);
 
-    openssl.ok(&["dgst", "-sha256", "-sign", "key.der", "-keyform", "DER", "-out", "theirs.sig", "message.xml"]);
+    openssl.ok(&[
+        "dgst",
+        "-sha256",
+        "-sign",
+        "key.der",
+        "-keyform",
+        "DER",
+        "-out",
+        "theirs.sig",
+        "message.xml",
+    ]);
     assert_eq!(openssl.read("theirs.sig"), ours);
 
     openssl.write("ours.sig", &ours);
-    let output = openssl.ok(&["dgst", "-sha256", "-verify", "pub.pem", "-signature", "ours.sig", "message.xml"]);
+    let output = openssl.ok(&[
+        "dgst",
+        "-sha256",
+        "-verify",
+        "pub.pem",
+        "-signature",
+        "ours.sig",
+        "message.xml",
+    ]);
     assert!(output.contains("Verified OK"), "{output}");
 }
 
@@ -233,7 +317,24 @@ fn rsa_3072_key_interoperates() {
     let pem = export::encrypted_pkcs8_pem(key, b"3072").expect("export");
     openssl.write("key.pem", pem.as_bytes());
     openssl.write("pass.txt", "3072");
-    openssl.ok(&["pkcs8", "-in", "key.pem", "-passin", "file:pass.txt", "-out", "clear.pem"]);
-    openssl.ok(&["pkey", "-in", "clear.pem", "-pubout", "-outform", "DER", "-out", "pub.der"]);
+    openssl.ok(&[
+        "pkcs8",
+        "-in",
+        "key.pem",
+        "-passin",
+        "file:pass.txt",
+        "-out",
+        "clear.pem",
+    ]);
+    openssl.ok(&[
+        "pkey",
+        "-in",
+        "clear.pem",
+        "-pubout",
+        "-outform",
+        "DER",
+        "-out",
+        "pub.der",
+    ]);
     assert_eq!(openssl.read("pub.der"), key.public_key().to_spki_der().expect("spki"));
 }

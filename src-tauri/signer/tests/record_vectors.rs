@@ -54,7 +54,10 @@ fn record_vector_is_reproduced_byte_for_byte() {
     expect_file("registration.canonical.bin", &canonical);
     let keys = kdf::derive(&v.passphrase, &v.registration.user_id, v.kdf, &v.salt).expect("derive");
     expect_file("verifier.hex", format!("{}\n", hex::encode(keys.verifier())).as_bytes());
-    let record = seal::seal_with_iv(&v.key, &v.registration, &keys, v.iv).expect("seal").encode().expect("encode");
+    let record = seal::seal_with_iv(&v.key, &v.registration, &keys, v.iv)
+        .expect("seal")
+        .encode()
+        .expect("encode");
     expect_file("record.bin", &record);
 }
 

@@ -48,28 +48,50 @@ fn pass(text: &str) -> Passphrase {
 
 fn is_root() -> bool {
     let status = std::fs::read_to_string("/proc/self/status").expect("status");
-    status.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    status
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
 }
 
 #[test]
 fn hello_reports_hardening_in_force() {
     let mut signer = start(&[]);
-    let Ok(Response::Ready { protocol, pid, hardening, .. }) = signer.call(Request::Hello) else { panic!("not ready") };
+    let Ok(Response::Ready {
+        protocol,
+        pid,
+        hardening,
+        ..
+    }) = signer.call(Request::Hello)
+    else {
+        panic!("not ready")
+    };
     assert_eq!(protocol, 1);
     assert_eq!(pid, signer.pid());
     assert!(hardening.core_dumps_disabled && hardening.not_dumpable && hardening.parent_death_signal);
     assert_eq!(hardening.sandbox, "seccomp");
-    assert!(hardening.sandbox_verified, "the probe saw a socket or a write-open succeed");
+    assert!(
+        hardening.sandbox_verified,
+        "the probe saw a socket or a write-open succeed"
+    );
     assert_eq!(hardening.idle_timeout_secs, 300);
     // Seen from outside, through /proc.
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("child limits");
-    let core = limits.lines().find(|l| l.starts_with("Max core file size")).expect("core line");
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .expect("core line");
     assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("child status");
-    assert!(status.lines().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')), "no seccomp filter in force");
+    assert!(
+        status.lines().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')),
+        "no seccomp filter in force"
+    );
     assert!(status.lines().any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1')));
     assert!(hardening.memory_locked);
-    assert_eq!(hardening.memory_lock, if is_root() { "all-pages" } else { "heap-and-stack" });
+    assert_eq!(
+        hardening.memory_lock,
+        if is_root() { "all-pages" } else { "heap-and-stack" }
+    );
     assert!(locked_kib(pid).is_some_and(|k| k > 0), "VmLck is 0");
 }
 
@@ -83,7 +105,9 @@ fn unprivileged_signer_locks_heap_and_stack() {
     let args = ["--reuid=65534", "--regid=65534", "--clear-groups", "--", SIGNER];
     let mut signer = SignerProcess::start(Path::new("setpriv"), &args).expect("spawn through setpriv");
     let pid = signer.pid();
-    let Ok(Response::Ready { hardening, .. }) = signer.call(Request::Hello) else { panic!("not ready") };
+    let Ok(Response::Ready { hardening, .. }) = signer.call(Request::Hello) else {
+        panic!("not ready")
+    };
     assert_eq!(hardening.memory_lock, "heap-and-stack");
     assert!(hardening.memory_locked && hardening.sandbox_verified);
     let before = locked_kib(pid).expect("VmLck");
@@ -104,12 +128,18 @@ fn unprivileged_signer_locks_heap_and_stack() {
 fn apply_then_sign_in_then_sign() {
     // Apply: a fresh key, sealed, with its PKCS#10 and verifier.
     let mut signer = start(&[]);
-    let Ok(Response::KeyGenerated { record, certification_request, verifier, public_key }) = signer.call(Request::GenerateKey {
+    let Ok(Response::KeyGenerated {
+        record,
+        certification_request,
+        verifier,
+        public_key,
+    }) = signer.call(Request::GenerateKey {
         registration: alice(),
         passphrase: pass("correct horse battery staple"),
         kdf: KdfParams::FLOOR,
         key_bits: KeySize::Rsa2048,
-    }) else {
+    })
+    else {
         panic!("no key generated")
     };
     assert!(!certification_request.0.is_empty());
@@ -119,17 +149,25 @@ fn apply_then_sign_in_then_sign() {
 
     // Sign in with a new process, as after a restart of the app.
     let mut signer = start(&[]);
-    let header = signet_schema::SealedKeyRecord::parse(&record.0).expect("record parses").header;
-    let Ok(Response::Unlocked { verifier: wrong_verifier }) = signer.call(Request::Unlock {
+    let header = signet_schema::SealedKeyRecord::parse(&record.0)
+        .expect("record parses")
+        .header;
+    let Ok(Response::Unlocked {
+        verifier: wrong_verifier,
+    }) = signer.call(Request::Unlock {
         user_id: "alice".into(),
         kdf: header.kdf_params,
         salt: Bytes(header.salt.clone()),
         passphrase: pass("correct horse battery stapler"),
-    }) else {
+    })
+    else {
         panic!("unlock failed")
     };
     assert_ne!(wrong_verifier, verifier, "a wrong pass phrase gives another verifier");
-    let wrong = signer.call(Request::OpenRecord { record: record.clone(), registration: alice() });
+    let wrong = signer.call(Request::OpenRecord {
+        record: record.clone(),
+        registration: alice(),
+    });
     assert_eq!(refused(wrong), ErrorCode::WrongPassphrase);
     let Ok(Response::Unlocked { verifier: again }) = signer.call(Request::Unlock {
         user_id: "alice".into(),
@@ -140,12 +178,24 @@ fn apply_then_sign_in_then_sign() {
         panic!("unlock failed")
     };
     assert_eq!(again, verifier);
-    let opened = signer.call(Request::OpenRecord { record, registration: alice() });
-    assert_eq!(opened.expect("opened"), Response::RecordOpened { public_key: public_key.clone(), key_bits: 2048 });
+    let opened = signer.call(Request::OpenRecord {
+        record,
+        registration: alice(),
+    });
+    assert_eq!(
+        opened.expect("opened"),
+        Response::RecordOpened {
+            public_key: public_key.clone(),
+            key_bits: 2048
+        }
+    );
 
     // Sign many.
     let public = PublicKey::from_spki_der(&public_key.0).expect("spki");
-    for (i, scheme) in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256].into_iter().enumerate() {
+    for (i, scheme) in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256]
+        .into_iter()
+        .enumerate()
+    {
         let content = format!("payment order {i}").into_bytes();
         let Ok(Response::Signed { signature }) = signer.call(Request::Sign {
             content: Bytes(content.clone()),
@@ -178,11 +228,18 @@ fn requests_out_of_order_get_typed_errors() {
         certificate: None,
     });
     assert_eq!(refused(sign), ErrorCode::NoKey);
-    let open = signer.call(Request::OpenRecord { record: Bytes(vec![1, 2, 3]), registration: alice() });
+    let open = signer.call(Request::OpenRecord {
+        record: Bytes(vec![1, 2, 3]),
+        registration: alice(),
+    });
     assert_eq!(refused(open), ErrorCode::NotUnlocked);
     let weak = signer.call(Request::Unlock {
         user_id: "alice".into(),
-        kdf: KdfParams { m_kib: 1024, t: 1, p: 1 },
+        kdf: KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        },
         salt: Bytes(vec![0; 16]),
         passphrase: pass("x"),
     });
@@ -196,15 +253,27 @@ fn malformed_and_oversized_frames_get_error_replies() {
     let cases: Vec<(Vec<u8>, ErrorCode)> = vec![
         (b"\x00\x00\x00\x03abc".to_vec(), ErrorCode::MalformedFrame),
         (b"\x00\x00\x00\x02\xff\xfe".to_vec(), ErrorCode::MalformedFrame),
-        (encode_frame(&serde_json::json!({"v": 9, "id": 4, "type": "hello"})), ErrorCode::UnsupportedVersion),
-        (encode_frame(&serde_json::json!({"v": 1, "id": 5, "type": "format-disk"})), ErrorCode::UnknownMessage),
-        (encode_frame(&serde_json::json!({"v": 1, "id": 6, "type": "sign", "content": 17})), ErrorCode::BadRequest),
-        (0u32.to_be_bytes().to_vec(), ErrorCode::FrameTooLarge),
+        (
+            encode_frame(&serde_json::json!({"v": 9, "id": 4, "type": "hello"})),
+            ErrorCode::UnsupportedVersion,
+        ),
+        (
+            encode_frame(&serde_json::json!({"v": 1, "id": 5, "type": "format-disk"})),
+            ErrorCode::UnknownMessage,
+        ),
+        (
+            encode_frame(&serde_json::json!({"v": 1, "id": 6, "type": "sign", "content": 17})),
+            ErrorCode::BadRequest,
+        ),
+        (0u32.to_be_bytes().to_vec(), ErrorCode::MalformedFrame),
     ];
     for (frame, code) in cases {
         signer.send_raw(&frame).expect("send");
         let (_, reply) = signer.read_reply().expect("reply");
-        assert!(matches!(reply, Response::Error { code: c, .. } if c == code), "expected {code:?}, got {reply:?}");
+        assert!(
+            matches!(reply, Response::Error { code: c, .. } if c == code),
+            "expected {code:?}, got {reply:?}"
+        );
     }
     // An oversized frame is skipped, not buffered, and the session survives it.
     let declared = MAX_FRAME_LEN + 1;
@@ -212,7 +281,16 @@ fn malformed_and_oversized_frames_get_error_replies() {
     frame.resize(4 + declared, b'x');
     signer.send_raw(&frame).expect("send");
     let (_, reply) = signer.read_reply().expect("reply");
-    assert!(matches!(reply, Response::Error { code: ErrorCode::FrameTooLarge, .. }), "{reply:?}");
+    assert!(
+        matches!(
+            reply,
+            Response::Error {
+                code: ErrorCode::FrameTooLarge,
+                ..
+            }
+        ),
+        "{reply:?}"
+    );
     assert!(matches!(signer.call(Request::Hello), Ok(Response::Ready { .. })));
 }
 
@@ -233,6 +311,41 @@ fn a_truncated_frame_is_a_transport_error() {
 }
 
 #[test]
+fn requests_sent_together_are_all_answered() {
+    let mut signer = start(&["--idle-timeout", "5"]);
+    let mut frames = Vec::new();
+    for id in 1..=3u64 {
+        frames.extend(encode_frame(&serde_json::json!({"v": 1, "id": id, "type": "hello"})));
+    }
+    signer.send_raw(&frames).expect("send");
+    for id in 1..=3u64 {
+        let (reply_id, reply) = signer.read_reply().expect("reply");
+        assert_eq!(reply_id, id);
+        assert!(matches!(reply, Response::Ready { .. }));
+    }
+}
+
+#[test]
+fn a_stalled_frame_ends_with_the_idle_timeout() {
+    let mut signer = start(&["--idle-timeout", "1"]);
+    signer
+        .send_raw(b"\x00\x00\x00\x40{\"v\":1,")
+        .expect("send half a frame");
+    assert_eq!(exit_code(&mut signer, Duration::from_secs(3)), Some(3));
+}
+
+#[test]
+fn version_is_printed_on_stdout() {
+    let output = Command::new(SIGNER)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("signet-signer "));
+}
+
+#[test]
 fn exits_after_the_idle_timeout() {
     let mut signer = start(&["--idle-timeout", "1"]);
     assert!(matches!(signer.call(Request::Hello), Ok(Response::Ready { .. })));
@@ -243,7 +356,12 @@ fn exits_after_the_idle_timeout() {
 
 #[test]
 fn bad_arguments_are_refused() {
-    let status = Command::new(SIGNER).arg("--idle-timeout").arg("soon").stdin(Stdio::null()).output().expect("run");
+    let status = Command::new(SIGNER)
+        .arg("--idle-timeout")
+        .arg("soon")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
     assert_eq!(status.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&status.stderr).contains("--idle-timeout"));
 }
@@ -261,26 +379,40 @@ fn dies_within_a_second_of_its_parent() {
         .expect("spawn shell");
     let shell_pid = shell.id();
     let signer_pid = wait_for_child_named(shell_pid, "signet-signer").expect("signer started under the shell");
-    // SAFETY-free kill through the CLI keeps this test free of unsafe code.
-    let killed = Command::new("kill").args(["-KILL", &shell_pid.to_string()]).status().expect("kill");
+    let sleep_pid = wait_for_child_named(shell_pid, "sleep").expect("sleep started under the shell");
+    // kill(1) keeps this test free of unsafe code.
+    let killed = Command::new("kill")
+        .args(["-KILL", &shell_pid.to_string()])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let _ = shell.wait();
     let deadline = Instant::now() + Duration::from_secs(1);
     while alive(signer_pid) {
-        assert!(Instant::now() < deadline, "signer {signer_pid} outlived its parent by more than a second");
+        assert!(
+            Instant::now() < deadline,
+            "signer {signer_pid} outlived its parent by more than a second"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = Command::new("pkill").args(["-f", "^sleep 30$"]).status();
+    let _ = Command::new("kill").args(["-KILL", &sleep_pid.to_string()]).status();
 }
 
 fn wait_for_child_named(parent: u32, name: &str) -> Option<u32> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
             // stat: "pid (comm) state ppid ..."; comm is cut at 15 bytes.
-            let Some((comm, rest)) = stat.split_once(") ").and_then(|(l, r)| Some((l.split_once(" (")?.1, r))) else {
+            let Some((comm, rest)) = stat
+                .split_once(") ")
+                .and_then(|(l, r)| Some((l.split_once(" (")?.1, r)))
+            else {
                 continue;
             };
             let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());

@@ -76,10 +76,15 @@ impl TestCa {
         let subject = Name::from_str("CN=Signet Test Root,O=Signet Tests,C=GB").expect("CA name");
         let profile = profile::cabf::Root::new(false, subject).expect("root profile");
         let spki = SubjectPublicKeyInfoOwned::from_key(&signer.verifying_key()).expect("CA spki");
-        let builder =
-            CertificateBuilder::new(profile, SerialNumber::from(1u32), validity(), spki).expect("CA builder");
-        let certificate = builder.build::<_, rsa::pkcs1v15::Signature>(&signer).expect("CA certificate");
-        TestCa { signer, certificate, next_serial: AtomicU32::new(2) }
+        let builder = CertificateBuilder::new(profile, SerialNumber::from(1u32), validity(), spki).expect("CA builder");
+        let certificate = builder
+            .build::<_, rsa::pkcs1v15::Signature>(&signer)
+            .expect("CA certificate");
+        TestCa {
+            signer,
+            certificate,
+            next_serial: AtomicU32::new(2),
+        }
     }
 
     /// The root certificate as PEM, for `-CAfile`.
@@ -99,7 +104,9 @@ impl TestCa {
         let serial = SerialNumber::from(self.next_serial.fetch_add(1, Ordering::Relaxed));
         let builder =
             CertificateBuilder::new(profile, serial, validity(), request.info.public_key).expect("leaf builder");
-        let certificate = builder.build::<_, rsa::pkcs1v15::Signature>(&self.signer).expect("leaf certificate");
+        let certificate = builder
+            .build::<_, rsa::pkcs1v15::Signature>(&self.signer)
+            .expect("leaf certificate");
         certificate.to_der().expect("leaf der")
     }
 }
@@ -133,7 +140,10 @@ impl Profile for SigningCertificate {
     ) -> builder::Result<Vec<Extension>> {
         let subject = tbs.subject();
         let mut extensions = Vec::new();
-        let basic = BasicConstraints { ca: false, path_len_constraint: None };
+        let basic = BasicConstraints {
+            ca: false,
+            path_len_constraint: None,
+        };
         extensions.push(basic.to_extension(subject, &extensions)?);
         let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation);
         extensions.push(usage.to_extension(subject, &extensions)?);
@@ -155,7 +165,9 @@ pub struct Openssl {
 
 impl Openssl {
     pub fn in_temp_dir() -> Openssl {
-        Openssl { dir: tempfile::tempdir().expect("temp dir") }
+        Openssl {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     /// Path of `name` inside the directory.
@@ -175,14 +187,22 @@ impl Openssl {
 
     /// Runs `openssl args…` in the directory.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new("openssl").args(args).current_dir(self.dir.path()).output().expect("openssl runs")
+        Command::new("openssl")
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("openssl runs")
     }
 
     /// Runs `openssl args…` and fails the test unless it succeeds; returns
     /// stdout and stderr together.
     pub fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(output.status.success(), "openssl {} failed:\n{text}", args.join(" "));
         text
     }
@@ -191,8 +211,16 @@ impl Openssl {
     /// stdout and stderr together, to check the reason.
     pub fn fails(&self, args: &[&str]) -> String {
         let output = self.run(args);
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-        assert!(!output.status.success(), "openssl {} unexpectedly succeeded:\n{text}", args.join(" "));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !output.status.success(),
+            "openssl {} unexpectedly succeeded:\n{text}",
+            args.join(" ")
+        );
         text
     }
 }
