@@ -52,7 +52,7 @@ use crate::{Error, Result};
 ///
 /// `certificate_der` is the signer's X.509 certificate: it identifies the
 /// signer (issuer and serial number) and is included in `certificates`.
-/// [`Error::Encoding`] if it does not parse; [`Error::CertificateMismatch`]
+/// [`Error::Format`] (field `certificate`) if it does not parse; [`Error::CertificateMismatch`]
 /// if its SubjectPublicKeyInfo is not `key`'s public key (or not an RSA key),
 /// so a signature can never name a certificate for another key.
 pub fn sign_detached(
@@ -62,7 +62,8 @@ pub fn sign_detached(
     content: &[u8],
     signing_time: SystemTime,
 ) -> Result<Vec<u8>> {
-    let certificate = Certificate::from_der(certificate_der).map_err(encoding)?;
+    let certificate = Certificate::from_der(certificate_der)
+        .map_err(|_| signet_schema::FormatError::new("certificate", signet_schema::Problem::Malformed))?;
     check_certificate_key(&certificate, key)?;
 
     let message_digest = Sha256::digest(content);
@@ -299,7 +300,7 @@ mod tests {
                     ORDER,
                     SystemTime::now()
                 ),
-                Err(Error::Encoding(_))
+                Err(Error::Format(e)) if e.field == "certificate"
             ));
         }
     }
