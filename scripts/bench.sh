@@ -3,12 +3,13 @@
 # on the same machine in the same script; writes the figures to BENCHMARKS.md.
 #
 #   make bench                      (or: bash scripts/bench.sh)
-#   SIGNET_BENCH_QUICK=1 make bench (shorter runs, noisier figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# Raw figures are kept so that the report can be re-made:
+#   python3 scripts/bench_report.py "$CARGO_TARGET_DIR/criterion" "$CARGO_TARGET_DIR/bench-raw" BENCHMARKS.md
+out="$CARGO_TARGET_DIR/bench-raw"
+rm -rf "$out"; mkdir -p "$out"
 
 echo "== OpenSSL reference: $(openssl version)"
 # RSA private (sign) and public (verify) operations per second, PKCS#1 v1.5 with SHA-256-sized input.

@@ -6,7 +6,7 @@ crit, raw, md = sys.argv[1], sys.argv[2], sys.argv[3]
 
 def est(group, name):
     """Median time of a criterion benchmark, in seconds."""
-    path = os.path.join(crit, group, *name.split("/"), "new", "estimates.json")
+    path = os.path.join(crit, group, name.replace("/", "_"), "new", "estimates.json")
     with open(path) as f:
         return json.load(f)["median"]["point_estimate"] / 1e9
 

@@ -74,7 +74,7 @@ fn parse_args() -> Result<Options, String> {
             "--version" => options.print_version = true,
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`\nusage: signet-signer [--idle-timeout SECONDS] [--parent-pid PID]"
+                    "unknown argument `{other}`\nusage: signet-signer [--idle-timeout SECONDS] [--parent-pid PID] [--version]"
                 ));
             }
         }
