@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 20
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Debian packages: what the build and the tests run.
-SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps
+SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps util-linux libsqlite3-dev libpq-dev
 
 .PHONY: all build run test test-unit test-fuzz lint fmt bench deps fuzz-tools clean
 
@@ -46,18 +46,20 @@ test: deps test-unit test-fuzz
 	@echo "make test: all suites passed"
 
 test-unit:
+	@[ -n "$${SIGNET_TEST_POSTGRES_URL:-}" ] || echo "PostgreSQL backend tests will be skipped: set SIGNET_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them"
 	$(CARGO) test --workspace --locked --no-fail-fast
 
-# The fuzz targets need a nightly toolchain (sanitizer flags) and cargo-fuzz.
+# The fuzz targets need sanitizer flags (a nightly toolchain, or the stable
+# one with RUSTC_BOOTSTRAP when no nightly is installed) and cargo-fuzz.
+FUZZ_CARGO := $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' && echo 'cargo +nightly' || echo 'RUSTC_BOOTSTRAP=1 cargo')
 fuzz-tools:
-	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	@cargo fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 
 test-fuzz: fuzz-tools
 	@for target in record_parse protocol_decode; do \
 	  mkdir -p fuzz/corpus/$$target; cp -n fuzz/corpus_seed/$$target/* fuzz/corpus/$$target/ 2>/dev/null || true; \
 	  echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
-	  (cd fuzz && CARGO_TARGET_DIR=$(TARGET_DIR)/fuzz cargo +nightly fuzz run $$target corpus/$$target -- \
+	  (cd fuzz && CARGO_TARGET_DIR=$(TARGET_DIR)/fuzz $(FUZZ_CARGO) fuzz run $$target corpus/$$target -- \
 	     -max_total_time=$(FUZZ_SECONDS) -max_len=4096 2>&1 | tail -n 3); \
 	done
 

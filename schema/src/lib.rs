@@ -6,6 +6,7 @@
 //!   (header, AES-256-CBC ciphertext, HMAC-SHA256 tag);
 //! * [`registration`] — the registration data a user applies with and its
 //!   canonical byte encoding, which the sealed record is bound to;
+//! * [`api`] — the key server's HTTP request and response bodies and its error type;
 //! * [`protocol`] — the framed, versioned messages between the desktop app and
 //!   the ephemeral signer process.
 //!
@@ -14,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod error;
 pub mod protocol;
 pub mod record;

@@ -50,6 +50,9 @@ pub enum Error {
     /// CMS output was asked for without the signer's certificate.
     #[error("field `certificate` is required for CMS signatures")]
     CertificateRequired,
+    /// A sealed blob's tag did not verify, or it is not a sealed blob.
+    #[error("the sealed data was altered, is for another place, or is not sealed data")]
+    SealedBlobInvalid,
     /// A signature did not verify.
     #[error("the signature does not verify")]
     SignatureInvalid,
@@ -77,7 +80,7 @@ impl Error {
             Error::WrongPassphrase => ErrorCode::WrongPassphrase,
             Error::RecordUserMismatch | Error::RecordInvalid(_) => ErrorCode::RecordInvalid,
             Error::CertificateMismatch => ErrorCode::CertificateMismatch,
-            Error::SignatureInvalid | Error::CertificateRequired => ErrorCode::BadRequest,
+            Error::SignatureInvalid | Error::CertificateRequired | Error::SealedBlobInvalid => ErrorCode::BadRequest,
             Error::NoKey => ErrorCode::NoKey,
             Error::NotUnlocked => ErrorCode::NotUnlocked,
             Error::Rsa(_) | Error::Encoding(_) | Error::System(_) => ErrorCode::Internal,

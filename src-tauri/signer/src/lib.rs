@@ -9,6 +9,7 @@
 //! * [`csr`] — PKCS#10 certification requests;
 //! * [`sign`] — RSASSA-PSS / PKCS#1 v1.5 signatures;
 //! * [`cms`] — detached CMS SignedData;
+//! * [`etm`] — encrypt-then-MAC sealing of blobs (storage at rest, consent wraps, channel);
 //! * [`export`] — encrypted PKCS#8 (PBES2) export;
 //! * [`session`] — one signer session: protocol requests → core calls;
 //! * [`child`] — the parent side: start a signer process and talk to it;
@@ -18,6 +19,7 @@ pub mod child;
 pub mod cms;
 pub mod csr;
 pub mod error;
+pub mod etm;
 pub mod export;
 pub mod hardening;
 pub mod kdf;

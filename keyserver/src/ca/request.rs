@@ -1,0 +1,160 @@
+//! Checking a PKCS#10 certification request (RFC 2986) before issuing.
+//!
+//! * the DER parses as a `CertificationRequest` (§4.2);
+//! * its signature algorithm is one the signing core makes:
+//!   `sha256WithRSAEncryption` (RFC 4055 §5) or `id-RSASSA-PSS` whose
+//!   parameters name SHA-256, MGF1 with SHA-256, a 32-byte salt and the
+//!   trailer field 1 (RFC 4055 §3.1) — nothing else is guessed;
+//! * the key is `rsaEncryption` with a 2048, 3072 or 4096-bit modulus;
+//! * the signature verifies over the exact bytes of
+//!   `certificationRequestInfo` as received (proof of possession, §3);
+//! * the subject equals, DER for DER, the name built from the registration
+//!   data: C (PrintableString), O, OU when not empty, CN (UTF8String), one
+//!   attribute per RDN in that order, as the signing core's `csr` module
+//!   builds it.
+//!
+//! Requested extensions are ignored: the CA decides every extension itself.
+
+use der::asn1::{AnyRef, BitStringRef, PrintableStringRef, Utf8StringRef};
+use der::{Any, Decode, Encode, Sequence};
+use rsa::pkcs1::RsaPssParamsOwned;
+use rsa::traits::PublicKeyParts;
+use signet_schema::{KeySize, RegistrationData, SignatureScheme};
+use signet_signer::keys::PublicKey;
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::request::CertReq;
+
+use super::{CaError, encoding};
+
+/// The request split into its three parts without re-encoding, so the
+/// signature is checked over the bytes the key signed.
+#[derive(Sequence)]
+struct RawRequest<'a> {
+    info: AnyRef<'a>,
+    algorithm: AnyRef<'a>,
+    signature: BitStringRef<'a>,
+}
+
+/// A request that passed every check.
+pub(crate) struct CheckedRequest {
+    /// The requester's SubjectPublicKeyInfo.
+    pub(crate) public_key: SubjectPublicKeyInfoOwned,
+    /// The subject, equal to the registration's.
+    pub(crate) subject: Name,
+}
+
+/// Runs the checks listed in the module documentation.
+pub(crate) fn check(csr_der: &[u8], registration: &RegistrationData) -> Result<CheckedRequest, CaError> {
+    let request = CertReq::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
+    let raw = RawRequest::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
+
+    let scheme = scheme_of(&request)?;
+    let public_key = rsa_key(&request.info.public_key)?;
+
+    let info = raw.info.to_der().map_err(|_| CaError::MalformedRequest)?;
+    let signature = raw.signature.as_bytes().ok_or(CaError::BadRequestSignature)?;
+    signet_signer::sign::verify(&public_key, scheme, &info, signature).map_err(|_| CaError::BadRequestSignature)?;
+
+    registration
+        .validate()
+        .map_err(|e| CaError::Registration(e.to_string()))?;
+    let expected = subject_name(registration).map_err(encoding)?;
+    let got = request.info.subject.to_der().map_err(|_| CaError::MalformedRequest)?;
+    if got != expected.to_der().map_err(encoding)? {
+        return Err(CaError::SubjectMismatch {
+            requested: request.info.subject.to_string(),
+            registered: expected.to_string(),
+        });
+    }
+    Ok(CheckedRequest {
+        public_key: request.info.public_key,
+        subject: expected,
+    })
+}
+
+/// The signing core's scheme for the request's signature algorithm.
+fn scheme_of(request: &CertReq) -> Result<SignatureScheme, CaError> {
+    use const_oid::db::rfc5912::{ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256, SHA_256_WITH_RSA_ENCRYPTION};
+
+    let algorithm = &request.algorithm;
+    if algorithm.oid == SHA_256_WITH_RSA_ENCRYPTION {
+        // RFC 4055 §5: parameters MUST be NULL; absent ones are a common slip
+        // that changes nothing about the signature.
+        return match &algorithm.parameters {
+            None => Ok(SignatureScheme::RsaPkcs1v15Sha256),
+            Some(p) if p.is_null() => Ok(SignatureScheme::RsaPkcs1v15Sha256),
+            Some(_) => Err(CaError::UnsupportedSignatureAlgorithm(algorithm.oid.to_string())),
+        };
+    }
+    if algorithm.oid == ID_RSASSA_PSS {
+        let unsupported = || CaError::UnsupportedSignatureAlgorithm("id-RSASSA-PSS with other parameters".into());
+        let parameters = algorithm.parameters.as_ref().ok_or_else(unsupported)?;
+        let params: RsaPssParamsOwned = parameters.decode_as().map_err(|_| unsupported())?;
+        let mgf_hash = params.mask_gen.parameters.as_ref().map(|hash| hash.oid);
+        let fits = params.hash.oid == ID_SHA_256
+            && params.hash.parameters.as_ref().is_none_or(Any::is_null)
+            && params.mask_gen.oid == ID_MGF_1
+            && mgf_hash == Some(ID_SHA_256)
+            && usize::from(params.salt_len) == signet_signer::sign::PSS_SALT_LEN;
+        return if fits {
+            Ok(SignatureScheme::RsaPssSha256)
+        } else {
+            Err(unsupported())
+        };
+    }
+    Err(CaError::UnsupportedSignatureAlgorithm(algorithm.oid.to_string()))
+}
+
+/// An `rsaEncryption` key of a size the policy allows (RFC 3279 §2.3.1).
+fn rsa_key(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, CaError> {
+    use rsa::pkcs8::DecodePublicKey;
+
+    if spki.algorithm.oid != const_oid::db::rfc5912::RSA_ENCRYPTION {
+        return Err(CaError::UnsupportedKey(format!("algorithm {}", spki.algorithm.oid)));
+    }
+    let der = spki.to_der().map_err(|_| CaError::MalformedRequest)?;
+    let rsa = rsa::PublicKey::from_public_key_der(&der).map_err(|e| CaError::UnsupportedKey(e.to_string()))?;
+    let bits = rsa.n().bit_width_vartime();
+    KeySize::try_from(bits).map_err(|_| CaError::UnsupportedKey(format!("{bits}-bit RSA modulus")))?;
+    Ok(PublicKey::from(rsa))
+}
+
+/// The subject `Name` (RFC 5280 §4.1.2.6) for `registration`: C, O, OU (when
+/// not empty), CN, one attribute per RDN — the signing core's order and
+/// string types.
+pub(crate) fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
+    use const_oid::db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME, ORGANIZATIONAL_UNIT_NAME};
+
+    let mut attributes = vec![
+        (
+            COUNTRY_NAME,
+            Any::encode_from(&PrintableStringRef::new(&registration.country)?)?,
+        ),
+        (ORGANIZATION_NAME, utf8(&registration.organization)?),
+    ];
+    if !registration.organizational_unit.is_empty() {
+        attributes.push((ORGANIZATIONAL_UNIT_NAME, utf8(&registration.organizational_unit)?));
+    }
+    attributes.push((COMMON_NAME, utf8(&registration.common_name)?));
+    name_of(attributes)
+}
+
+/// A `Name` with one attribute per RDN, in the order given.
+pub(crate) fn name_of(attributes: Vec<(const_oid::ObjectIdentifier, Any)>) -> der::Result<Name> {
+    let mut rdns = RdnSequence::default();
+    for (oid, value) in attributes {
+        rdns.push(RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue {
+            oid,
+            value,
+        }])?);
+    }
+    // x509-cert makes a `Name` from an `RdnSequence` only by decoding it.
+    Name::from_der(&rdns.to_der()?)
+}
+
+/// A UTF8String attribute value (RFC 5280 §4.1.2.4 allows it for any text).
+pub(crate) fn utf8(text: &str) -> der::Result<Any> {
+    Any::encode_from(&Utf8StringRef::new(text)?)
+}

@@ -1,0 +1,716 @@
+//! Rows of every table and the queries on them, one module per table.
+//!
+//! Every query takes `&mut AnyConnection` so that a flow runs several of them inside one
+//! [`Database::write`](super::Database::write) or [`Database::read`](super::Database::read) transaction.
+//! Naming: `get` answers [`DbError::NotFound`] when the row is missing, `find`/`latest`/`by_*` answer `None`;
+//! updates of a missing row answer [`DbError::NotFound`].
+
+use diesel::prelude::*;
+
+use super::schema;
+use super::{AnyConnection, DbError};
+
+/// A state name stored as `TEXT` that is not one the code knows.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {what} {value:?} in the database")]
+pub struct UnknownName {
+    what: &'static str,
+    value: String,
+}
+
+impl From<UnknownName> for DbError {
+    fn from(error: UnknownName) -> Self {
+        DbError::Corrupt(error.to_string())
+    }
+}
+
+/// A closed set of names stored in a `TEXT` column.
+macro_rules! stored_name {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The name stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownName;
+
+            fn from_str(text: &str) -> Result<Self, UnknownName> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownName { what: $what, value: text.to_owned() }),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownName;
+
+            fn try_from(text: String) -> Result<Self, UnknownName> {
+                text.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.as_str().to_owned()
+            }
+        }
+    };
+}
+
+stored_name! {
+    /// What a person may do on the server.
+    UserRole, "user role" {
+        /// Holds a key and signs.
+        User = "user",
+        /// Resets keys and revokes certificates for others.
+        Helpdesk = "helpdesk",
+        /// Reads the certificate archive and the audit log.
+        Auditor = "auditor",
+    }
+}
+
+stored_name! {
+    /// Where a person stands in registration.
+    UserState, "user state" {
+        /// Applied; waiting for the consent letter to come back.
+        Pending = "pending",
+        /// Holds a key and a valid certificate.
+        Active = "active",
+        /// Certificate revoked.
+        Revoked = "revoked",
+        /// The help desk erased the key; the person may apply again.
+        Reset = "reset",
+    }
+}
+
+stored_name! {
+    /// Where an application stands.
+    ApplicationState, "application state" {
+        /// The letter with the consent phrase is on its way.
+        AwaitingConsent = "awaiting_consent",
+        /// The phrase was entered; the certificate was issued.
+        Consented = "consented",
+        /// Too many wrong phrases.
+        Locked = "locked",
+        /// The phrase was not entered in time.
+        Expired = "expired",
+        /// The applicant or the help desk withdrew it.
+        Withdrawn = "withdrawn",
+    }
+}
+
+stored_name! {
+    /// Where a consent letter stands.
+    LetterState, "letter state" {
+        /// Waiting to be printed; the PDF is stored.
+        Queued = "queued",
+        /// Printed; the PDF (and with it the phrase) is erased.
+        Printed = "printed",
+        /// Handed to the post.
+        Dispatched = "dispatched",
+    }
+}
+
+stored_name! {
+    /// Whether a certificate is still the one to use.
+    CertificateStatus, "certificate status" {
+        /// The current certificate of its holder.
+        Active = "active",
+        /// Replaced by a newer certificate; still valid.
+        Superseded = "superseded",
+        /// Revoked (RFC 5280 §5.3.1 gives the reason).
+        Revoked = "revoked",
+    }
+}
+
+/// Fails with [`DbError::NotFound`] when an update touched no row.
+fn touched(rows: usize) -> Result<(), DbError> {
+    if rows == 0 { Err(DbError::NotFound) } else { Ok(()) }
+}
+
+/// A registered person (`users`).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = schema::users)]
+pub struct User {
+    /// See `signet_schema::record::validate_user_id`.
+    pub user_id: String,
+    /// JSON of `signet_schema::RegistrationData`.
+    pub registration: String,
+    #[diesel(deserialize_as = String)]
+    pub role: UserRole,
+    #[diesel(deserialize_as = String)]
+    pub state: UserState,
+    /// Wrong pass phrases since the last successful sign-in.
+    pub failed_logins: i64,
+    /// Sign-in refused until then (Unix seconds).
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A person to register (`users`); starts with no failed sign-ins.
+#[derive(Clone, Debug, PartialEq, Eq, Insertable)]
+#[diesel(table_name = schema::users)]
+pub struct NewUser {
+    pub user_id: String,
+    pub registration: String,
+    #[diesel(serialize_as = String)]
+    pub role: UserRole,
+    #[diesel(serialize_as = String)]
+    pub state: UserState,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Queries on `users`.
+pub mod users {
+    use super::*;
+    use schema::users::dsl;
+
+    /// Registers a person; an existing `user_id` is [`DbError::Constraint`].
+    pub fn insert(c: &mut AnyConnection, user: &NewUser) -> Result<(), DbError> {
+        diesel::insert_into(schema::users::table)
+            .values(user.clone())
+            .execute(c)?;
+        Ok(())
+    }
+
+    /// The person, or [`DbError::NotFound`].
+    pub fn get(c: &mut AnyConnection, user_id: &str) -> Result<User, DbError> {
+        Ok(dsl::users.find(user_id).select(User::as_select()).first(c)?)
+    }
+
+    /// The person, if registered.
+    pub fn find(c: &mut AnyConnection, user_id: &str) -> Result<Option<User>, DbError> {
+        Ok(dsl::users.find(user_id).select(User::as_select()).first(c).optional()?)
+    }
+
+    /// People, optionally only those in `state`, ordered by `user_id`.
+    pub fn list(
+        c: &mut AnyConnection,
+        state: Option<UserState>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<User>, DbError> {
+        let mut query = dsl::users.select(User::as_select()).order(dsl::user_id).into_boxed();
+        if let Some(state) = state {
+            query = query.filter(dsl::state.eq(state.as_str()));
+        }
+        Ok(query.limit(limit).offset(offset).load(c)?)
+    }
+
+    /// Moves the person to `state`.
+    pub fn set_state(c: &mut AnyConnection, user_id: &str, state: UserState, now: i64) -> Result<(), DbError> {
+        let rows = diesel::update(dsl::users.find(user_id))
+            .set((dsl::state.eq(state.as_str()), dsl::updated_at.eq(now)))
+            .execute(c)?;
+        touched(rows)
+    }
+
+    /// Gives the person `role`.
+    pub fn set_role(c: &mut AnyConnection, user_id: &str, role: UserRole, now: i64) -> Result<(), DbError> {
+        let rows = diesel::update(dsl::users.find(user_id))
+            .set((dsl::role.eq(role.as_str()), dsl::updated_at.eq(now)))
+            .execute(c)?;
+        touched(rows)
+    }
+
+    /// Replaces the registration data (JSON of `RegistrationData`).
+    pub fn set_registration(c: &mut AnyConnection, user_id: &str, registration: &str, now: i64) -> Result<(), DbError> {
+        let rows = diesel::update(dsl::users.find(user_id))
+            .set((dsl::registration.eq(registration), dsl::updated_at.eq(now)))
+            .execute(c)?;
+        touched(rows)
+    }
+
+    /// Records the sign-in failure count and lock; `(0, None)` after a successful sign-in.
+    pub fn set_sign_in_failures(
+        c: &mut AnyConnection,
+        user_id: &str,
+        failed_logins: i64,
+        locked_until: Option<i64>,
+        now: i64,
+    ) -> Result<(), DbError> {
+        let rows = diesel::update(dsl::users.find(user_id))
+            .set((
+                dsl::failed_logins.eq(failed_logins),
+                dsl::locked_until.eq(locked_until),
+                dsl::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        touched(rows)
+    }
+}
+
+/// A person's sealed key record (`key_records`); the server holds it but cannot open it.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = schema::key_records, primary_key(user_id))]
+pub struct KeyRecord {
+    pub user_id: String,
+    /// The sealed record, encrypted again under the storage key.
+    pub sealed_record: Vec<u8>,
+    /// Argon2id memory in KiB, iterations and lanes (RFC 9106).
+    pub kdf_m: i64,
+    pub kdf_t: i64,
+    pub kdf_p: i64,
+    pub salt: Vec<u8>,
+    /// Hash of the sign-in verifier derived from the pass phrase.
+    pub verifier_hash: Vec<u8>,
+    /// SHA-256 of the public key's SubjectPublicKeyInfo.
+    pub public_key_fingerprint: Vec<u8>,
+    pub updated_at: i64,
+}
+
+/// Queries on `key_records`.
+pub mod key_records {
+    use super::*;
+    use schema::key_records::dsl;
+
+    /// Stores the record, replacing the person's previous one. The person must exist.
+    pub fn upsert(c: &mut AnyConnection, record: &KeyRecord) -> Result<(), DbError> {
+        // ON CONFLICT is not in the subset both backends share; inside the write transaction an UPDATE
+        // followed by an INSERT is just as atomic.
+        let updated = diesel::update(dsl::key_records.find(&record.user_id))
+            .set(record)
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(schema::key_records::table)
+                .values(record)
+                .execute(c)?;
+        }
+        Ok(())
+    }
+
+    /// The record, or [`DbError::NotFound`].
+    pub fn get(c: &mut AnyConnection, user_id: &str) -> Result<KeyRecord, DbError> {
+        Ok(dsl::key_records.find(user_id).select(KeyRecord::as_select()).first(c)?)
+    }
+
+    /// The record, if the person has one.
+    pub fn find(c: &mut AnyConnection, user_id: &str) -> Result<Option<KeyRecord>, DbError> {
+        Ok(dsl::key_records
+            .find(user_id)
+            .select(KeyRecord::as_select())
+            .first(c)
+            .optional()?)
+    }
+
+    /// Erases the record with a real `DELETE` (SQLite overwrites it: `secure_delete`). `true` if there was one.
+    pub fn delete(c: &mut AnyConnection, user_id: &str) -> Result<bool, DbError> {
+        Ok(diesel::delete(dsl::key_records.find(user_id)).execute(c)? > 0)
+    }
+}
+
+/// An application for a certificate, waiting for the consent phrase (`applications`).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::applications)]
+pub struct Application {
+    pub application_id: String,
+    pub user_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub state: ApplicationState,
+    /// The sealed record wrapped under the consent phrase, then under the storage key.
+    pub consent_wrap: Vec<u8>,
+    /// SHA-256 of the sealed record.
+    pub inner_hash: Vec<u8>,
+    /// The PKCS#10 request (RFC 2986), DER.
+    pub certification_request: Vec<u8>,
+    pub verifier_hash: Vec<u8>,
+    /// Wrong consent phrases so far.
+    pub failed_attempts: i64,
+    /// The letter; `None` once printed, so the phrase is then kept nowhere.
+    pub letter_pdf: Option<Vec<u8>>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub letter_state: LetterState,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Queries on `applications`.
+pub mod applications {
+    use super::*;
+    use schema::applications::dsl;
+
+    /// Stores a new application; the person must exist.
+    pub fn insert(c: &mut AnyConnection, application: &Application) -> Result<(), DbError> {
+        diesel::insert_into(schema::applications::table)
+            .values(application.clone())
+            .execute(c)?;
+        Ok(())
+    }
+
+    /// The application, or [`DbError::NotFound`].
+    pub fn get(c: &mut AnyConnection, application_id: &str) -> Result<Application, DbError> {
+        Ok(dsl::applications
+            .find(application_id)
+            .select(Application::as_select())
+            .first(c)?)
+    }
+
+    /// The person's most recent application, if any.
+    pub fn latest_for_user(c: &mut AnyConnection, user_id: &str) -> Result<Option<Application>, DbError> {
+        Ok(dsl::applications
+            .filter(dsl::user_id.eq(user_id))
+            .order((dsl::created_at.desc(), dsl::application_id.desc()))
+            .select(Application::as_select())
+            .first(c)
+            .optional()?)
+    }
+
+    /// Moves the application to `state`.
+    pub fn set_state(c: &mut AnyConnection, application_id: &str, state: ApplicationState) -> Result<(), DbError> {
+        let rows = diesel::update(dsl::applications.find(application_id))
+            .set(dsl::state.eq(state.as_str()))
+            .execute(c)?;
+        touched(rows)
+    }
+
+    /// Counts one more wrong consent phrase and answers the new count.
+    pub fn record_failed_attempt(c: &mut AnyConnection, application_id: &str) -> Result<i64, DbError> {
+        let rows = diesel::update(dsl::applications.find(application_id))
+            .set(dsl::failed_attempts.eq(dsl::failed_attempts + 1))
+            .execute(c)?;
+        touched(rows)?;
+        Ok(dsl::applications
+            .find(application_id)
+            .select(dsl::failed_attempts)
+            .first(c)?)
+    }
+
+    /// Letters waiting to be printed, oldest first.
+    pub fn letters_queued(c: &mut AnyConnection, limit: i64) -> Result<Vec<Application>, DbError> {
+        Ok(dsl::applications
+            .filter(dsl::letter_state.eq(LetterState::Queued.as_str()))
+            .order((dsl::created_at, dsl::application_id))
+            .limit(limit)
+            .select(Application::as_select())
+            .load(c)?)
+    }
+
+    /// Moves the letter to `state`; leaving `queued` erases the PDF, and with it the phrase.
+    pub fn set_letter_state(c: &mut AnyConnection, application_id: &str, state: LetterState) -> Result<(), DbError> {
+        let target = dsl::applications.find(application_id);
+        let rows = if state == LetterState::Queued {
+            diesel::update(target)
+                .set(dsl::letter_state.eq(state.as_str()))
+                .execute(c)?
+        } else {
+            diesel::update(target)
+                .set((
+                    dsl::letter_state.eq(state.as_str()),
+                    dsl::letter_pdf.eq(None::<Vec<u8>>),
+                ))
+                .execute(c)?
+        };
+        touched(rows)
+    }
+
+    /// Marks every application still awaiting consent whose time ran out at `now` as expired; answers how many.
+    pub fn expire(c: &mut AnyConnection, now: i64) -> Result<usize, DbError> {
+        Ok(diesel::update(
+            dsl::applications
+                .filter(dsl::state.eq(ApplicationState::AwaitingConsent.as_str()))
+                .filter(dsl::expires_at.le(now)),
+        )
+        .set(dsl::state.eq(ApplicationState::Expired.as_str()))
+        .execute(c)?)
+    }
+}
+
+/// An issued certificate, kept for auditors (`certificates`).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::certificates)]
+pub struct Certificate {
+    /// Upper-case hex of the positive serial number (RFC 5280 §4.1.2.2).
+    pub serial: String,
+    pub user_id: String,
+    pub der: Vec<u8>,
+    /// SHA-256 of `der`, upper-case hex.
+    pub sha256_fingerprint: String,
+    /// The subject distinguished name as text (RFC 4514).
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: CertificateStatus,
+    pub revoked_at: Option<i64>,
+    /// RFC 5280 §5.3.1 reason name.
+    pub revocation_reason: Option<String>,
+    pub issued_at: i64,
+}
+
+/// Which certificates [`certificates::search`] answers; every field set narrows the result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertificateFilter {
+    pub user_id: Option<String>,
+    pub serial: Option<String>,
+    pub status: Option<CertificateStatus>,
+    /// Issued at or after (Unix seconds).
+    pub issued_from: Option<i64>,
+    /// Issued at or before (Unix seconds).
+    pub issued_to: Option<i64>,
+    /// At most this many (default 100).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Queries on `certificates`.
+pub mod certificates {
+    use super::*;
+    use diesel::dsl::count_star;
+    use schema::certificates::dsl;
+
+    /// Archives a newly issued certificate; a repeated serial is [`DbError::Constraint`].
+    pub fn insert(c: &mut AnyConnection, certificate: &Certificate) -> Result<(), DbError> {
+        diesel::insert_into(schema::certificates::table)
+            .values(certificate.clone())
+            .execute(c)?;
+        Ok(())
+    }
+
+    /// The certificate with this serial, if any.
+    pub fn by_serial(c: &mut AnyConnection, serial: &str) -> Result<Option<Certificate>, DbError> {
+        Ok(dsl::certificates
+            .find(serial)
+            .select(Certificate::as_select())
+            .first(c)
+            .optional()?)
+    }
+
+    /// The person's certificates with `status`, newest first.
+    pub fn for_user(
+        c: &mut AnyConnection,
+        user_id: &str,
+        status: CertificateStatus,
+    ) -> Result<Vec<Certificate>, DbError> {
+        search(
+            c,
+            &CertificateFilter {
+                user_id: Some(user_id.to_owned()),
+                status: Some(status),
+                ..Default::default()
+            },
+        )
+    }
+
+    fn filtered(filter: &CertificateFilter) -> schema::certificates::BoxedQuery<'static, super::super::MultiBackend> {
+        let mut query = dsl::certificates.into_boxed();
+        if let Some(user_id) = &filter.user_id {
+            query = query.filter(dsl::user_id.eq(user_id.clone()));
+        }
+        if let Some(serial) = &filter.serial {
+            query = query.filter(dsl::serial.eq(serial.clone()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(dsl::status.eq(status.as_str()));
+        }
+        if let Some(from) = filter.issued_from {
+            query = query.filter(dsl::issued_at.ge(from));
+        }
+        if let Some(to) = filter.issued_to {
+            query = query.filter(dsl::issued_at.le(to));
+        }
+        query
+    }
+
+    /// Certificates matching `filter`, newest first (then by serial), one page of `limit` after `offset`.
+    pub fn search(c: &mut AnyConnection, filter: &CertificateFilter) -> Result<Vec<Certificate>, DbError> {
+        Ok(filtered(filter)
+            .order((dsl::issued_at.desc(), dsl::serial))
+            .limit(filter.limit.unwrap_or(100))
+            .offset(filter.offset.unwrap_or(0))
+            .select(Certificate::as_select())
+            .load(c)?)
+    }
+
+    /// How many certificates match `filter`, ignoring `limit` and `offset`.
+    pub fn count(c: &mut AnyConnection, filter: &CertificateFilter) -> Result<i64, DbError> {
+        Ok(filtered(filter).select(count_star()).first(c)?)
+    }
+
+    /// Sets the status; `revoked` gives the time and RFC 5280 reason when `status` is
+    /// [`CertificateStatus::Revoked`] and must be `None` otherwise.
+    pub fn set_status(
+        c: &mut AnyConnection,
+        serial: &str,
+        status: CertificateStatus,
+        revoked: Option<(i64, &str)>,
+    ) -> Result<(), DbError> {
+        if (status == CertificateStatus::Revoked) != revoked.is_some() {
+            return Err(DbError::Other(
+                "revocation time and reason go with the revoked status only".to_owned(),
+            ));
+        }
+        let (revoked_at, reason) = match revoked {
+            Some((at, reason)) => (Some(at), Some(reason)),
+            None => (None, None),
+        };
+        let rows = diesel::update(dsl::certificates.find(serial))
+            .set((
+                dsl::status.eq(status.as_str()),
+                dsl::revoked_at.eq(revoked_at),
+                dsl::revocation_reason.eq(reason),
+            ))
+            .execute(c)?;
+        touched(rows)
+    }
+
+    /// Revoked certificates not yet expired at `now`: the entries of the next CRL (RFC 5280 §5.1.2.6).
+    pub fn revoked_unexpired(c: &mut AnyConnection, now: i64) -> Result<Vec<Certificate>, DbError> {
+        Ok(dsl::certificates
+            .filter(dsl::status.eq(CertificateStatus::Revoked.as_str()))
+            .filter(dsl::not_after.gt(now))
+            .order(dsl::serial)
+            .select(Certificate::as_select())
+            .load(c)?)
+    }
+}
+
+/// A certificate revocation list (`crls`, RFC 5280 §5).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::crls)]
+pub struct Crl {
+    /// The cRLNumber extension (RFC 5280 §5.2.3), increasing.
+    pub crl_number: i64,
+    pub der: Vec<u8>,
+    pub this_update: i64,
+    pub next_update: i64,
+}
+
+/// Queries on `crls`.
+pub mod crls {
+    use super::*;
+    use schema::crls::dsl;
+
+    /// Stores a CRL; a repeated number is [`DbError::Constraint`].
+    pub fn insert(c: &mut AnyConnection, crl: &Crl) -> Result<(), DbError> {
+        diesel::insert_into(schema::crls::table).values(crl).execute(c)?;
+        Ok(())
+    }
+
+    /// The CRL with the highest number, if any.
+    pub fn latest(c: &mut AnyConnection) -> Result<Option<Crl>, DbError> {
+        Ok(dsl::crls
+            .order(dsl::crl_number.desc())
+            .select(Crl::as_select())
+            .first(c)
+            .optional()?)
+    }
+}
+
+/// Queries on `nonces`: request nonces that may be used once.
+pub mod nonces {
+    use super::*;
+    use schema::nonces::dsl;
+
+    /// Uses `nonce` up: `true` the first time, `false` if it was seen before and has not expired. Also
+    /// forgets nonces expired at `now`; `expires_at` is how long this one must be remembered.
+    pub fn consume(c: &mut AnyConnection, nonce: &str, now: i64, expires_at: i64) -> Result<bool, DbError> {
+        diesel::delete(dsl::nonces.filter(dsl::expires_at.le(now))).execute(c)?;
+        let seen = dsl::nonces
+            .find(nonce)
+            .select(dsl::nonce)
+            .first::<String>(c)
+            .optional()?
+            .is_some();
+        if seen {
+            return Ok(false);
+        }
+        // In a savepoint: on PostgreSQL a failed statement would otherwise abort the caller's transaction.
+        let inserted = c.transaction(|c| {
+            diesel::insert_into(schema::nonces::table)
+                .values((dsl::nonce.eq(nonce), dsl::expires_at.eq(expires_at)))
+                .execute(c)
+        });
+        match inserted.map_err(DbError::from) {
+            Ok(_) => Ok(true),
+            Err(DbError::Constraint {
+                kind: super::super::ConstraintKind::Unique,
+                ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// One entry of the audit log (`events`), chained by hash and signed.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::events)]
+pub struct Event {
+    /// Position in the chain, from 1 without gaps.
+    pub seq: i64,
+    pub at: i64,
+    /// Who acted: a user id, `system`, …
+    pub actor: String,
+    pub kind: String,
+    /// Whom or what it concerns (a user id or a serial).
+    pub subject: Option<String>,
+    /// JSON details.
+    pub detail: String,
+    /// `hash` of the previous event (zeros for the first).
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Queries on `events`.
+pub mod events {
+    use super::*;
+    use schema::events::dsl;
+
+    /// Appends an event; its `seq` must follow [`last`]'s (a taken `seq` is [`DbError::Constraint`]).
+    pub fn append(c: &mut AnyConnection, event: &Event) -> Result<(), DbError> {
+        diesel::insert_into(schema::events::table).values(event).execute(c)?;
+        Ok(())
+    }
+
+    /// The newest event, if any: the chain continues from it.
+    pub fn last(c: &mut AnyConnection) -> Result<Option<Event>, DbError> {
+        Ok(dsl::events
+            .order(dsl::seq.desc())
+            .select(Event::as_select())
+            .first(c)
+            .optional()?)
+    }
+
+    /// Up to `limit` events from `from_seq` on, in order.
+    pub fn range(c: &mut AnyConnection, from_seq: i64, limit: i64) -> Result<Vec<Event>, DbError> {
+        Ok(dsl::events
+            .filter(dsl::seq.ge(from_seq))
+            .order(dsl::seq)
+            .limit(limit)
+            .select(Event::as_select())
+            .load(c)?)
+    }
+
+    /// Up to `limit` events about `subject`, in order.
+    pub fn for_subject(c: &mut AnyConnection, subject: &str, limit: i64) -> Result<Vec<Event>, DbError> {
+        Ok(dsl::events
+            .filter(dsl::subject.eq(subject))
+            .order(dsl::seq)
+            .limit(limit)
+            .select(Event::as_select())
+            .load(c)?)
+    }
+}

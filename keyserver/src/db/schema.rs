@@ -1,0 +1,106 @@
+//! Table definitions shared by both backends.
+//!
+//! Written by hand to match `migrations/sqlite` and `migrations/postgres`: only `BigInt`, `Text`, `Binary` and
+//! `Nullable` appear, the types that [`super::AnyConnection`] loads identically from SQLite and PostgreSQL.
+
+diesel::table! {
+    /// Registered people and their role; `registration` is the JSON of `signet_schema::RegistrationData`.
+    users (user_id) {
+        user_id -> Text,
+        registration -> Text,
+        role -> Text,
+        state -> Text,
+        failed_logins -> BigInt,
+        locked_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Sealed key records, encrypted under the storage key; the server cannot open them.
+    key_records (user_id) {
+        user_id -> Text,
+        sealed_record -> Binary,
+        kdf_m -> BigInt,
+        kdf_t -> BigInt,
+        kdf_p -> BigInt,
+        salt -> Binary,
+        verifier_hash -> Binary,
+        public_key_fingerprint -> Binary,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Applications waiting for the consent phrase sent by letter.
+    applications (application_id) {
+        application_id -> Text,
+        user_id -> Text,
+        state -> Text,
+        consent_wrap -> Binary,
+        inner_hash -> Binary,
+        certification_request -> Binary,
+        verifier_hash -> Binary,
+        failed_attempts -> BigInt,
+        letter_pdf -> Nullable<Binary>,
+        letter_state -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Every certificate ever issued, kept for auditors; `serial` is upper-case hex.
+    certificates (serial) {
+        serial -> Text,
+        user_id -> Text,
+        der -> Binary,
+        sha256_fingerprint -> Text,
+        subject -> Text,
+        not_before -> BigInt,
+        not_after -> BigInt,
+        status -> Text,
+        revoked_at -> Nullable<BigInt>,
+        revocation_reason -> Nullable<Text>,
+        issued_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Certificate revocation lists (RFC 5280 §5), by CRL number.
+    crls (crl_number) {
+        crl_number -> BigInt,
+        der -> Binary,
+        this_update -> BigInt,
+        next_update -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Request nonces already seen, kept until they expire.
+    nonces (nonce) {
+        nonce -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The audit log: a hash chain of signed events.
+    events (seq) {
+        seq -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        kind -> Text,
+        subject -> Nullable<Text>,
+        detail -> Text,
+        prev_hash -> Binary,
+        hash -> Binary,
+        signature -> Binary,
+    }
+}
+
+diesel::joinable!(key_records -> users (user_id));
+diesel::joinable!(applications -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, key_records, applications, certificates, crls, nonces, events);

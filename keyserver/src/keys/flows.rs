@@ -1,0 +1,759 @@
+//! The flows of the design, one function each: apply, consent, pre-login,
+//! sign-in, revoke, and publication of the CA certificate, CRLs and
+//! certificates.
+
+use sha2::{Digest, Sha256};
+use signet_schema::api::{
+    self, ApiErrorCode, ApplyRequest, ApplyResponse, CertificateInfo, ConsentRequest, ConsentResponse, PreloginRequest,
+    PreloginResponse, RevocationReason, RevokeRequest, RevokeResponse, SigninRequest, SigninResponse,
+};
+use signet_schema::protocol::Bytes;
+use signet_schema::{KdfParams, RegistrationData, SealedKeyRecord};
+use signet_signer::etm::SealingKey;
+use subtle::ConstantTimeEq;
+
+use super::KeyTier;
+use crate::audit::NewEvent;
+use crate::ca::{self, CaError, RevokedEntry};
+use crate::consent::{ConsentPhrase, PhraseError};
+use crate::db::models::{
+    self, Application, ApplicationState, Certificate, CertificateStatus, KeyRecord, LetterState, NewUser, User,
+    UserRole, UserState,
+};
+use crate::db::{AnyConnection, DbError, TransactionError};
+use crate::error::Failure;
+use crate::letter::ConsentLetter;
+use crate::storage_key::BlobKind;
+
+/// Length of a sign-in verifier.
+const VERIFIER_LEN: usize = 32;
+/// Nonce length bounds, in characters.
+const NONCE_LEN: std::ops::RangeInclusive<usize> = 16..=64;
+
+/// Inside a write transaction: a database error rolls back; a refusal is
+/// returned after committing what was written (a counted failure, a lock).
+pub enum Outcome<T> {
+    /// The step succeeded.
+    Done(T),
+    /// The step was refused, and what it wrote (counters, events) stays.
+    Refused(Failure),
+}
+
+/// Error type of a transaction closure: rolls everything back.
+#[derive(Debug)]
+enum TxError {
+    Db(DbError),
+    Abort(Failure),
+}
+
+impl From<DbError> for TxError {
+    fn from(e: DbError) -> Self {
+        TxError::Db(e)
+    }
+}
+
+impl TransactionError for TxError {
+    fn database_error(&self) -> Option<&DbError> {
+        match self {
+            TxError::Db(e) => Some(e),
+            TxError::Abort(_) => None,
+        }
+    }
+}
+
+impl From<TxError> for Failure {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Db(e) => Failure::from(e),
+            TxError::Abort(f) => f,
+        }
+    }
+}
+
+fn settle<T>(result: Result<Outcome<T>, TxError>) -> Result<T, Failure> {
+    match result? {
+        Outcome::Done(value) => Ok(value),
+        Outcome::Refused(failure) => Err(failure),
+    }
+}
+
+fn event(actor: &str, kind: &'static str, subject: &str, detail: serde_json::Value) -> NewEvent {
+    NewEvent {
+        actor: actor.to_owned(),
+        kind,
+        subject: Some(subject.to_owned()),
+        detail,
+    }
+}
+
+fn random_hex(bytes: usize) -> Result<String, Failure> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| Failure::internal(format!("OS RNG: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+fn ca_failure(e: CaError) -> Failure {
+    match e {
+        CaError::BadRequestSignature => Failure::new(
+            ApiErrorCode::BadSignature,
+            "the certification request's signature does not verify",
+        ),
+        CaError::MalformedRequest => Failure::bad_field(
+            "certification_request",
+            "the certification request is not a valid PKCS#10 request",
+        ),
+        other @ (CaError::SubjectMismatch { .. }
+        | CaError::UnsupportedKey(_)
+        | CaError::UnsupportedSignatureAlgorithm(_)
+        | CaError::Registration(_)) => Failure::bad_field("certification_request", other.to_string()),
+        other => Failure::internal(other),
+    }
+}
+
+/// The stored reason (RFC 5280 name); an unreadable one reads as unspecified.
+fn reason_of(stored: Option<&str>) -> ca::RevocationReason {
+    stored
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(ca::RevocationReason::Unspecified)
+}
+
+fn info(c: Certificate) -> CertificateInfo {
+    CertificateInfo {
+        status: match c.status {
+            CertificateStatus::Active => api::CertificateStatus::Active,
+            CertificateStatus::Superseded => api::CertificateStatus::Superseded,
+            CertificateStatus::Revoked => api::CertificateStatus::Revoked,
+        },
+        revocation_reason: c.revoked_at.map(|_| reason_of(c.revocation_reason.as_deref()).into()),
+        serial: c.serial,
+        user_id: c.user_id,
+        subject: c.subject,
+        sha256_fingerprint: c.sha256_fingerprint,
+        not_before: c.not_before,
+        not_after: c.not_after,
+        revoked_at: c.revoked_at,
+        der: Bytes(c.der),
+    }
+}
+
+/// The consent wrap's own sealing key, from the phrase (see [`ConsentPhrase::wrap_key`]).
+fn consent_sealing(phrase: &ConsentPhrase, application_id: &str) -> SealingKey {
+    SealingKey::derive(&phrase.wrap_key(application_id), "consent")
+}
+
+/// A Unix time as a calendar date, `YYYY-MM-DD` (UTC), for letters
+/// (days-to-civil conversion of the proleptic Gregorian calendar).
+pub fn date(unix: i64) -> String {
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+impl KeyTier {
+    /// `GET /v1/policy`.
+    pub fn policy_document(&self) -> api::Policy {
+        api::Policy {
+            kdf: self.policy.kdf,
+            key_bits: self.policy.key_bits,
+            signature_scheme: self.policy.signature_scheme,
+            server_time: self.now(),
+            letter_validity_days: self.policy.letter_validity_days,
+        }
+    }
+
+    /// Apply to register. Checks everything that needs no database first;
+    /// then, in one transaction: the nonce, the identity, the application
+    /// with its wrapped record and letter, and the audit event.
+    pub fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse, Failure> {
+        let now = self.now();
+        req.registration.validate()?;
+        if (req.timestamp - now).abs() > self.policy.max_clock_skew_seconds {
+            return Err(Failure::new(
+                ApiErrorCode::StaleRequest,
+                "the request's time stamp is more than five minutes from the server's clock; check the computer's clock",
+            ));
+        }
+        let nonce_ok = NONCE_LEN.contains(&req.nonce.len())
+            && req
+                .nonce
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
+        if !nonce_ok {
+            return Err(Failure::bad_field(
+                "nonce",
+                "the nonce must be 16 to 64 characters of base64 or hex",
+            ));
+        }
+        let record = SealedKeyRecord::parse(&req.record.0)
+            .map_err(|e| Failure::bad_field("record", format!("the sealed record is malformed: {e}")))?;
+        let header = &record.header;
+        if header.user_id != req.registration.user_id {
+            return Err(Failure::bad_field(
+                "record",
+                "the sealed record belongs to another user id",
+            ));
+        }
+        if !header.kdf_params.meets_floor() || !header.kdf_params.within_ceiling() {
+            return Err(Failure::bad_field(
+                "record",
+                "the sealed record's key-derivation parameters are out of range",
+            ));
+        }
+        if req.verifier.0.len() != VERIFIER_LEN {
+            return Err(Failure::bad_field("verifier", "the verifier must be 32 bytes"));
+        }
+        let spki = self
+            .ca
+            .check_request(&req.certification_request.0, &req.registration)
+            .map_err(ca_failure)?;
+        if Sha256::digest(&spki).as_slice() != header.public_key_fingerprint {
+            return Err(Failure::bad_field(
+                "certification_request",
+                "the request's public key is not the key in the sealed record",
+            ));
+        }
+
+        let user_id = req.registration.user_id.clone();
+        let application_id = random_hex(16)?;
+        let phrase = ConsentPhrase::generate().map_err(Failure::internal)?;
+        let wrapped = consent_sealing(&phrase, &application_id)
+            .seal(user_id.as_bytes(), &req.record.0)
+            .map_err(Failure::internal)?;
+        let consent_wrap = self
+            .storage
+            .seal(BlobKind::ConsentWrap, &application_id, &wrapped)
+            .map_err(Failure::internal)?;
+        let expires_at = now + i64::from(self.policy.letter_validity_days) * 86_400;
+        let letter = ConsentLetter {
+            full_name: req.registration.common_name.clone(),
+            user_id: user_id.clone(),
+            organization: req.registration.organization.clone(),
+            phrase: phrase.display().to_string(),
+            public_key_fingerprint_hex: hex::encode(header.public_key_fingerprint),
+            issued_on: date(now),
+            expires_on: date(expires_at),
+        }
+        .to_pdf();
+        // The phrase now exists only in the queued letter.
+        drop(phrase);
+        let application = Application {
+            application_id: application_id.clone(),
+            user_id: user_id.clone(),
+            state: ApplicationState::AwaitingConsent,
+            consent_wrap,
+            inner_hash: Sha256::digest(&req.record.0).to_vec(),
+            certification_request: req.certification_request.0.clone(),
+            verifier_hash: self.verifier_tag(&user_id, &req.verifier.0),
+            failed_attempts: 0,
+            letter_pdf: Some(letter),
+            letter_state: LetterState::Queued,
+            created_at: now,
+            expires_at,
+        };
+        let registration_json = serde_json::to_string(&req.registration).map_err(Failure::internal)?;
+        let fingerprint = hex::encode(header.public_key_fingerprint);
+        settle(self.db.write(|c| -> Result<Outcome<()>, TxError> {
+            let nonce_expiry = now + 2 * self.policy.max_clock_skew_seconds;
+            if !models::nonces::consume(c, &req.nonce, now, nonce_expiry)? {
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::NonceReused,
+                    "this request was sent before",
+                )));
+            }
+            match models::users::find(c, &user_id)? {
+                None => models::users::insert(
+                    c,
+                    &NewUser {
+                        user_id: user_id.clone(),
+                        registration: registration_json.clone(),
+                        role: UserRole::User,
+                        state: UserState::Pending,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?,
+                Some(u) if u.state == UserState::Reset => {
+                    models::users::set_registration(c, &user_id, &registration_json, now)?;
+                    models::users::set_state(c, &user_id, UserState::Pending, now)?;
+                }
+                Some(_) => {
+                    return Ok(Outcome::Refused(Failure::new(
+                        ApiErrorCode::IdentityTaken,
+                        "this user id is already registered; choose another or ask the help desk",
+                    )));
+                }
+            }
+            models::applications::insert(c, &application)?;
+            self.audit(
+                c,
+                event(
+                    &user_id,
+                    "application.created",
+                    &user_id,
+                    serde_json::json!({ "application_id": application_id, "public_key_sha256": fingerprint }),
+                ),
+            )?;
+            Ok(Outcome::Done(()))
+        }))?;
+        Ok(ApplyResponse {
+            application_id,
+            expires_at,
+        })
+    }
+
+    /// Consent to registration with the letter's phrase: unwrap, check the
+    /// inner hash, activate, issue the certificate. Wrong phrases are
+    /// counted; a typo (bad check group) is not.
+    pub fn consent(&self, req: ConsentRequest) -> Result<ConsentResponse, Failure> {
+        let phrase = ConsentPhrase::parse(&req.phrase).map_err(|e| match e {
+            PhraseError::Checksum => Failure::new(
+                ApiErrorCode::PhraseTypo,
+                "the phrase has a typo (its last group does not match); check it against the letter",
+            ),
+            PhraseError::Malformed => Failure::bad_field("phrase", "the phrase is not of the letter's form"),
+        })?;
+        let now = self.now();
+        let wrong = || {
+            Failure::new(
+                ApiErrorCode::WrongPhrase,
+                "the phrase does not match the letter for this user",
+            )
+        };
+        settle(self.db.write(|c| -> Result<Outcome<ConsentResponse>, TxError> {
+            let Some(user) = models::users::find(c, &req.user_id)? else {
+                return Ok(Outcome::Refused(wrong()));
+            };
+            if user.state != UserState::Pending {
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::WrongState,
+                    "there is no registration awaiting consent for this user",
+                )));
+            }
+            let Some(app) = models::applications::latest_for_user(c, &req.user_id)? else {
+                return Ok(Outcome::Refused(wrong()));
+            };
+            match app.state {
+                ApplicationState::AwaitingConsent => {}
+                ApplicationState::Locked => {
+                    return Ok(Outcome::Refused(Failure::new(
+                        ApiErrorCode::Locked,
+                        "too many wrong phrases: ask the help desk for a new letter",
+                    )));
+                }
+                ApplicationState::Expired => {
+                    return Ok(Outcome::Refused(Failure::new(
+                        ApiErrorCode::LetterExpired,
+                        "the letter expired: ask the help desk for a new one",
+                    )));
+                }
+                _ => {
+                    return Ok(Outcome::Refused(Failure::new(
+                        ApiErrorCode::WrongState,
+                        "this registration is not awaiting consent",
+                    )));
+                }
+            }
+            if now > app.expires_at {
+                models::applications::set_state(c, &app.application_id, ApplicationState::Expired)?;
+                self.audit(
+                    c,
+                    event(
+                        "system",
+                        "application.expired",
+                        &req.user_id,
+                        serde_json::json!({ "application_id": app.application_id }),
+                    ),
+                )?;
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::LetterExpired,
+                    "the letter expired: ask the help desk for a new one",
+                )));
+            }
+            let wrapped = self
+                .storage
+                .open(BlobKind::ConsentWrap, &app.application_id, &app.consent_wrap)
+                .map_err(|e| TxError::Abort(Failure::internal(e)))?;
+            let Ok(record) = consent_sealing(&phrase, &app.application_id).open(req.user_id.as_bytes(), &wrapped)
+            else {
+                let attempts = models::applications::record_failed_attempt(c, &app.application_id)?;
+                let locked = attempts >= self.policy.max_consent_attempts;
+                self.audit(
+                    c,
+                    event(
+                        "anonymous",
+                        "consent.failed",
+                        &req.user_id,
+                        serde_json::json!({ "attempts": attempts }),
+                    ),
+                )?;
+                if locked {
+                    models::applications::set_state(c, &app.application_id, ApplicationState::Locked)?;
+                    self.audit(
+                        c,
+                        event(
+                            "system",
+                            "application.locked",
+                            &req.user_id,
+                            serde_json::json!({ "application_id": app.application_id }),
+                        ),
+                    )?;
+                    return Ok(Outcome::Refused(Failure::new(
+                        ApiErrorCode::Locked,
+                        "too many wrong phrases: ask the help desk for a new letter",
+                    )));
+                }
+                return Ok(Outcome::Refused(wrong()));
+            };
+            if !bool::from(Sha256::digest(&record).as_slice().ct_eq(&app.inner_hash)) {
+                return Err(TxError::Abort(Failure::internal(format!(
+                    "application {}: inner hash mismatch",
+                    app.application_id
+                ))));
+            }
+            let sealed = SealedKeyRecord::parse(&record).map_err(|e| TxError::Abort(Failure::internal(e)))?;
+            let registration: RegistrationData =
+                serde_json::from_str(&user.registration).map_err(|e| TxError::Abort(Failure::internal(e)))?;
+            let issued = self
+                .ca
+                .issue(
+                    &app.certification_request,
+                    &registration,
+                    now,
+                    self.policy.certificate_validity_days,
+                )
+                .map_err(|e| TxError::Abort(Failure::internal(e)))?;
+            let h = &sealed.header;
+            models::key_records::upsert(
+                c,
+                &KeyRecord {
+                    user_id: req.user_id.clone(),
+                    sealed_record: self
+                        .storage
+                        .seal(BlobKind::KeyRecord, &req.user_id, &record)
+                        .map_err(|e| TxError::Abort(Failure::internal(e)))?,
+                    kdf_m: i64::from(h.kdf_params.m_kib),
+                    kdf_t: i64::from(h.kdf_params.t),
+                    kdf_p: i64::from(h.kdf_params.p),
+                    salt: h.salt.clone(),
+                    verifier_hash: app.verifier_hash.clone(),
+                    public_key_fingerprint: h.public_key_fingerprint.to_vec(),
+                    updated_at: now,
+                },
+            )?;
+            models::certificates::insert(
+                c,
+                &Certificate {
+                    serial: issued.serial_hex.clone(),
+                    user_id: req.user_id.clone(),
+                    der: issued.der.clone(),
+                    sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
+                    subject: issued.subject.clone(),
+                    not_before: issued.not_before,
+                    not_after: issued.not_after,
+                    status: CertificateStatus::Active,
+                    revoked_at: None,
+                    revocation_reason: None,
+                    issued_at: now,
+                },
+            )?;
+            models::applications::set_state(c, &app.application_id, ApplicationState::Consented)?;
+            // The letter (and with it the phrase) is not kept once consent is given.
+            models::applications::set_letter_state(c, &app.application_id, LetterState::Dispatched)?;
+            models::users::set_state(c, &req.user_id, UserState::Active, now)?;
+            self.audit(
+                c,
+                event(
+                    &req.user_id,
+                    "user.activated",
+                    &req.user_id,
+                    serde_json::json!({ "application_id": app.application_id }),
+                ),
+            )?;
+            self.audit(
+                c,
+                event(
+                    "system",
+                    "certificate.issued",
+                    &req.user_id,
+                    serde_json::json!({ "serial": issued.serial_hex, "sha256": issued.sha256_fingerprint_hex }),
+                ),
+            )?;
+            Ok(Outcome::Done(ConsentResponse {
+                certificate: Bytes(issued.der),
+                serial: issued.serial_hex,
+            }))
+        }))
+    }
+
+    /// Salt and parameters for a user; for an unknown or inactive user,
+    /// deterministic decoys of the same shape from the same amount of work.
+    pub fn prelogin(&self, req: PreloginRequest) -> Result<PreloginResponse, Failure> {
+        let record = self
+            .db
+            .read(|c| -> Result<Option<KeyRecord>, Failure> { Ok(models::key_records::find(c, &req.user_id)?) })?;
+        let decoy_salt = self.keyed_hash(b"decoy-salt", &req.user_id, b"")[..16].to_vec();
+        Ok(match record {
+            Some(r) => PreloginResponse {
+                salt: Bytes(r.salt),
+                kdf: KdfParams {
+                    m_kib: r.kdf_m as u32,
+                    t: r.kdf_t as u32,
+                    p: r.kdf_p as u32,
+                },
+            },
+            None => PreloginResponse {
+                salt: Bytes(decoy_salt),
+                kdf: self.policy.kdf,
+            },
+        })
+    }
+
+    /// Checks a verifier for `user_id`, counting failures and locking after
+    /// too many; returns the user and their record when it matches.
+    fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<(User, KeyRecord), Failure> {
+        let now = self.now();
+        let failed = || Failure::new(ApiErrorCode::SigninFailed, "the user id or the pass phrase is wrong");
+        if verifier.len() != VERIFIER_LEN {
+            return Err(Failure::bad_field("verifier", "the verifier must be 32 bytes"));
+        }
+        let tag = self.verifier_tag(user_id, verifier);
+        let found = self.db.read(|c| -> Result<_, Failure> {
+            Ok((models::users::find(c, user_id)?, models::key_records::find(c, user_id)?))
+        })?;
+        let (user, record) = match found {
+            (Some(u), _) if u.state == UserState::Revoked => {
+                return Err(Failure::new(
+                    ApiErrorCode::Revoked,
+                    "this key was revoked; ask the help desk to register again",
+                ));
+            }
+            (Some(u), Some(r)) if u.state == UserState::Active => (u, r),
+            _ => return Err(failed()),
+        };
+        if user.locked_until.is_some_and(|until| until > now) {
+            return Err(Failure::new(
+                ApiErrorCode::Locked,
+                "too many failed sign-ins: try again later or ask the help desk to unlock",
+            ));
+        }
+        if bool::from(tag.ct_eq(&record.verifier_hash)) {
+            if user.failed_logins > 0 || user.locked_until.is_some() {
+                self.db.write(|c| -> Result<(), TxError> {
+                    models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
+                    self.audit(
+                        c,
+                        event(
+                            user_id,
+                            "signin.counter_reset",
+                            user_id,
+                            serde_json::json!({ "after_failures": user.failed_logins }),
+                        ),
+                    )?;
+                    Ok(())
+                })?;
+            }
+            return Ok((user, record));
+        }
+        settle(self.db.write(|c| -> Result<Outcome<(User, KeyRecord)>, TxError> {
+            let current = models::users::get(c, user_id)?;
+            let failures = current.failed_logins + 1;
+            let lock = (failures >= self.policy.max_signin_failures).then_some(now + self.policy.signin_lock_seconds);
+            models::users::set_sign_in_failures(c, user_id, if lock.is_some() { 0 } else { failures }, lock, now)?;
+            self.audit(
+                c,
+                event(
+                    "anonymous",
+                    "signin.failed",
+                    user_id,
+                    serde_json::json!({ "consecutive": failures }),
+                ),
+            )?;
+            if let Some(until) = lock {
+                self.audit(
+                    c,
+                    event("system", "user.locked", user_id, serde_json::json!({ "until": until })),
+                )?;
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::Locked,
+                    "too many failed sign-ins: try again later or ask the help desk to unlock",
+                )));
+            }
+            Ok(Outcome::Refused(failed()))
+        }))
+    }
+
+    /// Sign in: the sealed record and certificate, released only after the
+    /// verifier matched. A plain sign-in writes nothing.
+    pub fn signin(&self, req: SigninRequest) -> Result<SigninResponse, Failure> {
+        let (user, record) = self.authenticate(&req.user_id, &req.verifier.0)?;
+        let sealed = self
+            .storage
+            .open(BlobKind::KeyRecord, &req.user_id, &record.sealed_record)
+            .map_err(Failure::internal)?;
+        let certificate = self.db.read(|c| -> Result<Option<Certificate>, Failure> {
+            Ok(
+                models::certificates::for_user(c, &req.user_id, CertificateStatus::Active)?
+                    .into_iter()
+                    .next(),
+            )
+        })?;
+        let certificate =
+            certificate.ok_or_else(|| Failure::internal(format!("{}: active without a certificate", req.user_id)))?;
+        let registration = serde_json::from_str(&user.registration).map_err(Failure::internal)?;
+        Ok(SigninResponse {
+            record: Bytes(sealed.to_vec()),
+            registration,
+            certificate: Bytes(certificate.der),
+        })
+    }
+
+    /// The user revokes their own key: the sealed record is erased for good,
+    /// the certificate revoked and a new CRL published, in one transaction.
+    pub fn revoke(&self, req: RevokeRequest) -> Result<RevokeResponse, Failure> {
+        self.authenticate(&req.user_id, &req.verifier.0)?;
+        let now = self.now();
+        settle(self.db.write(|c| -> Result<Outcome<RevokeResponse>, TxError> {
+            let serial = self.revoke_user(c, &req.user_id, &req.user_id, req.reason, now)?;
+            let crl = self.publish_crl(c, now)?;
+            Ok(Outcome::Done(RevokeResponse {
+                serial,
+                crl_number: crl.crl_number as u64,
+            }))
+        }))
+    }
+
+    /// Erases `user_id`'s key and revokes their active certificate (inside the caller's transaction).
+    fn revoke_user(
+        &self,
+        c: &mut AnyConnection,
+        actor: &str,
+        user_id: &str,
+        reason: RevocationReason,
+        now: i64,
+    ) -> Result<String, TxError> {
+        models::key_records::delete(c, user_id)?;
+        let mut serial = String::new();
+        for cert in models::certificates::for_user(c, user_id, CertificateStatus::Active)? {
+            let reason = ca::RevocationReason::from(reason);
+            models::certificates::set_status(
+                c,
+                &cert.serial,
+                CertificateStatus::Revoked,
+                Some((now, reason.as_str())),
+            )?;
+            self.audit(
+                c,
+                event(
+                    actor,
+                    "certificate.revoked",
+                    user_id,
+                    serde_json::json!({ "serial": cert.serial, "reason": reason.as_str() }),
+                ),
+            )?;
+            serial = cert.serial;
+        }
+        models::users::set_state(c, user_id, UserState::Revoked, now)?;
+        self.audit(
+            c,
+            event(
+                actor,
+                "user.revoked",
+                user_id,
+                serde_json::json!({ "key_erased": true }),
+            ),
+        )?;
+        Ok(serial)
+    }
+
+    /// Signs and stores a new CRL listing every revoked, unexpired certificate.
+    fn publish_crl(&self, c: &mut AnyConnection, now: i64) -> Result<models::Crl, TxError> {
+        let number = models::crls::latest(c)?.map_or(1, |l| l.crl_number + 1);
+        let revoked: Vec<RevokedEntry> = models::certificates::revoked_unexpired(c, now)?
+            .into_iter()
+            .map(|cert| RevokedEntry {
+                serial_hex: cert.serial,
+                revoked_at: cert.revoked_at.unwrap_or(now),
+                reason: reason_of(cert.revocation_reason.as_deref()),
+            })
+            .collect();
+        let next_update = now + self.policy.crl_validity_seconds;
+        let der = self
+            .ca
+            .crl(number as u64, now, next_update, &revoked)
+            .map_err(|e| TxError::Abort(Failure::internal(e)))?;
+        let crl = models::Crl {
+            crl_number: number,
+            der,
+            this_update: now,
+            next_update,
+        };
+        models::crls::insert(c, &crl)?;
+        self.audit(
+            c,
+            NewEvent {
+                actor: "system".into(),
+                kind: "crl.published",
+                subject: None,
+                detail: serde_json::json!({ "crl_number": number, "entries": revoked.len() }),
+            },
+        )?;
+        Ok(crl)
+    }
+
+    /// `GET /v1/crl`: the latest CRL, or a fresh one when none is current.
+    pub fn current_crl(&self) -> Result<Vec<u8>, Failure> {
+        let now = self.now();
+        let latest = self
+            .db
+            .read(|c| -> Result<Option<models::Crl>, Failure> { Ok(models::crls::latest(c)?) })?;
+        if let Some(crl) = latest.filter(|crl| crl.next_update > now + 3600) {
+            return Ok(crl.der);
+        }
+        let crl = self
+            .db
+            .write(|c| -> Result<models::Crl, TxError> { self.publish_crl(c, now) })?;
+        Ok(crl.der)
+    }
+
+    /// `GET /v1/ca.pem`.
+    pub fn ca_pem(&self) -> Result<Vec<u8>, Failure> {
+        self.ca.ca_pem().map(String::into_bytes).map_err(Failure::internal)
+    }
+
+    /// `GET /v1/certificates/{serial}`.
+    pub fn certificate(&self, serial: &str) -> Result<CertificateInfo, Failure> {
+        let serial = serial.to_ascii_uppercase();
+        if serial.is_empty() || serial.len() > 40 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Failure::bad_field(
+                "serial",
+                "a serial number is up to 40 hexadecimal digits",
+            ));
+        }
+        let found = self
+            .db
+            .read(|c| -> Result<Option<Certificate>, Failure> { Ok(models::certificates::by_serial(c, &serial)?) })?;
+        found
+            .map(info)
+            .ok_or_else(|| Failure::new(ApiErrorCode::NotFound, "no certificate has this serial number"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date;
+
+    #[test]
+    fn calendar_dates() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(951_782_400), "2000-02-29");
+        assert_eq!(date(1_798_761_599), "2026-12-31");
+        assert_eq!(date(-86_400), "1969-12-31");
+    }
+}

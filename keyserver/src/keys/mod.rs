@@ -1,0 +1,252 @@
+//! The key tier: owns the database, the CA, the storage key and the consent
+//! wraps, and runs every flow. Each flow step is one database transaction
+//! that also writes its audit event, so a crash at any point leaves either
+//! all of a step or none of it.
+//!
+//! Handlers here are synchronous (Diesel and RSA block); the HTTP layer runs
+//! them on the blocking pool.
+
+mod flows;
+pub mod routes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use signet_schema::{KdfParams, KeySize, SignatureScheme};
+use signet_signer::keys::PrivateKey;
+
+use crate::audit::{self, NewEvent};
+use crate::ca::CertificateAuthority;
+use crate::db::{AnyConnection, Database, DbError, models};
+use crate::storage_key::StorageKey;
+
+pub use flows::Outcome;
+
+/// What the key server asks of clients and how long things last.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Argon2id parameters for new records.
+    pub kdf: KdfParams,
+    /// RSA size for new keys.
+    pub key_bits: KeySize,
+    /// Signature scheme for requests and signatures.
+    pub signature_scheme: SignatureScheme,
+    /// Days a consent letter stays valid.
+    pub letter_validity_days: u32,
+    /// Days a certificate is valid.
+    pub certificate_validity_days: u32,
+    /// Wrong consent phrases before the application locks.
+    pub max_consent_attempts: i64,
+    /// Consecutive failed sign-ins before the account locks.
+    pub max_signin_failures: i64,
+    /// How long a sign-in lock lasts, in seconds.
+    pub signin_lock_seconds: i64,
+    /// Seconds a CRL is valid (nextUpdate − thisUpdate), at most seven days.
+    pub crl_validity_seconds: i64,
+    /// Largest difference between a client's time stamp and the server's clock.
+    pub max_clock_skew_seconds: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            kdf: KdfParams::DEFAULT,
+            key_bits: KeySize::Rsa3072,
+            signature_scheme: SignatureScheme::RsaPssSha256,
+            letter_validity_days: 30,
+            certificate_validity_days: 365,
+            max_consent_attempts: 5,
+            max_signin_failures: 10,
+            signin_lock_seconds: 30 * 60,
+            crl_validity_seconds: 7 * 24 * 3600,
+            max_clock_skew_seconds: 300,
+        }
+    }
+}
+
+/// The server's clock (Unix seconds); tests move it.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    })
+}
+
+/// Why the key tier could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data directory could not be made or used.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A key file could not be read or made.
+    #[error(transparent)]
+    KeyFile(#[from] crate::files::SecretFileError),
+    /// The CA could not be loaded or made.
+    #[error("certification authority: {0}")]
+    Ca(#[from] crate::ca::CaError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] DbError),
+}
+
+/// Everything the key tier holds.
+pub struct KeyTier {
+    pub(crate) db: Database,
+    pub(crate) storage: StorageKey,
+    pub(crate) integrity: PrivateKey,
+    pub(crate) ca: CertificateAuthority,
+    pub(crate) policy: Policy,
+    pub(crate) clock: Clock,
+    pub(crate) data_dir: PathBuf,
+}
+
+impl KeyTier {
+    /// Assembles a key tier from its parts.
+    pub fn new(
+        db: Database,
+        storage: StorageKey,
+        integrity: PrivateKey,
+        ca: CertificateAuthority,
+        policy: Policy,
+        clock: Clock,
+        data_dir: PathBuf,
+    ) -> Self {
+        KeyTier {
+            db,
+            storage,
+            integrity,
+            ca,
+            policy,
+            clock,
+            data_dir,
+        }
+    }
+
+    /// Opens (or, on first start, creates) the key tier in `data_dir`: the
+    /// storage key, the integrity key, the CA and the database (SQLite file
+    /// `signet.db` there unless `database_url` names another).
+    pub fn open(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        policy: Policy,
+        clock: Clock,
+    ) -> Result<KeyTier, OpenError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir_error = |source| OpenError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(dir_error)?;
+        let storage = StorageKey::load_or_create(data_dir)?;
+        let integrity = crate::server_keys::load_or_create_key(&data_dir.join("integrity.key"), KeySize::Rsa3072)?;
+        let ca_dir = data_dir.join("ca");
+        let ca = if ca_dir.exists() {
+            CertificateAuthority::load(&ca_dir)?
+        } else {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&ca_dir)
+                .map_err(dir_error)?;
+            let ca = CertificateAuthority::create("Signet Certification Authority", "Signet")?;
+            ca.save(&ca_dir)?;
+            ca
+        };
+        let default_url = data_dir.join("signet.db").display().to_string();
+        let db = Database::open(database_url.unwrap_or(&default_url))?;
+        Ok(KeyTier::new(
+            db,
+            storage,
+            integrity,
+            ca,
+            policy,
+            clock,
+            data_dir.to_path_buf(),
+        ))
+    }
+
+    /// Checks the whole audit log; `Ok(Err(link))` names the first broken link.
+    pub fn verify_audit_log(&self) -> Result<Result<u64, audit::BrokenLink>, DbError> {
+        let public = self.integrity.public_key();
+        let mut verifier = audit::ChainVerifier::new(&public);
+        let mut from = 1;
+        loop {
+            let page = self.db.read(|c| models::events::range(c, from, 1000))?;
+            let Some(last) = page.last() else {
+                return Ok(Ok(verifier.verified));
+            };
+            from = last.seq + 1;
+            for event in &page {
+                if let Err(broken) = verifier.check(event) {
+                    return Ok(Err(broken));
+                }
+            }
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The CA.
+    pub fn ca(&self) -> &CertificateAuthority {
+        &self.ca
+    }
+
+    /// The integrity key's public half (audit-log and bootstrap verification).
+    pub fn integrity_public_key(&self) -> signet_signer::keys::PublicKey {
+        self.integrity.public_key()
+    }
+
+    /// Where the key tier keeps its files.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
+    /// Appends an audit event inside the caller's transaction.
+    pub(crate) fn audit(&self, c: &mut AnyConnection, event: NewEvent) -> Result<(), DbError> {
+        let previous = models::events::last(c)?;
+        let chained = audit::chain(previous.as_ref(), self.now(), event, &self.integrity)
+            .map_err(|e| DbError::Other(format!("signing an audit event: {e}")))?;
+        models::events::append(c, &chained)
+    }
+
+    /// A keyed tag of a sign-in verifier: what the database stores, so that a
+    /// copy of the database without the storage key allows no offline guessing.
+    pub(crate) fn verifier_tag(&self, user_id: &str, verifier: &[u8]) -> Vec<u8> {
+        self.keyed_hash(b"verifier", user_id, verifier)
+    }
+
+    /// HMAC-SHA256 under a key derived from the storage key, for `purpose`.
+    pub(crate) fn keyed_hash(&self, purpose: &[u8], user_id: &str, data: &[u8]) -> Vec<u8> {
+        let key = self.storage.derived_key(purpose);
+        // HMAC takes keys of any length: cannot fail.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_ref()).unwrap_or_else(|_| unreachable!());
+        mac.update(&(user_id.len() as u32).to_be_bytes());
+        mac.update(user_id.as_bytes());
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+}

@@ -1,0 +1,278 @@
+//! The key server as a real process on a real socket, driven by a client
+//! that uses the real signing core: apply → consent → sign in → revoke, with
+//! OpenSSL checking the certificates and the CRL, on SQLite and (when
+//! configured) PostgreSQL.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Client, KeyServer, alice, letter_phrase};
+use signet_schema::api::{
+    ApiErrorCode, ApplyRequest, ConsentRequest, PreloginRequest, RevocationReason, RevokeRequest, SigninRequest,
+};
+use signet_schema::protocol::Bytes;
+use signet_schema::{KdfParams, KeySize, SealedKeyRecord, SignatureScheme};
+use signet_signer::keys::PrivateKey;
+use signet_signer::{csr, kdf, seal};
+
+const PASS: &[u8] = b"correct horse battery staple, twice";
+
+fn journey(server: &KeyServer) {
+    let client = Client::new(&server.base_url);
+    let reg = alice();
+
+    // Apply, as the signing core would.
+    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let salt = kdf::new_salt().expect("salt");
+    let keys = kdf::derive(PASS, &reg.user_id, KdfParams::FLOOR, &salt).expect("derive");
+    let record = seal::seal(&key, &reg, &keys).expect("seal").encode().expect("encode");
+    let request = csr::certification_request(&key, &reg, SignatureScheme::RsaPssSha256).expect("csr");
+    let apply = |nonce: &str| ApplyRequest {
+        registration: reg.clone(),
+        record: Bytes(record.clone()),
+        certification_request: Bytes(request.clone()),
+        verifier: Bytes(keys.verifier().to_vec()),
+        nonce: nonce.into(),
+        timestamp: common::now(),
+    };
+    let applied: serde_json::Value = client.post_ok("/v1/apply", &apply("0123456789abcdef0001"));
+    assert!(applied["application_id"].as_str().is_some_and(|id| id.len() == 32));
+    // The same nonce again is a replay; the identity is now taken.
+    assert_eq!(
+        client.post_err("/v1/apply", &apply("0123456789abcdef0001")).code,
+        ApiErrorCode::NonceReused
+    );
+    assert_eq!(
+        client.post_err("/v1/apply", &apply("0123456789abcdef0002")).code,
+        ApiErrorCode::IdentityTaken
+    );
+
+    // Consent, with the phrase printed on the letter.
+    let phrase = letter_phrase(server, "alice");
+    let wrong = signet_keyserver::consent::ConsentPhrase::generate()
+        .expect("phrase")
+        .display()
+        .to_string();
+    let refused = client.post_err(
+        "/v1/consent",
+        &ConsentRequest {
+            user_id: "alice".into(),
+            phrase: wrong,
+        },
+    );
+    assert_eq!(refused.code, ApiErrorCode::WrongPhrase);
+    let mut typo = phrase.clone().into_bytes();
+    let last = typo.len() - 1;
+    typo[last] = if typo[last] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(typo).expect("ascii");
+    assert_eq!(
+        client
+            .post_err(
+                "/v1/consent",
+                &ConsentRequest {
+                    user_id: "alice".into(),
+                    phrase: typo
+                }
+            )
+            .code,
+        ApiErrorCode::PhraseTypo
+    );
+    let consented: serde_json::Value = client.post_ok(
+        "/v1/consent",
+        &ConsentRequest {
+            user_id: "alice".into(),
+            phrase: phrase.to_lowercase(),
+        },
+    );
+    let serial = consented["serial"].as_str().expect("serial").to_owned();
+    let cert_der = common::b64(consented["certificate"].as_str().expect("certificate"));
+
+    // OpenSSL accepts the certificate with the published CA.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ca.pem"), client.get_bytes("/v1/ca.pem")).expect("ca");
+    std::fs::write(dir.path().join("leaf.der"), &cert_der).expect("leaf");
+    common::openssl(
+        dir.path(),
+        &["x509", "-inform", "DER", "-in", "leaf.der", "-out", "leaf.pem"],
+    );
+    let verified = common::openssl(dir.path(), &["verify", "-CAfile", "ca.pem", "leaf.pem"]);
+    assert!(verified.contains("leaf.pem: OK"), "{verified}");
+
+    // Pre-login: the real salt; an unknown user gets a stable decoy of the same shape.
+    let pre: serde_json::Value = client.post_ok(
+        "/v1/prelogin",
+        &PreloginRequest {
+            user_id: "alice".into(),
+        },
+    );
+    assert_eq!(common::b64(pre["salt"].as_str().expect("salt")), salt.to_vec());
+    let decoy1: serde_json::Value = client.post_ok(
+        "/v1/prelogin",
+        &PreloginRequest {
+            user_id: "mallory".into(),
+        },
+    );
+    let decoy2: serde_json::Value = client.post_ok(
+        "/v1/prelogin",
+        &PreloginRequest {
+            user_id: "mallory".into(),
+        },
+    );
+    assert_eq!(decoy1, decoy2);
+    assert_eq!(common::b64(decoy1["salt"].as_str().expect("salt")).len(), 16);
+
+    // Sign in: a wrong verifier is refused; the right one releases the record.
+    let wrong_keys = kdf::derive(b"not the pass phrase", "alice", KdfParams::FLOOR, &salt).expect("derive");
+    let failed = client.post_err(
+        "/v1/signin",
+        &SigninRequest {
+            user_id: "alice".into(),
+            verifier: Bytes(wrong_keys.verifier().to_vec()),
+        },
+    );
+    assert_eq!(failed.code, ApiErrorCode::SigninFailed);
+    let signed_in: serde_json::Value = client.post_ok(
+        "/v1/signin",
+        &SigninRequest {
+            user_id: "alice".into(),
+            verifier: Bytes(keys.verifier().to_vec()),
+        },
+    );
+    let released = common::b64(signed_in["record"].as_str().expect("record"));
+    assert_eq!(released, record, "the record comes back exactly as sealed");
+    let opened = seal::open(&SealedKeyRecord::parse(&released).expect("parse"), &reg, &keys).expect("open");
+    assert_eq!(opened.public_key(), key.public_key());
+    assert_eq!(
+        common::b64(signed_in["certificate"].as_str().expect("certificate")),
+        cert_der
+    );
+
+    // The certificate as published.
+    let published: serde_json::Value = client.get_json(&format!("/v1/certificates/{serial}"));
+    assert_eq!(published["status"], "active");
+
+    // Revoke: erased, revoked, on the next CRL.
+    let revoked: serde_json::Value = client.post_ok(
+        "/v1/revoke",
+        &RevokeRequest {
+            user_id: "alice".into(),
+            verifier: Bytes(keys.verifier().to_vec()),
+            reason: RevocationReason::CessationOfOperation,
+        },
+    );
+    assert_eq!(revoked["serial"], serde_json::json!(serial));
+    std::fs::write(dir.path().join("crl.der"), client.get_bytes("/v1/crl")).expect("crl");
+    common::openssl(
+        dir.path(),
+        &["crl", "-inform", "DER", "-in", "crl.der", "-out", "crl.pem"],
+    );
+    let check = common::openssl_status(
+        dir.path(),
+        &[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            "ca.pem",
+            "-CRLfile",
+            "crl.pem",
+            "leaf.pem",
+        ],
+    );
+    assert!(!check.0 && check.1.contains("certificate revoked"), "{}", check.1);
+    let after = client.post_err(
+        "/v1/signin",
+        &SigninRequest {
+            user_id: "alice".into(),
+            verifier: Bytes(keys.verifier().to_vec()),
+        },
+    );
+    assert_eq!(after.code, ApiErrorCode::Revoked);
+    let published: serde_json::Value = client.get_json(&format!("/v1/certificates/{serial}"));
+    assert_eq!(published["status"], "revoked");
+    assert_eq!(published["revocation_reason"], "cessation-of-operation");
+
+    // Every step left an intact, signed audit trail.
+    let out = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&server.data_dir)
+        .args(server.database_args())
+        .output()
+        .expect("audit verify");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("audit log intact"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn journey_on_sqlite() {
+    journey(&KeyServer::start_sqlite());
+}
+
+#[test]
+fn journey_on_postgres() {
+    let Some(server) = KeyServer::start_postgres() else {
+        return;
+    };
+    journey(&server);
+}
+
+#[test]
+fn bad_input_gets_typed_errors_and_changes_nothing() {
+    let server = KeyServer::start_sqlite();
+    let client = Client::new(&server.base_url);
+    let cases: Vec<(&str, Vec<u8>, u16, ApiErrorCode)> = vec![
+        ("/v1/apply", b"{not json".to_vec(), 400, ApiErrorCode::BadRequest),
+        ("/v1/apply", b"[]".to_vec(), 400, ApiErrorCode::BadRequest),
+        (
+            "/v1/signin",
+            br#"{"user_id":5,"verifier":"AA=="}"#.to_vec(),
+            400,
+            ApiErrorCode::BadRequest,
+        ),
+        (
+            "/v1/signin",
+            br#"{"user_id":"a","verifier":"***"}"#.to_vec(),
+            400,
+            ApiErrorCode::BadRequest,
+        ),
+        (
+            "/v1/consent",
+            br#"{"user_id":"a","phrase":"x","extra":1}"#.to_vec(),
+            400,
+            ApiErrorCode::BadRequest,
+        ),
+        ("/v1/apply", vec![b' '; 70 * 1024], 413, ApiErrorCode::PayloadTooLarge),
+        ("/v1/nowhere", b"{}".to_vec(), 404, ApiErrorCode::NotFound),
+    ];
+    for (path, body, status, code) in cases {
+        let (got_status, error) = client.post_raw(path, body);
+        assert_eq!((got_status, error.code), (status, code), "{path}");
+    }
+    // A garbage record and a garbage request name their fields.
+    let reg = alice();
+    let bad = ApplyRequest {
+        registration: reg,
+        record: Bytes(b"SGKR garbage".to_vec()),
+        certification_request: Bytes(vec![0x30, 0x03, 0x02, 0x01, 0x00]),
+        verifier: Bytes(vec![0; 32]),
+        nonce: "0123456789abcdef9999".into(),
+        timestamp: common::now(),
+    };
+    let error = client.post_err("/v1/apply", &bad);
+    assert_eq!(
+        (error.code, error.field.as_deref()),
+        (ApiErrorCode::BadRequest, Some("record"))
+    );
+    // Nothing was stored: the user id is still free.
+    let pre: serde_json::Value = client.post_ok(
+        "/v1/prelogin",
+        &PreloginRequest {
+            user_id: "alice".into(),
+        },
+    );
+    assert_eq!(pre["kdf"], serde_json::json!(KdfParams::DEFAULT));
+}

@@ -1,0 +1,252 @@
+//! The key server's HTTP API, version 1: request and response bodies (JSON)
+//! and the typed error every failure is reported with. Binary values are
+//! standard base64 ([`Bytes`]).
+//!
+//! | route | body | answer |
+//! | --- | --- | --- |
+//! | `GET /v1/policy` | — | [`Policy`] |
+//! | `POST /v1/apply` | [`ApplyRequest`] | [`ApplyResponse`] |
+//! | `POST /v1/consent` | [`ConsentRequest`] | [`ConsentResponse`] |
+//! | `POST /v1/prelogin` | [`PreloginRequest`] | [`PreloginResponse`] |
+//! | `POST /v1/signin` | [`SigninRequest`] | [`SigninResponse`] |
+//! | `POST /v1/revoke` | [`RevokeRequest`] | [`RevokeResponse`] |
+//! | `GET /v1/ca.pem` | — | the CA certificate, PEM |
+//! | `GET /v1/crl` | — | the current CRL, DER |
+//! | `GET /v1/certificates/{serial}` | — | [`CertificateInfo`] |
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::Bytes;
+use crate::record::KdfParams;
+use crate::registration::RegistrationData;
+use crate::{KeySize, SignatureScheme};
+
+/// What the key server asks of clients: KDF cost, key size, signature scheme.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Argon2id parameters for new records.
+    pub kdf: KdfParams,
+    /// RSA modulus size for new keys.
+    pub key_bits: KeySize,
+    /// Signature scheme for requests and signatures.
+    pub signature_scheme: SignatureScheme,
+    /// The server's clock, Unix seconds.
+    pub server_time: i64,
+    /// Days a consent letter stays valid.
+    pub letter_validity_days: u32,
+}
+
+/// Apply to register: a new key pair, sealed by the signing core.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    /// Who applies.
+    pub registration: RegistrationData,
+    /// The sealed key record.
+    pub record: Bytes,
+    /// PKCS#10 request signed by the new key.
+    pub certification_request: Bytes,
+    /// The sign-in verifier.
+    pub verifier: Bytes,
+    /// A fresh random nonce (16 to 64 characters of base64 or hex), used once.
+    pub nonce: String,
+    /// The client's clock, Unix seconds; must be within five minutes of the server's.
+    pub timestamp: i64,
+}
+
+/// The application is stored; a consent letter is queued for the help desk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyResponse {
+    /// Reference of the application.
+    pub application_id: String,
+    /// Unix seconds after which the letter is no longer valid.
+    pub expires_at: i64,
+}
+
+/// Consent to registration with the phrase from the letter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    /// Who consents.
+    pub user_id: String,
+    /// The phrase as typed from the letter.
+    pub phrase: String,
+}
+
+/// The user is active; their certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentResponse {
+    /// The issued certificate, DER.
+    pub certificate: Bytes,
+    /// Its serial number, upper-case hex.
+    pub serial: String,
+}
+
+/// First step of signing in: what the signing core needs to derive the verifier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreloginRequest {
+    /// Who signs in.
+    pub user_id: String,
+}
+
+/// Salt and parameters (deterministic decoys for unknown users).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreloginResponse {
+    /// KDF salt of the user's record.
+    pub salt: Bytes,
+    /// Its Argon2id parameters.
+    pub kdf: KdfParams,
+}
+
+/// Second step: prove the pass phrase, receive the sealed record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigninRequest {
+    /// Who signs in.
+    pub user_id: String,
+    /// The verifier derived by the signing core.
+    pub verifier: Bytes,
+}
+
+/// The sealed record, released after the verifier matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigninResponse {
+    /// The sealed key record.
+    pub record: Bytes,
+    /// The registration data it is bound to.
+    pub registration: RegistrationData,
+    /// The user's active certificate, DER.
+    pub certificate: Bytes,
+}
+
+/// Why a certificate is revoked (RFC 5280 §5.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationReason {
+    /// No reason given.
+    Unspecified,
+    /// The key may be known to someone else.
+    KeyCompromise,
+    /// The user left or changed role.
+    AffiliationChanged,
+    /// Replaced by a new certificate.
+    Superseded,
+    /// The key is no longer needed.
+    CessationOfOperation,
+}
+
+/// Revoke one's own key: it is erased and its certificate revoked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// Who revokes.
+    pub user_id: String,
+    /// The sign-in verifier, proving the pass phrase.
+    pub verifier: Bytes,
+    /// Why.
+    pub reason: RevocationReason,
+}
+
+/// Revocation done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeResponse {
+    /// The revoked certificate's serial.
+    pub serial: String,
+    /// The number of the CRL that lists it.
+    pub crl_number: u64,
+}
+
+/// Status of a certificate in the archive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertificateStatus {
+    /// In use.
+    Active,
+    /// Replaced by a newer certificate of the same user.
+    Superseded,
+    /// Revoked.
+    Revoked,
+}
+
+/// A certificate as published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateInfo {
+    /// Serial, upper-case hex.
+    pub serial: String,
+    /// Owner.
+    pub user_id: String,
+    /// Subject, RFC 4514 form.
+    pub subject: String,
+    /// SHA-256 of the DER, hex.
+    pub sha256_fingerprint: String,
+    /// Validity start, Unix seconds.
+    pub not_before: i64,
+    /// Validity end, Unix seconds.
+    pub not_after: i64,
+    /// Status.
+    pub status: CertificateStatus,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// Why.
+    pub revocation_reason: Option<RevocationReason>,
+    /// The certificate, DER.
+    pub der: Bytes,
+}
+
+/// Error codes of the API (stable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ApiErrorCode {
+    /// The body is not valid JSON of the expected shape; `field` may say where.
+    BadRequest,
+    /// The body is larger than the route allows.
+    PayloadTooLarge,
+    /// No such route, or no such object.
+    NotFound,
+    /// The method is not allowed on this route.
+    MethodNotAllowed,
+    /// The user id is taken.
+    IdentityTaken,
+    /// The nonce was used before or is unknown.
+    NonceReused,
+    /// The time stamp is too far from the server's clock.
+    StaleRequest,
+    /// The PKCS#10 request or another signature does not verify.
+    BadSignature,
+    /// Wrong user id or pass phrase (indistinguishable by design).
+    SigninFailed,
+    /// The consent phrase has a typo (its check group does not match).
+    PhraseTypo,
+    /// The consent phrase is wrong.
+    WrongPhrase,
+    /// Too many failures: locked until the help desk acts or the time passes.
+    Locked,
+    /// The letter expired; the help desk must issue a new one.
+    LetterExpired,
+    /// The request does not fit the account's state (e.g. consent when active).
+    WrongState,
+    /// The key was revoked.
+    Revoked,
+    /// The caller lacks the role for this route.
+    Forbidden,
+    /// Too many requests; retry later.
+    RateLimited,
+    /// The database is unreachable; retry later.
+    Unavailable,
+    /// Something failed on the server; the log has the detail.
+    Internal,
+}
+
+/// The JSON body of every error answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable code.
+    pub code: ApiErrorCode,
+    /// What happened and what to do, for a person.
+    pub message: String,
+    /// The request field at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
