@@ -6,13 +6,17 @@
 //! * [`keys`] — the key tier: flows, routes, state;
 //! * [`db`] — storage on SQLite or PostgreSQL through one code path;
 //! * [`ca`] — certificates and CRLs;
+//! * [`channel`] — the sealed channel's key-tier end: bootstrap documents, sessions, sealed bodies;
 //! * [`consent`], [`letter`] — consent phrases and printed letters;
 //! * [`audit`] — the hash-chained, signed audit log;
 //! * [`storage_key`], [`server_keys`], [`files`] — the key tier's secrets;
-//! * [`http`], [`error`] — HTTP plumbing and typed errors.
+//! * [`http`], [`error`] — HTTP plumbing and typed errors; [`openapi`] — the API's OpenAPI description;
+//! * [`web`] — the web tier (allow-list, limits, forwarding), [`tls`] — its
+//!   HTTPS listener.
 
 pub mod audit;
 pub mod ca;
+pub mod channel;
 pub mod consent;
 pub mod db;
 pub mod error;
@@ -20,5 +24,8 @@ pub mod files;
 pub mod http;
 pub mod keys;
 pub mod letter;
+pub mod openapi;
 pub mod server_keys;
 pub mod storage_key;
+pub mod tls;
+pub mod web;

@@ -1,17 +1,33 @@
 //! `signet-keyserver`: the key server's command line.
 //!
 //! ```text
-//! signet-keyserver serve --data-dir DIR --listen ADDR [--database URL]
+//! signet-keyserver serve --data-dir DIR --listen ADDR [--database URL] [--tls-cert PEM --tls-key PEM]
+//! signet-keyserver key   --data-dir DIR --internal ADDR|unix:PATH --link-secret-file F [--database URL]
+//! signet-keyserver web   --listen ADDR --key-tier ADDR|unix:PATH --link-secret-file F
+//!                        [--tls-cert PEM --tls-key PEM | --state-dir DIR]
 //! signet-keyserver audit verify --data-dir DIR [--database URL]
 //! ```
+//!
+//! `serve` runs both tiers in one process: the key tier on a Unix socket in
+//! the data directory (`key-tier.sock`, mode 0600) with a link secret made
+//! for this run, the web tier on HTTPS at `--listen`. `key` and `web` run the
+//! tiers as separate processes. The first line on standard output of each
+//! server is `listening on <URL>`; the web tier's second line is
+//! `tls-sha256 <fingerprint>`, the SHA-256 of its certificate, for pinning.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use signet_keyserver::keys::{KeyTier, Policy, routes, system_clock};
+use signet_keyserver::tls::{self, ServerIdentity, Timeouts};
+use signet_keyserver::web::limits::{Rate, RateLimitConfig};
+use signet_keyserver::web::link::{self, LinkAddress, LinkListener, LinkSecret};
+use signet_keyserver::web::{self, WebTier};
 
 /// Signet key server.
 #[derive(Parser)]
@@ -25,21 +41,142 @@ struct Cli {
 enum Command {
     /// Runs the web tier and the key tier in one process (the embedded default).
     Serve {
-        /// Where the database, keys and CA live (created on first start, mode 0700).
+        /// Where the database, keys, CA and TLS certificate live (created on first start, mode 0700).
         #[arg(long, env = "SIGNET_DATA_DIR")]
         data_dir: PathBuf,
-        /// Address to listen on.
+        /// Address of the public HTTPS listener.
         #[arg(long, env = "SIGNET_LISTEN", default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
         /// Database URL: `postgres://…` for PostgreSQL; default: SQLite in the data directory.
         #[arg(long, env = "SIGNET_DATABASE_URL")]
         database: Option<String>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
+    },
+    /// Runs the key tier alone: plain HTTP on the internal link, for the web tier only.
+    Key {
+        /// Where the database, keys and CA live (created on first start, mode 0700).
+        #[arg(long, env = "SIGNET_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Internal address: `unix:/path` (socket made mode 0600) or IP:port on a loopback or internal network.
+        #[arg(long, env = "SIGNET_INTERNAL")]
+        internal: LinkAddress,
+        /// File holding the link secret (64 hex digits, mode 0600); made if missing.
+        #[arg(long, env = "SIGNET_LINK_SECRET_FILE")]
+        link_secret_file: PathBuf,
+        /// Database URL: `postgres://…` for PostgreSQL; default: SQLite in the data directory.
+        #[arg(long, env = "SIGNET_DATABASE_URL")]
+        database: Option<String>,
+    },
+    /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
+    Web {
+        /// Address of the public HTTPS listener.
+        #[arg(long, env = "SIGNET_LISTEN", default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// The key tier's internal address: `unix:/path` or IP:port.
+        #[arg(long, env = "SIGNET_KEY_TIER")]
+        key_tier: LinkAddress,
+        /// File holding the link secret the key tier expects (mode 0600).
+        #[arg(long, env = "SIGNET_LINK_SECRET_FILE")]
+        link_secret_file: PathBuf,
+        /// Where the self-signed TLS certificate is kept when no --tls-cert is given.
+        #[arg(long, env = "SIGNET_STATE_DIR", required_unless_present = "tls_cert")]
+        state_dir: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Audit-log tools.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Operator actions on the key tier's own machine.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// On a fresh install, makes a pending applicant the first help-desk
+    /// account and writes their consent letter to a file (mode 0600).
+    Bootstrap {
+        /// The applicant (who applied in the Signet app).
+        #[arg(long)]
+        user_id: String,
+        /// Where to write the consent letter (PDF).
+        #[arg(long)]
+        letter: PathBuf,
+        /// The key tier's data directory.
+        #[arg(long, env = "SIGNET_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Database URL (default: SQLite in the data directory).
+        #[arg(long, env = "SIGNET_DATABASE_URL")]
+        database: Option<String>,
+    },
+    /// Grants a role to a user: `user`, `helpdesk` or `auditor`.
+    SetRole {
+        /// The user.
+        #[arg(long)]
+        user_id: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// The key tier's data directory.
+        #[arg(long, env = "SIGNET_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Database URL (default: SQLite in the data directory).
+        #[arg(long, env = "SIGNET_DATABASE_URL")]
+        database: Option<String>,
+    },
+}
+
+/// The public listener's certificate.
+#[derive(Args)]
+struct TlsArgs {
+    /// PEM certificate chain (end-entity first); default: a self-signed certificate made on first start.
+    #[arg(long, env = "SIGNET_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (mode 0600).
+    #[arg(long, env = "SIGNET_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Extra DNS name or address for the self-signed certificate (repeatable).
+    #[arg(long = "tls-name")]
+    tls_names: Vec<String>,
+}
+
+/// The web tier's rate limits.
+#[derive(Args)]
+struct LimitArgs {
+    /// Requests per minute from one client address (IPv6: one /64), sustained.
+    #[arg(long, env = "SIGNET_ADDRESS_RATE", default_value_t = 600)]
+    address_rate: u32,
+    /// Requests at once from one client address after an idle period.
+    #[arg(long, env = "SIGNET_ADDRESS_BURST", default_value_t = 120)]
+    address_burst: u32,
+    /// Pre-login, sign-in, consent and revoke requests per minute for one user id, sustained.
+    #[arg(long, env = "SIGNET_USER_RATE", default_value_t = 10)]
+    user_rate: u32,
+    /// Such requests at once for one user id after an idle period.
+    #[arg(long, env = "SIGNET_USER_BURST", default_value_t = 20)]
+    user_burst: u32,
+    /// Seconds the key tier may take to answer before the client gets 503.
+    #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
+    forward_timeout: u64,
+}
+
+impl LimitArgs {
+    fn config(&self) -> RateLimitConfig {
+        RateLimitConfig {
+            per_address: Rate::new(self.address_rate, self.address_burst),
+            per_user: Rate::new(self.user_rate, self.user_burst),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -70,6 +207,76 @@ fn main() -> ExitCode {
     }
 }
 
+/// Announces a listener on standard output in one write: supervisors and
+/// tests wait for the first line. Later failures to write (a reader that has
+/// gone) are not the server's concern.
+fn announce(lines: &[String]) {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Runtime::new().map_err(|e| e.to_string())
+}
+
+fn identity(tls: &TlsArgs, state_dir: &Path, listen: &SocketAddr) -> Result<ServerIdentity, String> {
+    match (&tls.tls_cert, &tls.tls_key) {
+        (Some(cert), Some(key)) => ServerIdentity::from_pem_files(cert, key),
+        _ => ServerIdentity::self_signed(state_dir, &tls::names_for(listen, &tls.tls_names)),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Binds the public listener, announces it and serves the web tier until a signal.
+async fn run_web(web: WebTier, listen: SocketAddr, identity: ServerIdentity) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("{listen}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let web = Arc::new(web);
+    let _housekeeping = web.spawn_housekeeping();
+    tracing::info!(
+        address = %bound,
+        certificate = %identity.certificate_file.display(),
+        sha256 = %identity.fingerprint_hex(),
+        "web tier listening"
+    );
+    announce(&[
+        format!("listening on https://{bound}"),
+        format!("tls-sha256 {}", identity.fingerprint_hex()),
+    ]);
+    tls::serve_tls(
+        listener,
+        &identity,
+        warp::service(web::routes(web.clone())),
+        Timeouts::default(),
+        tls::shutdown_signal(),
+    )
+    .await;
+    Ok(())
+}
+
+/// The internal address `serve` uses: a Unix socket in the data directory,
+/// or a loopback port when the path is too long for a socket address.
+fn embedded_link(data_dir: &Path) -> LinkAddress {
+    let socket = data_dir.join("key-tier.sock");
+    // sun_path holds 108 bytes including the terminating NUL.
+    if socket.as_os_str().len() < 100 {
+        LinkAddress::Unix(socket)
+    } else {
+        LinkAddress::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+}
+
+fn open_key_tier(data_dir: &Path, database: Option<&str>) -> Result<Arc<KeyTier>, String> {
+    KeyTier::open(data_dir, database, Policy::default(), system_clock())
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
 // The command line answers on stdout; logs go to stderr.
 #[allow(clippy::print_stdout)]
 fn run(cli: Cli) -> Result<ExitCode, String> {
@@ -78,27 +285,110 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             data_dir,
             listen,
             database,
+            tls,
+            limits,
         } => {
-            let tier = KeyTier::open(&data_dir, database.as_deref(), Policy::default(), system_clock())
-                .map_err(|e| e.to_string())?;
-            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(listen)
+            let tier = open_key_tier(&data_dir, database.as_deref())?;
+            let identity = identity(&tls, &data_dir, &listen)?;
+            let secret = LinkSecret::generate().map_err(|e| e.to_string())?;
+            let web_secret = secret.clone();
+            runtime()?.block_on(async move {
+                let listener = LinkListener::bind(&embedded_link(&data_dir))
                     .await
-                    .map_err(|e| format!("{listen}: {e}"))?;
-                let bound = listener.local_addr().map_err(|e| e.to_string())?;
-                tracing::info!(address = %bound, data_dir = %data_dir.display(), "key server listening");
-                // A line a supervising process (or a test) can wait for.
-                println!("listening on http://{bound}");
-                warp::serve(routes::routes(Arc::new(tier)))
-                    .incoming(listener)
-                    .graceful(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .run()
-                    .await;
+                    .map_err(|e| e.to_string())?;
+                let internal = listener.local_address().map_err(|e| e.to_string())?;
+                tracing::info!(internal = %internal, data_dir = %data_dir.display(), "key tier listening");
+                let key_tier = tokio::spawn(link::serve_link(
+                    listener,
+                    Arc::new(secret),
+                    warp::service(routes::routes(tier)),
+                    Timeouts::default().header_read,
+                    tls::shutdown_signal(),
+                ));
+                let web = WebTier::new(
+                    internal,
+                    web_secret,
+                    limits.config(),
+                    Duration::from_secs(limits.forward_timeout),
+                );
+                let outcome = run_web(web, listen, identity).await;
+                if outcome.is_err() {
+                    // The web tier never started: no signal will stop the key tier.
+                    key_tier.abort();
+                }
+                let _ = key_tier.await;
+                outcome
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key {
+            data_dir,
+            internal,
+            link_secret_file,
+            database,
+        } => {
+            let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
+            let tier = open_key_tier(&data_dir, database.as_deref())?;
+            runtime()?.block_on(async move {
+                let listener = LinkListener::bind(&internal).await.map_err(|e| e.to_string())?;
+                let bound = listener.local_address().map_err(|e| e.to_string())?;
+                tracing::info!(internal = %bound, data_dir = %data_dir.display(), "key tier listening");
+                announce(&[format!("listening on {bound}")]);
+                link::serve_link(
+                    listener,
+                    Arc::new(secret),
+                    warp::service(routes::routes(tier)),
+                    Timeouts::default().header_read,
+                    tls::shutdown_signal(),
+                )
+                .await;
                 Ok::<_, String>(())
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Web {
+            listen,
+            key_tier,
+            link_secret_file,
+            state_dir,
+            tls,
+            limits,
+        } => {
+            let secret = LinkSecret::load(&link_secret_file).map_err(|e| e.to_string())?;
+            let state_dir = state_dir.unwrap_or_default();
+            let identity = identity(&tls, &state_dir, &listen)?;
+            runtime()?.block_on(async move {
+                let web = WebTier::new(
+                    key_tier,
+                    secret,
+                    limits.config(),
+                    Duration::from_secs(limits.forward_timeout),
+                );
+                run_web(web, listen, identity).await
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin { command } => {
+            let (data_dir, database) = match &command {
+                AdminCommand::Bootstrap { data_dir, database, .. }
+                | AdminCommand::SetRole { data_dir, database, .. } => (data_dir.clone(), database.clone()),
+            };
+            let tier = KeyTier::open(&data_dir, database.as_deref(), Policy::default(), system_clock())
+                .map_err(|e| e.to_string())?;
+            match command {
+                AdminCommand::Bootstrap { user_id, letter, .. } => {
+                    tier.bootstrap_helpdesk(&user_id, &letter).map_err(|f| f.body.message)?;
+                    println!(
+                        "{user_id} is the first help-desk account; their consent letter is in {}",
+                        letter.display()
+                    );
+                }
+                AdminCommand::SetRole { user_id, role, .. } => {
+                    let role: signet_keyserver::db::models::UserRole = role.parse().map_err(|e| format!("{e}"))?;
+                    tier.set_role(&user_id, role).map_err(|f| f.body.message)?;
+                    println!("{user_id} now has the role {role}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Client, KeyServer, alice, letter_phrase};
+use common::{KeyServer, alice, letter_phrase};
 use signet_schema::api::{
     ApiErrorCode, ApplyRequest, ConsentRequest, PreloginRequest, RevocationReason, RevokeRequest, SigninRequest,
 };
@@ -19,7 +19,7 @@ use signet_signer::{csr, kdf, seal};
 const PASS: &[u8] = b"correct horse battery staple, twice";
 
 fn journey(server: &KeyServer) {
-    let client = Client::new(&server.base_url);
+    let client = server.client();
     let reg = alice();
 
     // Apply, as the signing core would.
@@ -223,7 +223,7 @@ fn journey_on_postgres() {
 #[test]
 fn bad_input_gets_typed_errors_and_changes_nothing() {
     let server = KeyServer::start_sqlite();
-    let client = Client::new(&server.base_url);
+    let client = server.client();
     let cases: Vec<(&str, Vec<u8>, u16, ApiErrorCode)> = vec![
         ("/v1/apply", b"{not json".to_vec(), 400, ApiErrorCode::BadRequest),
         ("/v1/apply", b"[]".to_vec(), 400, ApiErrorCode::BadRequest),

@@ -23,6 +23,7 @@ use crate::{KeySize, SignatureScheme};
 
 /// What the key server asks of clients: KDF cost, key size, signature scheme.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
     /// Argon2id parameters for new records.
     pub kdf: KdfParams,
@@ -38,6 +39,7 @@ pub struct Policy {
 
 /// Apply to register: a new key pair, sealed by the signing core.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
     /// Who applies.
@@ -56,6 +58,7 @@ pub struct ApplyRequest {
 
 /// The application is stored; a consent letter is queued for the help desk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplyResponse {
     /// Reference of the application.
     pub application_id: String,
@@ -65,6 +68,7 @@ pub struct ApplyResponse {
 
 /// Consent to registration with the phrase from the letter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
     /// Who consents.
@@ -75,6 +79,7 @@ pub struct ConsentRequest {
 
 /// The user is active; their certificate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentResponse {
     /// The issued certificate, DER.
     pub certificate: Bytes,
@@ -84,6 +89,7 @@ pub struct ConsentResponse {
 
 /// First step of signing in: what the signing core needs to derive the verifier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PreloginRequest {
     /// Who signs in.
@@ -92,6 +98,7 @@ pub struct PreloginRequest {
 
 /// Salt and parameters (deterministic decoys for unknown users).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreloginResponse {
     /// KDF salt of the user's record.
     pub salt: Bytes,
@@ -101,6 +108,7 @@ pub struct PreloginResponse {
 
 /// Second step: prove the pass phrase, receive the sealed record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SigninRequest {
     /// Who signs in.
@@ -111,6 +119,7 @@ pub struct SigninRequest {
 
 /// The sealed record, released after the verifier matched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SigninResponse {
     /// The sealed key record.
     pub record: Bytes,
@@ -122,6 +131,7 @@ pub struct SigninResponse {
 
 /// Why a certificate is revoked (RFC 5280 §5.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RevocationReason {
     /// No reason given.
@@ -138,6 +148,7 @@ pub enum RevocationReason {
 
 /// Revoke one's own key: it is erased and its certificate revoked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// Who revokes.
@@ -150,6 +161,7 @@ pub struct RevokeRequest {
 
 /// Revocation done.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokeResponse {
     /// The revoked certificate's serial.
     pub serial: String,
@@ -159,6 +171,7 @@ pub struct RevokeResponse {
 
 /// Status of a certificate in the archive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum CertificateStatus {
     /// In use.
@@ -171,6 +184,7 @@ pub enum CertificateStatus {
 
 /// A certificate as published.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateInfo {
     /// Serial, upper-case hex.
     pub serial: String,
@@ -196,6 +210,7 @@ pub struct CertificateInfo {
 
 /// Error codes of the API (stable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ApiErrorCode {
@@ -241,6 +256,7 @@ pub enum ApiErrorCode {
 
 /// The JSON body of every error answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable code.
     pub code: ApiErrorCode,
@@ -249,4 +265,160 @@ pub struct ApiError {
     /// The request field at fault, when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+}
+
+/// Headers of a request signed with a person's own key (help desk, auditor,
+/// and a user re-registering): who signs, when, a single-use nonce, and the
+/// RSASSA-PSS-SHA256 signature over [`signed_request_bytes`], base64.
+pub mod signed_headers {
+    /// The signer's user id.
+    pub const SIGNER: &str = "signet-signer-id";
+    /// Unix seconds; within five minutes of the server's clock.
+    pub const TIMESTAMP: &str = "signet-timestamp";
+    /// 16 to 64 characters of base64 or hex, never used twice.
+    pub const NONCE: &str = "signet-nonce";
+    /// The signature, standard base64.
+    pub const SIGNATURE: &str = "signet-signature";
+}
+
+/// The bytes a signed request's signature covers:
+///
+/// ```text
+/// "signet/v1/signed-request" LF method LF path-and-query LF timestamp LF nonce LF hex(SHA-256(body))
+/// ```
+///
+/// `body_sha256_hex` is lower-case hex of the SHA-256 of the exact body bytes.
+pub fn signed_request_bytes(
+    method: &str,
+    path_and_query: &str,
+    timestamp: i64,
+    nonce: &str,
+    body_sha256_hex: &str,
+) -> Vec<u8> {
+    format!("signet/v1/signed-request\n{method}\n{path_and_query}\n{timestamp}\n{nonce}\n{body_sha256_hex}")
+        .into_bytes()
+}
+
+/// Re-registration by the user: a new sealed record (new pass phrase) and,
+/// for a new key pair, a new PKCS#10 request. Sent as a signed request
+/// (see [`signed_headers`]) made with the current key, and proving the
+/// current pass phrase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReregisterRequest {
+    /// Who re-registers.
+    pub user_id: String,
+    /// The verifier of the current pass phrase.
+    pub verifier: Bytes,
+    /// The new sealed record.
+    pub record: Bytes,
+    /// The verifier of the new pass phrase.
+    pub new_verifier: Bytes,
+    /// For a new key pair: its PKCS#10 request. Absent: same key, new pass phrase.
+    #[serde(default)]
+    pub certification_request: Option<Bytes>,
+}
+
+/// Re-registration done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReregisterResponse {
+    /// The new certificate when the key changed.
+    pub certificate: Option<Bytes>,
+    /// Its serial.
+    pub serial: Option<String>,
+    /// The superseded certificate's serial, when the key changed.
+    pub superseded: Option<String>,
+}
+
+/// A consent letter waiting for the help desk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LetterInfo {
+    /// The application it belongs to.
+    pub application_id: String,
+    /// The applicant.
+    pub user_id: String,
+    /// Their name, for the envelope.
+    pub full_name: String,
+    /// `queued`, `printed` or `dispatched`.
+    pub letter_state: String,
+    /// When the application was made.
+    pub created_at: i64,
+    /// When the letter stops being valid.
+    pub expires_at: i64,
+    /// Whether the PDF is still available (it is deleted once printed).
+    pub pdf_available: bool,
+}
+
+/// A user as the help desk sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserInfo {
+    /// User id.
+    pub user_id: String,
+    /// Registration data.
+    pub registration: RegistrationData,
+    /// `user`, `helpdesk` or `auditor`.
+    pub role: String,
+    /// `pending`, `active`, `revoked` or `reset`.
+    pub state: String,
+    /// Consecutive failed sign-ins.
+    pub failed_logins: i64,
+    /// Locked until (Unix seconds), if locked.
+    pub locked_until: Option<i64>,
+}
+
+/// Revocation by the help desk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StaffRevokeRequest {
+    /// Why.
+    pub reason: RevocationReason,
+}
+
+/// An audit event as auditors see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventInfo {
+    /// Position in the chain.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who acted.
+    pub actor: String,
+    /// What happened.
+    pub kind: String,
+    /// Whom it concerns.
+    pub subject: Option<String>,
+    /// Detail (JSON).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
+}
+
+/// Result of checking the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditVerification {
+    /// Whether every event checked out.
+    pub intact: bool,
+    /// Events verified before the first broken one (or all).
+    pub verified: u64,
+    /// The first broken event, when there is one.
+    pub broken_seq: Option<i64>,
+    /// What is wrong with it.
+    pub problem: Option<String>,
+}
+
+/// A help-desk or other state-changing action done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ActionDone {
+    /// What was done, for a person.
+    pub message: String,
+    /// The CRL number when a certificate was revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl_number: Option<u64>,
 }

@@ -7,6 +7,7 @@
 //! * [`registration`] — the registration data a user applies with and its
 //!   canonical byte encoding, which the sealed record is bound to;
 //! * [`api`] — the key server's HTTP request and response bodies and its error type;
+//! * [`channel`] — the sealed channel's bootstrap document, session opening and sealed messages;
 //! * [`protocol`] — the framed, versioned messages between the desktop app and
 //!   the ephemeral signer process.
 //!
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod channel;
 pub mod error;
 pub mod protocol;
 pub mod record;
@@ -67,8 +69,26 @@ impl From<KeySize> for u32 {
     }
 }
 
+/// On the wire a key size is its modulus length in bits, one of 2048, 3072 and 4096.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for KeySize {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+            .description(Some("RSA modulus length in bits."))
+            .enum_values(Some([2048u32, 3072, 4096]))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for KeySize {}
+
 /// Signature schemes the signing core produces.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SignatureScheme {
     /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 8017 §8.1).
     #[default]

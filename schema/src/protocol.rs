@@ -52,6 +52,23 @@ impl<'de> Deserialize<'de> for Bytes {
     }
 }
 
+/// On the wire: a string of standard base64 (RFC 4648 §4, with padding).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Bytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Byte)))
+            .content_encoding("base64")
+            .description(Some("Binary data as standard base64 (RFC 4648 section 4, padded)."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Bytes {}
+
 /// A pass phrase in transit: wiped when dropped, never printed.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Passphrase(Zeroizing<String>);

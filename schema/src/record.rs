@@ -92,6 +92,7 @@ impl CipherId {
 
 /// Argon2id cost parameters (RFC 9106 §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KdfParams {
     /// Memory cost in KiB (`m`).
     pub m_kib: u32,

@@ -281,7 +281,7 @@ impl Default for DatabaseOptions {
     fn default() -> Self {
         DatabaseOptions {
             max_connections: 8,
-            connection_timeout: Duration::from_secs(5),
+            connection_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -465,8 +465,15 @@ where
                 .map_err(DbError::from)?
         }
         AnyConnection::Postgresql(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE")
-                .map_err(DbError::from)?
+            // Every write appends to the one audit chain, so concurrent writers would
+            // always conflict: an advisory lock queues them, as BEGIN IMMEDIATE does on
+            // SQLite, across every key-tier process sharing the database. SERIALIZABLE
+            // and the retry stay as the safety net.
+            AnsiTransactionManager::begin_transaction_sql(
+                c,
+                "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock(7268420231)",
+            )
+            .map_err(DbError::from)?
         }
     }
     match f(connection) {

@@ -378,6 +378,25 @@ pub mod applications {
             .optional()?)
     }
 
+    /// The user's open application — awaiting consent, locked or expired —
+    /// if any. The flows keep at most one open per user: a user applies
+    /// only when new or reset, and a reset withdraws what was open.
+    pub fn open_for_user(c: &mut AnyConnection, user_id: &str) -> Result<Option<Application>, DbError> {
+        let open = [
+            ApplicationState::AwaitingConsent,
+            ApplicationState::Locked,
+            ApplicationState::Expired,
+        ]
+        .map(|s| s.as_str());
+        Ok(dsl::applications
+            .filter(dsl::user_id.eq(user_id))
+            .filter(dsl::state.eq_any(open))
+            .order((dsl::created_at.desc(), dsl::application_id.desc()))
+            .select(Application::as_select())
+            .first(c)
+            .optional()?)
+    }
+
     /// Moves the application to `state`.
     pub fn set_state(c: &mut AnyConnection, application_id: &str, state: ApplicationState) -> Result<(), DbError> {
         let rows = diesel::update(dsl::applications.find(application_id))
@@ -557,9 +576,10 @@ pub mod certificates {
         status: CertificateStatus,
         revoked: Option<(i64, &str)>,
     ) -> Result<(), DbError> {
-        if (status == CertificateStatus::Revoked) != revoked.is_some() {
+        // A superseded certificate is revoked too (reason `superseded`): both carry the time and reason.
+        if (status != CertificateStatus::Active) != revoked.is_some() {
             return Err(DbError::Other(
-                "revocation time and reason go with the revoked status only".to_owned(),
+                "revocation time and reason go with the revoked and superseded statuses".to_owned(),
             ));
         }
         let (revoked_at, reason) = match revoked {
@@ -576,10 +596,10 @@ pub mod certificates {
         touched(rows)
     }
 
-    /// Revoked certificates not yet expired at `now`: the entries of the next CRL (RFC 5280 §5.1.2.6).
+    /// Revoked (or superseded) certificates not yet expired at `now`: the entries of the next CRL (RFC 5280 §5.1.2.6).
     pub fn revoked_unexpired(c: &mut AnyConnection, now: i64) -> Result<Vec<Certificate>, DbError> {
         Ok(dsl::certificates
-            .filter(dsl::status.eq(CertificateStatus::Revoked.as_str()))
+            .filter(dsl::revoked_at.is_not_null())
             .filter(dsl::not_after.gt(now))
             .order(dsl::serial)
             .select(Certificate::as_select())

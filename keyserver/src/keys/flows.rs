@@ -5,7 +5,8 @@
 use sha2::{Digest, Sha256};
 use signet_schema::api::{
     self, ApiErrorCode, ApplyRequest, ApplyResponse, CertificateInfo, ConsentRequest, ConsentResponse, PreloginRequest,
-    PreloginResponse, RevocationReason, RevokeRequest, RevokeResponse, SigninRequest, SigninResponse,
+    PreloginResponse, ReregisterRequest, ReregisterResponse, RevocationReason, RevokeRequest, RevokeResponse,
+    SigninRequest, SigninResponse,
 };
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, RegistrationData, SealedKeyRecord};
@@ -32,7 +33,7 @@ const NONCE_LEN: std::ops::RangeInclusive<usize> = 16..=64;
 
 /// Inside a write transaction: a database error rolls back; a refusal is
 /// returned after committing what was written (a counted failure, a lock).
-pub enum Outcome<T> {
+pub(crate) enum Outcome<T> {
     /// The step succeeded.
     Done(T),
     /// The step was refused, and what it wrote (counters, events) stays.
@@ -41,7 +42,7 @@ pub enum Outcome<T> {
 
 /// Error type of a transaction closure: rolls everything back.
 #[derive(Debug)]
-enum TxError {
+pub(crate) enum TxError {
     Db(DbError),
     Abort(Failure),
 }
@@ -70,14 +71,14 @@ impl From<TxError> for Failure {
     }
 }
 
-fn settle<T>(result: Result<Outcome<T>, TxError>) -> Result<T, Failure> {
+pub(crate) fn settle<T>(result: Result<Outcome<T>, TxError>) -> Result<T, Failure> {
     match result? {
         Outcome::Done(value) => Ok(value),
         Outcome::Refused(failure) => Err(failure),
     }
 }
 
-fn event(actor: &str, kind: &'static str, subject: &str, detail: serde_json::Value) -> NewEvent {
+pub(crate) fn event(actor: &str, kind: &'static str, subject: &str, detail: serde_json::Value) -> NewEvent {
     NewEvent {
         actor: actor.to_owned(),
         kind,
@@ -117,7 +118,7 @@ fn reason_of(stored: Option<&str>) -> ca::RevocationReason {
         .unwrap_or(ca::RevocationReason::Unspecified)
 }
 
-fn info(c: Certificate) -> CertificateInfo {
+pub(crate) fn info(c: Certificate) -> CertificateInfo {
     CertificateInfo {
         status: match c.status {
             CertificateStatus::Active => api::CertificateStatus::Active,
@@ -336,7 +337,7 @@ impl KeyTier {
                     "there is no registration awaiting consent for this user",
                 )));
             }
-            let Some(app) = models::applications::latest_for_user(c, &req.user_id)? else {
+            let Some(app) = models::applications::open_for_user(c, &req.user_id)? else {
                 return Ok(Outcome::Refused(wrong()));
             };
             match app.state {
@@ -614,6 +615,142 @@ impl KeyTier {
         })
     }
 
+    /// Re-registration by the user, as a request signed with the current
+    /// key and proving the current pass phrase: a new sealed record (new pass
+    /// phrase) and, with a new PKCS#10 request, a new key pair — then a new
+    /// certificate, and the old one superseded and put on a new CRL.
+    pub fn reregister(&self, req: super::staff::SignedRequest) -> Result<ReregisterResponse, Failure> {
+        let body: ReregisterRequest = req.json()?;
+        if body.user_id != req.signer {
+            return Err(Failure::new(
+                ApiErrorCode::Forbidden,
+                "a user re-registers only their own key",
+            ));
+        }
+        let (user, current) = self.authenticate(&body.user_id, &body.verifier.0)?;
+        let record = SealedKeyRecord::parse(&body.record.0)
+            .map_err(|e| Failure::bad_field("record", format!("the sealed record is malformed: {e}")))?;
+        let header = &record.header;
+        if header.user_id != body.user_id {
+            return Err(Failure::bad_field(
+                "record",
+                "the sealed record belongs to another user id",
+            ));
+        }
+        if !header.kdf_params.meets_floor() || !header.kdf_params.within_ceiling() {
+            return Err(Failure::bad_field(
+                "record",
+                "the sealed record's key-derivation parameters are out of range",
+            ));
+        }
+        if body.new_verifier.0.len() != VERIFIER_LEN {
+            return Err(Failure::bad_field("new_verifier", "the verifier must be 32 bytes"));
+        }
+        let registration: RegistrationData = serde_json::from_str(&user.registration).map_err(Failure::internal)?;
+        match &body.certification_request {
+            Some(csr) => {
+                let spki = self.ca.check_request(&csr.0, &registration).map_err(ca_failure)?;
+                if Sha256::digest(&spki).as_slice() != header.public_key_fingerprint {
+                    return Err(Failure::bad_field(
+                        "certification_request",
+                        "the request's public key is not the key in the sealed record",
+                    ));
+                }
+            }
+            None if header.public_key_fingerprint.as_slice() != current.public_key_fingerprint => {
+                return Err(Failure::bad_field("record", "a new key needs a certification request"));
+            }
+            None => {}
+        }
+        let sealed = self
+            .storage
+            .seal(BlobKind::KeyRecord, &body.user_id, &body.record.0)
+            .map_err(Failure::internal)?;
+        let verifier_hash = self.verifier_tag(&body.user_id, &body.new_verifier.0);
+        let roles = [UserRole::User, UserRole::Helpdesk, UserRole::Auditor];
+        self.signed(&req, &roles, |c, _, now| {
+            let mut response = ReregisterResponse {
+                certificate: None,
+                serial: None,
+                superseded: None,
+            };
+            if let Some(csr) = &body.certification_request {
+                let issued = self
+                    .ca
+                    .issue(&csr.0, &registration, now, self.policy.certificate_validity_days)
+                    .map_err(|e| TxError::Abort(Failure::internal(e)))?;
+                let superseded = ca::RevocationReason::Superseded;
+                for old in models::certificates::for_user(c, &body.user_id, CertificateStatus::Active)? {
+                    models::certificates::set_status(
+                        c,
+                        &old.serial,
+                        CertificateStatus::Superseded,
+                        Some((now, superseded.as_str())),
+                    )?;
+                    self.audit(
+                        c,
+                        event(
+                            &body.user_id,
+                            "certificate.superseded",
+                            &body.user_id,
+                            serde_json::json!({ "serial": old.serial }),
+                        ),
+                    )?;
+                    response.superseded = Some(old.serial);
+                }
+                models::certificates::insert(
+                    c,
+                    &Certificate {
+                        serial: issued.serial_hex.clone(),
+                        user_id: body.user_id.clone(),
+                        der: issued.der.clone(),
+                        sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
+                        subject: issued.subject.clone(),
+                        not_before: issued.not_before,
+                        not_after: issued.not_after,
+                        status: CertificateStatus::Active,
+                        revoked_at: None,
+                        revocation_reason: None,
+                        issued_at: now,
+                    },
+                )?;
+                self.audit(
+                    c,
+                    event(
+                        "system",
+                        "certificate.issued",
+                        &body.user_id,
+                        serde_json::json!({ "serial": issued.serial_hex, "sha256": issued.sha256_fingerprint_hex }),
+                    ),
+                )?;
+                self.publish_crl(c, now)?;
+                response.certificate = Some(Bytes(issued.der));
+                response.serial = Some(issued.serial_hex);
+            }
+            models::key_records::upsert(
+                c,
+                &KeyRecord {
+                    user_id: body.user_id.clone(),
+                    sealed_record: sealed.clone(),
+                    kdf_m: i64::from(header.kdf_params.m_kib),
+                    kdf_t: i64::from(header.kdf_params.t),
+                    kdf_p: i64::from(header.kdf_params.p),
+                    salt: header.salt.clone(),
+                    verifier_hash: verifier_hash.clone(),
+                    public_key_fingerprint: header.public_key_fingerprint.to_vec(),
+                    updated_at: now,
+                },
+            )?;
+            let kind = if body.certification_request.is_some() {
+                "key.replaced"
+            } else {
+                "passphrase.changed"
+            };
+            self.audit(c, event(&body.user_id, kind, &body.user_id, serde_json::json!({})))?;
+            Ok(Outcome::Done(response))
+        })
+    }
+
     /// The user revokes their own key: the sealed record is erased for good,
     /// the certificate revoked and a new CRL published, in one transaction.
     pub fn revoke(&self, req: RevokeRequest) -> Result<RevokeResponse, Failure> {
@@ -629,19 +766,20 @@ impl KeyTier {
         }))
     }
 
-    /// Erases `user_id`'s key and revokes their active certificate (inside the caller's transaction).
-    fn revoke_user(
+    /// Erases `user_id`'s key and revokes their active certificates (inside
+    /// the caller's transaction); answers how many were revoked.
+    pub(crate) fn revoke_keys(
         &self,
         c: &mut AnyConnection,
         actor: &str,
         user_id: &str,
         reason: RevocationReason,
         now: i64,
-    ) -> Result<String, TxError> {
-        models::key_records::delete(c, user_id)?;
-        let mut serial = String::new();
-        for cert in models::certificates::for_user(c, user_id, CertificateStatus::Active)? {
-            let reason = ca::RevocationReason::from(reason);
+    ) -> Result<usize, TxError> {
+        let erased = models::key_records::delete(c, user_id)?;
+        let reason = ca::RevocationReason::from(reason);
+        let active = models::certificates::for_user(c, user_id, CertificateStatus::Active)?;
+        for cert in &active {
             models::certificates::set_status(
                 c,
                 &cert.serial,
@@ -657,8 +795,28 @@ impl KeyTier {
                     serde_json::json!({ "serial": cert.serial, "reason": reason.as_str() }),
                 ),
             )?;
-            serial = cert.serial;
         }
+        if erased {
+            self.audit(c, event(actor, "key.erased", user_id, serde_json::json!({})))?;
+        }
+        Ok(active.len())
+    }
+
+    /// Revokes a user for good: key erased, certificates revoked, state
+    /// `revoked` (inside the caller's transaction). Answers the last serial revoked.
+    pub(crate) fn revoke_user(
+        &self,
+        c: &mut AnyConnection,
+        actor: &str,
+        user_id: &str,
+        reason: RevocationReason,
+        now: i64,
+    ) -> Result<String, TxError> {
+        let serial = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
+            .last()
+            .map(|cert| cert.serial.clone())
+            .unwrap_or_default();
+        self.revoke_keys(c, actor, user_id, reason, now)?;
         models::users::set_state(c, user_id, UserState::Revoked, now)?;
         self.audit(
             c,
@@ -666,14 +824,14 @@ impl KeyTier {
                 actor,
                 "user.revoked",
                 user_id,
-                serde_json::json!({ "key_erased": true }),
+                serde_json::json!({ "reason": ca::RevocationReason::from(reason).as_str() }),
             ),
         )?;
         Ok(serial)
     }
 
     /// Signs and stores a new CRL listing every revoked, unexpired certificate.
-    fn publish_crl(&self, c: &mut AnyConnection, now: i64) -> Result<models::Crl, TxError> {
+    pub(crate) fn publish_crl(&self, c: &mut AnyConnection, now: i64) -> Result<models::Crl, TxError> {
         let number = models::crls::latest(c)?.map_or(1, |l| l.crl_number + 1);
         let revoked: Vec<RevokedEntry> = models::certificates::revoked_unexpired(c, now)?
             .into_iter()

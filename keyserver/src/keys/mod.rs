@@ -6,8 +6,10 @@
 //! Handlers here are synchronous (Diesel and RSA block); the HTTP layer runs
 //! them on the blocking pool.
 
+mod admin;
 mod flows;
 pub mod routes;
+pub mod staff;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,8 +23,6 @@ use crate::audit::{self, NewEvent};
 use crate::ca::CertificateAuthority;
 use crate::db::{AnyConnection, Database, DbError, models};
 use crate::storage_key::StorageKey;
-
-pub use flows::Outcome;
 
 /// What the key server asks of clients and how long things last.
 #[derive(Clone, Debug)]

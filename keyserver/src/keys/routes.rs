@@ -4,13 +4,20 @@
 use std::sync::Arc;
 
 use signet_schema::api::{ApplyRequest, ConsentRequest, PreloginRequest, RevokeRequest, SigninRequest};
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use signet_schema::api::ApiErrorCode;
+
 use super::KeyTier;
+use super::staff::{SignedRequest, signed_request};
+use crate::db::models::LetterState;
+use crate::error::Failure;
 use crate::http::{blocking, blocking_bytes, json_body, recover};
 
 /// Every route of the key tier, with the one `recover()`.
-pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (impl Reply,), Error = std::convert::Infallible> + Clone {
+pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
     let with = move || {
         let tier = tier.clone();
         warp::any().map(move || tier.clone())
@@ -78,6 +85,15 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (impl Reply,), Error 
         .and(warp::get())
         .and(with())
         .and_then(|t: Arc<KeyTier>| blocking_bytes("application/pkix-crl", move || t.current_crl()));
+    // GET /v1/openapi.json
+    let openapi = v1
+        .and(warp::path("openapi.json"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(|| {
+            warp::reply::with_header(crate::openapi::document_text(), "content-type", "application/json")
+                .into_response()
+        });
     // GET /v1/certificates/{serial}
     let certificate = v1
         .and(warp::path("certificates"))
@@ -87,30 +103,141 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (impl Reply,), Error 
         .and(with())
         .and_then(|serial: String, t: Arc<KeyTier>| blocking(move || t.certificate(&serial)));
 
-    policy
-        .or(apply)
-        .unify()
-        .or(consent)
-        .unify()
-        .or(prelogin)
-        .unify()
-        .or(signin)
-        .unify()
-        .or(revoke)
-        .unify()
-        .or(ca_pem)
-        .unify()
-        .or(crl)
-        .unify()
-        .or(certificate)
-        .unify()
-        .recover(recover)
-        .unify()
+    // POST /v1/reregister (signed with the current key)
+    let reregister = v1
+        .and(warp::path("reregister"))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(with())
+        .and(signed_request())
+        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.reregister(req)));
+    let helpdesk = v1.and(warp::path("helpdesk"));
+    // GET /v1/helpdesk/letters
+    let letters = helpdesk
+        .and(warp::path("letters"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and(signed_request())
+        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.letters(req)));
+    // GET /v1/helpdesk/letters/{application}/pdf
+    let letter_pdf = helpdesk
+        .and(warp::path("letters"))
+        .and(warp::path::param::<String>())
+        .and(warp::path("pdf"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and(signed_request())
+        .and_then(|id: String, t: Arc<KeyTier>, req: SignedRequest| {
+            blocking_bytes("application/pdf", move || t.letter_pdf(req, &id))
+        });
+    // POST /v1/helpdesk/letters/{application}/printed | /dispatched
+    let letter_state = helpdesk
+        .and(warp::path("letters"))
+        .and(warp::path::param::<String>())
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(with())
+        .and(signed_request())
+        .and_then(|id: String, action: String, t: Arc<KeyTier>, req: SignedRequest| {
+            blocking(move || {
+                let state = match action.as_str() {
+                    "printed" => LetterState::Printed,
+                    "dispatched" => LetterState::Dispatched,
+                    _ => return Err(Failure::new(ApiErrorCode::NotFound, "no such route")),
+                };
+                t.mark_letter(req, &id, state)
+            })
+        });
+    // GET /v1/helpdesk/users
+    let users = helpdesk
+        .and(warp::path("users"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and(signed_request())
+        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.users(req)));
+    // POST /v1/helpdesk/users/{user}/reset | /unlock | /revoke
+    let user_action = helpdesk
+        .and(warp::path("users"))
+        .and(warp::path::param::<String>())
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(with())
+        .and(signed_request())
+        .and_then(|user: String, action: String, t: Arc<KeyTier>, req: SignedRequest| {
+            blocking(move || match action.as_str() {
+                "reset" => t.reset_user(req, &user),
+                "unlock" => t.unlock_user(req, &user),
+                "revoke" => t.staff_revoke(req, &user),
+                _ => Err(Failure::new(ApiErrorCode::NotFound, "no such route")),
+            })
+        });
+    let audit = v1.and(warp::path("audit"));
+    // GET /v1/audit/certificates
+    let audit_certificates = audit
+        .and(warp::path("certificates"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and(signed_request())
+        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.audit_certificates(req)));
+    // GET /v1/audit/events
+    let audit_events = audit
+        .and(warp::path("events"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and(signed_request())
+        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.audit_events(req)));
+    // GET /v1/audit/verify
+    let audit_verify = audit
+        .and(warp::path("verify"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and(signed_request())
+        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.audit_verify(req)));
+
+    // Each route is boxed before they are joined: warp's nested filter types
+    // otherwise grow with every `or` and compile times explode.
+    let all: Vec<BoxedFilter<(Response,)>> = vec![
+        policy.boxed(),
+        openapi.boxed(),
+        apply.boxed(),
+        consent.boxed(),
+        prelogin.boxed(),
+        signin.boxed(),
+        revoke.boxed(),
+        ca_pem.boxed(),
+        crl.boxed(),
+        certificate.boxed(),
+        reregister.boxed(),
+        letters.boxed(),
+        letter_pdf.boxed(),
+        letter_state.boxed(),
+        users.boxed(),
+        user_action.boxed(),
+        audit_certificates.boxed(),
+        audit_events.boxed(),
+        audit_verify.boxed(),
+    ];
+    let mut joined = warp::any()
+        .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
+        .boxed();
+    for route in all.into_iter().rev() {
+        joined = route.or(joined).unify().boxed();
+    }
+    joined.recover(recover).unify()
 }
 
 /// The route table, for the web tier's allow-list and the API description.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/policy"),
+    ("GET", "/v1/openapi.json"),
     ("POST", "/v1/apply"),
     ("POST", "/v1/consent"),
     ("POST", "/v1/prelogin"),
@@ -119,4 +246,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/ca.pem"),
     ("GET", "/v1/crl"),
     ("GET", "/v1/certificates/{serial}"),
+    ("POST", "/v1/reregister"),
+    ("GET", "/v1/helpdesk/letters"),
+    ("GET", "/v1/helpdesk/letters/{application}/pdf"),
+    ("POST", "/v1/helpdesk/letters/{application}/printed"),
+    ("POST", "/v1/helpdesk/letters/{application}/dispatched"),
+    ("GET", "/v1/helpdesk/users"),
+    ("POST", "/v1/helpdesk/users/{user}/reset"),
+    ("POST", "/v1/helpdesk/users/{user}/unlock"),
+    ("POST", "/v1/helpdesk/users/{user}/revoke"),
+    ("GET", "/v1/audit/certificates"),
+    ("GET", "/v1/audit/events"),
+    ("GET", "/v1/audit/verify"),
 ];

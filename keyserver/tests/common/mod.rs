@@ -132,6 +132,13 @@ impl KeyServer {
             .unwrap_or_default()
     }
 
+    /// A client of the web tier that trusts the server's self-signed
+    /// certificate (DATA_DIR/tls/cert.pem).
+    pub fn client(&self) -> Client {
+        let pem = std::fs::read(self.data_dir.join("tls").join("cert.pem")).expect("the server's certificate");
+        Client::with_root(&self.base_url, &pem)
+    }
+
     pub fn database_url(&self) -> String {
         match &self.postgres {
             Some(pg) => pg.url.clone(),
@@ -186,6 +193,74 @@ impl Client {
         }
     }
 
+    /// A client that trusts only the PEM certificate `root_pem` (a pinned
+    /// self-signed server certificate).
+    pub fn with_root(base: &str, root_pem: &[u8]) -> Client {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig};
+        let root = Certificate::from_pem(root_pem).expect("PEM certificate");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::new_with_certs(&[root]))
+                    .build(),
+            )
+            .build()
+            .new_agent();
+        Client {
+            agent,
+            base: base.to_owned(),
+        }
+    }
+
+    /// Any request: (status, Retry-After, body text). Errors are data.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> (u16, Option<String>, String) {
+        let url = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut response = match body {
+            Some(body) => self
+                .agent
+                .run(builder.body(body.to_vec()).expect("request"))
+                .expect("send"),
+            None => self.agent.run(builder.body(()).expect("request")).expect("send"),
+        };
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().expect("ascii").to_owned());
+        let text = response.body_mut().read_to_string().expect("body");
+        (response.status().as_u16(), retry_after, text)
+    }
+
+    /// Any request, with extra headers; a body is sent for POST (with its
+    /// length), none for GET. Answers the status and the body's bytes.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Vec<u8>) {
+        let url = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        let mut response = if method == "GET" {
+            self.agent.run(builder.body(()).expect("request")).expect("send")
+        } else {
+            builder = builder.header("content-type", "application/json");
+            self.agent
+                .run(builder.body(body.to_vec()).expect("request"))
+                .expect("send")
+        };
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_vec().expect("body"))
+    }
+
     pub fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, ApiError) {
         let mut response = self
             .agent
@@ -238,6 +313,76 @@ impl Client {
 
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         serde_json::from_slice(&self.get_bytes(path)).expect("json")
+    }
+}
+
+/// A running `signet-keyserver key` or `signet-keyserver web`, its standard
+/// error collected.
+pub struct Tier {
+    child: Child,
+    /// The URL of its `listening on` line.
+    pub url: String,
+    /// Its further announcement lines (the web tier's `tls-sha256 …`).
+    pub lines: Vec<String>,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Tier {
+    /// Starts `signet-keyserver args…` and reads `lines` announcement lines.
+    pub fn start<S: AsRef<std::ffi::OsStr>>(args: &[S], lines: usize) -> Tier {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a tier");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[tier] {line}");
+                let mut log = sink.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut read = Vec::new();
+        for _ in 0..lines {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("read an announcement line");
+            read.push(line.trim().to_owned());
+        }
+        let url = read
+            .first()
+            .and_then(|l| l.strip_prefix("listening on "))
+            .unwrap_or_else(|| panic!("unexpected first lines {read:?}; log: {}", log.lock().expect("log")))
+            .to_owned();
+        Tier {
+            child,
+            url,
+            lines: read[1..].to_vec(),
+            log,
+        }
+    }
+
+    /// What it has written to standard error so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// Kills it (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Tier {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

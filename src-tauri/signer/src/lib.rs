@@ -10,11 +10,13 @@
 //! * [`sign`] — RSASSA-PSS / PKCS#1 v1.5 signatures;
 //! * [`cms`] — detached CMS SignedData;
 //! * [`etm`] — encrypt-then-MAC sealing of blobs (storage at rest, consent wraps, channel);
+//! * [`channel`] — the sealed channel: bootstrap check, session keys, sealed requests and responses;
 //! * [`export`] — encrypted PKCS#8 (PBES2) export;
 //! * [`session`] — one signer session: protocol requests → core calls;
 //! * [`child`] — the parent side: start a signer process and talk to it;
 //! * [`hardening`] — process hardening (the crate's only `unsafe`).
 
+pub mod channel;
 pub mod child;
 pub mod cms;
 pub mod csr;

@@ -1,0 +1,88 @@
+//! Operator actions run on the key tier's own machine (`signet-keyserver
+//! admin …`), not over the network: making the first help-desk account and
+//! granting roles.
+
+use std::path::Path;
+
+use signet_schema::api::ApiErrorCode;
+
+use super::KeyTier;
+use super::flows::{Outcome, TxError, event, settle};
+use crate::db::models::{self, ApplicationState, LetterState, UserRole, UserState};
+use crate::error::Failure;
+
+impl KeyTier {
+    /// On a fresh install (no help-desk account yet), makes the pending
+    /// applicant `user_id` the first help-desk account and writes their
+    /// consent letter to `letter_path` (mode 0600): nobody else could print
+    /// it. The letter then leaves the database, as after printing.
+    pub fn bootstrap_helpdesk(&self, user_id: &str, letter_path: &Path) -> Result<(), Failure> {
+        let pdf = settle(self.db.write(|c| -> Result<Outcome<Vec<u8>>, TxError> {
+            let now = self.now();
+            let staff = models::users::list(c, Some(UserState::Active), 10_000, 0)?
+                .into_iter()
+                .chain(models::users::list(c, Some(UserState::Pending), 10_000, 0)?)
+                .any(|u| u.role == UserRole::Helpdesk);
+            if staff {
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::WrongState,
+                    "a help-desk account exists already: grant roles with `admin set-role` instead",
+                )));
+            }
+            let Some(user) = models::users::find(c, user_id)? else {
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::NotFound,
+                    "no such applicant: apply for a key with this user id in the Signet app first",
+                )));
+            };
+            let app = models::applications::open_for_user(c, user_id)?;
+            let Some(app) =
+                app.filter(|a| user.state == UserState::Pending && a.state == ApplicationState::AwaitingConsent)
+            else {
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::WrongState,
+                    "this user has no application awaiting consent",
+                )));
+            };
+            let Some(pdf) = app.letter_pdf else {
+                return Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::WrongState,
+                    "this applicant's letter was printed already",
+                )));
+            };
+            models::users::set_role(c, user_id, UserRole::Helpdesk, now)?;
+            models::applications::set_letter_state(c, &app.application_id, LetterState::Printed)?;
+            self.audit(
+                c,
+                event(
+                    "operator",
+                    "helpdesk.bootstrapped",
+                    user_id,
+                    serde_json::json!({ "application_id": app.application_id }),
+                ),
+            )?;
+            Ok(Outcome::Done(pdf))
+        }))?;
+        crate::files::write_secret(letter_path, &pdf).map_err(Failure::internal)
+    }
+
+    /// Grants `role` to `user_id`.
+    pub fn set_role(&self, user_id: &str, role: UserRole) -> Result<(), Failure> {
+        settle(self.db.write(|c| -> Result<Outcome<()>, TxError> {
+            if models::users::find(c, user_id)?.is_none() {
+                return Ok(Outcome::Refused(Failure::new(ApiErrorCode::NotFound, "no such user")));
+            }
+            models::users::set_role(c, user_id, role, self.now())?;
+            self.audit(
+                c,
+                event(
+                    "operator",
+                    "role.granted",
+                    user_id,
+                    serde_json::json!({ "role": role.as_str() }),
+                ),
+            )?;
+            Ok(Outcome::Done(()))
+        }))
+    }
+}

@@ -1,0 +1,179 @@
+//! Rate limits of the web tier (generic cell rate algorithm, governor):
+//!
+//! * per client address — every request counts; IPv4 addresses are keyed
+//!   whole, IPv6 addresses by their /64 prefix (one subscriber usually holds
+//!   a whole /64, RFC 6177), IPv4-mapped IPv6 addresses as IPv4;
+//! * per user — the sign-in and account routes (pre-login, sign-in, consent,
+//!   revoke) count against the `user_id` named in the body, so guessing one
+//!   user's pass phrase from many addresses is slowed as well.
+//!
+//! A refused request is answered 429 `rate-limited` with `Retry-After`
+//! (RFC 9110 §10.2.3) in whole seconds.
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// Longest user id used as a rate-limit key; longer ones are cut (the key
+/// tier refuses them anyway).
+const MAX_USER_KEY_LEN: usize = 128;
+
+/// A rate: a sustained number of requests per minute and a burst allowed
+/// on top of an idle period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests per minute, sustained.
+    pub per_minute: NonZeroU32,
+    /// Requests allowed at once after an idle period.
+    pub burst: NonZeroU32,
+}
+
+impl Rate {
+    /// `per_minute` sustained, `burst` at once; zeros are raised to one.
+    pub fn new(per_minute: u32, burst: u32) -> Rate {
+        Rate {
+            per_minute: NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+
+    fn quota(self) -> Quota {
+        Quota::per_minute(self.per_minute).allow_burst(self.burst)
+    }
+}
+
+/// The two rates of the web tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// Per client address (IPv6 per /64).
+    pub per_address: Rate,
+    /// Per user id, on the sign-in and account routes.
+    pub per_user: Rate,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            per_address: Rate::new(600, 120),
+            per_user: Rate::new(10, 20),
+        }
+    }
+}
+
+/// The web tier's limiters.
+#[derive(Clone)]
+pub struct RateLimits {
+    per_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    per_user: Arc<DefaultKeyedRateLimiter<String>>,
+    clock: DefaultClock,
+}
+
+impl std::fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimits")
+            .field("addresses", &self.per_address.len())
+            .field("users", &self.per_user.len())
+            .finish()
+    }
+}
+
+impl RateLimits {
+    /// Limiters with `config`'s rates.
+    pub fn new(config: RateLimitConfig) -> Self {
+        RateLimits {
+            per_address: Arc::new(RateLimiter::keyed(config.per_address.quota())),
+            per_user: Arc::new(RateLimiter::keyed(config.per_user.quota())),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts a request from `address`; `Err(wait)` when it must be refused.
+    pub fn check_address(&self, address: IpAddr) -> Result<(), Duration> {
+        self.per_address
+            .check_key(&address_key(address))
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Counts a request naming `user_id`; `Err(wait)` when it must be refused.
+    pub fn check_user(&self, user_id: &str) -> Result<(), Duration> {
+        let key: String = user_id.chars().take(MAX_USER_KEY_LEN).collect();
+        self.per_user
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets keys whose limits have fully recovered; run now and then so
+    /// that the tables do not grow with every address ever seen.
+    pub fn forget_idle(&self) {
+        self.per_address.retain_recent();
+        self.per_address.shrink_to_fit();
+        self.per_user.retain_recent();
+        self.per_user.shrink_to_fit();
+    }
+}
+
+/// The key an address is counted under: IPv4 whole, IPv6 by /64.
+pub fn address_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// Whole seconds for `Retry-After`, at least one.
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_keyed_by_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("v6");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("v6");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("v6");
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("mapped");
+        assert_eq!(address_key(mapped), "192.0.2.7".parse::<IpAddr>().expect("v4"));
+    }
+
+    #[test]
+    fn burst_then_refused() {
+        let limits = RateLimits::new(RateLimitConfig {
+            per_address: Rate::new(1, 3),
+            per_user: Rate::new(1, 2),
+        });
+        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
+        for _ in 0..3 {
+            assert!(limits.check_address(ip).is_ok());
+        }
+        let wait = limits.check_address(ip).expect_err("limited");
+        assert!(retry_after_seconds(wait) >= 1 && retry_after_seconds(wait) <= 60);
+        assert!(limits.check_address("192.0.2.2".parse().expect("ip")).is_ok());
+        assert!(limits.check_user("bob").is_ok());
+        assert!(limits.check_user("bob").is_ok());
+        assert!(limits.check_user("bob").is_err());
+        assert!(limits.check_user("carol").is_ok());
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(10)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_millis(2001)), 3);
+    }
+}

@@ -1,0 +1,269 @@
+//! The web tier: the key server's public face. It holds no database
+//! credentials and no keys — only the link secret that lets it talk to the
+//! key tier.
+//!
+//! Every request, in this order:
+//!
+//! 1. counts against its client address's rate ([`limits`]; 429 with
+//!    `Retry-After`);
+//! 2. must match the allow-list ([`allow`]), else 404 `not-found` — it never
+//!    reaches the key tier;
+//! 3. must declare its body size: a body needs `Content-Length` (no chunked
+//!    uploads, 400 `bad-request`), at most [`crate::http::MAX_BODY`] bytes
+//!    (413 `payload-too-large`), checked before the body is read; an
+//!    oversized body is never forwarded (up to [`DRAIN_LIMIT`] it is read and
+//!    dropped so that the client sees the answer);
+//! 4. on pre-login, sign-in, consent and revoke, counts against the rate of
+//!    the `user_id` its JSON body names (429 with `Retry-After`);
+//! 5. is forwarded to the key tier (path and query as sent) over the internal link ([`link`],
+//!    [`forward`]); when the key tier cannot be reached the answer is 503
+//!    `unavailable`.
+//!
+//! Every refusal is the typed JSON error of [`crate::http`].
+
+pub mod allow;
+pub mod forward;
+pub mod limits;
+pub mod link;
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, RETRY_AFTER, TRANSFER_ENCODING};
+use signet_schema::api::ApiErrorCode;
+use warp::filters::path::FullPath;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use self::allow::{AllowList, Route};
+use self::forward::Forwarder;
+use self::limits::{RateLimitConfig, RateLimits, retry_after_seconds};
+use self::link::{LinkAddress, LinkSecret};
+use crate::error::Failure;
+use crate::http::{MAX_BODY, Rejected, failure_reply};
+use crate::tls::PeerAddress;
+
+/// The routes whose requests also count against the named user's rate.
+pub const PER_USER_ROUTES: &[&str] = &["/v1/prelogin", "/v1/signin", "/v1/consent", "/v1/revoke"];
+
+/// Bodies above [`MAX_BODY`] up to this size are read and dropped before
+/// the 413 answer; larger ones are answered without reading.
+pub const DRAIN_LIMIT: u64 = 1024 * 1024;
+
+/// How long the key tier may take to answer a forwarded request.
+pub const DEFAULT_FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The web tier's state: allow-list, limiters and the client of the key tier.
+#[derive(Debug)]
+pub struct WebTier {
+    allow: AllowList,
+    limits: RateLimits,
+    forwarder: Forwarder,
+}
+
+impl WebTier {
+    /// A web tier in front of the key tier at `key_tier`.
+    pub fn new(key_tier: LinkAddress, secret: LinkSecret, limits: RateLimitConfig, forward_timeout: Duration) -> Self {
+        WebTier {
+            allow: AllowList::key_tier(),
+            limits: RateLimits::new(limits),
+            forwarder: Forwarder::new(key_tier, secret, forward_timeout),
+        }
+    }
+
+    /// Starts the task that forgets idle rate-limit keys once a minute.
+    pub fn spawn_housekeeping(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let web = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                match web.upgrade() {
+                    Some(web) => web.limits.forget_idle(),
+                    None => return,
+                }
+            }
+        })
+    }
+
+    /// Steps 1–3: address rate, allow-list, body size.
+    fn admit(
+        &self,
+        peer: Option<PeerAddress>,
+        method: &http::Method,
+        path: &FullPath,
+        query: &str,
+        headers: &http::HeaderMap,
+    ) -> Result<Admission, Rejection> {
+        let client = peer.map(|p| p.0.ip());
+        self.limits
+            .check_address(client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+            .map_err(|wait| warp::reject::custom(RateLimited(wait)))?;
+        let route = self
+            .allow
+            .find(method.as_str(), path.as_str())
+            .ok_or_else(|| refuse(Failure::new(ApiErrorCode::NotFound, "no such route")))?;
+        if headers.contains_key(TRANSFER_ENCODING) {
+            return Err(refuse(Failure::new(
+                ApiErrorCode::BadRequest,
+                "a body must be sent with a Content-Length header, not chunked",
+            )));
+        }
+        let length = match headers.get(CONTENT_LENGTH) {
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        refuse(Failure::new(
+                            ApiErrorCode::BadRequest,
+                            "the Content-Length is not a number",
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        let too_large = || {
+            Failure::new(
+                ApiErrorCode::PayloadTooLarge,
+                format!("the body is larger than {MAX_BODY} bytes"),
+            )
+        };
+        let refusal = match length {
+            // Far too large: answered at once; the connection closes under the sender.
+            Some(n) if n > DRAIN_LIMIT => return Err(refuse(too_large())),
+            // Too large: read and dropped first, so that the client, still
+            // sending, can read the answer.
+            Some(n) if n > MAX_BODY => Some(too_large()),
+            None if route.method == "POST" => {
+                return Err(refuse(Failure::new(
+                    ApiErrorCode::BadRequest,
+                    "a Content-Length header is required",
+                )));
+            }
+            _ => None,
+        };
+        Ok(Admission {
+            refusal,
+            route,
+            path_and_query: if query.is_empty() {
+                path.as_str().to_owned()
+            } else {
+                format!("{}?{query}", path.as_str())
+            },
+            headers: headers.clone(),
+            client,
+        })
+    }
+
+    /// Steps 4–5: user rate, then forwarding.
+    async fn pass(&self, admission: Admission, body: Bytes) -> Response {
+        if let Some(refusal) = admission.refusal {
+            return failure_reply(refusal);
+        }
+        if PER_USER_ROUTES.contains(&admission.route.pattern)
+            && let Some(user_id) = user_id_of(&body)
+            && let Err(wait) = self.limits.check_user(&user_id)
+        {
+            tracing::info!(user_id = ?user_id, "per-user rate limit reached");
+            return rate_limited(wait);
+        }
+        let method = match http::Method::from_bytes(admission.route.method.as_bytes()) {
+            Ok(method) => method,
+            Err(e) => return failure_reply(Failure::internal(format!("allow-list method: {e}"))),
+        };
+        self.forwarder
+            .forward(
+                method,
+                &admission.path_and_query,
+                &admission.headers,
+                body,
+                admission.client,
+            )
+            .await
+    }
+}
+
+/// A request that passed steps 1–3.
+struct Admission {
+    /// Refused once the body is read (and dropped).
+    refusal: Option<Failure>,
+    route: Route,
+    path_and_query: String,
+    headers: http::HeaderMap,
+    client: Option<IpAddr>,
+}
+
+/// The `user_id` field of a JSON object body, if there is one.
+fn user_id_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        user_id: String,
+    }
+    serde_json::from_slice::<Named>(body).ok().map(|n| n.user_id)
+}
+
+/// A request refused by a rate limit; carries how long to wait.
+#[derive(Debug)]
+struct RateLimited(Duration);
+
+impl warp::reject::Reject for RateLimited {}
+
+fn refuse(failure: Failure) -> Rejection {
+    warp::reject::custom(Rejected(failure))
+}
+
+/// 429 `rate-limited` with `Retry-After`.
+fn rate_limited(wait: Duration) -> Response {
+    let seconds = retry_after_seconds(wait);
+    let mut response = failure_reply(Failure::new(
+        ApiErrorCode::RateLimited,
+        format!("too many requests; try again in {seconds} s"),
+    ));
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, http::HeaderValue::from(seconds));
+    response
+}
+
+async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
+    if let Some(RateLimited(wait)) = rejection.find::<RateLimited>() {
+        return Ok(rate_limited(*wait));
+    }
+    crate::http::recover(rejection).await
+}
+
+/// The web tier as one warp filter, every answer a reply (typed JSON on
+/// refusal). Serve it with [`crate::tls::serve_tls`], which supplies the
+/// [`PeerAddress`] the address limit keys on.
+pub fn routes(web: Arc<WebTier>) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    let admitted = warp::any()
+        .map(move || web.clone())
+        .and(warp::ext::optional::<PeerAddress>())
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and_then(
+            |web: Arc<WebTier>,
+             peer: Option<PeerAddress>,
+             method: http::Method,
+             path: FullPath,
+             query: String,
+             headers: http::HeaderMap| async move {
+                let admission = web.admit(peer, &method, &path, &query, &headers)?;
+                Ok::<_, Rejection>((web, admission))
+            },
+        )
+        .untuple_one();
+    admitted
+        .and(warp::body::bytes())
+        .then(|web: Arc<WebTier>, admission: Admission, body: Bytes| async move { web.pass(admission, body).await })
+        .recover(recover)
+        .unify()
+}

@@ -1,0 +1,857 @@
+//! `kill -9` loses no acknowledged write.
+//!
+//! The real `signet-keyserver serve` process runs on a data directory (SQLite,
+//! and PostgreSQL on a throwaway database when `SIGNET_TEST_POSTGRES_URL` is
+//! set) while client threads register people the way the signing core does:
+//! apply (sealed record, PKCS#10 request, verifier), consent with the phrase
+//! of the letter, and for some a re-registration with a new pass phrase.
+//! Meanwhile the server is killed with SIGKILL at random moments and started
+//! again on the same data. A request whose answer was lost is retried until
+//! its outcome is known.
+//!
+//! At the end every acknowledged step is in the database, nobody is half
+//! registered (active means key record and active certificate; pending means
+//! an application awaiting consent), every active person signs in and gets
+//! back exactly the record they sealed last, and the audit log's hash chain
+//! and signatures are intact.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use diesel::{Connection, RunQueryDsl};
+use sha2::{Digest, Sha256};
+use signet_keyserver::db::models::{self, ApplicationState, CertificateStatus, UserState};
+use signet_keyserver::db::{Database, DbError};
+use signet_schema::api::{
+    ApiError, ApiErrorCode, ApplyRequest, ApplyResponse, ConsentRequest, ConsentResponse, ReregisterRequest,
+    SigninRequest, SigninResponse, signed_headers, signed_request_bytes,
+};
+use signet_schema::protocol::Bytes;
+use signet_schema::{KdfParams, KeySize, RegistrationData, SignatureScheme};
+use signet_signer::keys::PrivateKey;
+use signet_signer::{csr, kdf, seal, sign};
+
+/// Client threads per server.
+const CLIENTS: usize = 6;
+/// SIGKILLs per server: at least, and at most.
+const MIN_KILLS: u32 = 6;
+const MAX_KILLS: u32 = 20;
+/// Registrations per server the load aims for; the machine may be slower.
+const TARGET_REGISTRATIONS: u64 = 200;
+/// Longest load, kills included; the test then finishes with what it has.
+const MAX_LOAD: Duration = Duration::from_secs(40);
+/// Fewest registrations that make a meaningful run.
+const MIN_REGISTRATIONS: usize = 40;
+/// Random pause between two kills, in milliseconds.
+const KILL_GAP_MS: std::ops::Range<u64> = 500..2000;
+/// Load after the last restart before the clients are asked to stop.
+const TAIL: Duration = Duration::from_millis(1500);
+/// Attempts at one request before the test gives up on the server.
+const MAX_ATTEMPTS: u32 = 300;
+/// Longest wait for any one answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Shares of people who consent, and of those who then re-register, in percent.
+const CONSENT_PERCENT: u64 = 85;
+const REREGISTER_PERCENT: u64 = 20;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A small xorshift generator; the seed is printed so a run can be repeated.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("rng");
+        Rng(u64::from_le_bytes(bytes) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+}
+
+/// A single-use nonce from the OS (clients seeded from one generator would share sequences).
+fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("rng");
+    hex::encode(bytes)
+}
+
+/// A throwaway PostgreSQL database, dropped with this guard.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> PgDatabase {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("rng");
+        let name = format!("signet_crash_{}", hex::encode(bytes));
+        let mut admin = diesel::PgConnection::establish(admin_url).expect("connect to PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create database");
+        let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+        PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+        }
+    }
+}
+
+/// The server process, started again after each kill on the same data.
+struct Server {
+    child: Option<Child>,
+    data_dir: PathBuf,
+    database: Option<String>,
+    log: PathBuf,
+    /// `https://127.0.0.1:port` of the running process (the port changes on restart).
+    base: Arc<RwLock<String>>,
+    starts: u32,
+    startup: Duration,
+}
+
+impl Server {
+    fn new(dir: &Path, database: Option<String>) -> Server {
+        Server {
+            child: None,
+            data_dir: dir.join("data"),
+            database,
+            log: dir.join("server.log"),
+            base: Arc::new(RwLock::new(String::new())),
+            starts: 0,
+            startup: Duration::ZERO,
+        }
+    }
+
+    fn start(&mut self) {
+        let started = Instant::now();
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&self.data_dir)
+            // The load comes from one address and revisits user ids: no rate limit may refuse it.
+            .args(["--address-rate", "10000000", "--address-burst", "1000000"])
+            .args(["--user-rate", "10000000", "--user-burst", "1000000"])
+            .env("SIGNET_LOG", "warn");
+        if let Some(url) = &self.database {
+            command.args(["--database", url]);
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start the key server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            panic!("unexpected first line {line:?}; log:\n{}", self.log_tail());
+        };
+        *self.base.write().expect("lock") = base.to_owned();
+        self.child = Some(child);
+        self.starts += 1;
+        self.startup += started.elapsed();
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reap");
+        }
+    }
+
+    fn certificate(&self) -> Vec<u8> {
+        std::fs::read(self.data_dir.join("tls").join("cert.pem")).expect("the server's TLS certificate")
+    }
+
+    fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("signet.db").display().to_string())
+    }
+
+    /// The server's logged failures, counted by their first words.
+    fn failures_logged(&self) -> Vec<(String, usize)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for line in text.lines().filter(|l| l.contains("ERROR") || l.contains("WARN")) {
+            let what = line.split_once("detail=").map_or(line, |(_, d)| d);
+            let what: String = what.chars().take(70).collect();
+            *counts.entry(what).or_default() += 1;
+        }
+        let mut counts: Vec<_> = counts.into_iter().collect();
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        counts
+    }
+
+    fn log_tail(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = File::open(&self.log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        let mut start = text.len().saturating_sub(4000);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        text[start..].to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What came back for a request.
+enum Reply {
+    /// A 2xx answer: the request was acknowledged.
+    Done(Vec<u8>),
+    /// A refusal from the key tier.
+    Refused(u16, ApiError),
+    /// No answer, or 503: the request may or may not have been carried out.
+    Unknown(String),
+}
+
+/// An HTTPS client of whichever process is running now.
+struct Http {
+    agent: ureq::Agent,
+    base: Arc<RwLock<String>>,
+}
+
+impl Http {
+    fn new(base: Arc<RwLock<String>>, root_pem: &[u8]) -> Http {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig};
+        let root = Certificate::from_pem(root_pem).expect("PEM certificate");
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(ANSWER_TIMEOUT))
+            .tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::new_with_certs(&[root]))
+                    .build(),
+            )
+            .build()
+            .new_agent();
+        Http { agent, base }
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> Reply {
+        let url = format!("{}{path}", self.base.read().expect("lock"));
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
+        }
+        let request = builder.body(body.to_vec()).expect("request");
+        let mut response = match self.agent.run(request) {
+            Ok(response) => response,
+            Err(e) => return Reply::Unknown(e.to_string()),
+        };
+        let status = response.status().as_u16();
+        let body = match response.body_mut().read_to_vec() {
+            Ok(body) => body,
+            Err(e) => return Reply::Unknown(format!("reading the answer: {e}")),
+        };
+        if (200..300).contains(&status) {
+            return Reply::Done(body);
+        }
+        let text = String::from_utf8_lossy(&body);
+        let error: ApiError = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{path}: {status} without a typed error ({e}): {text}"));
+        assert!(status != 500, "{path}: 500 {text}");
+        if status == 503 {
+            assert_eq!(error.code, ApiErrorCode::Unavailable, "{path}: {text}");
+            return Reply::Unknown(format!("503 {text}"));
+        }
+        Reply::Refused(status, error)
+    }
+}
+
+/// Counters of the whole run.
+#[derive(Default)]
+struct Stats {
+    applies_acknowledged: AtomicU64,
+    applies_unacknowledged: AtomicU64,
+    consents_acknowledged: AtomicU64,
+    consents_unacknowledged: AtomicU64,
+    reregistrations_acknowledged: AtomicU64,
+    reregistrations_unacknowledged: AtomicU64,
+    answers_lost: AtomicU64,
+    unavailable: AtomicU64,
+}
+
+impl Stats {
+    fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What the clients share.
+struct Load {
+    http_base: Arc<RwLock<String>>,
+    root_pem: Vec<u8>,
+    database: Database,
+    keys: Vec<PrivateKey>,
+    stop: AtomicBool,
+    stats: Stats,
+    label: &'static str,
+}
+
+/// How a step ended, once its outcome is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// Not attempted.
+    No,
+    /// Its 2xx answer was received.
+    Acknowledged,
+    /// Its answer was lost, and a retry showed it had been carried out.
+    Unacknowledged,
+}
+
+impl Step {
+    fn done(self) -> bool {
+        self != Step::No
+    }
+}
+
+/// One person, as their signing core knows them.
+struct Person {
+    user_id: String,
+    key: usize,
+    registration: RegistrationData,
+    /// The record sealed last, and its verifier.
+    record: Vec<u8>,
+    verifier: Vec<u8>,
+    applied: Step,
+    application_id: Option<String>,
+    consented: Step,
+    serial: Option<String>,
+    reregistered: Step,
+}
+
+fn registration(user_id: &str) -> RegistrationData {
+    RegistrationData {
+        user_id: user_id.into(),
+        common_name: format!("Person {user_id}"),
+        organization: "Example Bank".into(),
+        organizational_unit: "Payments".into(),
+        email: format!("{user_id}@example.com"),
+        country: "GB".into(),
+    }
+}
+
+fn pause(attempt: u32) {
+    std::thread::sleep(Duration::from_millis(20 + 10 * u64::from(attempt.min(15))));
+}
+
+/// The consent phrase among the text strings of a letter.
+fn phrase_in_pdf(pdf: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(pdf);
+    text.split('(')
+        .filter_map(|s| s.split_once(')').map(|(inside, _)| inside.to_owned()))
+        .find(|s| s.len() > 20 && signet_keyserver::consent::ConsentPhrase::parse(s).is_ok())
+}
+
+impl Load {
+    /// Sends a request until its outcome is known: `decide` sees each refusal
+    /// and whether an earlier attempt's answer was lost.
+    fn until_known<T>(
+        &self,
+        http: &Http,
+        what: &str,
+        mut request: impl FnMut() -> (String, Vec<(&'static str, String)>, Vec<u8>),
+        mut decide: impl FnMut(Reply, bool) -> Option<T>,
+    ) -> T {
+        let mut lost = false;
+        for attempt in 0..MAX_ATTEMPTS {
+            let (path, headers, body) = request();
+            let reply = http.send("POST", &path, &headers, &body);
+            if let Reply::Unknown(why) = &reply {
+                if why.starts_with("503") {
+                    Stats::bump(&self.stats.unavailable);
+                }
+                Stats::bump(&self.stats.answers_lost);
+                lost = true;
+                pause(attempt);
+                continue;
+            }
+            if let Some(outcome) = decide(reply, lost) {
+                return outcome;
+            }
+        }
+        panic!("{}: {what}: no known outcome after {MAX_ATTEMPTS} attempts", self.label);
+    }
+
+    fn apply(&self, http: &Http, user_id: String, key: usize) -> Person {
+        let reg = registration(&user_id);
+        let salt = kdf::new_salt().expect("salt");
+        let pass = format!("first pass phrase of {user_id}");
+        let keys = kdf::derive(pass.as_bytes(), &user_id, KdfParams::FLOOR, &salt).expect("kdf");
+        let key_pair = &self.keys[key];
+        let record = seal::seal(key_pair, &reg, &keys)
+            .expect("seal")
+            .encode()
+            .expect("encode");
+        let request = csr::certification_request(key_pair, &reg, SignatureScheme::RsaPssSha256).expect("csr");
+        let mut person = Person {
+            user_id: user_id.clone(),
+            key,
+            registration: reg.clone(),
+            record: record.clone(),
+            verifier: keys.verifier().to_vec(),
+            applied: Step::No,
+            application_id: None,
+            consented: Step::No,
+            serial: None,
+            reregistered: Step::No,
+        };
+        let (applied, application_id) = self.until_known(
+            http,
+            &format!("apply {user_id}"),
+            || {
+                let body = ApplyRequest {
+                    registration: reg.clone(),
+                    record: Bytes(record.clone()),
+                    certification_request: Bytes(request.clone()),
+                    verifier: Bytes(keys.verifier().to_vec()),
+                    nonce: nonce(),
+                    timestamp: now(),
+                };
+                ("/v1/apply".into(), Vec::new(), serde_json::to_vec(&body).expect("json"))
+            },
+            |reply, lost| match reply {
+                Reply::Done(body) => {
+                    let answer: ApplyResponse = serde_json::from_slice(&body).expect("apply answer");
+                    Some((Step::Acknowledged, Some(answer.application_id)))
+                }
+                // The lost attempt was carried out: the user id is taken by it.
+                Reply::Refused(409, e) if lost && e.code == ApiErrorCode::IdentityTaken => {
+                    Some((Step::Unacknowledged, None))
+                }
+                Reply::Refused(status, e) => panic!("apply {user_id}: {status} {e:?}"),
+                Reply::Unknown(_) => None,
+            },
+        );
+        match applied {
+            Step::Acknowledged => Stats::bump(&self.stats.applies_acknowledged),
+            _ => Stats::bump(&self.stats.applies_unacknowledged),
+        }
+        person.applied = applied;
+        person.application_id = application_id;
+        person
+    }
+
+    /// The phrase on the person's letter, read from the database as the help desk's printer would.
+    fn phrase(&self, user_id: &str) -> String {
+        let app = self
+            .database
+            .read(|c| models::applications::latest_for_user(c, user_id))
+            .expect("read the application")
+            .unwrap_or_else(|| panic!("{user_id}: no application"));
+        let pdf = app
+            .letter_pdf
+            .unwrap_or_else(|| panic!("{user_id}: the letter is no longer queued"));
+        phrase_in_pdf(&pdf).expect("a consent phrase in the letter")
+    }
+
+    fn consent(&self, http: &Http, person: &mut Person) {
+        let phrase = self.phrase(&person.user_id);
+        let body = serde_json::to_vec(&ConsentRequest {
+            user_id: person.user_id.clone(),
+            phrase,
+        })
+        .expect("json");
+        let user_id = person.user_id.clone();
+        let (consented, serial) = self.until_known(
+            http,
+            &format!("consent {user_id}"),
+            || ("/v1/consent".into(), Vec::new(), body.clone()),
+            |reply, lost| match reply {
+                Reply::Done(body) => {
+                    let answer: ConsentResponse = serde_json::from_slice(&body).expect("consent answer");
+                    Some((Step::Acknowledged, Some(answer.serial)))
+                }
+                // The lost attempt was carried out: nothing awaits consent any more.
+                Reply::Refused(409, e) if lost && e.code == ApiErrorCode::WrongState => {
+                    Some((Step::Unacknowledged, None))
+                }
+                Reply::Refused(status, e) => panic!("consent {user_id}: {status} {e:?}"),
+                Reply::Unknown(_) => None,
+            },
+        );
+        match consented {
+            Step::Acknowledged => Stats::bump(&self.stats.consents_acknowledged),
+            _ => Stats::bump(&self.stats.consents_unacknowledged),
+        }
+        person.consented = consented;
+        person.serial = serial;
+    }
+
+    /// Re-registration with a new pass phrase (same key), as a request signed with the key.
+    fn reregister(&self, http: &Http, person: &mut Person) {
+        let salt = kdf::new_salt().expect("salt");
+        let pass = format!("second pass phrase of {}", person.user_id);
+        let keys = kdf::derive(pass.as_bytes(), &person.user_id, KdfParams::FLOOR, &salt).expect("kdf");
+        let key_pair = &self.keys[person.key];
+        let record = seal::seal(key_pair, &person.registration, &keys)
+            .expect("seal")
+            .encode()
+            .expect("encode");
+        let body = serde_json::to_vec(&ReregisterRequest {
+            user_id: person.user_id.clone(),
+            verifier: Bytes(person.verifier.clone()),
+            record: Bytes(record.clone()),
+            new_verifier: Bytes(keys.verifier().to_vec()),
+            certification_request: None,
+        })
+        .expect("json");
+        let user_id = person.user_id.clone();
+        let body_hash = hex::encode(Sha256::digest(&body));
+        let outcome = self.until_known(
+            http,
+            &format!("re-register {user_id}"),
+            || {
+                let path = "/v1/reregister";
+                let timestamp = now();
+                let nonce = nonce();
+                let signed = signed_request_bytes("POST", path, timestamp, &nonce, &body_hash);
+                let signature = sign::sign(key_pair, SignatureScheme::RsaPssSha256, &signed).expect("sign");
+                let headers = vec![
+                    (signed_headers::SIGNER, user_id.clone()),
+                    (signed_headers::TIMESTAMP, timestamp.to_string()),
+                    (signed_headers::NONCE, nonce),
+                    (signed_headers::SIGNATURE, B64.encode(signature)),
+                ];
+                (path.into(), headers, body.clone())
+            },
+            |reply, lost| match reply {
+                Reply::Done(_) => Some(Step::Acknowledged),
+                // The lost attempt was carried out: the old pass phrase no longer signs in.
+                Reply::Refused(401, e) if lost && e.code == ApiErrorCode::SigninFailed => Some(Step::Unacknowledged),
+                Reply::Refused(status, e) => panic!("re-register {user_id}: {status} {e:?}"),
+                Reply::Unknown(_) => None,
+            },
+        );
+        match outcome {
+            Step::Acknowledged => Stats::bump(&self.stats.reregistrations_acknowledged),
+            _ => Stats::bump(&self.stats.reregistrations_unacknowledged),
+        }
+        person.reregistered = outcome;
+        person.record = record;
+        person.verifier = keys.verifier().to_vec();
+    }
+
+    /// One client: registers people until told to stop.
+    fn client(&self, index: usize, seed: u64) -> Vec<Person> {
+        let http = Http::new(self.http_base.clone(), &self.root_pem);
+        let mut rng = Rng(seed | 1);
+        let mut people = Vec::new();
+        while !self.stop.load(Ordering::Relaxed) && people.len() < 2000 {
+            let user_id = format!("c{index}-p{}", people.len());
+            let key = (rng.below(self.keys.len() as u64)) as usize;
+            let mut person = self.apply(&http, user_id, key);
+            if rng.percent(CONSENT_PERCENT) {
+                self.consent(&http, &mut person);
+                if rng.percent(REREGISTER_PERCENT) {
+                    self.reregister(&http, &mut person);
+                }
+            }
+            people.push(person);
+        }
+        people
+    }
+}
+
+/// Every acknowledged write is there, nobody is half registered, every
+/// active person signs in to the record they sealed last.
+fn check(load: &Load, people: &[Person]) {
+    let label = load.label;
+    let http = Http::new(load.http_base.clone(), &load.root_pem);
+    let users = load
+        .database
+        .read(|c| models::users::list(c, None, 1_000_000, 0))
+        .expect("list users");
+    let stored: HashSet<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
+    let known: HashMap<&str, &Person> = people.iter().map(|p| (p.user_id.as_str(), p)).collect();
+    for user in &users {
+        assert!(
+            known.contains_key(user.user_id.as_str()),
+            "{label}: unknown user {} stored",
+            user.user_id
+        );
+    }
+    for person in people {
+        assert!(person.applied.done(), "{label}: {} never applied", person.user_id);
+        assert!(
+            stored.contains(person.user_id.as_str()),
+            "{label}: {} lost",
+            person.user_id
+        );
+    }
+
+    for user in &users {
+        let person = known[user.user_id.as_str()];
+        let id = user.user_id.as_str();
+        let (record, certificates, application) = load
+            .database
+            .read(|c| -> Result<_, DbError> {
+                Ok((
+                    models::key_records::find(c, id)?,
+                    models::certificates::for_user(c, id, CertificateStatus::Active)?,
+                    models::applications::latest_for_user(c, id)?,
+                ))
+            })
+            .expect("read a user");
+        let application = application.unwrap_or_else(|| panic!("{label}: {id} has no application"));
+        if let Some(acknowledged) = &person.application_id {
+            assert_eq!(&application.application_id, acknowledged, "{label}: {id}'s application");
+        }
+        match user.state {
+            UserState::Active => {
+                assert!(person.consented.done(), "{label}: {id} is active without consent");
+                let record = record.unwrap_or_else(|| panic!("{label}: {id} is active without a key record"));
+                assert_eq!(
+                    certificates.len(),
+                    1,
+                    "{label}: {id} has {} active certificates",
+                    certificates.len()
+                );
+                assert_eq!(
+                    application.state,
+                    ApplicationState::Consented,
+                    "{label}: {id}'s application"
+                );
+                if let Some(serial) = &person.serial {
+                    assert_eq!(&certificates[0].serial, serial, "{label}: {id}'s certificate");
+                }
+                let fingerprint = load.keys[person.key].public_key().fingerprint().expect("fingerprint");
+                assert_eq!(
+                    record.public_key_fingerprint,
+                    fingerprint.to_vec(),
+                    "{label}: {id}'s key"
+                );
+                let body = serde_json::to_vec(&SigninRequest {
+                    user_id: id.to_owned(),
+                    verifier: Bytes(person.verifier.clone()),
+                })
+                .expect("json");
+                match http.send("POST", "/v1/signin", &[], &body) {
+                    Reply::Done(body) => {
+                        let answer: SigninResponse = serde_json::from_slice(&body).expect("sign-in answer");
+                        assert!(
+                            answer.record.0 == person.record,
+                            "{label}: {id}: the record released is not the one sealed last"
+                        );
+                        assert_eq!(answer.certificate.0, certificates[0].der, "{label}: {id}'s certificate");
+                        assert_eq!(answer.registration, person.registration, "{label}: {id}'s registration");
+                    }
+                    Reply::Refused(status, e) => panic!("{label}: {id} cannot sign in: {status} {e:?}"),
+                    Reply::Unknown(why) => panic!("{label}: {id}: sign-in unanswered: {why}"),
+                }
+            }
+            UserState::Pending => {
+                assert!(!person.consented.done(), "{label}: {id} consented but is still pending");
+                assert_eq!(
+                    application.state,
+                    ApplicationState::AwaitingConsent,
+                    "{label}: {id} is pending without an application awaiting consent"
+                );
+                assert!(record.is_none(), "{label}: {id} is pending with a key record");
+                assert!(certificates.is_empty(), "{label}: {id} is pending with a certificate");
+            }
+            other => panic!("{label}: {id} is {other}"),
+        }
+    }
+}
+
+fn audit_verify(server: &Server) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
+    command.args(["audit", "verify", "--data-dir"]).arg(&server.data_dir);
+    if let Some(url) = &server.database {
+        command.args(["--database", url]);
+    }
+    let out = command.env("SIGNET_LOG", "warn").output().expect("audit verify");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("audit log intact"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.trim().to_owned()
+}
+
+fn crash_run(label: &'static str, postgres: Option<&PgDatabase>) {
+    let began = Instant::now();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::new(dir.path(), postgres.map(|pg| pg.url.clone()));
+    let mut rng = Rng::seeded();
+    eprintln!("{label}: seed {:#x}", rng.0);
+
+    // 2048-bit keys made once and shared across user ids: the test is about the server.
+    let keys: Vec<PrivateKey> = (0..2)
+        .map(|_| PrivateKey::generate(KeySize::Rsa2048).expect("keygen"))
+        .collect();
+    server.start();
+    let load = Arc::new(Load {
+        http_base: server.base.clone(),
+        root_pem: server.certificate(),
+        database: Database::open(&server.database_url()).expect("open the database"),
+        keys,
+        stop: AtomicBool::new(false),
+        stats: Stats::default(),
+        label,
+    });
+    let load_began = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|index| {
+            let load = load.clone();
+            let seed = rng.next();
+            std::thread::Builder::new()
+                .name(format!("{label}-client-{index}"))
+                .spawn(move || load.client(index, seed))
+                .expect("spawn a client")
+        })
+        .collect();
+
+    let mut down = Duration::ZERO;
+    let registered = || Stats::get(&load.stats.applies_acknowledged) + Stats::get(&load.stats.applies_unacknowledged);
+    for kills in 0..MAX_KILLS {
+        if kills >= MIN_KILLS && (registered() >= TARGET_REGISTRATIONS || load_began.elapsed() >= MAX_LOAD) {
+            break;
+        }
+        let gap = KILL_GAP_MS.start + rng.below(KILL_GAP_MS.end - KILL_GAP_MS.start);
+        std::thread::sleep(Duration::from_millis(gap));
+        if clients.iter().any(|c| c.is_finished()) {
+            break;
+        }
+        let killed = Instant::now();
+        server.kill();
+        server.start();
+        down += killed.elapsed();
+    }
+    std::thread::sleep(TAIL);
+    load.stop.store(true, Ordering::Relaxed);
+    let mut people = Vec::new();
+    let mut failure = None;
+    for client in clients {
+        match client.join() {
+            Ok(mut theirs) => people.append(&mut theirs),
+            Err(panic) => failure = Some(panic),
+        }
+    }
+    if let Some(panic) = failure {
+        eprintln!("{label}: server log:\n{}", server.log_tail());
+        std::panic::resume_unwind(panic);
+    }
+    let load_time = load_began.elapsed();
+
+    let checked = Instant::now();
+    check(&load, &people);
+    let check_time = checked.elapsed();
+    server.kill();
+    let audit = audit_verify(&server);
+
+    let s = &load.stats;
+    let g = Stats::get;
+    eprintln!(
+        "{label}: {} kills; {} registrations ({} acknowledged, {} answer lost but carried out), \
+         {} consents ({} + {}), {} re-registrations ({} + {}); {} answers lost ({} of them 503) and retried; \
+         load {:.1} s, server down {:.2} s in all (mean start {:.0} ms), checks {:.1} s, total {:.1} s; {audit}",
+        server.starts - 1,
+        g(&s.applies_acknowledged) + g(&s.applies_unacknowledged),
+        g(&s.applies_acknowledged),
+        g(&s.applies_unacknowledged),
+        g(&s.consents_acknowledged) + g(&s.consents_unacknowledged),
+        g(&s.consents_acknowledged),
+        g(&s.consents_unacknowledged),
+        g(&s.reregistrations_acknowledged) + g(&s.reregistrations_unacknowledged),
+        g(&s.reregistrations_acknowledged),
+        g(&s.reregistrations_unacknowledged),
+        g(&s.answers_lost),
+        g(&s.unavailable),
+        load_time.as_secs_f64(),
+        down.as_secs_f64(),
+        server.startup.as_millis() as f64 / f64::from(server.starts),
+        check_time.as_secs_f64(),
+        began.elapsed().as_secs_f64(),
+    );
+    eprintln!("{label}: failures the server logged: {:?}", server.failures_logged());
+    assert!(
+        server.starts > MIN_KILLS,
+        "{label}: the server was killed only {} times",
+        server.starts - 1
+    );
+    assert!(
+        people.len() >= MIN_REGISTRATIONS,
+        "{label}: only {} registrations",
+        people.len()
+    );
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_write_on_sqlite() {
+    crash_run("sqlite", None);
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_write_on_postgres() {
+    let Ok(admin_url) = std::env::var("SIGNET_TEST_POSTGRES_URL") else {
+        eprintln!("PostgreSQL crash test skipped: SIGNET_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database = PgDatabase::create(&admin_url);
+    crash_run("postgres", Some(&database));
+}

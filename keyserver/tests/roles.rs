@@ -1,0 +1,366 @@
+//! Roles, end to end over HTTP: the first help-desk account bootstrapped by
+//! the operator, users registered through letters the help desk prints,
+//! then every route × every kind of caller (anonymous, the user, another
+//! user, help desk, auditor). No one reads another user's record; auditors
+//! change nothing; the help desk's actions land in the audit log.
+
+mod common;
+
+use std::process::Command;
+
+use base64::Engine as _;
+use common::{Client, KeyServer, phrase_in_pdf};
+use sha2::{Digest, Sha256};
+use signet_schema::api::{
+    ApiErrorCode, ApplyRequest, ConsentRequest, ReregisterRequest, RevocationReason, SigninRequest, StaffRevokeRequest,
+    signed_headers, signed_request_bytes,
+};
+use signet_schema::protocol::Bytes;
+use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
+use signet_signer::kdf::{self, PassphraseKeys};
+use signet_signer::keys::PrivateKey;
+use signet_signer::{csr, seal, sign};
+
+/// One registered person, as their signing core knows them.
+struct Account {
+    user_id: String,
+    registration: RegistrationData,
+    key: PrivateKey,
+    keys: PassphraseKeys,
+    serial: String,
+}
+
+fn registration(user_id: &str) -> RegistrationData {
+    RegistrationData {
+        user_id: user_id.into(),
+        common_name: format!("{user_id} Example"),
+        organization: "Example Bank".into(),
+        organizational_unit: String::new(),
+        email: format!("{user_id}@example.com"),
+        country: "GB".into(),
+    }
+}
+
+fn nonce() -> String {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("rng");
+    hex::encode(bytes)
+}
+
+/// Applies for `user_id` with a fresh key; returns what consent needs later.
+fn apply(client: &Client, user_id: &str) -> (RegistrationData, PrivateKey, PassphraseKeys) {
+    let reg = registration(user_id);
+    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let salt = kdf::new_salt().expect("salt");
+    let keys = kdf::derive(
+        format!("pass phrase of {user_id}").as_bytes(),
+        user_id,
+        KdfParams::FLOOR,
+        &salt,
+    )
+    .expect("kdf");
+    let record = seal::seal(&key, &reg, &keys).expect("seal").encode().expect("encode");
+    let request = csr::certification_request(&key, &reg, SignatureScheme::RsaPssSha256).expect("csr");
+    let _: serde_json::Value = client.post_ok(
+        "/v1/apply",
+        &ApplyRequest {
+            registration: reg.clone(),
+            record: Bytes(record),
+            certification_request: Bytes(request),
+            verifier: Bytes(keys.verifier().to_vec()),
+            nonce: nonce(),
+            timestamp: common::now(),
+        },
+    );
+    (reg, key, keys)
+}
+
+fn consent(client: &Client, reg: RegistrationData, key: PrivateKey, keys: PassphraseKeys, phrase: &str) -> Account {
+    let done: serde_json::Value = client.post_ok(
+        "/v1/consent",
+        &ConsentRequest {
+            user_id: reg.user_id.clone(),
+            phrase: phrase.into(),
+        },
+    );
+    Account {
+        user_id: reg.user_id.clone(),
+        registration: reg,
+        key,
+        keys,
+        serial: done["serial"].as_str().expect("serial").to_owned(),
+    }
+}
+
+/// A request signed by `who` (or unsigned): (status, body).
+fn call(client: &Client, who: Option<&Account>, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut headers = Vec::new();
+    if let Some(a) = who {
+        let ts = common::now();
+        let n = nonce();
+        let signed = signed_request_bytes(method, path, ts, &n, &hex::encode(Sha256::digest(body)));
+        let signature = sign::sign(&a.key, SignatureScheme::RsaPssSha256, &signed).expect("sign");
+        headers = vec![
+            (signed_headers::SIGNER, a.user_id.clone()),
+            (signed_headers::TIMESTAMP, ts.to_string()),
+            (signed_headers::NONCE, n),
+            (
+                signed_headers::SIGNATURE,
+                base64::engine::general_purpose::STANDARD.encode(signature),
+            ),
+        ];
+    }
+    client.request(method, path, &headers, body)
+}
+
+fn admin(server: &KeyServer, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(&server.data_dir)
+        .args(server.database_args())
+        .output()
+        .expect("run admin")
+}
+
+fn letter_of(client: &Client, helpdesk: &Account, user_id: &str) -> String {
+    let (status, body) = call(client, Some(helpdesk), "GET", "/v1/helpdesk/letters", b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let letters: Vec<serde_json::Value> = serde_json::from_slice(&body).expect("letters");
+    let app = letters
+        .iter()
+        .find(|l| l["user_id"] == user_id)
+        .expect("a letter for the user");
+    let id = app["application_id"].as_str().expect("id");
+    let (status, pdf) = call(
+        client,
+        Some(helpdesk),
+        "GET",
+        &format!("/v1/helpdesk/letters/{id}/pdf"),
+        b"",
+    );
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF"));
+    let (status, _) = call(
+        client,
+        Some(helpdesk),
+        "POST",
+        &format!("/v1/helpdesk/letters/{id}/printed"),
+        b"",
+    );
+    assert_eq!(status, 200);
+    // Printed: the letter, and the phrase in it, are no longer kept.
+    let (status, _) = call(
+        client,
+        Some(helpdesk),
+        "GET",
+        &format!("/v1/helpdesk/letters/{id}/pdf"),
+        b"",
+    );
+    assert_eq!(status, 409);
+    phrase_in_pdf(&pdf).expect("phrase in the letter")
+}
+
+#[test]
+fn every_route_for_every_role() {
+    let server = KeyServer::start_sqlite();
+    let client = server.client();
+
+    // The operator bootstraps the first help-desk account from its application.
+    let (reg, key, keys) = apply(&client, "hd");
+    let letter = server.data_dir.join("hd-letter.pdf");
+    let out = admin(&server, &["bootstrap", "--user-id", "hd", "--letter"]);
+    assert!(!out.status.success(), "bootstrap without a letter path must fail");
+    let out = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
+        .args(["admin", "bootstrap", "--user-id", "hd", "--letter"])
+        .arg(&letter)
+        .arg("--data-dir")
+        .arg(&server.data_dir)
+        .args(server.database_args())
+        .output()
+        .expect("bootstrap");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let phrase = phrase_in_pdf(&std::fs::read(&letter).expect("letter written")).expect("phrase");
+    let helpdesk = consent(&client, reg, key, keys, &phrase);
+    // A second bootstrap is refused.
+    let (_, _, _) = apply(&client, "hd2");
+    let again = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
+        .args(["admin", "bootstrap", "--user-id", "hd2", "--letter"])
+        .arg(server.data_dir.join("hd2.pdf"))
+        .arg("--data-dir")
+        .arg(&server.data_dir)
+        .args(server.database_args())
+        .output()
+        .expect("bootstrap again");
+    assert!(!again.status.success());
+
+    // Users and an auditor register through letters the help desk prints.
+    let mut accounts = Vec::new();
+    for user_id in ["alice", "bob", "aud"] {
+        let (reg, key, keys) = apply(&client, user_id);
+        let phrase = letter_of(&client, &helpdesk, user_id);
+        accounts.push(consent(&client, reg, key, keys, &phrase));
+    }
+    let out = admin(&server, &["set-role", "--user-id", "aud", "--role", "auditor"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let [alice, bob, auditor]: [Account; 3] = accounts.try_into().ok().expect("three accounts");
+
+    // Route × caller. `None` is anonymous.
+    let callers: [(&str, Option<&Account>); 5] = [
+        ("anonymous", None),
+        ("alice", Some(&alice)),
+        ("bob", Some(&bob)),
+        ("helpdesk", Some(&helpdesk)),
+        ("auditor", Some(&auditor)),
+    ];
+    let staff_routes: Vec<(&str, String, Vec<u8>, &str)> = vec![
+        ("GET", "/v1/helpdesk/letters".into(), vec![], "helpdesk"),
+        ("GET", "/v1/helpdesk/users?q=ali".into(), vec![], "helpdesk"),
+        ("POST", "/v1/helpdesk/users/bob/unlock".into(), vec![], "helpdesk"),
+        (
+            "GET",
+            "/v1/audit/certificates?user=alice&status=active".into(),
+            vec![],
+            "auditor",
+        ),
+        ("GET", "/v1/audit/events?subject=alice".into(), vec![], "auditor"),
+        ("GET", "/v1/audit/verify".into(), vec![], "auditor"),
+    ];
+    for (method, path, body, allowed) in &staff_routes {
+        for (name, who) in &callers {
+            let (status, text) = call(&client, *who, method, path, body);
+            if name == allowed {
+                assert_eq!(
+                    status,
+                    200,
+                    "{name} {method} {path}: {}",
+                    String::from_utf8_lossy(&text)
+                );
+            } else {
+                assert_eq!(
+                    status,
+                    403,
+                    "{name} {method} {path} must be forbidden: {}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
+    // Public routes answer everyone.
+    for path in [
+        "/v1/policy",
+        "/v1/ca.pem",
+        "/v1/crl",
+        &format!("/v1/certificates/{}", alice.serial),
+    ] {
+        for (name, who) in &callers {
+            assert_eq!(call(&client, *who, "GET", path, b"").0, 200, "{name} GET {path}");
+        }
+    }
+    // No one signs in as alice without alice's pass phrase.
+    for other in [&bob, &helpdesk, &auditor] {
+        let error = client.post_err(
+            "/v1/signin",
+            &SigninRequest {
+                user_id: "alice".into(),
+                verifier: Bytes(other.keys.verifier().to_vec()),
+            },
+        );
+        assert_eq!(error.code, ApiErrorCode::SigninFailed);
+    }
+    // Bob cannot re-register alice, even with a valid signature of his own.
+    let body = serde_json::to_vec(&ReregisterRequest {
+        user_id: "alice".into(),
+        verifier: Bytes(alice.keys.verifier().to_vec()),
+        record: Bytes(vec![]),
+        new_verifier: Bytes(vec![0; 32]),
+        certification_request: None,
+    })
+    .expect("json");
+    assert_eq!(call(&client, Some(&bob), "POST", "/v1/reregister", &body).0, 403);
+    assert_eq!(call(&client, None, "POST", "/v1/reregister", &body).0, 403);
+    // The auditor cannot revoke; a replayed signed request is refused.
+    let revoke = serde_json::to_vec(&StaffRevokeRequest {
+        reason: RevocationReason::KeyCompromise,
+    })
+    .expect("json");
+    assert_eq!(
+        call(
+            &client,
+            Some(&auditor),
+            "POST",
+            "/v1/helpdesk/users/alice/revoke",
+            &revoke
+        )
+        .0,
+        403
+    );
+
+    // Alice re-registers herself: a new pass phrase and a new key.
+    let new_key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let new_keys = kdf::derive(
+        b"a brand new pass phrase",
+        "alice",
+        KdfParams::FLOOR,
+        &kdf::new_salt().expect("salt"),
+    )
+    .expect("kdf");
+    let record = seal::seal(&new_key, &alice.registration, &new_keys)
+        .expect("seal")
+        .encode()
+        .expect("encode");
+    let request =
+        csr::certification_request(&new_key, &alice.registration, SignatureScheme::RsaPssSha256).expect("csr");
+    let body = serde_json::to_vec(&ReregisterRequest {
+        user_id: "alice".into(),
+        verifier: Bytes(alice.keys.verifier().to_vec()),
+        record: Bytes(record.clone()),
+        new_verifier: Bytes(new_keys.verifier().to_vec()),
+        certification_request: Some(Bytes(request)),
+    })
+    .expect("json");
+    let (status, text) = call(&client, Some(&alice), "POST", "/v1/reregister", &body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
+    let answer: serde_json::Value = serde_json::from_slice(&text).expect("json");
+    assert_eq!(answer["superseded"], serde_json::json!(alice.serial));
+    let old: serde_json::Value = client.get_json(&format!("/v1/certificates/{}", alice.serial));
+    assert_eq!(old["status"], "superseded");
+    let signed_in: serde_json::Value = client.post_ok(
+        "/v1/signin",
+        &SigninRequest {
+            user_id: "alice".into(),
+            verifier: Bytes(new_keys.verifier().to_vec()),
+        },
+    );
+    let released = common::b64(signed_in["record"].as_str().expect("record"));
+    let opened = seal::open(
+        &SealedKeyRecord::parse(&released).expect("parse"),
+        &alice.registration,
+        &new_keys,
+    )
+    .expect("open");
+    assert_eq!(opened.public_key(), new_key.public_key());
+
+    // The help desk resets bob (lost pass phrase): erased, revoked; bob may apply again.
+    let (status, text) = call(&client, Some(&helpdesk), "POST", "/v1/helpdesk/users/bob/reset", b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
+    let bob_cert: serde_json::Value = client.get_json(&format!("/v1/certificates/{}", bob.serial));
+    assert_eq!(bob_cert["status"], "revoked");
+    let (reg, key, keys) = apply(&client, "bob");
+    let phrase = letter_of(&client, &helpdesk, "bob");
+    let bob_again = consent(&client, reg, key, keys, &phrase);
+    assert_ne!(bob_again.serial, bob.serial);
+
+    // The auditor sees all of it, and the chain is intact.
+    let (status, text) = call(&client, Some(&auditor), "GET", "/v1/audit/certificates?user=alice", b"");
+    assert_eq!(status, 200);
+    let certs: Vec<serde_json::Value> = serde_json::from_slice(&text).expect("json");
+    assert_eq!(certs.len(), 2, "alice's active and superseded certificates");
+    let (_, text) = call(&client, Some(&auditor), "GET", "/v1/audit/events?subject=bob", b"");
+    let events: Vec<serde_json::Value> = serde_json::from_slice(&text).expect("json");
+    assert!(events.iter().any(|e| e["kind"] == "user.reset" && e["actor"] == "hd"));
+    let (_, text) = call(&client, Some(&auditor), "GET", "/v1/audit/verify", b"");
+    let verification: serde_json::Value = serde_json::from_slice(&text).expect("json");
+    assert_eq!(verification["intact"], true, "{verification}");
+}
