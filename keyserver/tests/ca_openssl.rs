@@ -2,20 +2,15 @@
 //! from the signing core's own PSS requests chain to the CA, CRLs revoke
 //! them, and `openssl` reads every field the design asks for.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use common::now;
 use signet_keyserver::ca::{CaError, CertificateAuthority, RevocationReason, RevokedEntry};
 use signet_schema::{KeySize, RegistrationData, SignatureScheme};
 use signet_signer::keys::PrivateKey;
-
-fn now() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970");
-    i64::try_from(since.as_secs()).expect("seconds")
-}
 
 fn ca() -> &'static CertificateAuthority {
     static CA: OnceLock<CertificateAuthority> = OnceLock::new();
@@ -84,33 +79,15 @@ impl Openssl {
         std::fs::write(self.path(name), bytes).expect("write");
     }
 
-    fn run(&self, args: &[&str]) -> (Output, String) {
-        let output = Command::new("openssl")
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .expect("openssl runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (output, text)
-    }
-
     fn ok(&self, args: &[&str]) -> String {
-        let (output, text) = self.run(args);
-        assert!(output.status.success(), "openssl {} failed:\n{text}", args.join(" "));
+        let (success, text) = common::openssl_status(self.dir.path(), args);
+        assert!(success, "openssl {} failed:\n{text}", args.join(" "));
         text
     }
 
     fn fails(&self, args: &[&str]) -> String {
-        let (output, text) = self.run(args);
-        assert!(
-            !output.status.success(),
-            "openssl {} succeeded:\n{text}",
-            args.join(" ")
-        );
+        let (success, text) = common::openssl_status(self.dir.path(), args);
+        assert!(!success, "openssl {} succeeded:\n{text}", args.join(" "));
         text
     }
 }

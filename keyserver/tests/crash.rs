@@ -15,18 +15,16 @@
 //! back exactly the record they sealed last, and the audit log's hash chain
 //! and signatures are intact.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use diesel::{Connection, RunQueryDsl};
+use common::{BaseUrl, Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
 use sha2::{Digest, Sha256};
 use signet_keyserver::db::models::{self, ApplicationState, CertificateStatus, UserState};
 use signet_keyserver::db::{Database, DbError};
@@ -62,13 +60,6 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 const CONSENT_PERCENT: u64 = 85;
 const REREGISTER_PERCENT: u64 = 20;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// A small xorshift generator; the seed is printed so a run can be repeated.
 struct Rng(u64);
 
@@ -95,160 +86,6 @@ impl Rng {
     }
 }
 
-/// A single-use nonce from the OS (clients seeded from one generator would share sequences).
-fn nonce() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("rng");
-    hex::encode(bytes)
-}
-
-/// A throwaway PostgreSQL database, dropped with this guard.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(admin_url: &str) -> PgDatabase {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).expect("rng");
-        let name = format!("signet_crash_{}", hex::encode(bytes));
-        let mut admin = diesel::PgConnection::establish(admin_url).expect("connect to PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .expect("create database");
-        let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
-        PgDatabase {
-            admin_url: admin_url.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ =
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
-        }
-    }
-}
-
-/// The server process, started again after each kill on the same data.
-struct Server {
-    child: Option<Child>,
-    data_dir: PathBuf,
-    database: Option<String>,
-    log: PathBuf,
-    /// `https://127.0.0.1:port` of the running process (the port changes on restart).
-    base: Arc<RwLock<String>>,
-    starts: u32,
-    startup: Duration,
-}
-
-impl Server {
-    fn new(dir: &Path, database: Option<String>) -> Server {
-        Server {
-            child: None,
-            data_dir: dir.join("data"),
-            database,
-            log: dir.join("server.log"),
-            base: Arc::new(RwLock::new(String::new())),
-            starts: 0,
-            startup: Duration::ZERO,
-        }
-    }
-
-    fn start(&mut self) {
-        let started = Instant::now();
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&self.data_dir)
-            // The load comes from one address and revisits user ids: no rate limit may refuse it.
-            .args(["--address-rate", "10000000", "--address-burst", "1000000"])
-            .args(["--user-rate", "10000000", "--user-burst", "1000000"])
-            .env("SIGNET_LOG", "warn");
-        if let Some(url) = &self.database {
-            command.args(["--database", url]);
-        }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start the key server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let Some(base) = line.trim().strip_prefix("listening on ") else {
-            panic!("unexpected first line {line:?}; log:\n{}", self.log_tail());
-        };
-        *self.base.write().expect("lock") = base.to_owned();
-        self.child = Some(child);
-        self.starts += 1;
-        self.startup += started.elapsed();
-    }
-
-    /// SIGKILL, and wait for the process to be gone.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL");
-            child.wait().expect("reap");
-        }
-    }
-
-    fn certificate(&self) -> Vec<u8> {
-        std::fs::read(self.data_dir.join("tls").join("cert.pem")).expect("the server's TLS certificate")
-    }
-
-    fn database_url(&self) -> String {
-        self.database
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("signet.db").display().to_string())
-    }
-
-    /// The server's logged failures, counted by their first words.
-    fn failures_logged(&self) -> Vec<(String, usize)> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for line in text.lines().filter(|l| l.contains("ERROR") || l.contains("WARN")) {
-            let what = line.split_once("detail=").map_or(line, |(_, d)| d);
-            let what: String = what.chars().take(70).collect();
-            *counts.entry(what).or_default() += 1;
-        }
-        let mut counts: Vec<_> = counts.into_iter().collect();
-        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-        counts
-    }
-
-    fn log_tail(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = File::open(&self.log) {
-            let _ = file.read_to_string(&mut text);
-        }
-        let mut start = text.len().saturating_sub(4000);
-        while !text.is_char_boundary(start) {
-            start += 1;
-        }
-        text[start..].to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// What came back for a request.
 enum Reply {
     /// A 2xx answer: the request was acknowledged.
@@ -259,61 +96,24 @@ enum Reply {
     Unknown(String),
 }
 
-/// An HTTPS client of whichever process is running now.
-struct Http {
-    agent: ureq::Agent,
-    base: Arc<RwLock<String>>,
-}
-
-impl Http {
-    fn new(base: Arc<RwLock<String>>, root_pem: &[u8]) -> Http {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig};
-        let root = Certificate::from_pem(root_pem).expect("PEM certificate");
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(ANSWER_TIMEOUT))
-            .tls_config(
-                TlsConfig::builder()
-                    .root_certs(RootCerts::new_with_certs(&[root]))
-                    .build(),
-            )
-            .build()
-            .new_agent();
-        Http { agent, base }
+/// POSTs `body` to whichever process is running now.
+fn send(client: &Client, path: &str, headers: &[(&str, String)], body: &[u8]) -> Reply {
+    let (status, body) = match client.try_request("POST", path, headers, body) {
+        Ok(answer) => answer,
+        Err(why) => return Reply::Unknown(why),
+    };
+    if (200..300).contains(&status) {
+        return Reply::Done(body);
     }
-
-    fn send(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> Reply {
-        let url = format!("{}{path}", self.base.read().expect("lock"));
-        let mut builder = ureq::http::Request::builder()
-            .method(method)
-            .uri(&url)
-            .header("content-type", "application/json");
-        for (name, value) in headers {
-            builder = builder.header(*name, value);
-        }
-        let request = builder.body(body.to_vec()).expect("request");
-        let mut response = match self.agent.run(request) {
-            Ok(response) => response,
-            Err(e) => return Reply::Unknown(e.to_string()),
-        };
-        let status = response.status().as_u16();
-        let body = match response.body_mut().read_to_vec() {
-            Ok(body) => body,
-            Err(e) => return Reply::Unknown(format!("reading the answer: {e}")),
-        };
-        if (200..300).contains(&status) {
-            return Reply::Done(body);
-        }
-        let text = String::from_utf8_lossy(&body);
-        let error: ApiError = serde_json::from_slice(&body)
-            .unwrap_or_else(|e| panic!("{path}: {status} without a typed error ({e}): {text}"));
-        assert!(status != 500, "{path}: 500 {text}");
-        if status == 503 {
-            assert_eq!(error.code, ApiErrorCode::Unavailable, "{path}: {text}");
-            return Reply::Unknown(format!("503 {text}"));
-        }
-        Reply::Refused(status, error)
+    let text = String::from_utf8_lossy(&body);
+    let error: ApiError = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{path}: {status} without a typed error ({e}): {text}"));
+    assert!(status != 500, "{path}: 500 {text}");
+    if status == 503 {
+        assert_eq!(error.code, ApiErrorCode::Unavailable, "{path}: {text}");
+        return Reply::Unknown(format!("503 {text}"));
     }
+    Reply::Refused(status, error)
 }
 
 /// Counters of the whole run.
@@ -341,7 +141,7 @@ impl Stats {
 
 /// What the clients share.
 struct Load {
-    http_base: Arc<RwLock<String>>,
+    http_base: BaseUrl,
     root_pem: Vec<u8>,
     database: Database,
     keys: Vec<PrivateKey>,
@@ -382,35 +182,21 @@ struct Person {
     reregistered: Step,
 }
 
-fn registration(user_id: &str) -> RegistrationData {
-    RegistrationData {
-        user_id: user_id.into(),
-        common_name: format!("Person {user_id}"),
-        organization: "Example Bank".into(),
-        organizational_unit: "Payments".into(),
-        email: format!("{user_id}@example.com"),
-        country: "GB".into(),
-    }
-}
-
 fn pause(attempt: u32) {
     std::thread::sleep(Duration::from_millis(20 + 10 * u64::from(attempt.min(15))));
 }
 
-/// The consent phrase among the text strings of a letter.
-fn phrase_in_pdf(pdf: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(pdf);
-    text.split('(')
-        .filter_map(|s| s.split_once(')').map(|(inside, _)| inside.to_owned()))
-        .find(|s| s.len() > 20 && signet_keyserver::consent::ConsentPhrase::parse(s).is_ok())
-}
-
 impl Load {
+    /// A client of its own for one thread, following the server across restarts.
+    fn http(&self) -> Client {
+        Client::following(self.http_base.clone(), &self.root_pem, Some(ANSWER_TIMEOUT))
+    }
+
     /// Sends a request until its outcome is known: `decide` sees each refusal
     /// and whether an earlier attempt's answer was lost.
     fn until_known<T>(
         &self,
-        http: &Http,
+        http: &Client,
         what: &str,
         mut request: impl FnMut() -> (String, Vec<(&'static str, String)>, Vec<u8>),
         mut decide: impl FnMut(Reply, bool) -> Option<T>,
@@ -418,7 +204,7 @@ impl Load {
         let mut lost = false;
         for attempt in 0..MAX_ATTEMPTS {
             let (path, headers, body) = request();
-            let reply = http.send("POST", &path, &headers, &body);
+            let reply = send(http, &path, &headers, &body);
             if let Reply::Unknown(why) = &reply {
                 if why.starts_with("503") {
                     Stats::bump(&self.stats.unavailable);
@@ -435,7 +221,7 @@ impl Load {
         panic!("{}: {what}: no known outcome after {MAX_ATTEMPTS} attempts", self.label);
     }
 
-    fn apply(&self, http: &Http, user_id: String, key: usize) -> Person {
+    fn apply(&self, http: &Client, user_id: String, key: usize) -> Person {
         let reg = registration(&user_id);
         let salt = kdf::new_salt().expect("salt");
         let pass = format!("first pass phrase of {user_id}");
@@ -494,21 +280,8 @@ impl Load {
         person
     }
 
-    /// The phrase on the person's letter, read from the database as the help desk's printer would.
-    fn phrase(&self, user_id: &str) -> String {
-        let app = self
-            .database
-            .read(|c| models::applications::latest_for_user(c, user_id))
-            .expect("read the application")
-            .unwrap_or_else(|| panic!("{user_id}: no application"));
-        let pdf = app
-            .letter_pdf
-            .unwrap_or_else(|| panic!("{user_id}: the letter is no longer queued"));
-        phrase_in_pdf(&pdf).expect("a consent phrase in the letter")
-    }
-
-    fn consent(&self, http: &Http, person: &mut Person) {
-        let phrase = self.phrase(&person.user_id);
+    fn consent(&self, http: &Client, person: &mut Person) {
+        let phrase = letter_phrase_in(&self.database, &person.user_id);
         let body = serde_json::to_vec(&ConsentRequest {
             user_id: person.user_id.clone(),
             phrase,
@@ -541,7 +314,7 @@ impl Load {
     }
 
     /// Re-registration with a new pass phrase (same key), as a request signed with the key.
-    fn reregister(&self, http: &Http, person: &mut Person) {
+    fn reregister(&self, http: &Client, person: &mut Person) {
         let salt = kdf::new_salt().expect("salt");
         let pass = format!("second pass phrase of {}", person.user_id);
         let keys = kdf::derive(pass.as_bytes(), &person.user_id, KdfParams::FLOOR, &salt).expect("kdf");
@@ -596,7 +369,7 @@ impl Load {
 
     /// One client: registers people until told to stop.
     fn client(&self, index: usize, seed: u64) -> Vec<Person> {
-        let http = Http::new(self.http_base.clone(), &self.root_pem);
+        let http = self.http();
         let mut rng = Rng(seed | 1);
         let mut people = Vec::new();
         while !self.stop.load(Ordering::Relaxed) && people.len() < 2000 {
@@ -619,7 +392,7 @@ impl Load {
 /// active person signs in to the record they sealed last.
 fn check(load: &Load, people: &[Person]) {
     let label = load.label;
-    let http = Http::new(load.http_base.clone(), &load.root_pem);
+    let http = load.http();
     let users = load
         .database
         .read(|c| models::users::list(c, None, 1_000_000, 0))
@@ -688,7 +461,7 @@ fn check(load: &Load, people: &[Person]) {
                     verifier: Bytes(person.verifier.clone()),
                 })
                 .expect("json");
-                match http.send("POST", "/v1/signin", &[], &body) {
+                match send(&http, "/v1/signin", &[], &body) {
                     Reply::Done(body) => {
                         let answer: SigninResponse = serde_json::from_slice(&body).expect("sign-in answer");
                         assert!(
@@ -717,26 +490,22 @@ fn check(load: &Load, people: &[Person]) {
     }
 }
 
-fn audit_verify(server: &Server) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
-    command.args(["audit", "verify", "--data-dir"]).arg(&server.data_dir);
-    if let Some(url) = &server.database {
-        command.args(["--database", url]);
+/// The server's logged failures, counted by their first words.
+fn failures_logged(server: &KeyServer) -> Vec<(String, usize)> {
+    let text = server.log();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for line in text.lines().filter(|l| l.contains("ERROR") || l.contains("WARN")) {
+        let what = line.split_once("detail=").map_or(line, |(_, d)| d);
+        let what: String = what.chars().take(70).collect();
+        *counts.entry(what).or_default() += 1;
     }
-    let out = command.env("SIGNET_LOG", "warn").output().expect("audit verify");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success() && text.contains("audit log intact"),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.trim().to_owned()
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    counts
 }
 
-fn crash_run(label: &'static str, postgres: Option<&PgDatabase>) {
+fn crash_run(label: &'static str, postgres: Option<PgDatabase>) {
     let began = Instant::now();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = Server::new(dir.path(), postgres.map(|pg| pg.url.clone()));
     let mut rng = Rng::seeded();
     eprintln!("{label}: seed {:#x}", rng.0);
 
@@ -744,9 +513,14 @@ fn crash_run(label: &'static str, postgres: Option<&PgDatabase>) {
     let keys: Vec<PrivateKey> = (0..2)
         .map(|_| PrivateKey::generate(KeySize::Rsa2048).expect("keygen"))
         .collect();
-    server.start();
+    // The load comes from one address and revisits user ids: no rate limit may refuse it.
+    let mut launch = KeyServer::launch().rate_limits(10_000_000, 1_000_000).log_to_file();
+    if let Some(postgres) = postgres {
+        launch = launch.postgres(postgres);
+    }
+    let mut server = launch.start();
     let load = Arc::new(Load {
-        http_base: server.base.clone(),
+        http_base: server.base(),
         root_pem: server.certificate(),
         database: Database::open(&server.database_url()).expect("open the database"),
         keys,
@@ -779,7 +553,7 @@ fn crash_run(label: &'static str, postgres: Option<&PgDatabase>) {
         }
         let killed = Instant::now();
         server.kill();
-        server.start();
+        server.restart();
         down += killed.elapsed();
     }
     std::thread::sleep(TAIL);
@@ -802,7 +576,7 @@ fn crash_run(label: &'static str, postgres: Option<&PgDatabase>) {
     check(&load, &people);
     let check_time = checked.elapsed();
     server.kill();
-    let audit = audit_verify(&server);
+    let audit = server.audit_verify();
 
     let s = &load.stats;
     let g = Stats::get;
@@ -810,7 +584,7 @@ fn crash_run(label: &'static str, postgres: Option<&PgDatabase>) {
         "{label}: {} kills; {} registrations ({} acknowledged, {} answer lost but carried out), \
          {} consents ({} + {}), {} re-registrations ({} + {}); {} answers lost ({} of them 503) and retried; \
          load {:.1} s, server down {:.2} s in all (mean start {:.0} ms), checks {:.1} s, total {:.1} s; {audit}",
-        server.starts - 1,
+        server.starts() - 1,
         g(&s.applies_acknowledged) + g(&s.applies_unacknowledged),
         g(&s.applies_acknowledged),
         g(&s.applies_unacknowledged),
@@ -824,15 +598,15 @@ fn crash_run(label: &'static str, postgres: Option<&PgDatabase>) {
         g(&s.unavailable),
         load_time.as_secs_f64(),
         down.as_secs_f64(),
-        server.startup.as_millis() as f64 / f64::from(server.starts),
+        server.startup_time().as_millis() as f64 / f64::from(server.starts()),
         check_time.as_secs_f64(),
         began.elapsed().as_secs_f64(),
     );
-    eprintln!("{label}: failures the server logged: {:?}", server.failures_logged());
+    eprintln!("{label}: failures the server logged: {:?}", failures_logged(&server));
     assert!(
-        server.starts > MIN_KILLS,
+        server.starts() > MIN_KILLS,
         "{label}: the server was killed only {} times",
-        server.starts - 1
+        server.starts() - 1
     );
     assert!(
         people.len() >= MIN_REGISTRATIONS,
@@ -848,10 +622,9 @@ fn kill_9_loses_no_acknowledged_write_on_sqlite() {
 
 #[test]
 fn kill_9_loses_no_acknowledged_write_on_postgres() {
-    let Ok(admin_url) = std::env::var("SIGNET_TEST_POSTGRES_URL") else {
+    let Some(admin_url) = PgDatabase::admin_url() else {
         eprintln!("PostgreSQL crash test skipped: SIGNET_TEST_POSTGRES_URL is not set");
         return;
     };
-    let database = PgDatabase::create(&admin_url);
-    crash_run("postgres", Some(&database));
+    crash_run("postgres", Some(PgDatabase::create_on(&admin_url)));
 }

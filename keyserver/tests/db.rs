@@ -2,11 +2,13 @@
 //! `SIGNET_TEST_POSTGRES_URL` names a PostgreSQL server, on a fresh PostgreSQL database created for it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use common::PgDatabase;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -26,54 +28,6 @@ impl Scratch {
     }
 }
 
-/// A PostgreSQL database `signet_test_<random>`, dropped when this goes out of scope (also on panic).
-struct PostgresScratch {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PostgresScratch {
-    fn create(admin_url: &str) -> PostgresScratch {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!(
-            "signet_test_{}_{}_{}",
-            std::process::id(),
-            nanos % 1_000_000_000_000,
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = PgConnection::establish(admin_url).expect("SIGNET_TEST_POSTGRES_URL must be reachable");
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        let url = with_database(admin_url, &name);
-        PostgresScratch {
-            admin_url: admin_url.to_owned(),
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for PostgresScratch {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority = base.find("://").unwrap() + 3;
-    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
-    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
-    format!("{}/{name}{query}", &base[..path])
-}
-
 /// Runs `test` on SQLite, then on PostgreSQL if configured.
 fn each_backend(test: impl Fn(&Scratch)) {
     let dir = tempfile::tempdir().unwrap();
@@ -84,9 +38,9 @@ fn each_backend(test: impl Fn(&Scratch)) {
         sqlite_path: Some(path),
     });
 
-    match std::env::var("SIGNET_TEST_POSTGRES_URL") {
-        Ok(admin_url) if !admin_url.is_empty() => {
-            let postgres = PostgresScratch::create(&admin_url);
+    match PgDatabase::admin_url() {
+        Some(admin_url) => {
+            let postgres = PgDatabase::create_on(&admin_url);
             test(&Scratch {
                 url: postgres.url.clone(),
                 backend: Backend::Postgres,

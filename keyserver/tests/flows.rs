@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{KeyServer, alice, letter_phrase};
 use signet_schema::api::{
     ApiErrorCode, ApplyRequest, ConsentRequest, PreloginRequest, RevocationReason, RevokeRequest, SigninRequest,
@@ -193,18 +191,7 @@ fn journey(server: &KeyServer) {
     assert_eq!(published["revocation_reason"], "cessation-of-operation");
 
     // Every step left an intact, signed audit trail.
-    let out = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(&server.data_dir)
-        .args(server.database_args())
-        .output()
-        .expect("audit verify");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("audit log intact"),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server.audit_verify();
 }
 
 #[test]

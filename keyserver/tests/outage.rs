@@ -9,16 +9,16 @@
 //!
 //! Skipped (saying why) when `SIGNET_TEST_POSTGRES_URL` is not set.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, RunQueryDsl};
-use signet_keyserver::db::{Database, models};
+use common::{Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
+use signet_keyserver::db::Database;
 use signet_schema::api::{
     ApiError, ApiErrorCode, ApplyRequest, ConsentRequest, PreloginRequest, SigninRequest, SigninResponse,
 };
@@ -33,83 +33,6 @@ const UNAVAILABLE_WITHIN: Duration = Duration::from_secs(10);
 const RECOVERY_WITHIN: Duration = Duration::from_secs(20);
 /// The client gives up on an answer after this long (a hang).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(40);
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn nonce() -> String {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).expect("rng");
-    hex::encode(bytes)
-}
-
-/// `postgres://[userinfo@]host[:port][/database][?query]` split into the
-/// part before the host, the host and port, and the rest.
-fn split_url(url: &str) -> (String, String, String) {
-    let (scheme, rest) = url.split_once("://").expect("a URL with a scheme");
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((user, host)) => (format!("{user}@"), host),
-        None => (String::new(), authority),
-    };
-    let host = if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:5432")
-    };
-    (format!("{scheme}://{userinfo}"), host, tail.to_owned())
-}
-
-/// A throwaway PostgreSQL database, dropped with this guard.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(admin_url: &str) -> PgDatabase {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).expect("rng");
-        let name = format!("signet_outage_{}", hex::encode(bytes));
-        let mut admin = diesel::PgConnection::establish(admin_url).expect("connect to PostgreSQL");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .expect("create database");
-        let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
-        PgDatabase {
-            admin_url: admin_url.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-
-    /// The database's URL with the host and port replaced by `through`.
-    fn url_through(&self, through: SocketAddr) -> String {
-        let (before, _, after) = split_url(&self.url);
-        format!("{before}{through}{after}")
-    }
-
-    fn server_address(&self) -> String {
-        split_url(&self.url).1
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ =
-                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
-        }
-    }
-}
 
 /// A TCP proxy that can be cut and brought back on the same port.
 struct Proxy {
@@ -205,123 +128,28 @@ fn relay(connections: &Mutex<Vec<TcpStream>>, client: TcpStream, server: TcpStre
     pipe(server, client2);
 }
 
-/// `signet-keyserver serve` with its stderr collected.
-struct Server {
-    child: Child,
-    base: String,
-    data_dir: std::path::PathBuf,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+/// POSTs `body` as JSON: (status, body, time to answer). A lost answer fails the test.
+fn post(http: &Client, path: &str, body: &impl serde::Serialize) -> (u16, Vec<u8>, Duration) {
+    let started = Instant::now();
+    let (status, text) = http
+        .try_request("POST", path, &[], &serde_json::to_vec(body).expect("json"))
+        .unwrap_or_else(|e| panic!("{path}: no answer after {:?}: {e}", started.elapsed()));
+    (status, text, started.elapsed())
 }
 
-impl Server {
-    fn start(database_url: &str) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data_dir = dir.path().join("data");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data_dir)
-            .args(["--database", database_url])
-            // The test polls one user's sign-in: no rate limit may answer in the database's place.
-            .args(["--user-rate", "100000", "--user-burst", "10000"])
-            .args(["--address-rate", "100000", "--address-burst", "10000"])
-            .env("SIGNET_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.path().join("server.log")).expect("log file"),
-            ))
-            .spawn()
-            .expect("start the key server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Server {
-            child,
-            base,
-            data_dir,
-            log: dir.path().join("server.log"),
-            _dir: dir,
-        }
-    }
-}
-
-impl Server {
-    /// Lines of the server's log that contain `needle`.
-    fn logged(&self, needle: &str) -> usize {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines().filter(|l| l.contains(needle)).count()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An HTTPS client trusting only the server's self-signed certificate.
-struct Http {
-    agent: ureq::Agent,
-    base: String,
-}
-
-impl Http {
-    fn new(server: &Server) -> Http {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig};
-        let pem = std::fs::read(server.data_dir.join("tls").join("cert.pem")).expect("the server's certificate");
-        let root = Certificate::from_pem(&pem).expect("PEM certificate");
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(ANSWER_TIMEOUT))
-            .tls_config(
-                TlsConfig::builder()
-                    .root_certs(RootCerts::new_with_certs(&[root]))
-                    .build(),
-            )
-            .build()
-            .new_agent();
-        Http {
-            agent,
-            base: server.base.clone(),
-        }
-    }
-
-    /// POSTs `body` as JSON: (status, body, time to answer). A lost answer fails the test.
-    fn post(&self, path: &str, body: &impl serde::Serialize) -> (u16, Vec<u8>, Duration) {
-        let started = Instant::now();
-        let mut response = self
-            .agent
-            .post(&format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .send(&serde_json::to_vec(body).expect("json")[..])
-            .unwrap_or_else(|e| panic!("{path}: no answer after {:?}: {e}", started.elapsed()));
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_vec().expect("body");
-        (status, text, started.elapsed())
-    }
-
-    /// Answers 503 `unavailable` within [`UNAVAILABLE_WITHIN`]; returns how long it took.
-    fn expect_unavailable(&self, path: &str, body: &impl serde::Serialize) -> Duration {
-        let (status, text, took) = self.post(path, body);
-        let text = String::from_utf8_lossy(&text);
-        let error: ApiError = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{path}: {status} without a typed error ({e}): {text}"));
-        assert_eq!(
-            (status, error.code),
-            (503, ApiErrorCode::Unavailable),
-            "{path} during the outage: {text}"
-        );
-        assert!(took <= UNAVAILABLE_WITHIN, "{path}: 503 only after {took:?}");
-        took
-    }
+/// Answers 503 `unavailable` within [`UNAVAILABLE_WITHIN`]; returns how long it took.
+fn expect_unavailable(http: &Client, path: &str, body: &impl serde::Serialize) -> Duration {
+    let (status, text, took) = post(http, path, body);
+    let text = String::from_utf8_lossy(&text);
+    let error: ApiError =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {status} without a typed error ({e}): {text}"));
+    assert_eq!(
+        (status, error.code),
+        (503, ApiErrorCode::Unavailable),
+        "{path} during the outage: {text}"
+    );
+    assert!(took <= UNAVAILABLE_WITHIN, "{path}: 503 only after {took:?}");
+    took
 }
 
 /// One person, as their signing core knows them.
@@ -333,14 +161,7 @@ struct Person {
 
 impl Person {
     fn new(user_id: &str, key: &PrivateKey) -> (Person, ApplyRequest) {
-        let registration = RegistrationData {
-            user_id: user_id.into(),
-            common_name: format!("Person {user_id}"),
-            organization: "Example Bank".into(),
-            organizational_unit: String::new(),
-            email: format!("{user_id}@example.com"),
-            country: "GB".into(),
-        };
+        let registration = registration(user_id);
         let salt = kdf::new_salt().expect("salt");
         let keys = kdf::derive(b"a pass phrase for the outage", user_id, KdfParams::FLOOR, &salt).expect("kdf");
         let record = seal::seal(key, &registration, &keys)
@@ -376,29 +197,20 @@ impl Person {
     }
 
     /// Applies and consents with the phrase of the letter (read straight from PostgreSQL).
-    fn register(&self, http: &Http, apply: &ApplyRequest, direct: &Database) {
-        let (status, text, _) = http.post("/v1/apply", apply);
+    fn register(&self, http: &Client, apply: &ApplyRequest, direct: &Database) {
+        let (status, text, _) = post(http, "/v1/apply", apply);
         assert_eq!(status, 200, "apply: {}", String::from_utf8_lossy(&text));
-        let app = direct
-            .read(|c| models::applications::latest_for_user(c, self.user_id()))
-            .expect("read")
-            .expect("an application");
-        let pdf = String::from_utf8_lossy(app.letter_pdf.as_deref().expect("a queued letter")).into_owned();
-        let phrase = pdf
-            .split('(')
-            .filter_map(|s| s.split_once(')').map(|(inside, _)| inside.to_owned()))
-            .find(|s| s.len() > 20 && signet_keyserver::consent::ConsentPhrase::parse(s).is_ok())
-            .expect("a consent phrase in the letter");
+        let phrase = letter_phrase_in(direct, self.user_id());
         let consent = ConsentRequest {
             user_id: self.user_id().to_owned(),
             phrase,
         };
-        let (status, text, _) = http.post("/v1/consent", &consent);
+        let (status, text, _) = post(http, "/v1/consent", &consent);
         assert_eq!(status, 200, "consent: {}", String::from_utf8_lossy(&text));
     }
 
-    fn signs_in(&self, http: &Http) {
-        let (status, text, _) = http.post("/v1/signin", &self.signin());
+    fn signs_in(&self, http: &Client) {
+        let (status, text, _) = post(http, "/v1/signin", &self.signin());
         assert_eq!(status, 200, "sign-in: {}", String::from_utf8_lossy(&text));
         let answer: SigninResponse = serde_json::from_slice(&text).expect("sign-in answer");
         assert!(
@@ -410,15 +222,22 @@ impl Person {
 
 #[test]
 fn database_outage_answers_503_and_the_server_recovers() {
-    let Ok(admin_url) = std::env::var("SIGNET_TEST_POSTGRES_URL") else {
+    let Some(admin_url) = PgDatabase::admin_url() else {
         eprintln!("outage test skipped: SIGNET_TEST_POSTGRES_URL is not set (it needs PostgreSQL behind a proxy)");
         return;
     };
-    let database = PgDatabase::create(&admin_url);
+    let database = PgDatabase::create_on(&admin_url);
     let mut proxy = Proxy::start(database.server_address());
-    let server = Server::start(&database.url_through(proxy.address));
-    let http = Http::new(&server);
-    let direct = Database::open(&database.url).expect("open the database directly");
+    let through_proxy = database.url_through(proxy.address);
+    let server = KeyServer::launch()
+        .postgres(database)
+        .database_url(through_proxy)
+        // The test polls one user's sign-in: no rate limit may answer in the database's place.
+        .rate_limits(100_000, 10_000)
+        .log_to_file()
+        .start();
+    let http = server.client_with_timeout(ANSWER_TIMEOUT);
+    let direct = Database::open(&server.database_url()).expect("open the database directly");
     let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
 
     // Up: registration and sign-in work through the proxy.
@@ -428,7 +247,7 @@ fn database_outage_answers_503_and_the_server_recovers() {
     // Several pooled connections open, so that the cut has some to break.
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| alice.signs_in(&Http::new(&server)));
+            s.spawn(|| alice.signs_in(&server.client_with_timeout(ANSWER_TIMEOUT)));
         }
     });
 
@@ -436,17 +255,23 @@ fn database_outage_answers_503_and_the_server_recovers() {
     proxy.cut();
     let (bob, bob_apply) = Person::new("bob", &key);
     let mut latencies = Vec::new();
-    latencies.push(("signin", http.expect_unavailable("/v1/signin", &alice.signin())));
+    latencies.push(("signin", expect_unavailable(&http, "/v1/signin", &alice.signin())));
     let prelogin = PreloginRequest {
         user_id: "alice".into(),
     };
-    latencies.push(("prelogin", http.expect_unavailable("/v1/prelogin", &prelogin)));
-    latencies.push(("apply", http.expect_unavailable("/v1/apply", &bob_apply)));
+    latencies.push(("prelogin", expect_unavailable(&http, "/v1/prelogin", &prelogin)));
+    latencies.push(("apply", expect_unavailable(&http, "/v1/apply", &bob_apply)));
     // Several at once: none waits for another's timeout in turn.
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| Http::new(&server).expect_unavailable("/v1/signin", &alice.signin()));
+            s.spawn(|| {
+                expect_unavailable(
+                    &server.client_with_timeout(ANSWER_TIMEOUT),
+                    "/v1/signin",
+                    &alice.signin(),
+                )
+            });
         }
     });
     latencies.push(("4 concurrent sign-ins", started.elapsed()));
@@ -457,7 +282,7 @@ fn database_outage_answers_503_and_the_server_recovers() {
     let back = Instant::now();
     let mut statuses = Vec::new();
     loop {
-        let (status, _, _) = http.post("/v1/signin", &alice.signin());
+        let (status, _, _) = post(&http, "/v1/signin", &alice.signin());
         statuses.push(status);
         if status == 200 {
             break;
@@ -486,22 +311,10 @@ fn database_outage_answers_503_and_the_server_recovers() {
     bob.signs_in(&http);
 
     // The audit trail survived the outage intact.
-    let out = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(&server.data_dir)
-        .args(["--database", &database.url])
-        .env("SIGNET_LOG", "warn")
-        .output()
-        .expect("audit verify");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains("audit log intact"),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let audit = server.audit_verify();
     eprintln!(
         "{}; the server logged {} failed requests and {} failed connection attempts",
-        text.trim(),
+        audit,
         server.logged("request failed"),
         server.logged("r2d2")
     );

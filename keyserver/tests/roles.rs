@@ -6,10 +6,8 @@
 
 mod common;
 
-use std::process::Command;
-
 use base64::Engine as _;
-use common::{Client, KeyServer, phrase_in_pdf};
+use common::{Client, KeyServer, nonce, phrase_in_pdf, registration};
 use sha2::{Digest, Sha256};
 use signet_schema::api::{
     ApiErrorCode, ApplyRequest, ConsentRequest, ReregisterRequest, RevocationReason, SigninRequest, StaffRevokeRequest,
@@ -28,23 +26,6 @@ struct Account {
     key: PrivateKey,
     keys: PassphraseKeys,
     serial: String,
-}
-
-fn registration(user_id: &str) -> RegistrationData {
-    RegistrationData {
-        user_id: user_id.into(),
-        common_name: format!("{user_id} Example"),
-        organization: "Example Bank".into(),
-        organizational_unit: String::new(),
-        email: format!("{user_id}@example.com"),
-        country: "GB".into(),
-    }
-}
-
-fn nonce() -> String {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).expect("rng");
-    hex::encode(bytes)
 }
 
 /// Applies for `user_id` with a fresh key; returns what consent needs later.
@@ -113,15 +94,8 @@ fn call(client: &Client, who: Option<&Account>, method: &str, path: &str, body: 
     client.request(method, path, &headers, body)
 }
 
-fn admin(server: &KeyServer, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
-        .arg("admin")
-        .args(args)
-        .arg("--data-dir")
-        .arg(&server.data_dir)
-        .args(server.database_args())
-        .output()
-        .expect("run admin")
+fn path_text(path: &std::path::Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
 }
 
 fn letter_of(client: &Client, helpdesk: &Account, user_id: &str) -> String {
@@ -170,29 +144,21 @@ fn every_route_for_every_role() {
     // The operator bootstraps the first help-desk account from its application.
     let (reg, key, keys) = apply(&client, "hd");
     let letter = server.data_dir.join("hd-letter.pdf");
-    let out = admin(&server, &["bootstrap", "--user-id", "hd", "--letter"]);
+    let out = server.admin(&["bootstrap", "--user-id", "hd", "--letter"]);
     assert!(!out.status.success(), "bootstrap without a letter path must fail");
-    let out = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
-        .args(["admin", "bootstrap", "--user-id", "hd", "--letter"])
-        .arg(&letter)
-        .arg("--data-dir")
-        .arg(&server.data_dir)
-        .args(server.database_args())
-        .output()
-        .expect("bootstrap");
+    let out = server.admin(&["bootstrap", "--user-id", "hd", "--letter", path_text(&letter)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let phrase = phrase_in_pdf(&std::fs::read(&letter).expect("letter written")).expect("phrase");
     let helpdesk = consent(&client, reg, key, keys, &phrase);
     // A second bootstrap is refused.
     let (_, _, _) = apply(&client, "hd2");
-    let again = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"))
-        .args(["admin", "bootstrap", "--user-id", "hd2", "--letter"])
-        .arg(server.data_dir.join("hd2.pdf"))
-        .arg("--data-dir")
-        .arg(&server.data_dir)
-        .args(server.database_args())
-        .output()
-        .expect("bootstrap again");
+    let again = server.admin(&[
+        "bootstrap",
+        "--user-id",
+        "hd2",
+        "--letter",
+        path_text(&server.data_dir.join("hd2.pdf")),
+    ]);
     assert!(!again.status.success());
 
     // Users and an auditor register through letters the help desk prints.
@@ -202,7 +168,7 @@ fn every_route_for_every_role() {
         let phrase = letter_of(&client, &helpdesk, user_id);
         accounts.push(consent(&client, reg, key, keys, &phrase));
     }
-    let out = admin(&server, &["set-role", "--user-id", "aud", "--role", "auditor"]);
+    let out = server.admin(&["set-role", "--user-id", "aud", "--role", "auditor"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let [alice, bob, auditor]: [Account; 3] = accounts.try_into().ok().expect("three accounts");
 

@@ -24,6 +24,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
+use crate::channel::{BootstrapPolicy, OpenRequest, SealedMessage, SignedBootstrap};
 use crate::record::KdfParams;
 use crate::registration::RegistrationData;
 use crate::{KeySize, SignatureScheme};
@@ -188,6 +189,34 @@ pub enum Request {
         /// The pass phrase protecting the exported file.
         passphrase: Passphrase,
     },
+    /// Verifies the key server's bootstrap document against the pinned
+    /// integrity key (or, with none pinned, accepts a self-signed, fresh one
+    /// for pinning on first use) and opens a sealed channel to it.
+    ChannelOpen {
+        /// The document from `GET /v1/bootstrap`.
+        bootstrap: SignedBootstrap,
+        /// The pinned integrity key (SubjectPublicKeyInfo DER), if any.
+        #[serde(default)]
+        pinned_integrity_key: Option<Bytes>,
+    },
+    /// Seals a request body for the open channel.
+    ChannelSeal {
+        /// HTTP method of the request.
+        method: String,
+        /// HTTP path of the request.
+        path: String,
+        /// The JSON body to seal.
+        plaintext: Bytes,
+    },
+    /// Opens a sealed response from the key server.
+    ChannelOpenResponse {
+        /// HTTP method of the request it answers.
+        method: String,
+        /// HTTP path of the request it answers.
+        path: String,
+        /// The sealed response.
+        message: SealedMessage,
+    },
     /// Ends the session: the key is wiped and the process exits.
     End,
 }
@@ -280,6 +309,27 @@ pub enum Response {
         /// `-----BEGIN ENCRYPTED PRIVATE KEY-----` PEM.
         pkcs8_pem: String,
     },
+    /// Answer to [`Request::ChannelOpen`].
+    ChannelOpened {
+        /// What to `POST /v1/channel/open`.
+        open_request: OpenRequest,
+        /// The session id the server must answer with.
+        session_id: Bytes,
+        /// The integrity key the document was verified with: the app pins it.
+        integrity_key: Bytes,
+        /// The policy the signed document announces.
+        policy: BootstrapPolicy,
+    },
+    /// Answer to [`Request::ChannelSeal`]: the body to send.
+    ChannelSealed {
+        /// The sealed request.
+        message: SealedMessage,
+    },
+    /// Answer to [`Request::ChannelOpenResponse`].
+    ChannelResponse {
+        /// The response's JSON body.
+        plaintext: Bytes,
+    },
     /// Answer to [`Request::End`]; the process exits after sending it.
     Ended,
     /// A protocol failure; the session goes on.
@@ -320,6 +370,9 @@ pub enum ErrorCode {
     NotUnlocked,
     /// The certificate does not match the loaded key.
     CertificateMismatch,
+    /// The sealed channel refused: bad bootstrap document, wrong server key,
+    /// a message replayed or out of order, no channel open. Reconnect.
+    ChannelRefused,
     /// Anything else; the message says what.
     Internal,
 }
@@ -398,6 +451,9 @@ pub fn decode_request(body: &[u8]) -> Result<RequestEnvelope, DecodeError> {
         "sign",
         "reseal",
         "export-key",
+        "channel-open",
+        "channel-seal",
+        "channel-open-response",
         "end",
     ];
     if !KNOWN.contains(&kind.as_str()) {
@@ -481,6 +537,83 @@ mod tests {
         assert_eq!(code(r#"{"v":1,"id":1,"type":"generate-key"}"#), ErrorCode::BadRequest);
         let e = decode_request(br#"{"v":1,"id":9,"type":"unlock","user_id":"a"}"#).expect_err("missing fields");
         assert_eq!(e.id, 9);
+    }
+
+    /// Every request the app can send is one the signer knows by name.
+    #[test]
+    fn every_request_type_is_known() {
+        use crate::channel::{SealedMessage, SignedBootstrap};
+        let registration = crate::RegistrationData {
+            user_id: "a".into(),
+            common_name: "A".into(),
+            organization: "O".into(),
+            organizational_unit: String::new(),
+            email: "a@b.c".into(),
+            country: "GB".into(),
+        };
+        let message = SealedMessage {
+            session_id: Bytes(vec![0; 16]),
+            counter: 0,
+            body: Bytes(vec![]),
+        };
+        let bootstrap = SignedBootstrap {
+            document: Bytes(vec![]),
+            signature: Bytes(vec![]),
+        };
+        let pass = || Passphrase::new("x".into());
+        let requests = vec![
+            Request::Hello,
+            Request::GenerateKey {
+                registration: registration.clone(),
+                passphrase: pass(),
+                kdf: KdfParams::FLOOR,
+                key_bits: KeySize::Rsa2048,
+            },
+            Request::Unlock {
+                user_id: "a".into(),
+                kdf: KdfParams::FLOOR,
+                salt: Bytes(vec![]),
+                passphrase: pass(),
+            },
+            Request::OpenRecord {
+                record: Bytes(vec![]),
+                registration,
+            },
+            Request::Sign {
+                content: Bytes(vec![]),
+                scheme: SignatureScheme::RsaPssSha256,
+                format: SignatureFormat::Raw,
+                certificate: None,
+            },
+            Request::Reseal {
+                passphrase: pass(),
+                kdf: KdfParams::FLOOR,
+            },
+            Request::ExportKey { passphrase: pass() },
+            Request::ChannelOpen {
+                bootstrap,
+                pinned_integrity_key: None,
+            },
+            Request::ChannelSeal {
+                method: "POST".into(),
+                path: "/".into(),
+                plaintext: Bytes(vec![]),
+            },
+            Request::ChannelOpenResponse {
+                method: "POST".into(),
+                path: "/".into(),
+                message,
+            },
+            Request::End,
+        ];
+        for request in requests {
+            let frame = encode_frame(&RequestEnvelope {
+                v: 1,
+                id: 1,
+                request: request.clone(),
+            });
+            assert_eq!(decode_request(&frame[4..]).map(|e| e.request), Ok(request));
+        }
     }
 
     #[test]

@@ -142,6 +142,64 @@ fn consent_sealing(phrase: &ConsentPhrase, application_id: &str) -> SealingKey {
     SealingKey::derive(&phrase.wrap_key(application_id), "consent")
 }
 
+/// A sealed record sent by a client: well-formed, for `user_id`, with KDF
+/// parameters between the floor and the ceiling.
+fn new_record(bytes: &[u8], user_id: &str) -> Result<SealedKeyRecord, Failure> {
+    let record = SealedKeyRecord::parse(bytes)
+        .map_err(|e| Failure::bad_field("record", format!("the sealed record is malformed: {e}")))?;
+    if record.header.user_id != user_id {
+        return Err(Failure::bad_field(
+            "record",
+            "the sealed record belongs to another user id",
+        ));
+    }
+    let kdf = record.header.kdf_params;
+    if !kdf.meets_floor() || !kdf.within_ceiling() {
+        return Err(Failure::bad_field(
+            "record",
+            "the sealed record's key-derivation parameters are out of range",
+        ));
+    }
+    Ok(record)
+}
+
+/// A sign-in verifier is 32 bytes.
+fn check_verifier(field: &str, verifier: &[u8]) -> Result<(), Failure> {
+    if verifier.len() != VERIFIER_LEN {
+        return Err(Failure::bad_field(field, "the verifier must be 32 bytes"));
+    }
+    Ok(())
+}
+
+/// Archives a newly issued, active certificate and audits it.
+fn store_certificate(
+    tier: &KeyTier,
+    c: &mut AnyConnection,
+    user_id: &str,
+    issued: &ca::IssuedCertificate,
+    now: i64,
+) -> Result<(), TxError> {
+    models::certificates::insert(
+        c,
+        &Certificate {
+            serial: issued.serial_hex.clone(),
+            user_id: user_id.to_owned(),
+            der: issued.der.clone(),
+            sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
+            subject: issued.subject.clone(),
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+            status: CertificateStatus::Active,
+            revoked_at: None,
+            revocation_reason: None,
+            issued_at: now,
+        },
+    )?;
+    let detail = serde_json::json!({ "serial": issued.serial_hex, "sha256": issued.sha256_fingerprint_hex });
+    tier.audit(c, event("system", "certificate.issued", user_id, detail))?;
+    Ok(())
+}
+
 /// A Unix time as a calendar date, `YYYY-MM-DD` (UTC), for letters
 /// (days-to-civil conversion of the proleptic Gregorian calendar).
 pub fn date(unix: i64) -> String {
@@ -192,24 +250,9 @@ impl KeyTier {
                 "the nonce must be 16 to 64 characters of base64 or hex",
             ));
         }
-        let record = SealedKeyRecord::parse(&req.record.0)
-            .map_err(|e| Failure::bad_field("record", format!("the sealed record is malformed: {e}")))?;
+        let record = new_record(&req.record.0, &req.registration.user_id)?;
         let header = &record.header;
-        if header.user_id != req.registration.user_id {
-            return Err(Failure::bad_field(
-                "record",
-                "the sealed record belongs to another user id",
-            ));
-        }
-        if !header.kdf_params.meets_floor() || !header.kdf_params.within_ceiling() {
-            return Err(Failure::bad_field(
-                "record",
-                "the sealed record's key-derivation parameters are out of range",
-            ));
-        }
-        if req.verifier.0.len() != VERIFIER_LEN {
-            return Err(Failure::bad_field("verifier", "the verifier must be 32 bytes"));
-        }
+        check_verifier("verifier", &req.verifier.0)?;
         let spki = self
             .ca
             .check_request(&req.certification_request.0, &req.registration)
@@ -448,22 +491,7 @@ impl KeyTier {
                     updated_at: now,
                 },
             )?;
-            models::certificates::insert(
-                c,
-                &Certificate {
-                    serial: issued.serial_hex.clone(),
-                    user_id: req.user_id.clone(),
-                    der: issued.der.clone(),
-                    sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
-                    subject: issued.subject.clone(),
-                    not_before: issued.not_before,
-                    not_after: issued.not_after,
-                    status: CertificateStatus::Active,
-                    revoked_at: None,
-                    revocation_reason: None,
-                    issued_at: now,
-                },
-            )?;
+            store_certificate(self, c, &req.user_id, &issued, now)?;
             models::applications::set_state(c, &app.application_id, ApplicationState::Consented)?;
             // The letter (and with it the phrase) is not kept once consent is given.
             models::applications::set_letter_state(c, &app.application_id, LetterState::Dispatched)?;
@@ -475,15 +503,6 @@ impl KeyTier {
                     "user.activated",
                     &req.user_id,
                     serde_json::json!({ "application_id": app.application_id }),
-                ),
-            )?;
-            self.audit(
-                c,
-                event(
-                    "system",
-                    "certificate.issued",
-                    &req.user_id,
-                    serde_json::json!({ "serial": issued.serial_hex, "sha256": issued.sha256_fingerprint_hex }),
                 ),
             )?;
             Ok(Outcome::Done(ConsentResponse {
@@ -628,24 +647,9 @@ impl KeyTier {
             ));
         }
         let (user, current) = self.authenticate(&body.user_id, &body.verifier.0)?;
-        let record = SealedKeyRecord::parse(&body.record.0)
-            .map_err(|e| Failure::bad_field("record", format!("the sealed record is malformed: {e}")))?;
+        let record = new_record(&body.record.0, &body.user_id)?;
         let header = &record.header;
-        if header.user_id != body.user_id {
-            return Err(Failure::bad_field(
-                "record",
-                "the sealed record belongs to another user id",
-            ));
-        }
-        if !header.kdf_params.meets_floor() || !header.kdf_params.within_ceiling() {
-            return Err(Failure::bad_field(
-                "record",
-                "the sealed record's key-derivation parameters are out of range",
-            ));
-        }
-        if body.new_verifier.0.len() != VERIFIER_LEN {
-            return Err(Failure::bad_field("new_verifier", "the verifier must be 32 bytes"));
-        }
+        check_verifier("new_verifier", &body.new_verifier.0)?;
         let registration: RegistrationData = serde_json::from_str(&user.registration).map_err(Failure::internal)?;
         match &body.certification_request {
             Some(csr) => {
@@ -698,31 +702,7 @@ impl KeyTier {
                     )?;
                     response.superseded = Some(old.serial);
                 }
-                models::certificates::insert(
-                    c,
-                    &Certificate {
-                        serial: issued.serial_hex.clone(),
-                        user_id: body.user_id.clone(),
-                        der: issued.der.clone(),
-                        sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
-                        subject: issued.subject.clone(),
-                        not_before: issued.not_before,
-                        not_after: issued.not_after,
-                        status: CertificateStatus::Active,
-                        revoked_at: None,
-                        revocation_reason: None,
-                        issued_at: now,
-                    },
-                )?;
-                self.audit(
-                    c,
-                    event(
-                        "system",
-                        "certificate.issued",
-                        &body.user_id,
-                        serde_json::json!({ "serial": issued.serial_hex, "sha256": issued.sha256_fingerprint_hex }),
-                    ),
-                )?;
+                store_certificate(self, c, &body.user_id, &issued, now)?;
                 self.publish_crl(c, now)?;
                 response.certificate = Some(Bytes(issued.der));
                 response.serial = Some(issued.serial_hex);

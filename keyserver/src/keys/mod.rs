@@ -9,6 +9,7 @@
 mod admin;
 mod flows;
 pub mod routes;
+pub mod sealed;
 pub mod staff;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,9 @@ use signet_signer::keys::PrivateKey;
 
 use crate::audit::{self, NewEvent};
 use crate::ca::CertificateAuthority;
+use crate::channel::{ChannelLimits, ChannelServer};
 use crate::db::{AnyConnection, Database, DbError, models};
+use crate::server_keys::ServerKeys;
 use crate::storage_key::StorageKey;
 
 /// What the key server asks of clients and how long things last.
@@ -96,6 +99,9 @@ pub enum OpenError {
     /// The CA could not be loaded or made.
     #[error("certification authority: {0}")]
     Ca(#[from] crate::ca::CaError),
+    /// The sealed channel could not be set up.
+    #[error("sealed channel: {0}")]
+    Channel(#[from] crate::channel::ChannelError),
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Database(#[from] DbError),
@@ -110,10 +116,12 @@ pub struct KeyTier {
     pub(crate) policy: Policy,
     pub(crate) clock: Clock,
     pub(crate) data_dir: PathBuf,
+    pub(crate) channel: ChannelServer,
 }
 
 impl KeyTier {
     /// Assembles a key tier from its parts.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Database,
         storage: StorageKey,
@@ -122,6 +130,7 @@ impl KeyTier {
         policy: Policy,
         clock: Clock,
         data_dir: PathBuf,
+        channel: ChannelServer,
     ) -> Self {
         KeyTier {
             db,
@@ -131,6 +140,7 @@ impl KeyTier {
             policy,
             clock,
             data_dir,
+            channel,
         }
     }
 
@@ -154,7 +164,11 @@ impl KeyTier {
             .create(data_dir)
             .map_err(dir_error)?;
         let storage = StorageKey::load_or_create(data_dir)?;
-        let integrity = crate::server_keys::load_or_create_key(&data_dir.join("integrity.key"), KeySize::Rsa3072)?;
+        let ServerKeys {
+            integrity,
+            confidentiality,
+        } = ServerKeys::load_or_create(data_dir)?;
+        let channel = ChannelServer::new(&integrity, &confidentiality, ChannelLimits::default(), clock.clone())?;
         let ca_dir = data_dir.join("ca");
         let ca = if ca_dir.exists() {
             CertificateAuthority::load(&ca_dir)?
@@ -178,6 +192,7 @@ impl KeyTier {
             policy,
             clock,
             data_dir.to_path_buf(),
+            channel,
         ))
     }
 

@@ -10,7 +10,11 @@ use warp::{Filter, Reply};
 
 use signet_schema::api::ApiErrorCode;
 
+use signet_schema::channel::{OpenRequest, OpenResponse};
+use signet_schema::protocol::Bytes;
+
 use super::KeyTier;
+use super::sealed::{self, Sealing};
 use super::staff::{SignedRequest, signed_request};
 use crate::db::models::LetterState;
 use crate::error::Failure;
@@ -18,12 +22,45 @@ use crate::http::{blocking, blocking_bytes, json_body, recover};
 
 /// Every route of the key tier, with the one `recover()`.
 pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
+    let tier_for_bodies = tier.clone();
     let with = move || {
         let tier = tier.clone();
         warp::any().map(move || tier.clone())
     };
     let v1 = warp::path("v1");
 
+    // GET /v1/bootstrap: the signed bootstrap document of the sealed channel.
+    let bootstrap = v1
+        .and(warp::path("bootstrap"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and_then(|t: Arc<KeyTier>| {
+            blocking(move || {
+                t.channel
+                    .bootstrap_document((&t.policy).into())
+                    .map_err(Failure::internal)
+            })
+        });
+    // POST /v1/channel/open: a session key under RSA-OAEP-SHA256.
+    let channel_open = v1
+        .and(warp::path("channel"))
+        .and(warp::path("open"))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(with())
+        .and(json_body())
+        .and_then(|t: Arc<KeyTier>, req: OpenRequest| {
+            blocking(move || {
+                let session_id = t
+                    .channel
+                    .open_session(&req)
+                    .map_err(|e| Failure::new(e.api_code(), format!("the session was not opened: {e}")))?;
+                Ok(OpenResponse {
+                    session_id: Bytes(session_id.to_vec()),
+                })
+            })
+        });
     // GET /v1/policy
     let policy = v1
         .and(warp::path("policy"))
@@ -37,40 +74,55 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         .and(warp::path::end())
         .and(warp::post())
         .and(with())
-        .and(json_body())
-        .and_then(|t: Arc<KeyTier>, req: ApplyRequest| blocking(move || t.apply(req)));
+        .and(sealed::body(tier_for_bodies.clone()))
+        .and_then(|t: Arc<KeyTier>, (req, sealing): (ApplyRequest, Option<Sealing>)| {
+            let tier = t.clone();
+            sealed::reply(tier, sealing, move || t.apply(req))
+        });
     // POST /v1/consent
     let consent = v1
         .and(warp::path("consent"))
         .and(warp::path::end())
         .and(warp::post())
         .and(with())
-        .and(json_body())
-        .and_then(|t: Arc<KeyTier>, req: ConsentRequest| blocking(move || t.consent(req)));
+        .and(sealed::body(tier_for_bodies.clone()))
+        .and_then(|t: Arc<KeyTier>, (req, sealing): (ConsentRequest, Option<Sealing>)| {
+            let tier = t.clone();
+            sealed::reply(tier, sealing, move || t.consent(req))
+        });
     // POST /v1/prelogin
     let prelogin = v1
         .and(warp::path("prelogin"))
         .and(warp::path::end())
         .and(warp::post())
         .and(with())
-        .and(json_body())
-        .and_then(|t: Arc<KeyTier>, req: PreloginRequest| blocking(move || t.prelogin(req)));
+        .and(sealed::body(tier_for_bodies.clone()))
+        .and_then(|t: Arc<KeyTier>, (req, sealing): (PreloginRequest, Option<Sealing>)| {
+            let tier = t.clone();
+            sealed::reply(tier, sealing, move || t.prelogin(req))
+        });
     // POST /v1/signin
     let signin = v1
         .and(warp::path("signin"))
         .and(warp::path::end())
         .and(warp::post())
         .and(with())
-        .and(json_body())
-        .and_then(|t: Arc<KeyTier>, req: SigninRequest| blocking(move || t.signin(req)));
+        .and(sealed::body(tier_for_bodies.clone()))
+        .and_then(|t: Arc<KeyTier>, (req, sealing): (SigninRequest, Option<Sealing>)| {
+            let tier = t.clone();
+            sealed::reply(tier, sealing, move || t.signin(req))
+        });
     // POST /v1/revoke
     let revoke = v1
         .and(warp::path("revoke"))
         .and(warp::path::end())
         .and(warp::post())
         .and(with())
-        .and(json_body())
-        .and_then(|t: Arc<KeyTier>, req: RevokeRequest| blocking(move || t.revoke(req)));
+        .and(sealed::body(tier_for_bodies.clone()))
+        .and_then(|t: Arc<KeyTier>, (req, sealing): (RevokeRequest, Option<Sealing>)| {
+            let tier = t.clone();
+            sealed::reply(tier, sealing, move || t.revoke(req))
+        });
     // GET /v1/ca.pem
     let ca_pem = v1
         .and(warp::path("ca.pem"))
@@ -206,6 +258,8 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
     // otherwise grow with every `or` and compile times explode.
     let all: Vec<BoxedFilter<(Response,)>> = vec![
         policy.boxed(),
+        bootstrap.boxed(),
+        channel_open.boxed(),
         openapi.boxed(),
         apply.boxed(),
         consent.boxed(),
@@ -237,6 +291,8 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
 /// The route table, for the web tier's allow-list and the API description.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/policy"),
+    ("GET", "/v1/bootstrap"),
+    ("POST", "/v1/channel/open"),
     ("GET", "/v1/openapi.json"),
     ("POST", "/v1/apply"),
     ("POST", "/v1/consent"),

@@ -53,6 +53,12 @@ pub enum Error {
     /// A sealed blob's tag did not verify, or it is not a sealed blob.
     #[error("the sealed data was altered, is for another place, or is not sealed data")]
     SealedBlobInvalid,
+    /// The sealed channel refused (bootstrap, pinned key, counters, tags).
+    #[error("secure channel: {0}")]
+    Channel(#[from] crate::channel::ChannelError),
+    /// A channel request came before `channel-open`.
+    #[error("no secure channel is open: open one first")]
+    NoChannel,
     /// A signature did not verify.
     #[error("the signature does not verify")]
     SignatureInvalid,
@@ -82,6 +88,7 @@ impl Error {
             Error::CertificateMismatch => ErrorCode::CertificateMismatch,
             Error::SignatureInvalid | Error::CertificateRequired | Error::SealedBlobInvalid => ErrorCode::BadRequest,
             Error::NoKey => ErrorCode::NoKey,
+            Error::Channel(_) | Error::NoChannel => ErrorCode::ChannelRefused,
             Error::NotUnlocked => ErrorCode::NotUnlocked,
             Error::Rsa(_) | Error::Encoding(_) | Error::System(_) => ErrorCode::Internal,
         }

@@ -4,11 +4,13 @@
 //! pass-phrase keys; both are wiped when replaced and when the session ends.
 //! The loop in `main.rs` owns framing and transport; this module never does I/O.
 
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use signet_schema::channel::SealedMessage;
 use signet_schema::protocol::{Bytes, HardeningReport, PROTOCOL_VERSION, Request, Response, SignatureFormat};
 use signet_schema::{FormatError, Problem, RegistrationData, SealedKeyRecord, SignatureScheme};
 
+use crate::channel::{self, ChannelClient};
 use crate::kdf::{self, PassphraseKeys};
 use crate::keys::PrivateKey;
 use crate::{Error, Result, cms, csr, export, seal, sign};
@@ -33,6 +35,7 @@ pub struct Session {
     hardening: HardeningReport,
     unlocked: Option<PassphraseKeys>,
     loaded: Option<LoadedKey>,
+    channel: Option<ChannelClient>,
 }
 
 impl Session {
@@ -42,6 +45,7 @@ impl Session {
             hardening,
             unlocked: None,
             loaded: None,
+            channel: None,
         }
     }
 
@@ -64,6 +68,7 @@ impl Session {
         if next == Next::End {
             self.unlocked = None;
             self.loaded = None;
+            self.channel = None;
         }
         (response, next)
     }
@@ -164,6 +169,54 @@ impl Session {
                 let pem = export::encrypted_pkcs8_pem(&loaded.key, passphrase.expose())?;
                 Ok(Response::KeyExported {
                     pkcs8_pem: pem.to_string(),
+                })
+            }
+            Request::ChannelOpen {
+                bootstrap,
+                pinned_integrity_key,
+            } => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                let pinned = match pinned_integrity_key {
+                    Some(key) => key.0,
+                    None => channel::first_use_integrity_key(&bootstrap, now)?,
+                };
+                let (client, open_request) = ChannelClient::open(&bootstrap, &pinned, now)?;
+                let response = Response::ChannelOpened {
+                    open_request,
+                    session_id: Bytes(client.session_id().to_vec()),
+                    integrity_key: Bytes(pinned),
+                    policy: client.policy().clone(),
+                };
+                self.channel = Some(client);
+                Ok(response)
+            }
+            Request::ChannelSeal {
+                method,
+                path,
+                plaintext,
+            } => {
+                let client = self.channel.as_mut().ok_or(Error::NoChannel)?;
+                let (counter, body) = client.seal_request(&method, &path, &plaintext.0)?;
+                let session_id = Bytes(client.session_id().to_vec());
+                Ok(Response::ChannelSealed {
+                    message: SealedMessage {
+                        session_id,
+                        counter,
+                        body: Bytes(body),
+                    },
+                })
+            }
+            Request::ChannelOpenResponse { method, path, message } => {
+                let client = self.channel.as_mut().ok_or(Error::NoChannel)?;
+                if message.session_id.0 != client.session_id().as_slice() {
+                    return Err(channel::ChannelError::BadTag.into());
+                }
+                let plaintext = client.open_response(message.counter, &method, &path, &message.body.0)?;
+                Ok(Response::ChannelResponse {
+                    plaintext: Bytes(plaintext.to_vec()),
                 })
             }
             Request::End => Ok(Response::Ended),

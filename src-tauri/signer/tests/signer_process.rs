@@ -248,6 +248,27 @@ fn requests_out_of_order_get_typed_errors() {
 }
 
 #[test]
+fn channel_requests_without_a_channel_are_refused() {
+    let mut signer = start(&[]);
+    let seal = signer.call(Request::ChannelSeal {
+        method: "POST".into(),
+        path: "/v1/signin".into(),
+        plaintext: Bytes(b"{}".to_vec()),
+    });
+    assert_eq!(refused(seal), ErrorCode::ChannelRefused);
+    let forged = signet_schema::channel::SignedBootstrap {
+        document: Bytes(br#"{"version":1}"#.to_vec()),
+        signature: Bytes(vec![0; 384]),
+    };
+    let open = signer.call(Request::ChannelOpen {
+        bootstrap: forged,
+        pinned_integrity_key: None,
+    });
+    assert_eq!(refused(open), ErrorCode::ChannelRefused);
+    assert!(matches!(signer.call(Request::Hello), Ok(Response::Ready { .. })));
+}
+
+#[test]
 fn malformed_and_oversized_frames_get_error_replies() {
     let mut signer = start(&[]);
     let cases: Vec<(Vec<u8>, ErrorCode)> = vec![

@@ -1,0 +1,159 @@
+//! Bodies sealed between the client's signing core and the key tier (the
+//! patent's message security). A client that opened a channel sends
+//! `Content-Type: application/vnd.signet.sealed+json` and a
+//! [`SealedMessage`] whose body, once unsealed for this route's method and
+//! path and the next counter, is the route's ordinary JSON request; the
+//! answer — success or typed error, with its status — comes back sealed for
+//! the same counter. The web tier forwards what it cannot read.
+//!
+//! Failures of the channel itself (unknown session, replay, reordering, a
+//! bad tag) cannot be sealed and are answered in plain JSON.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use signet_schema::api::ApiErrorCode;
+use signet_schema::channel::SealedMessage;
+use signet_schema::protocol::Bytes;
+use warp::Filter;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
+
+use super::KeyTier;
+use crate::channel::ChannelError;
+use crate::error::Failure;
+use crate::http::{MAX_BODY, Rejected, failure_reply};
+
+/// The media type of a sealed body.
+pub const SEALED_CONTENT_TYPE: &str = "application/vnd.signet.sealed+json";
+
+/// Where a sealed request came from, so its answer can be sealed to match.
+#[derive(Clone, Debug)]
+pub struct Sealing {
+    session_id: Vec<u8>,
+    counter: u64,
+    method: String,
+    path: String,
+}
+
+fn channel_failure(e: ChannelError) -> Failure {
+    let message = match &e {
+        ChannelError::UnknownSession | ChannelError::SessionExpired => {
+            "the secure session is unknown or expired: open a new one".to_owned()
+        }
+        ChannelError::Replay { .. } | ChannelError::OutOfOrder { .. } => {
+            "this sealed message was replayed or arrived out of order".to_owned()
+        }
+        other => format!("the sealed message was refused: {other}"),
+    };
+    Failure::new(e.api_code(), message)
+}
+
+/// A JSON body of type `T`, sent plain or sealed.
+pub fn body<T: DeserializeOwned + Send>(
+    tier: Arc<KeyTier>,
+) -> impl Filter<Extract = ((T, Option<Sealing>),), Error = warp::Rejection> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::bytes())
+        .and_then(
+            move |method: warp::http::Method,
+                  path: warp::path::FullPath,
+                  content_type: Option<String>,
+                  bytes: bytes::Bytes| {
+                let tier = tier.clone();
+                async move {
+                    let reject = |f: Failure| warp::reject::custom(Rejected(f));
+                    let parse = |json: &[u8]| {
+                        serde_json::from_slice::<T>(json).map_err(|e| {
+                            reject(Failure::new(
+                                ApiErrorCode::BadRequest,
+                                format!("the body is not a valid request: {e}"),
+                            ))
+                        })
+                    };
+                    if !content_type.is_some_and(|c| c.starts_with(SEALED_CONTENT_TYPE)) {
+                        return Ok::<_, warp::Rejection>((parse(&bytes)?, None));
+                    }
+                    let message: SealedMessage = serde_json::from_slice(&bytes).map_err(|e| {
+                        reject(Failure::new(
+                            ApiErrorCode::BadRequest,
+                            format!("the body is not a sealed message: {e}"),
+                        ))
+                    })?;
+                    message.validate().map_err(|e| reject(Failure::from(e)))?;
+                    let sealing = Sealing {
+                        session_id: message.session_id.0,
+                        counter: message.counter,
+                        method: method.as_str().to_owned(),
+                        path: path.as_str().to_owned(),
+                    };
+                    let plaintext = tier
+                        .channel
+                        .unseal_request(
+                            &sealing.session_id,
+                            sealing.counter,
+                            &sealing.method,
+                            &sealing.path,
+                            &message.body.0,
+                        )
+                        .map_err(|e| reject(channel_failure(e)))?;
+                    Ok((parse(&plaintext)?, Some(sealing)))
+                }
+            },
+        )
+}
+
+/// Runs `work` on the blocking pool and answers it — sealed when the
+/// request was.
+pub async fn reply<T, F>(tier: Arc<KeyTier>, sealing: Option<Sealing>, work: F) -> Result<Response, Infallible>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce() -> Result<T, Failure> + Send + 'static,
+{
+    let outcome = tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(Failure::internal(format!("task failed: {e}"))));
+    let Some(sealing) = sealing else {
+        return Ok(match outcome {
+            Ok(value) => warp::reply::json(&value).into_response(),
+            Err(failure) => failure_reply(failure),
+        });
+    };
+    let (status, json) = match outcome {
+        Ok(value) => (StatusCode::OK, serde_json::to_vec(&value)),
+        Err(failure) => {
+            let status = failure.status();
+            let json = serde_json::to_vec(&failure.body);
+            // Logged as a plain failure would be; the client gets it sealed.
+            let _ = failure_reply(failure);
+            (status, json)
+        }
+    };
+    let json = match json {
+        Ok(json) => json,
+        Err(e) => return Ok(failure_reply(Failure::internal(e))),
+    };
+    match tier.channel.seal_response(
+        &sealing.session_id,
+        sealing.counter,
+        &sealing.method,
+        &sealing.path,
+        &json,
+    ) {
+        Ok(body) => {
+            let message = SealedMessage {
+                session_id: Bytes(sealing.session_id),
+                counter: sealing.counter,
+                body: Bytes(body),
+            };
+            let reply = warp::reply::with_header(warp::reply::json(&message), "content-type", SEALED_CONTENT_TYPE);
+            Ok(warp::reply::with_status(reply, status).into_response())
+        }
+        Err(e) => Ok(failure_reply(channel_failure(e))),
+    }
+}
