@@ -482,6 +482,27 @@ fn operations() -> Vec<Operation> {
     let number =
         |description: &'static str| json!({ "type": "integer", "format": "int64", "description": description });
     let certificate_status = named::<CertificateStatus>();
+    let certificate_queries = vec![
+        query("user", "Only this user's certificates.", json!({ "type": "string" })),
+        query(
+            "serial",
+            "Only the certificate with this serial (any case).",
+            json!({ "type": "string" }),
+        ),
+        query(
+            "status",
+            "Only certificates with this status.",
+            certificate_status.schema.clone(),
+        ),
+        query("from", "Issued at or after, Unix seconds.", number("Unix seconds")),
+        query("to", "Issued at or before, Unix seconds.", number("Unix seconds")),
+        query(
+            "limit",
+            "At most this many (1 to 1000; default 100).",
+            json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
+        ),
+        query("offset", "Skip this many.", json!({ "type": "integer", "minimum": 0 })),
+    ];
     let bytes = json!({ "$ref": "#/components/schemas/Bytes" });
     vec![
         Operation {
@@ -751,28 +772,8 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             answer: Answer::Json(list_of::<CertificateInfo>()),
-            query: vec![
-                query("user", "Only this user's certificates.", json!({ "type": "string" })),
-                query(
-                    "serial",
-                    "Only the certificate with this serial (any case).",
-                    json!({ "type": "string" }),
-                ),
-                query(
-                    "status",
-                    "Only certificates with this status.",
-                    certificate_status.schema.clone(),
-                ),
-                query("from", "Issued at or after, Unix seconds.", number("Unix seconds")),
-                query("to", "Issued at or before, Unix seconds.", number("Unix seconds")),
-                query(
-                    "limit",
-                    "At most this many (1 to 1000; default 100).",
-                    json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
-                ),
-                query("offset", "Skip this many.", json!({ "type": "integer", "minimum": 0 })),
-            ],
-            parameter_schemas: vec![certificate_status],
+            query: certificate_queries.clone(),
+            parameter_schemas: vec![named::<CertificateStatus>()],
             ..op(
                 "GET",
                 "/v1/audit/certificates",
@@ -780,6 +781,25 @@ fn operations() -> Vec<Operation> {
                 "audit",
                 "Search the archive of every certificate issued",
                 "Certificates with their DER, filtered and paged.",
+                AUDITOR,
+            )
+        },
+        Operation {
+            answer: Answer::Raw {
+                media_type: "text/csv",
+                schema: json!({ "type": "string" }),
+                description: "RFC 4180 CSV, one certificate a row: serial, user_id, subject, status, \
+                              not_before, not_after, revoked_at, revocation_reason, sha256_fingerprint.",
+            },
+            query: certificate_queries,
+            parameter_schemas: vec![certificate_status],
+            ..op(
+                "GET",
+                "/v1/audit/certificates.csv",
+                "exportCertificates",
+                "audit",
+                "Export the certificate archive as CSV",
+                "The same search as /v1/audit/certificates, as a CSV file for spreadsheets.",
                 AUDITOR,
             )
         },

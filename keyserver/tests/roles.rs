@@ -190,6 +190,7 @@ fn every_route_for_every_role() {
             vec![],
             "auditor",
         ),
+        ("GET", "/v1/audit/certificates.csv".into(), vec![], "auditor"),
         ("GET", "/v1/audit/events?subject=alice".into(), vec![], "auditor"),
         ("GET", "/v1/audit/verify".into(), vec![], "auditor"),
     ];
@@ -323,6 +324,19 @@ fn every_route_for_every_role() {
     assert_eq!(status, 200);
     let certs: Vec<serde_json::Value> = serde_json::from_slice(&text).expect("json");
     assert_eq!(certs.len(), 2, "alice's active and superseded certificates");
+    let (status, csv) = call(
+        &client,
+        Some(&auditor),
+        "GET",
+        "/v1/audit/certificates.csv?user=alice",
+        b"",
+    );
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(csv).expect("utf-8");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("serial,user_id,subject,status,"));
+    assert!(lines.iter().any(|l| l.contains(",superseded,")) && lines.iter().any(|l| l.contains(",active,")));
     let (_, text) = call(&client, Some(&auditor), "GET", "/v1/audit/events?subject=bob", b"");
     let events: Vec<serde_json::Value> = serde_json::from_slice(&text).expect("json");
     assert!(events.iter().any(|e| e["kind"] == "user.reset" && e["actor"] == "hd"));

@@ -237,6 +237,16 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         .and(with())
         .and(signed_request())
         .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.audit_certificates(req)));
+    // GET /v1/audit/certificates.csv
+    let audit_certificates_csv = audit
+        .and(warp::path("certificates.csv"))
+        .and(warp::path::end())
+        .and(warp::get())
+        .and(with())
+        .and(signed_request())
+        .and_then(|t: Arc<KeyTier>, req: SignedRequest| {
+            blocking_bytes("text/csv; charset=utf-8", move || t.audit_certificates_csv(req))
+        });
     // GET /v1/audit/events
     let audit_events = audit
         .and(warp::path("events"))
@@ -276,6 +286,7 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         users.boxed(),
         user_action.boxed(),
         audit_certificates.boxed(),
+        audit_certificates_csv.boxed(),
         audit_events.boxed(),
         audit_verify.boxed(),
     ];
@@ -312,6 +323,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/helpdesk/users/{user}/unlock"),
     ("POST", "/v1/helpdesk/users/{user}/revoke"),
     ("GET", "/v1/audit/certificates"),
+    ("GET", "/v1/audit/certificates.csv"),
     ("GET", "/v1/audit/events"),
     ("GET", "/v1/audit/verify"),
 ];

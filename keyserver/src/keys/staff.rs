@@ -471,6 +471,40 @@ impl KeyTier {
         })
     }
 
+    /// `GET /v1/audit/certificates.csv?…`: the same search as CSV (RFC 4180).
+    pub fn audit_certificates_csv(&self, req: SignedRequest) -> Result<Vec<u8>, Failure> {
+        let rows = self.audit_certificates(req)?;
+        let mut out = String::from(
+            "serial,user_id,subject,status,not_before,not_after,revoked_at,revocation_reason,sha256_fingerprint\r\n",
+        );
+        for c in rows {
+            let status = serde_json::to_value(c.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let reason = c
+                .revocation_reason
+                .and_then(|r| serde_json::to_value(r).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let fields = [
+                c.serial,
+                c.user_id,
+                c.subject,
+                status,
+                c.not_before.to_string(),
+                c.not_after.to_string(),
+                c.revoked_at.map(|t| t.to_string()).unwrap_or_default(),
+                reason,
+                c.sha256_fingerprint,
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+        Ok(out.into_bytes())
+    }
+
     /// `GET /v1/audit/events?subject=&from_seq=&limit=`.
     pub fn audit_events(&self, req: SignedRequest) -> Result<Vec<EventInfo>, Failure> {
         let subject = req.query("subject");
@@ -524,6 +558,22 @@ impl KeyTier {
                 problem: Some(broken.to_string()),
             },
         })
+    }
+}
+
+/// One CSV field (RFC 4180 §2): quoted when it holds a comma, quote or line
+/// break; a leading `=`, `+`, `-` or `@` is prefixed with `'` so that a
+/// spreadsheet does not run it as a formula.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
     }
 }
 
