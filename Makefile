@@ -1,6 +1,7 @@
 # Signet — build, run and test.
 #
-#   make run     build everything and start it (see README.md)
+#   make run     build everything and start the key server (see README.md)
+#   make demo    one signer session, step by step
 #   make test    every test: units, properties, vectors, interop with OpenSSL,
 #                the signer as a real process, a short fuzz run
 #   make bench   benchmarks; figures go to BENCHMARKS.md
@@ -19,7 +20,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Debian packages: what the build and the tests run.
 SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps util-linux libsqlite3-dev libpq-dev
 
-.PHONY: all build run test test-unit test-fuzz lint fmt bench deps fuzz-tools clean
+.PHONY: all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools clean
 
 all: build
 
@@ -35,8 +36,18 @@ deps:
 build: deps
 	$(CARGO) build --workspace --release --locked
 
+# Where `make run` keeps the key server's database, keys and CA.
+DATA_DIR ?= $(CURDIR)/.signet-data
+LISTEN ?= 127.0.0.1:8443
+
 run: build
-	$(CARGO) run --release --locked -p signet-signer --example demo
+	@echo "starting the key server on https://$(LISTEN) (SQLite and keys in $(DATA_DIR)); Ctrl-C stops it"
+	$(TARGET_DIR)/release/signet-keyserver serve --data-dir "$(DATA_DIR)" --listen $(LISTEN)
+
+# One signer session, step by step, with the real signet-signer process.
+demo: build
+	$(CARGO) build --release --locked -p signet-signer --example demo
+	$(TARGET_DIR)/release/examples/demo
 
 lint:
 	$(CARGO) fmt --all -- --check
