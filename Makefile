@@ -58,6 +58,7 @@ test: deps test-unit test-fuzz
 
 test-unit:
 	@[ -n "$${SIGNET_TEST_POSTGRES_URL:-}" ] || echo "PostgreSQL backend tests will be skipped: set SIGNET_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them"
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked --no-fail-fast
 
 # The fuzz targets need sanitizer flags (a nightly toolchain, or the stable

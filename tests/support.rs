@@ -1,0 +1,169 @@
+//! What every journey needs: the workspace's built binaries, a running key
+//! server, a signer process, and HTTPS that trusts the server's certificate.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use signet_schema::protocol::{Request, Response};
+use signet_signer::child::SignerProcess;
+
+/// A binary of the workspace, built next to this test (`cargo test --workspace` builds them all).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// A running `signet-keyserver serve` on a temporary data directory.
+pub struct KeyServer {
+    child: Child,
+    /// `https://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl KeyServer {
+    /// Starts the server and waits until it listens.
+    pub fn start() -> KeyServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        let mut child = Command::new(binary("signet-keyserver"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
+            .env("SIGNET_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the key server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        let base_url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("a `listening on` line")
+            .to_owned();
+        KeyServer {
+            child,
+            base_url,
+            data_dir,
+            _dir: dir,
+        }
+    }
+
+    /// An HTTPS client trusting this server's self-signed certificate.
+    pub fn client(&self) -> Https {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig};
+        let pem = std::fs::read(self.data_dir.join("tls/cert.pem")).expect("server certificate");
+        let root = Certificate::from_pem(&pem).expect("PEM certificate");
+        let tls = TlsConfig::builder()
+            .root_certs(RootCerts::new_with_certs(&[root]))
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        Https {
+            agent,
+            base: self.base_url.clone(),
+        }
+    }
+
+    /// Runs `signet-keyserver ARGS… --data-dir DIR`.
+    pub fn admin(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary("signet-keyserver"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .output()
+            .expect("run")
+    }
+}
+
+impl Drop for KeyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// HTTPS to the key server.
+pub struct Https {
+    agent: ureq::Agent,
+    base: String,
+}
+
+impl Https {
+    /// GET: (status, body).
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut r = self.agent.get(format!("{}{path}", self.base)).call().expect("GET");
+        (r.status().as_u16(), r.body_mut().read_to_vec().expect("body"))
+    }
+
+    /// POST with a content type: (status, body).
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .send(body)
+            .expect("POST");
+        (r.status().as_u16(), r.body_mut().read_to_vec().expect("body"))
+    }
+}
+
+/// A signer process (the real `signet-signer`).
+pub fn signer() -> SignerProcess {
+    SignerProcess::start(&binary("signet-signer"), &[]).expect("start signet-signer")
+}
+
+/// Calls the signer; a refusal fails the journey with its message.
+pub fn call(signer: &mut SignerProcess, request: Request) -> Response {
+    signer
+        .call(request)
+        .unwrap_or_else(|e| panic!("the signer refused: {e}"))
+}
+
+/// The consent phrase on a letter: the `XXXX-XXXX-XXXX-XXXX-XXXX-XXXX` text string in the PDF.
+pub fn phrase_in_letter(pdf: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(pdf);
+    text.split('(')
+        .filter_map(|s| s.split_once(')').map(|(inside, _)| inside))
+        .find_map(|s| {
+            let groups: Vec<&str> = s.split('-').collect();
+            let shaped = groups.len() == 6
+                && groups
+                    .iter()
+                    .all(|g| g.len() == 4 && g.bytes().all(|b| b.is_ascii_alphanumeric()));
+            shaped.then(|| s.to_owned())
+        })
+}
+
+/// Runs openssl in `dir`: (success, stdout and stderr).
+pub fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
