@@ -263,3 +263,61 @@ fn bad_input_gets_typed_errors_and_changes_nothing() {
     );
     assert_eq!(pre["kdf"], serde_json::json!(KdfParams::DEFAULT));
 }
+
+/// Parallel wrong guesses cannot outrun the sign-in lock, and a guess that
+/// arrives after the lock neither lifts it nor gets evaluated.
+#[test]
+fn the_signin_lock_holds_under_parallel_guessing() {
+    let server = KeyServer::launch().rate_limits(100_000, 100_000).start();
+    let client = server.client();
+    let reg = alice();
+    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let salt = kdf::new_salt().expect("salt");
+    let keys = kdf::derive(PASS, &reg.user_id, KdfParams::FLOOR, &salt).expect("derive");
+    let apply = ApplyRequest {
+        registration: reg.clone(),
+        record: Bytes(seal::seal(&key, &reg, &keys).expect("seal").encode().expect("encode")),
+        certification_request: Bytes(
+            csr::certification_request(&key, &reg, SignatureScheme::RsaPssSha256).expect("csr"),
+        ),
+        verifier: Bytes(keys.verifier().to_vec()),
+        nonce: "0123456789abcdef7777".into(),
+        timestamp: common::now(),
+    };
+    let _: serde_json::Value = client.post_ok("/v1/apply", &apply);
+    let phrase = common::letter_phrase(&server, "alice");
+    let _: serde_json::Value = client.post_ok(
+        "/v1/consent",
+        &ConsentRequest {
+            user_id: "alice".into(),
+            phrase,
+        },
+    );
+
+    let outcomes: Vec<ApiErrorCode> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..24u8)
+            .map(|i| {
+                let client = server.client();
+                scope.spawn(move || {
+                    let wrong = SigninRequest {
+                        user_id: "alice".into(),
+                        verifier: Bytes(vec![i; 32]),
+                    };
+                    client.post_err("/v1/signin", &wrong).code
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    // Exactly nine failures are counted; the tenth locks; every later guess
+    // meets the lock and is not tried.
+    let failed = outcomes.iter().filter(|c| **c == ApiErrorCode::SigninFailed).count();
+    let locked = outcomes.iter().filter(|c| **c == ApiErrorCode::Locked).count();
+    assert_eq!((failed, locked), (9, 15), "{outcomes:?}");
+    // Locked: even the right pass phrase is refused now.
+    let right = SigninRequest {
+        user_id: "alice".into(),
+        verifier: Bytes(keys.verifier().to_vec()),
+    };
+    assert_eq!(client.post_err("/v1/signin", &right).code, ApiErrorCode::Locked);
+}

@@ -314,6 +314,36 @@ fn every_route_for_every_role() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
     let bob_cert: serde_json::Value = client.get_json(&format!("/v1/certificates/{}", bob.serial));
     assert_eq!(bob_cert["status"], "revoked");
+    // A stranger cannot take over the reset id with other registration data.
+    let mut stranger = registration("bob");
+    stranger.email = "mallory@example.net".into();
+    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let keys = kdf::derive(
+        b"mallory's pass phrase",
+        "bob",
+        KdfParams::FLOOR,
+        &kdf::new_salt().expect("salt"),
+    )
+    .expect("kdf");
+    let takeover = ApplyRequest {
+        registration: stranger.clone(),
+        record: Bytes(
+            seal::seal(&key, &stranger, &keys)
+                .expect("seal")
+                .encode()
+                .expect("encode"),
+        ),
+        certification_request: Bytes(
+            csr::certification_request(&key, &stranger, SignatureScheme::RsaPssSha256).expect("csr"),
+        ),
+        verifier: Bytes(keys.verifier().to_vec()),
+        nonce: nonce(),
+        timestamp: common::now(),
+    };
+    assert_eq!(
+        client.post_err("/v1/apply", &takeover).code,
+        ApiErrorCode::IdentityTaken
+    );
     let (reg, key, keys) = apply(&client, "bob");
     let phrase = letter_of(&client, &helpdesk, "bob");
     let bob_again = consent(&client, reg, key, keys, &phrase);

@@ -467,11 +467,13 @@ where
         AnyConnection::Postgresql(c) => {
             // Every write appends to the one audit chain, so concurrent writers would
             // always conflict: an advisory lock queues them, as BEGIN IMMEDIATE does on
-            // SQLite, across every key-tier process sharing the database. SERIALIZABLE
-            // and the retry stay as the safety net.
+            // SQLite, across every key-tier process sharing the database. Under READ
+            // COMMITTED each statement after the lock sees what the previous holder
+            // committed (a SERIALIZABLE snapshot would predate the wait), and writers
+            // holding the lock one at a time cannot interleave.
             AnsiTransactionManager::begin_transaction_sql(
                 c,
-                "BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock(7268420231)",
+                "BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(7268420231)",
             )
             .map_err(DbError::from)?
         }

@@ -397,6 +397,15 @@ pub mod applications {
             .optional()?)
     }
 
+    /// Erases the consent wrap (the record sealed under the consent phrase):
+    /// after consent, withdrawal or revocation it must not outlive its use.
+    pub fn erase_wrap(c: &mut AnyConnection, application_id: &str) -> Result<(), DbError> {
+        let rows = diesel::update(dsl::applications.find(application_id))
+            .set(dsl::consent_wrap.eq(Vec::<u8>::new()))
+            .execute(c)?;
+        touched(rows)
+    }
+
     /// Moves the application to `state`.
     pub fn set_state(c: &mut AnyConnection, application_id: &str, state: ApplicationState) -> Result<(), DbError> {
         let rows = diesel::update(dsl::applications.find(application_id))

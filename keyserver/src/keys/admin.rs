@@ -17,53 +17,76 @@ impl KeyTier {
     /// consent letter to `letter_path` (mode 0600): nobody else could print
     /// it. The letter then leaves the database, as after printing.
     pub fn bootstrap_helpdesk(&self, user_id: &str, letter_path: &Path) -> Result<(), Failure> {
-        let pdf = settle(self.db.write(|c| -> Result<Outcome<Vec<u8>>, TxError> {
-            let now = self.now();
-            let staff = models::users::list(c, Some(UserState::Active), 10_000, 0)?
-                .into_iter()
-                .chain(models::users::list(c, Some(UserState::Pending), 10_000, 0)?)
-                .any(|u| u.role == UserRole::Helpdesk);
-            if staff {
+        // The letter is written (atomically) before anything is committed, so
+        // a failed write or a crash never loses the only copy of the phrase.
+        let (application_id, pdf) = settle(self.db.read(|c| self.bootstrap_candidate(c, user_id)))?;
+        crate::files::write_secret(letter_path, &pdf).map_err(Failure::internal)?;
+        settle(self.db.write(|c| -> Result<Outcome<()>, TxError> {
+            let (current, _) = match self.bootstrap_candidate(c, user_id)? {
+                Outcome::Done(found) => found,
+                Outcome::Refused(f) => return Ok(Outcome::Refused(f)),
+            };
+            if current != application_id {
                 return Ok(Outcome::Refused(Failure::new(
                     ApiErrorCode::WrongState,
-                    "a help-desk account exists already: grant roles with `admin set-role` instead",
+                    "the application changed meanwhile",
                 )));
             }
-            let Some(user) = models::users::find(c, user_id)? else {
-                return Ok(Outcome::Refused(Failure::new(
-                    ApiErrorCode::NotFound,
-                    "no such applicant: apply for a key with this user id in the Signet app first",
-                )));
-            };
-            let app = models::applications::open_for_user(c, user_id)?;
-            let Some(app) =
-                app.filter(|a| user.state == UserState::Pending && a.state == ApplicationState::AwaitingConsent)
-            else {
-                return Ok(Outcome::Refused(Failure::new(
-                    ApiErrorCode::WrongState,
-                    "this user has no application awaiting consent",
-                )));
-            };
-            let Some(pdf) = app.letter_pdf else {
-                return Ok(Outcome::Refused(Failure::new(
-                    ApiErrorCode::WrongState,
-                    "this applicant's letter was printed already",
-                )));
-            };
+            let now = self.now();
             models::users::set_role(c, user_id, UserRole::Helpdesk, now)?;
-            models::applications::set_letter_state(c, &app.application_id, LetterState::Printed)?;
+            models::applications::set_letter_state(c, &application_id, LetterState::Printed)?;
             self.audit(
                 c,
                 event(
                     "operator",
                     "helpdesk.bootstrapped",
                     user_id,
-                    serde_json::json!({ "application_id": app.application_id }),
+                    serde_json::json!({ "application_id": application_id }),
                 ),
             )?;
-            Ok(Outcome::Done(pdf))
-        }))?;
-        crate::files::write_secret(letter_path, &pdf).map_err(Failure::internal)
+            Ok(Outcome::Done(()))
+        }))
+    }
+
+    /// The pending applicant `user_id` on an install without help desk:
+    /// their application id and letter.
+    fn bootstrap_candidate(
+        &self,
+        c: &mut crate::db::AnyConnection,
+        user_id: &str,
+    ) -> Result<Outcome<(String, Vec<u8>)>, TxError> {
+        let staff = models::users::list(c, Some(UserState::Active), 10_000, 0)?
+            .into_iter()
+            .chain(models::users::list(c, Some(UserState::Pending), 10_000, 0)?)
+            .any(|u| u.role == UserRole::Helpdesk);
+        if staff {
+            return Ok(Outcome::Refused(Failure::new(
+                ApiErrorCode::WrongState,
+                "a help-desk account exists already: grant roles with `admin set-role` instead",
+            )));
+        }
+        let Some(user) = models::users::find(c, user_id)? else {
+            return Ok(Outcome::Refused(Failure::new(
+                ApiErrorCode::NotFound,
+                "no such applicant: apply for a key with this user id in the Signet app first",
+            )));
+        };
+        let app = models::applications::open_for_user(c, user_id)?;
+        let Some(app) =
+            app.filter(|a| user.state == UserState::Pending && a.state == ApplicationState::AwaitingConsent)
+        else {
+            return Ok(Outcome::Refused(Failure::new(
+                ApiErrorCode::WrongState,
+                "this user has no application awaiting consent",
+            )));
+        };
+        let Some(pdf) = app.letter_pdf else {
+            return Ok(Outcome::Refused(Failure::new(
+                ApiErrorCode::WrongState,
+                "this applicant's letter was printed already",
+            )));
+        };
+        Ok(Outcome::Done((app.application_id, pdf)))
     }
 
     /// Grants `role` to `user_id`.

@@ -163,6 +163,11 @@ fn new_record(bytes: &[u8], user_id: &str) -> Result<SealedKeyRecord, Failure> {
     Ok(record)
 }
 
+/// Whether stored registration JSON is the same registration as `other`.
+fn registration_matches(stored: &str, other: &RegistrationData) -> bool {
+    serde_json::from_str::<RegistrationData>(stored).is_ok_and(|r| &r == other)
+}
+
 /// A sign-in verifier is 32 bytes.
 fn check_verifier(field: &str, verifier: &[u8]) -> Result<(), Failure> {
     if verifier.len() != VERIFIER_LEN {
@@ -323,8 +328,10 @@ impl KeyTier {
                         updated_at: now,
                     },
                 )?,
-                Some(u) if u.state == UserState::Reset => {
-                    models::users::set_registration(c, &user_id, &registration_json, now)?;
+                // After a help-desk reset, only the same person applies again:
+                // the registration data must be what the help desk reset.
+                Some(u) if u.state == UserState::Reset && registration_matches(&u.registration, &req.registration) => {
+                    models::users::set_role(c, &user_id, UserRole::User, now)?;
                     models::users::set_state(c, &user_id, UserState::Pending, now)?;
                 }
                 Some(_) => {
@@ -493,6 +500,7 @@ impl KeyTier {
             )?;
             store_certificate(self, c, &req.user_id, &issued, now)?;
             models::applications::set_state(c, &app.application_id, ApplicationState::Consented)?;
+            models::applications::erase_wrap(c, &app.application_id)?;
             // The letter (and with it the phrase) is not kept once consent is given.
             models::applications::set_letter_state(c, &app.application_id, LetterState::Dispatched)?;
             models::users::set_state(c, &req.user_id, UserState::Active, now)?;
@@ -537,93 +545,80 @@ impl KeyTier {
 
     /// Checks a verifier for `user_id`, counting failures and locking after
     /// too many; returns the user and their record when it matches.
-    fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<(User, KeyRecord), Failure> {
+    fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<(User, KeyRecord, Option<Certificate>), Failure> {
         let now = self.now();
         let failed = || Failure::new(ApiErrorCode::SigninFailed, "the user id or the pass phrase is wrong");
+        let locked = || {
+            Failure::new(
+                ApiErrorCode::Locked,
+                "too many failed sign-ins: try again later or ask the help desk to unlock",
+            )
+        };
         if verifier.len() != VERIFIER_LEN {
             return Err(Failure::bad_field("verifier", "the verifier must be 32 bytes"));
         }
         let tag = self.verifier_tag(user_id, verifier);
-        let found = self.db.read(|c| -> Result<_, Failure> {
-            Ok((models::users::find(c, user_id)?, models::key_records::find(c, user_id)?))
-        })?;
-        let (user, record) = match found {
-            (Some(u), _) if u.state == UserState::Revoked => {
-                return Err(Failure::new(
-                    ApiErrorCode::Revoked,
-                    "this key was revoked; ask the help desk to register again",
-                ));
-            }
-            (Some(u), Some(r)) if u.state == UserState::Active => (u, r),
-            _ => return Err(failed()),
-        };
-        if user.locked_until.is_some_and(|until| until > now) {
-            return Err(Failure::new(
-                ApiErrorCode::Locked,
-                "too many failed sign-ins: try again later or ask the help desk to unlock",
-            ));
-        }
-        if bool::from(tag.ct_eq(&record.verifier_hash)) {
-            if user.failed_logins > 0 || user.locked_until.is_some() {
-                self.db.write(|c| -> Result<(), TxError> {
-                    models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
-                    self.audit(
-                        c,
-                        event(
-                            user_id,
-                            "signin.counter_reset",
-                            user_id,
-                            serde_json::json!({ "after_failures": user.failed_logins }),
-                        ),
-                    )?;
-                    Ok(())
-                })?;
-            }
-            return Ok((user, record));
-        }
-        settle(self.db.write(|c| -> Result<Outcome<(User, KeyRecord)>, TxError> {
-            let current = models::users::get(c, user_id)?;
-            let failures = current.failed_logins + 1;
-            let lock = (failures >= self.policy.max_signin_failures).then_some(now + self.policy.signin_lock_seconds);
-            models::users::set_sign_in_failures(c, user_id, if lock.is_some() { 0 } else { failures }, lock, now)?;
-            self.audit(
-                c,
-                event(
-                    "anonymous",
-                    "signin.failed",
-                    user_id,
-                    serde_json::json!({ "consecutive": failures }),
-                ),
-            )?;
-            if let Some(until) = lock {
+        // One write transaction from the lock check to the failure count: parallel
+        // guesses queue behind each other and cannot outrun the lock.
+        settle(self.db.write(
+            |c| -> Result<Outcome<(User, KeyRecord, Option<Certificate>)>, TxError> {
+                let (user, record) = match (models::users::find(c, user_id)?, models::key_records::find(c, user_id)?) {
+                    (Some(u), _) if u.state == UserState::Revoked => {
+                        return Ok(Outcome::Refused(Failure::new(
+                            ApiErrorCode::Revoked,
+                            "this key was revoked; ask the help desk to register again",
+                        )));
+                    }
+                    (Some(u), Some(r)) if u.state == UserState::Active => (u, r),
+                    _ => return Ok(Outcome::Refused(failed())),
+                };
+                if user.locked_until.is_some_and(|until| until > now) {
+                    return Ok(Outcome::Refused(locked()));
+                }
+                if bool::from(tag.ct_eq(&record.verifier_hash)) {
+                    if user.failed_logins > 0 || user.locked_until.is_some() {
+                        models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
+                        let detail = serde_json::json!({ "after_failures": user.failed_logins });
+                        self.audit(c, event(user_id, "signin.counter_reset", user_id, detail))?;
+                    }
+                    let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
+                        .into_iter()
+                        .next();
+                    return Ok(Outcome::Done((user, record, certificate)));
+                }
+                let failures = user.failed_logins + 1;
+                let lock =
+                    (failures >= self.policy.max_signin_failures).then_some(now + self.policy.signin_lock_seconds);
+                models::users::set_sign_in_failures(c, user_id, if lock.is_some() { 0 } else { failures }, lock, now)?;
                 self.audit(
                     c,
-                    event("system", "user.locked", user_id, serde_json::json!({ "until": until })),
+                    event(
+                        "anonymous",
+                        "signin.failed",
+                        user_id,
+                        serde_json::json!({ "consecutive": failures }),
+                    ),
                 )?;
-                return Ok(Outcome::Refused(Failure::new(
-                    ApiErrorCode::Locked,
-                    "too many failed sign-ins: try again later or ask the help desk to unlock",
-                )));
-            }
-            Ok(Outcome::Refused(failed()))
-        }))
+                if let Some(until) = lock {
+                    self.audit(
+                        c,
+                        event("system", "user.locked", user_id, serde_json::json!({ "until": until })),
+                    )?;
+                    return Ok(Outcome::Refused(locked()));
+                }
+                Ok(Outcome::Refused(failed()))
+            },
+        ))
     }
 
     /// Sign in: the sealed record and certificate, released only after the
-    /// verifier matched. A plain sign-in writes nothing.
+    /// verifier matched.
     pub fn signin(&self, req: SigninRequest) -> Result<SigninResponse, Failure> {
-        let (user, record) = self.authenticate(&req.user_id, &req.verifier.0)?;
+        let (user, record, certificate) = self.authenticate(&req.user_id, &req.verifier.0)?;
         let sealed = self
             .storage
             .open(BlobKind::KeyRecord, &req.user_id, &record.sealed_record)
             .map_err(Failure::internal)?;
-        let certificate = self.db.read(|c| -> Result<Option<Certificate>, Failure> {
-            Ok(
-                models::certificates::for_user(c, &req.user_id, CertificateStatus::Active)?
-                    .into_iter()
-                    .next(),
-            )
-        })?;
         let certificate =
             certificate.ok_or_else(|| Failure::internal(format!("{}: active without a certificate", req.user_id)))?;
         let registration = serde_json::from_str(&user.registration).map_err(Failure::internal)?;
@@ -646,7 +641,7 @@ impl KeyTier {
                 "a user re-registers only their own key",
             ));
         }
-        let (user, current) = self.authenticate(&body.user_id, &body.verifier.0)?;
+        let (user, current, _) = self.authenticate(&body.user_id, &body.verifier.0)?;
         let record = new_record(&body.record.0, &body.user_id)?;
         let header = &record.header;
         check_verifier("new_verifier", &body.new_verifier.0)?;
@@ -782,6 +777,17 @@ impl KeyTier {
         Ok(active.len())
     }
 
+    /// Withdraws the user's open application, if any: its letter and consent
+    /// wrap are erased (inside the caller's transaction).
+    pub(crate) fn withdraw_open_applications(&self, c: &mut AnyConnection, user_id: &str) -> Result<(), TxError> {
+        while let Some(app) = models::applications::open_for_user(c, user_id)? {
+            models::applications::set_state(c, &app.application_id, ApplicationState::Withdrawn)?;
+            models::applications::set_letter_state(c, &app.application_id, LetterState::Dispatched)?;
+            models::applications::erase_wrap(c, &app.application_id)?;
+        }
+        Ok(())
+    }
+
     /// Revokes a user for good: key erased, certificates revoked, state
     /// `revoked` (inside the caller's transaction). Answers the last serial revoked.
     pub(crate) fn revoke_user(
@@ -797,6 +803,7 @@ impl KeyTier {
             .map(|cert| cert.serial.clone())
             .unwrap_or_default();
         self.revoke_keys(c, actor, user_id, reason, now)?;
+        self.withdraw_open_applications(c, user_id)?;
         models::users::set_state(c, user_id, UserState::Revoked, now)?;
         self.audit(
             c,

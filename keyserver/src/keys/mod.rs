@@ -250,7 +250,7 @@ impl KeyTier {
 
     /// A keyed tag of a sign-in verifier: what the database stores, so that a
     /// copy of the database without the storage key allows no offline guessing.
-    pub(crate) fn verifier_tag(&self, user_id: &str, verifier: &[u8]) -> Vec<u8> {
+    pub fn verifier_tag(&self, user_id: &str, verifier: &[u8]) -> Vec<u8> {
         self.keyed_hash(b"verifier", user_id, verifier)
     }
 

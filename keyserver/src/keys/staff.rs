@@ -21,9 +21,7 @@ use warp::Filter;
 use super::KeyTier;
 use super::flows::{Outcome, TxError, event, info, settle};
 use crate::db::AnyConnection;
-use crate::db::models::{
-    self, ApplicationState, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState,
-};
+use crate::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
 use crate::error::Failure;
 use crate::http::{MAX_BODY, Rejected};
 
@@ -369,10 +367,9 @@ impl KeyTier {
                 api::RevocationReason::CessationOfOperation,
                 now,
             )?;
-            while let Some(app) = models::applications::open_for_user(c, user_id)? {
-                models::applications::set_state(c, &app.application_id, ApplicationState::Withdrawn)?;
-                models::applications::set_letter_state(c, &app.application_id, LetterState::Dispatched)?;
-            }
+            self.withdraw_open_applications(c, user_id)?;
+            // A reset account starts again as an ordinary user; roles are granted anew.
+            models::users::set_role(c, user_id, UserRole::User, now)?;
             models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
             models::users::set_state(c, user_id, UserState::Reset, now)?;
             self.audit(
@@ -459,7 +456,7 @@ impl KeyTier {
             issued_from: number("from")?,
             issued_to: number("to")?,
             limit: Some(number("limit")?.unwrap_or(100).clamp(1, 1000)),
-            offset: number("offset")?,
+            offset: number("offset")?.map(|o| o.max(0)),
         };
         self.signed(&req, &[UserRole::Auditor], |c, _, _| {
             Ok(Outcome::Done(
@@ -523,7 +520,7 @@ impl KeyTier {
         self.signed(&req, &[UserRole::Auditor], |c, _, _| {
             let events = match &subject {
                 Some(s) => models::events::for_subject(c, s, limit)?,
-                None => models::events::range(c, from.unwrap_or(1), limit)?,
+                None => models::events::range(c, from.unwrap_or(1).max(1), limit)?,
             };
             Ok(Outcome::Done(
                 events
