@@ -32,3 +32,6 @@ SIGNET_BENCH_MEMORY_JSON="$out/memory.json" cargo bench --locked -p signet-signe
 
 python3 scripts/bench_report.py "$CARGO_TARGET_DIR/criterion" "$out" BENCHMARKS.md
 echo "== BENCHMARKS.md updated"
+
+# The key server under load: its own section of BENCHMARKS.md.
+bash scripts/bench_keyserver.sh

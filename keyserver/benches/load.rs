@@ -1,0 +1,994 @@
+//! Load benchmark of `signet-keyserver serve`, each figure next to a
+//! reference measured on the same machine in the same run:
+//!
+//! * record release (`POST /v1/signin`, 64 keep-alive HTTPS connections)
+//!   against a bare warp endpoint behind the same TLS accept loop;
+//! * full sealed sign-ins (bootstrap, channel open, sealed pre-login and
+//!   sign-in) against 0.8 × cores ÷ one RSA-3072 OAEP decryption;
+//! * registrations (`POST /v1/apply`) against cores ÷ one RSA-3072 PSS
+//!   signature (the audit event each application signs);
+//! * record release with 10³, 10⁵ and 10⁶ users in the database;
+//! * the server's resident memory under the sign-in load;
+//!
+//! on SQLite and, when reachable, PostgreSQL. Writes a JSON of figures to
+//! `SIGNET_BENCH_KEYSERVER_JSON` (default `keyserver-load.json`).
+//!
+//! With `SIGNET_BENCH_BARE_DIR` set, the executable is the bare reference
+//! server instead: it serves `POST /v1/signin` with a small JSON answer over
+//! the key server's own TLS accept loop, on a loopback port it announces.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes as Body;
+use diesel::connection::SimpleConnection;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rand::rngs::SysRng;
+use rsa::traits::{Decryptor, RandomizedEncryptor};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use signet_keyserver::db::models::{self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState};
+use signet_keyserver::db::{AnyConnection, Database, DbError};
+use signet_keyserver::keys::sealed::SEALED_CONTENT_TYPE;
+use signet_keyserver::keys::{KeyTier, Policy, system_clock};
+use signet_keyserver::server_keys::ServerKeys;
+use signet_keyserver::storage_key::{BlobKind, StorageKey};
+use signet_keyserver::tls::{self, ServerIdentity, Timeouts};
+use signet_schema::api::{ApplyRequest, PreloginRequest, SigninRequest};
+use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
+use signet_schema::protocol::Bytes;
+use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
+use signet_signer::channel::{ChannelClient, first_use_integrity_key};
+use signet_signer::keys::PrivateKey;
+use signet_signer::{csr, kdf, seal};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use warp::{Filter, Reply};
+
+/// Concurrent keep-alive connections of every load.
+const CONNECTIONS: usize = 64;
+/// Users whose records are released (all real: sealed under the storage key, verifier tag matching).
+const SAMPLE_USERS: usize = 1000;
+/// Applications made ahead of the registration load (each needs an RSA-3072 PKCS#10 signature).
+const REGISTRATION_POOL: usize = 2500;
+/// Largest number of operations any one load may run, whatever its duration.
+const MAX_OPERATIONS: usize = 2_000_000;
+/// Longest wait for one operation (the web tier answers 503 after 30 s).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const PASS_PHRASE: &[u8] = b"load benchmark pass phrase";
+
+fn seconds(name: &str, default: f64) -> Duration {
+    let value = std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    Duration::from_secs_f64(value)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("OS random numbers");
+    hex::encode(buf)
+}
+
+fn registration(user_id: &str) -> RegistrationData {
+    RegistrationData {
+        user_id: user_id.into(),
+        common_name: format!("Person {user_id}"),
+        organization: "Example Bank".into(),
+        organizational_unit: "Payments".into(),
+        email: format!("{user_id}@example.com"),
+        country: "GB".into(),
+    }
+}
+
+/// Sample user `k`: ids spread evenly over the id space the filler rows fill.
+fn sample_user(k: usize) -> String {
+    format!("u{:07}a", k * 1000 + 500)
+}
+
+/// Resident memory of a process from /proc: (VmRSS, VmHWM) in KiB.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+// ---------------------------------------------------------------- the bare reference server
+
+/// The reference: the key server's TLS accept loop and HTTP/1.1 settings in
+/// front of a handler that answers a small JSON.
+fn bare_server(dir: &Path) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let bound = listener.local_addr().expect("address");
+        let identity = ServerIdentity::self_signed(dir, &tls::names_for(&bound, &[])).expect("certificate");
+        let route = warp::post()
+            .and(warp::path!("v1" / "signin"))
+            .and(warp::body::bytes())
+            .map(|_body: Body| warp::reply::json(&json!({ "ok": true })).into_response())
+            .recover(|_rejection: warp::Rejection| async {
+                Ok::<_, Infallible>(warp::http::StatusCode::NOT_FOUND.into_response())
+            })
+            .unify();
+        println!("listening on https://{bound}");
+        tls::serve_tls(
+            listener,
+            &identity,
+            warp::service(route),
+            Timeouts::default(),
+            tls::shutdown_signal(),
+        )
+        .await;
+    });
+}
+
+// ---------------------------------------------------------------- processes under test
+
+/// A server process, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    connector: TlsConnector,
+}
+
+impl Server {
+    /// Starts `command`, reads its `listening on https://…` line and trusts `certificate` (PEM).
+    fn start(mut command: Command, certificate: impl Fn() -> PathBuf) -> Server {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start a server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the listening line");
+        let addr: SocketAddr = line
+            .trim()
+            .strip_prefix("listening on https://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("address");
+        let pem = std::fs::read(certificate()).expect("the server's certificate");
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.expect("PEM")).expect("trust anchor");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Server {
+            child,
+            addr,
+            connector: TlsConnector::from(Arc::new(config)),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One keep-alive HTTPS connection.
+struct Conn {
+    sender: SendRequest<Full<Body>>,
+}
+
+async fn connect(addr: SocketAddr, connector: &TlsConnector) -> Result<Conn, String> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let name = ServerName::IpAddress(addr.ip().into());
+    let tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    Ok(Conn { sender })
+}
+
+impl Conn {
+    /// One request: (status, body).
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Body), String> {
+        self.sender.ready().await.map_err(|e| e.to_string())?;
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1")
+            .header("content-type", content_type)
+            .body(Full::new(Body::from(body)))
+            .map_err(|e| e.to_string())?;
+        let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, body))
+    }
+
+    async fn expect_ok(&mut self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Result<Body, String> {
+        let (status, answer) = self.send(method, path, content_type, body).await?;
+        if status != 200 {
+            return Err(format!("{path}: {status} {}", String::from_utf8_lossy(&answer)));
+        }
+        Ok(answer)
+    }
+}
+
+// ---------------------------------------------------------------- workloads
+
+/// What one operation of a load is.
+enum Work {
+    /// POST /v1/signin, plain JSON, rotating over these bodies.
+    Release(Vec<Vec<u8>>),
+    /// A new sealed session per sign-in for these users.
+    Sealed {
+        users: Vec<String>,
+        verifier: Vec<u8>,
+        pinned: Vec<u8>,
+    },
+    /// POST /v1/apply, one prepared application each, until they run out.
+    Register { pool: Vec<ApplyRequest>, next: AtomicUsize },
+}
+
+impl Work {
+    /// Runs operation `seq` of worker `worker`; `Ok(false)` when there is no more work.
+    async fn one(&self, conn: &mut Conn, worker: usize, seq: usize) -> Result<bool, String> {
+        match self {
+            Work::Release(bodies) => {
+                let body = bodies[(worker + seq * CONNECTIONS) % bodies.len()].clone();
+                conn.expect_ok("POST", "/v1/signin", "application/json", body).await?;
+                Ok(true)
+            }
+            Work::Sealed {
+                users,
+                verifier,
+                pinned,
+            } => {
+                let user = &users[(worker + seq * CONNECTIONS) % users.len()];
+                let answer = conn
+                    .expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
+                    .await?;
+                let bootstrap: SignedBootstrap = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+                let (mut channel, open) = ChannelClient::open(&bootstrap, pinned, now()).map_err(|e| e.to_string())?;
+                let open = serde_json::to_vec(&open).map_err(|e| e.to_string())?;
+                let answer = conn
+                    .expect_ok("POST", "/v1/channel/open", "application/json", open)
+                    .await?;
+                let opened: OpenResponse = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+                if opened.session_id.0 != channel.session_id().to_vec() {
+                    return Err("the server named another session".into());
+                }
+                let prelogin =
+                    serde_json::to_value(PreloginRequest { user_id: user.clone() }).map_err(|e| e.to_string())?;
+                sealed_post(conn, &mut channel, "/v1/prelogin", &prelogin).await?;
+                let signin = serde_json::to_value(SigninRequest {
+                    user_id: user.clone(),
+                    verifier: Bytes(verifier.clone()),
+                })
+                .map_err(|e| e.to_string())?;
+                let released = sealed_post(conn, &mut channel, "/v1/signin", &signin).await?;
+                if !released["record"].is_string() {
+                    return Err(format!("no record released: {released}"));
+                }
+                Ok(true)
+            }
+            Work::Register { pool, next } => {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(prepared) = pool.get(index) else {
+                    return Ok(false);
+                };
+                let mut request = prepared.clone();
+                request.nonce = random_hex(16);
+                request.timestamp = now();
+                let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+                conn.expect_ok("POST", "/v1/apply", "application/json", body).await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Seals `body` for POST `path`, sends it and opens the answer.
+async fn sealed_post(conn: &mut Conn, channel: &mut ChannelClient, path: &str, body: &Value) -> Result<Value, String> {
+    let json = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+    let (counter, sealed) = channel.seal_request("POST", path, &json).map_err(|e| e.to_string())?;
+    let message = SealedMessage {
+        session_id: Bytes(channel.session_id().to_vec()),
+        counter,
+        body: Bytes(sealed),
+    };
+    let wire = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
+    let answer = conn.expect_ok("POST", path, SEALED_CONTENT_TYPE, wire).await?;
+    let message: SealedMessage = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+    let plain = channel
+        .open_response(message.counter, "POST", path, &message.body.0)
+        .map_err(|e| e.to_string())?;
+    serde_json::from_slice(&plain).map_err(|e| e.to_string())
+}
+
+/// What a load measured.
+#[derive(Debug, Default)]
+struct Measured {
+    ok: usize,
+    errors: usize,
+    first_error: Option<String>,
+    seconds: f64,
+    latencies_us: Vec<u64>,
+}
+
+impl Measured {
+    fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * (self.latencies_us.len() - 1) as f64).round() as usize;
+        self.latencies_us[rank] as f64 / 1000.0
+    }
+
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.seconds
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "ok": self.ok,
+            "errors": self.errors,
+            "first_error": self.first_error,
+            "seconds": self.seconds,
+            "per_second": self.rate(),
+            "p50_ms": self.percentile_ms(50.0),
+            "p99_ms": self.percentile_ms(99.0),
+        })
+    }
+}
+
+/// Runs `work` on [`CONNECTIONS`] connections: `warmup` unmeasured, then
+/// `measure`; only operations that start and end inside the measured window
+/// count. Stops early when the work runs out (the window then ends at the
+/// last completion).
+async fn load(server: &Server, work: Arc<Work>, warmup: Duration, measure: Duration) -> Measured {
+    let start = Instant::now();
+    let window = start + warmup;
+    let end = window + measure;
+    let mut tasks = Vec::new();
+    for worker in 0..CONNECTIONS {
+        let work = work.clone();
+        let (addr, connector) = (server.addr, server.connector.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut measured = Measured::default();
+            let mut last = window;
+            let mut conn = None;
+            let mut reconnects = 0;
+            for seq in 0..MAX_OPERATIONS {
+                let began = Instant::now();
+                if began >= end {
+                    break;
+                }
+                if conn.is_none() {
+                    match connect(addr, &connector).await {
+                        Ok(c) => conn = Some(c),
+                        Err(e) if reconnects < 100 => {
+                            reconnects += 1;
+                            measured.errors += 1;
+                            measured.first_error.get_or_insert(format!("connect: {e}"));
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                            continue;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let Some(c) = conn.as_mut() else { break };
+                let began = Instant::now();
+                let outcome = tokio::time::timeout(REQUEST_TIMEOUT, work.one(c, worker, seq))
+                    .await
+                    .unwrap_or_else(|_| Err("no answer in time".into()));
+                let done = Instant::now();
+                let counted = began >= window && done <= end;
+                match outcome {
+                    Ok(false) => break,
+                    Ok(true) if counted => {
+                        measured.ok += 1;
+                        measured.latencies_us.push((done - began).as_micros() as u64);
+                        last = last.max(done);
+                    }
+                    Ok(true) => {}
+                    Err(e) => {
+                        if counted {
+                            measured.errors += 1;
+                            measured.first_error.get_or_insert(e);
+                        }
+                        // A refused request may have left the connection or session unusable: start afresh.
+                        conn = None;
+                    }
+                }
+            }
+            (measured, last)
+        }));
+    }
+    let mut all = Measured::default();
+    let mut last = window;
+    for task in tasks {
+        let (m, l) = task.await.expect("worker");
+        all.ok += m.ok;
+        all.errors += m.errors;
+        if all.first_error.is_none() {
+            all.first_error = m.first_error;
+        }
+        all.latencies_us.extend(m.latencies_us);
+        last = last.max(l);
+    }
+    all.latencies_us.sort_unstable();
+    all.seconds = if matches!(*work, Work::Register { .. }) {
+        (last - window).as_secs_f64().max(1e-3)
+    } else {
+        measure.as_secs_f64()
+    };
+    all
+}
+
+// ---------------------------------------------------------------- in-process references
+
+/// Median of `runs` timings of `f`, in seconds.
+fn median_time(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// One RSA-OAEP-SHA256 decryption with the key tier's confidentiality key and
+/// one RSA-PSS-SHA256 signature with its integrity key, in seconds.
+fn rsa_references(data_dir: &Path) -> (f64, f64, u32) {
+    use rsa::pkcs8::DecodePrivateKey;
+    let keys = ServerKeys::load_or_create(data_dir).expect("server keys");
+    let der = keys.confidentiality.to_pkcs8_der().expect("PKCS#8");
+    let private = rsa::PrivateKey::from_pkcs8_der(&der).expect("RSA key");
+    let ciphertext = rsa::oaep::EncryptingKey::<Sha256>::new(private.to_public_key())
+        .encrypt_with_rng(&mut SysRng, &[7u8; 32])
+        .expect("encrypt");
+    let decrypting = rsa::oaep::DecryptingKey::<Sha256>::new(private);
+    let oaep = median_time(100, || {
+        let plain = decrypting.decrypt(&ciphertext).expect("decrypt");
+        assert_eq!(plain.len(), 32);
+    });
+    let pss = median_time(100, || {
+        signet_signer::sign::sign(&keys.integrity, SignatureScheme::RsaPssSha256, b"an audit event").expect("sign");
+    });
+    (oaep, pss, keys.confidentiality.bits())
+}
+
+// ---------------------------------------------------------------- data
+
+/// What every user of the benchmark shares: one key and one sealed record,
+/// relabelled for each user id. The key server cannot open a sealed record
+/// (it checks its form, owner and KDF range, never its MAC), so a relabelled
+/// record costs it what a real one does, without an Argon2id run per user.
+struct Material {
+    key: PrivateKey,
+    keys: signet_signer::kdf::PassphraseKeys,
+    salt: Vec<u8>,
+    record: SealedKeyRecord,
+}
+
+impl Material {
+    fn new() -> Material {
+        let key = PrivateKey::generate(KeySize::Rsa3072).expect("key generation");
+        let salt = kdf::new_salt().expect("salt").to_vec();
+        let keys = kdf::derive(PASS_PHRASE, "bench", KdfParams::FLOOR, &salt).expect("KDF");
+        let record = seal::seal(&key, &registration("bench"), &keys).expect("seal");
+        Material {
+            key,
+            keys,
+            salt,
+            record,
+        }
+    }
+
+    /// The sealed record, its header naming `user_id`.
+    fn record_for(&self, user_id: &str) -> Vec<u8> {
+        let mut record = self.record.clone();
+        record.header.user_id = user_id.to_owned();
+        record.encode().expect("encode")
+    }
+
+    fn verifier(&self) -> Vec<u8> {
+        self.keys.verifier().to_vec()
+    }
+
+    /// Applications for distinct user ids, each with its own sealed record
+    /// and PKCS#10 request, made on every core.
+    fn applications(&self, count: usize) -> Vec<ApplyRequest> {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let per = count.div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        (t * per..((t + 1) * per).min(count))
+                            .map(|i| {
+                                let reg = registration(&format!("applicant{i:06}"));
+                                let record = self.record_for(&reg.user_id);
+                                let request =
+                                    csr::certification_request(&self.key, &reg, SignatureScheme::RsaPssSha256)
+                                        .expect("PKCS#10");
+                                ApplyRequest {
+                                    registration: reg,
+                                    record: Bytes(record),
+                                    certification_request: Bytes(request),
+                                    verifier: Bytes(self.verifier()),
+                                    nonce: String::new(),
+                                    timestamp: 0,
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("thread")).collect()
+        })
+    }
+}
+
+/// Inserts the sample users as the flows would leave them after consent:
+/// active, the record sealed under the storage key, the verifier's keyed tag,
+/// an active certificate. Answers the template rows for the filler.
+fn insert_sample_users(tier: &KeyTier, material: &Material) -> (KeyRecord, Certificate, String) {
+    let storage = StorageKey::load_or_create(tier.data_dir()).expect("storage key");
+    let t = now();
+    let template = registration("template");
+    let request = csr::certification_request(&material.key, &template, SignatureScheme::RsaPssSha256).expect("csr");
+    let issued = tier.ca().issue(&request, &template, t, 365).expect("certificate");
+    let fingerprint = material.key.public_key().fingerprint().expect("fingerprint").to_vec();
+    let verifier = material.verifier();
+    let mut rows = Vec::new();
+    for k in 0..SAMPLE_USERS {
+        let user_id = sample_user(k);
+        let reg = registration(&user_id);
+        let record = material.record_for(&user_id);
+        let user = NewUser {
+            user_id: user_id.clone(),
+            registration: serde_json::to_string(&reg).expect("json"),
+            role: UserRole::User,
+            state: UserState::Active,
+            created_at: t,
+            updated_at: t,
+        };
+        let key_record = KeyRecord {
+            user_id: user_id.clone(),
+            sealed_record: storage
+                .seal(BlobKind::KeyRecord, &user_id, &record)
+                .expect("storage seal"),
+            kdf_m: i64::from(KdfParams::FLOOR.m_kib),
+            kdf_t: i64::from(KdfParams::FLOOR.t),
+            kdf_p: i64::from(KdfParams::FLOOR.p),
+            salt: material.salt.clone(),
+            verifier_hash: tier.verifier_tag(&user_id, &verifier),
+            public_key_fingerprint: fingerprint.clone(),
+            updated_at: t,
+        };
+        let certificate = Certificate {
+            serial: format!("A{k:031}"),
+            user_id,
+            der: issued.der.clone(),
+            sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
+            subject: issued.subject.clone(),
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+            status: CertificateStatus::Active,
+            revoked_at: None,
+            revocation_reason: None,
+            issued_at: t,
+        };
+        rows.push((user, key_record, certificate));
+    }
+    tier.database()
+        .write(|c| -> Result<(), DbError> {
+            for (user, record, certificate) in &rows {
+                models::users::insert(c, user)?;
+                models::key_records::upsert(c, record)?;
+                models::certificates::insert(c, certificate)?;
+            }
+            Ok(())
+        })
+        .expect("insert the sample users");
+    let (user, record, certificate) = rows.swap_remove(0);
+    (record, certificate, user.registration)
+}
+
+/// Adds filler users `from..to` (active, a record and a certificate each, of
+/// the sample users' sizes) in one transaction of `INSERT … SELECT` over a
+/// generated series. Their ids `u{(i·7919) mod 10⁶}f` spread over the same
+/// id space as the sample users'.
+fn add_filler(database: &Database, template: &(KeyRecord, Certificate, String), from: usize, to: usize) {
+    let (record, certificate, registration) = template;
+    let t = now();
+    database
+        .write(|c| -> Result<(), DbError> {
+            let sqlite = matches!(c, AnyConnection::Sqlite(_));
+            let (series, tail, id, serial) = if sqlite {
+                (
+                    format!(
+                        "WITH RECURSIVE s(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM s WHERE i + 1 < {to}) SELECT"
+                    ),
+                    " FROM s".to_owned(),
+                    "'u' || printf('%07d', (i * 7919) % 1000000) || 'f'",
+                    "'F' || printf('%031d', i)",
+                )
+            } else {
+                (
+                    "SELECT".to_owned(),
+                    format!(" FROM generate_series({from}, {}) AS s(i)", to - 1),
+                    "'u' || lpad(((i::bigint * 7919) % 1000000)::text, 7, '0') || 'f'",
+                    "'F' || lpad(i::text, 31, '0')",
+                )
+            };
+            let blob = |b: &[u8]| {
+                if sqlite {
+                    format!("X'{}'", hex::encode(b))
+                } else {
+                    format!("'\\x{}'::bytea", hex::encode(b))
+                }
+            };
+            let text = |s: &str| format!("'{}'", s.replace('\'', "''"));
+            let sql = format!(
+                "INSERT INTO users (user_id, registration, role, state, failed_logins, locked_until, created_at, updated_at) \
+                 {series} {id}, {reg}, 'user', 'active', 0, NULL, {t}, {t}{tail};\n\
+                 INSERT INTO key_records (user_id, sealed_record, kdf_m, kdf_t, kdf_p, salt, verifier_hash, public_key_fingerprint, updated_at) \
+                 {series} {id}, {sealed}, {m}, {kt}, {p}, {salt}, {tag}, {fp}, {t}{tail};\n\
+                 INSERT INTO certificates (serial, user_id, der, sha256_fingerprint, subject, not_before, not_after, status, revoked_at, revocation_reason, issued_at) \
+                 {series} {serial}, {id}, {der}, {sha}, {subject}, {nb}, {na}, 'active', NULL, NULL, {t}{tail};",
+                reg = text(registration),
+                sealed = blob(&record.sealed_record),
+                m = record.kdf_m,
+                kt = record.kdf_t,
+                p = record.kdf_p,
+                salt = blob(&record.salt),
+                tag = blob(&[0u8; 32]),
+                fp = blob(&record.public_key_fingerprint),
+                der = blob(&certificate.der),
+                sha = text(&certificate.sha256_fingerprint),
+                subject = text(&certificate.subject),
+                nb = certificate.not_before,
+                na = certificate.not_after,
+            );
+            match c {
+                AnyConnection::Sqlite(s) => s.batch_execute(&sql)?,
+                AnyConnection::Postgresql(p) => p.batch_execute(&sql)?,
+            }
+            Ok(())
+        })
+        .expect("insert filler users");
+    if database.backend() == signet_keyserver::db::Backend::Postgres {
+        database
+            .write(|c| -> Result<(), DbError> {
+                if let AnyConnection::Postgresql(p) = c {
+                    p.batch_execute("ANALYZE users; ANALYZE key_records; ANALYZE certificates;")?;
+                }
+                Ok(())
+            })
+            .ok();
+    }
+}
+
+fn count_users(database: &Database) -> i64 {
+    use diesel::prelude::*;
+    database
+        .read(|c| -> Result<i64, DbError> {
+            Ok(signet_keyserver::db::schema::key_records::table.count().get_result(c)?)
+        })
+        .expect("count")
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/// A throwaway PostgreSQL database, dropped at the end.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> Result<PgDatabase, String> {
+        use diesel::Connection;
+        let mut admin = diesel::PgConnection::establish(admin_url).map_err(|e| e.to_string())?;
+        let name = format!("signet_bench_{}", random_hex(6));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|e| e.to_string())?;
+        let (base, _) = admin_url.rsplit_once('/').ok_or("no database in the URL")?;
+        Ok(PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use diesel::Connection;
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the run
+
+struct Settings {
+    warmup: Duration,
+    measure: Duration,
+}
+
+/// Every figure of one backend.
+fn run_backend(
+    runtime: &tokio::runtime::Runtime,
+    settings: &Settings,
+    material: &Material,
+    applications: &[ApplyRequest],
+    database_url: Option<&str>,
+    references: &mut Option<(f64, f64, u32)>,
+) -> Value {
+    let dir = tempfile::Builder::new()
+        .prefix("signet-load-")
+        .tempdir()
+        .expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .env("SIGNET_LOG", "warn")
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("server.log")).expect("log file"),
+        ));
+    for flag in ["--address-rate", "--user-rate"] {
+        command.args([flag, "1000000000"]);
+    }
+    for flag in ["--address-burst", "--user-burst"] {
+        command.args([flag, "1000000"]);
+    }
+    if let Some(url) = database_url {
+        command.args(["--database", url]);
+    }
+    let started = Instant::now();
+    let server = Server::start(command, || data_dir.join("tls").join("cert.pem"));
+    let startup = started.elapsed().as_secs_f64();
+    let idle = memory_kib(server.pid());
+    let backend = if database_url.is_some() { "postgres" } else { "sqlite" };
+    eprintln!("== {backend}: serve started in {startup:.2} s, idle RSS {} KiB", idle.0);
+
+    if references.is_none() {
+        *references = Some(rsa_references(&data_dir));
+    }
+    let tier = KeyTier::open(&data_dir, database_url, Policy::default(), system_clock()).expect("open the key tier");
+    let template = insert_sample_users(&tier, material);
+    let bodies: Vec<Vec<u8>> = (0..SAMPLE_USERS)
+        .map(|k| {
+            serde_json::to_vec(&SigninRequest {
+                user_id: sample_user(k),
+                verifier: Bytes(material.verifier()),
+            })
+            .expect("json")
+        })
+        .collect();
+    let release = Arc::new(Work::Release(bodies));
+
+    let mut levels = Vec::new();
+    let users = count_users(tier.database());
+    // The server's first load: a longer warm-up fills its pools and caches.
+    let at_1k = runtime.block_on(load(&server, release.clone(), settings.warmup * 3, settings.measure));
+    eprintln!("   release at {users} users: {:.0}/s", at_1k.rate());
+    levels.push(json!({ "users": users, "populate_seconds": 0.0, "load": at_1k.json() }));
+    let after_release = memory_kib(server.pid());
+
+    // Full sign-ins, each in a new sealed session.
+    let bootstrap_answer = runtime.block_on(async {
+        let mut conn = connect(server.addr, &server.connector).await.expect("connect");
+        conn.expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
+            .await
+            .expect("bootstrap")
+    });
+    let bootstrap: SignedBootstrap = serde_json::from_slice(&bootstrap_answer).expect("bootstrap");
+    let pinned = first_use_integrity_key(&bootstrap, now()).expect("self-signed bootstrap");
+    let sealed = Arc::new(Work::Sealed {
+        users: (0..SAMPLE_USERS).map(sample_user).collect(),
+        verifier: material.verifier(),
+        pinned,
+    });
+    let sealed = runtime.block_on(load(&server, sealed, settings.warmup, settings.measure));
+    eprintln!("   sealed sign-ins: {:.1}/s", sealed.rate());
+    let after_signin = memory_kib(server.pid());
+
+    // Registrations: the prepared pool, until it or the time runs out.
+    let register = Arc::new(Work::Register {
+        pool: applications.to_vec(),
+        next: AtomicUsize::new(0),
+    });
+    let registrations = runtime.block_on(load(&server, register, Duration::ZERO, settings.measure));
+    eprintln!("   registrations: {:.1}/s", registrations.rate());
+
+    // Record release as the database grows.
+    let mut filled = SAMPLE_USERS;
+    let largest: usize = std::env::var("SIGNET_BENCH_MAX_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    for target in [100_000usize, 1_000_000].into_iter().filter(|&n| n <= largest) {
+        let began = Instant::now();
+        let chunk = 100_000;
+        while filled < target {
+            let to = (filled + chunk).min(target);
+            add_filler(tier.database(), &template, filled - SAMPLE_USERS, to - SAMPLE_USERS);
+            filled = to;
+        }
+        let populate = began.elapsed().as_secs_f64();
+        let users = count_users(tier.database());
+        let measured = runtime.block_on(load(&server, release.clone(), settings.warmup, settings.measure));
+        eprintln!(
+            "   release at {users} users (populated in {populate:.1} s): {:.0}/s",
+            measured.rate()
+        );
+        levels.push(json!({ "users": users, "populate_seconds": populate, "load": measured.json() }));
+    }
+    let end = memory_kib(server.pid());
+    let database_bytes = match database_url {
+        None => ["signet.db", "signet.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::metadata(data_dir.join(f)).ok())
+            .map(|m| m.len())
+            .sum::<u64>(),
+        Some(_) => 0,
+    };
+    drop(tier);
+    drop(server);
+    json!({
+        "backend": backend,
+        "startup_seconds": startup,
+        "release": levels,
+        "sealed_signin": sealed.json(),
+        "registrations": registrations.json(),
+        "registration_pool": applications.len(),
+        "memory_kib": {
+            "idle_rss": idle.0,
+            "after_release_rss": after_release.0,
+            "after_signin_rss": after_signin.0,
+            "after_signin_hwm": after_signin.1,
+            "end_rss": end.0,
+            "end_hwm": end.1,
+        },
+        "sqlite_file_bytes": database_bytes,
+    })
+}
+
+fn main() {
+    if let Some(dir) = std::env::var_os("SIGNET_BENCH_BARE_DIR") {
+        bare_server(Path::new(&dir));
+        return;
+    }
+    let settings = Settings {
+        warmup: seconds("SIGNET_BENCH_WARMUP_SECONDS", 1.0),
+        measure: seconds("SIGNET_BENCH_SECONDS", 10.0),
+    };
+    let out = std::env::var("SIGNET_BENCH_KEYSERVER_JSON").unwrap_or_else(|_| "keyserver-load.json".into());
+    let postgres = std::env::var("SIGNET_BENCH_POSTGRES_URL").unwrap_or_default();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let run_started = Instant::now();
+
+    eprintln!("== preparing keys and {REGISTRATION_POOL} applications");
+    let material = Material::new();
+    let applications = material.applications(REGISTRATION_POOL);
+
+    eprintln!("== bare warp reference");
+    let bare_dir = tempfile::tempdir().expect("tempdir");
+    let mut command = Command::new(std::env::current_exe().expect("this executable"));
+    command.env("SIGNET_BENCH_BARE_DIR", bare_dir.path());
+    let bare = Server::start(command, || bare_dir.path().join("tls").join("cert.pem"));
+    let body = serde_json::to_vec(&SigninRequest {
+        user_id: sample_user(0),
+        verifier: Bytes(material.verifier()),
+    })
+    .expect("json");
+    let bare_figures = runtime.block_on(load(
+        &bare,
+        Arc::new(Work::Release(vec![body])),
+        settings.warmup,
+        settings.measure,
+    ));
+    eprintln!("   bare: {:.0}/s", bare_figures.rate());
+    let bare_memory = memory_kib(bare.pid());
+    drop(bare);
+
+    let mut references = None;
+    let mut backends = vec![run_backend(
+        &runtime,
+        &settings,
+        &material,
+        &applications,
+        None,
+        &mut references,
+    )];
+    if postgres.is_empty() {
+        eprintln!("== PostgreSQL skipped: SIGNET_BENCH_POSTGRES_URL is not set");
+    } else {
+        match PgDatabase::create(&postgres) {
+            Ok(pg) => {
+                backends.push(run_backend(
+                    &runtime,
+                    &settings,
+                    &material,
+                    &applications,
+                    Some(&pg.url),
+                    &mut references,
+                ));
+            }
+            Err(e) => eprintln!("== PostgreSQL skipped: {postgres}: {e}"),
+        }
+    }
+    let (oaep, pss, bits) = references.expect("references measured");
+    let report = json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "connections": CONNECTIONS,
+        "warmup_seconds": settings.warmup.as_secs_f64(),
+        "measure_seconds": settings.measure.as_secs_f64(),
+        "sample_users": SAMPLE_USERS,
+        "rsa_bits": bits,
+        "oaep_decrypt_seconds": oaep,
+        "pss_sign_seconds": pss,
+        "bare": bare_figures.json(),
+        "bare_rss_kib": bare_memory.0,
+        "backends": backends,
+        "run_seconds": run_started.elapsed().as_secs_f64(),
+    });
+    std::fs::write(&out, serde_json::to_string_pretty(&report).expect("json")).expect("write the figures");
+    eprintln!("== figures written to {out}");
+}
