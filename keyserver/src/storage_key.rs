@@ -23,6 +23,8 @@ pub enum BlobKind {
     KeyRecord,
     /// A sealed record wrapped under a consent phrase.
     ConsentWrap,
+    /// A queued consent letter (it carries the phrase until printed).
+    Letter,
 }
 
 impl BlobKind {
@@ -30,6 +32,7 @@ impl BlobKind {
         match self {
             BlobKind::KeyRecord => "key-record",
             BlobKind::ConsentWrap => "consent-wrap",
+            BlobKind::Letter => "letter",
         }
     }
 }

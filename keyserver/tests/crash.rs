@@ -144,6 +144,7 @@ struct Load {
     http_base: BaseUrl,
     root_pem: Vec<u8>,
     database: Database,
+    data_dir: std::path::PathBuf,
     keys: Vec<PrivateKey>,
     stop: AtomicBool,
     stats: Stats,
@@ -281,7 +282,7 @@ impl Load {
     }
 
     fn consent(&self, http: &Client, person: &mut Person) {
-        let phrase = letter_phrase_in(&self.database, &person.user_id);
+        let phrase = letter_phrase_in(&self.database, &self.data_dir, &person.user_id);
         let body = serde_json::to_vec(&ConsentRequest {
             user_id: person.user_id.clone(),
             phrase,
@@ -523,6 +524,7 @@ fn crash_run(label: &'static str, postgres: Option<PgDatabase>) {
         http_base: server.base(),
         root_pem: server.certificate(),
         database: Database::open(&server.database_url()).expect("open the database"),
+        data_dir: server.data_dir.clone(),
         keys,
         stop: AtomicBool::new(false),
         stats: Stats::default(),

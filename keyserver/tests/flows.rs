@@ -48,6 +48,16 @@ fn journey(server: &KeyServer) {
 
     // Consent, with the phrase printed on the letter.
     let phrase = letter_phrase(server, "alice");
+    // In the database the queued letter is sealed under the storage key: a copy
+    // of the database alone does not give the phrase away.
+    let database = signet_keyserver::db::Database::open(&server.database_url()).expect("open database");
+    let stored = database
+        .read(|c| signet_keyserver::db::models::applications::latest_for_user(c, "alice"))
+        .expect("read")
+        .and_then(|app| app.letter_pdf)
+        .expect("a queued letter");
+    assert!(!stored.starts_with(b"%PDF"));
+    assert!(!String::from_utf8_lossy(&stored).contains(&phrase[..9]));
     let wrong = signet_keyserver::consent::ConsentPhrase::generate()
         .expect("phrase")
         .display()

@@ -197,10 +197,10 @@ impl Person {
     }
 
     /// Applies and consents with the phrase of the letter (read straight from PostgreSQL).
-    fn register(&self, http: &Client, apply: &ApplyRequest, direct: &Database) {
+    fn register(&self, http: &Client, apply: &ApplyRequest, direct: &Database, data_dir: &std::path::Path) {
         let (status, text, _) = post(http, "/v1/apply", apply);
         assert_eq!(status, 200, "apply: {}", String::from_utf8_lossy(&text));
-        let phrase = letter_phrase_in(direct, self.user_id());
+        let phrase = letter_phrase_in(direct, data_dir, self.user_id());
         let consent = ConsentRequest {
             user_id: self.user_id().to_owned(),
             phrase,
@@ -242,7 +242,7 @@ fn database_outage_answers_503_and_the_server_recovers() {
 
     // Up: registration and sign-in work through the proxy.
     let (alice, apply) = Person::new("alice", &key);
-    alice.register(&http, &apply, &direct);
+    alice.register(&http, &apply, &direct, &server.data_dir);
     alice.signs_in(&http);
     // Several pooled connections open, so that the cut has some to break.
     std::thread::scope(|s| {
@@ -307,7 +307,7 @@ fn database_outage_answers_503_and_the_server_recovers() {
         timestamp: now(),
         ..bob_apply
     };
-    bob.register(&http, &bob_apply, &direct);
+    bob.register(&http, &bob_apply, &direct, &server.data_dir);
     bob.signs_in(&http);
 
     // The audit trail survived the outage intact.

@@ -80,12 +80,13 @@ impl KeyTier {
                 "this user has no application awaiting consent",
             )));
         };
-        let Some(pdf) = app.letter_pdf else {
+        let Some(sealed) = app.letter_pdf else {
             return Ok(Outcome::Refused(Failure::new(
                 ApiErrorCode::WrongState,
                 "this applicant's letter was printed already",
             )));
         };
+        let pdf = self.open_letter(&app.application_id, &sealed)?;
         Ok(Outcome::Done((app.application_id, pdf)))
     }
 

@@ -290,8 +290,12 @@ impl KeyTier {
             expires_on: date(expires_at),
         }
         .to_pdf();
-        // The phrase now exists only in the queued letter.
+        // The phrase now exists only in the queued letter, itself sealed under the storage key.
         drop(phrase);
+        let sealed_letter = self
+            .storage
+            .seal(BlobKind::Letter, &application_id, &letter)
+            .map_err(Failure::internal)?;
         let application = Application {
             application_id: application_id.clone(),
             user_id: user_id.clone(),
@@ -301,7 +305,7 @@ impl KeyTier {
             certification_request: req.certification_request.0.clone(),
             verifier_hash: self.verifier_tag(&user_id, &req.verifier.0),
             failed_attempts: 0,
-            letter_pdf: Some(letter),
+            letter_pdf: Some(sealed_letter),
             letter_state: LetterState::Queued,
             created_at: now,
             expires_at,

@@ -24,6 +24,7 @@ use crate::db::AnyConnection;
 use crate::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
 use crate::error::Failure;
 use crate::http::{MAX_BODY, Rejected};
+use crate::storage_key::BlobKind;
 
 /// A request as signed by its sender.
 #[derive(Clone, Debug)]
@@ -257,12 +258,13 @@ impl KeyTier {
                     "no such application",
                 )));
             };
-            let Some(pdf) = app.letter_pdf else {
+            let Some(sealed) = app.letter_pdf else {
                 return Ok(Outcome::Refused(Failure::new(
                     ApiErrorCode::WrongState,
                     "this letter was printed already and is no longer kept",
                 )));
             };
+            let pdf = self.open_letter(application_id, &sealed)?;
             self.audit(
                 c,
                 event(
@@ -571,6 +573,16 @@ fn csv_field(value: &str) -> String {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value
+    }
+}
+
+impl KeyTier {
+    /// A queued letter's PDF, from its storage-key sealing.
+    pub(crate) fn open_letter(&self, application_id: &str, sealed: &[u8]) -> Result<Vec<u8>, TxError> {
+        self.storage
+            .open(BlobKind::Letter, application_id, sealed)
+            .map(|pdf| pdf.to_vec())
+            .map_err(|e| TxError::Abort(Failure::internal(e)))
     }
 }
 

@@ -65,19 +65,31 @@ pub fn registration(user_id: &str) -> RegistrationData {
 /// the PDF the server produced.
 pub fn letter_phrase(server: &KeyServer, user_id: &str) -> String {
     let database = signet_keyserver::db::Database::open(&server.database_url()).expect("open database");
-    letter_phrase_in(&database, user_id)
+    letter_phrase_in(&database, &server.data_dir, user_id)
 }
 
-/// The phrase on the newest letter for `user_id`, read from `database` as
-/// the help desk's printer would.
-pub fn letter_phrase_in(database: &signet_keyserver::db::Database, user_id: &str) -> String {
+/// The phrase on the newest letter for `user_id`, read from `database` and
+/// opened with the storage key in `data_dir`, as the help desk's printer would.
+pub fn letter_phrase_in(
+    database: &signet_keyserver::db::Database,
+    data_dir: &std::path::Path,
+    user_id: &str,
+) -> String {
     let app = database
         .read(|c| signet_keyserver::db::models::applications::latest_for_user(c, user_id))
         .expect("read the application")
         .unwrap_or_else(|| panic!("{user_id}: no application"));
-    let pdf = app
+    let sealed = app
         .letter_pdf
         .unwrap_or_else(|| panic!("{user_id}: the letter is no longer queued"));
+    let storage = signet_keyserver::storage_key::StorageKey::load_or_create(data_dir).expect("storage key");
+    let pdf = storage
+        .open(
+            signet_keyserver::storage_key::BlobKind::Letter,
+            &app.application_id,
+            &sealed,
+        )
+        .expect("the letter opens with the storage key");
     phrase_in_pdf(&pdf).expect("a consent phrase in the letter")
 }
 
