@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use signet_schema::api::{ApplyRequest, ConsentRequest, PreloginRequest, RevokeRequest, SigninRequest};
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Reply};
@@ -69,60 +68,15 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         .and(with())
         .and_then(|t: Arc<KeyTier>| blocking(move || Ok(t.policy_document())));
     // POST /v1/apply
-    let apply = v1
-        .and(warp::path("apply"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(sealed::body(tier_for_bodies.clone()))
-        .and_then(|t: Arc<KeyTier>, (req, sealing): (ApplyRequest, Option<Sealing>)| {
-            let tier = t.clone();
-            sealed::reply(tier, sealing, move || t.apply(req))
-        });
+    let apply = sealable_post(&tier_for_bodies, "apply", KeyTier::apply);
     // POST /v1/consent
-    let consent = v1
-        .and(warp::path("consent"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(sealed::body(tier_for_bodies.clone()))
-        .and_then(|t: Arc<KeyTier>, (req, sealing): (ConsentRequest, Option<Sealing>)| {
-            let tier = t.clone();
-            sealed::reply(tier, sealing, move || t.consent(req))
-        });
+    let consent = sealable_post(&tier_for_bodies, "consent", KeyTier::consent);
     // POST /v1/prelogin
-    let prelogin = v1
-        .and(warp::path("prelogin"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(sealed::body(tier_for_bodies.clone()))
-        .and_then(|t: Arc<KeyTier>, (req, sealing): (PreloginRequest, Option<Sealing>)| {
-            let tier = t.clone();
-            sealed::reply(tier, sealing, move || t.prelogin(req))
-        });
+    let prelogin = sealable_post(&tier_for_bodies, "prelogin", KeyTier::prelogin);
     // POST /v1/signin
-    let signin = v1
-        .and(warp::path("signin"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(sealed::body(tier_for_bodies.clone()))
-        .and_then(|t: Arc<KeyTier>, (req, sealing): (SigninRequest, Option<Sealing>)| {
-            let tier = t.clone();
-            sealed::reply(tier, sealing, move || t.signin(req))
-        });
+    let signin = sealable_post(&tier_for_bodies, "signin", KeyTier::signin);
     // POST /v1/revoke
-    let revoke = v1
-        .and(warp::path("revoke"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(sealed::body(tier_for_bodies.clone()))
-        .and_then(|t: Arc<KeyTier>, (req, sealing): (RevokeRequest, Option<Sealing>)| {
-            let tier = t.clone();
-            sealed::reply(tier, sealing, move || t.revoke(req))
-        });
+    let revoke = sealable_post(&tier_for_bodies, "revoke", KeyTier::revoke);
     // GET /v1/ca.pem
     let ca_pem = v1
         .and(warp::path("ca.pem"))
@@ -297,6 +251,34 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         joined = route.or(joined).unify().boxed();
     }
     joined.recover(recover).unify()
+}
+
+/// `POST /v1/{name}`: a JSON body, plain or sealed (see [`sealed`]), handed
+/// to `work` on the blocking pool and answered the same way it came.
+fn sealable_post<T, R>(
+    tier: &Arc<KeyTier>,
+    name: &'static str,
+    work: fn(&KeyTier, T) -> Result<R, Failure>,
+) -> BoxedFilter<(Response,)>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+{
+    let with = {
+        let tier = tier.clone();
+        warp::any().map(move || tier.clone())
+    };
+    warp::path("v1")
+        .and(warp::path(name))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(with)
+        .and(sealed::body(tier.clone()))
+        .and_then(move |t: Arc<KeyTier>, (req, sealing): (T, Option<Sealing>)| {
+            let tier = t.clone();
+            sealed::reply(tier, sealing, move || work(&t, req))
+        })
+        .boxed()
 }
 
 /// The route table, for the web tier's allow-list and the API description.
