@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use warp::filters::BoxedFilter;
+use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -110,22 +111,10 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         .and_then(|serial: String, t: Arc<KeyTier>| blocking(move || t.certificate(&serial)));
 
     // POST /v1/reregister (signed with the current key)
-    let reregister = v1
-        .and(warp::path("reregister"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(signed_request())
-        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.reregister(req)));
+    let reregister = signed_route(&tier_for_bodies, Method::POST, "/v1/reregister", KeyTier::reregister);
     let helpdesk = v1.and(warp::path("helpdesk"));
     // GET /v1/helpdesk/letters
-    let letters = helpdesk
-        .and(warp::path("letters"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and(signed_request())
-        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.letters(req)));
+    let letters = signed_route(&tier_for_bodies, Method::GET, "/v1/helpdesk/letters", KeyTier::letters);
     // GET /v1/helpdesk/letters/{application}/pdf
     let letter_pdf = helpdesk
         .and(warp::path("letters"))
@@ -158,13 +147,7 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
             })
         });
     // GET /v1/helpdesk/users
-    let users = helpdesk
-        .and(warp::path("users"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and(signed_request())
-        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.users(req)));
+    let users = signed_route(&tier_for_bodies, Method::GET, "/v1/helpdesk/users", KeyTier::users);
     // POST /v1/helpdesk/users/{user}/reset | /unlock | /revoke
     let user_action = helpdesk
         .and(warp::path("users"))
@@ -184,13 +167,12 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         });
     let audit = v1.and(warp::path("audit"));
     // GET /v1/audit/certificates
-    let audit_certificates = audit
-        .and(warp::path("certificates"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and(signed_request())
-        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.audit_certificates(req)));
+    let audit_certificates = signed_route(
+        &tier_for_bodies,
+        Method::GET,
+        "/v1/audit/certificates",
+        KeyTier::audit_certificates,
+    );
     // GET /v1/audit/certificates.csv
     let audit_certificates_csv = audit
         .and(warp::path("certificates.csv"))
@@ -202,21 +184,9 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
             blocking_bytes("text/csv; charset=utf-8", move || t.audit_certificates_csv(req))
         });
     // GET /v1/audit/events
-    let audit_events = audit
-        .and(warp::path("events"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and(signed_request())
-        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.audit_events(req)));
+    let audit_events = signed_route(&tier_for_bodies, Method::GET, "/v1/audit/events", KeyTier::audit_events);
     // GET /v1/audit/verify
-    let audit_verify = audit
-        .and(warp::path("verify"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and(signed_request())
-        .and_then(|t: Arc<KeyTier>, req: SignedRequest| blocking(move || t.audit_verify(req)));
+    let audit_verify = signed_route(&tier_for_bodies, Method::GET, "/v1/audit/verify", KeyTier::audit_verify);
 
     // Each route is boxed before they are joined: warp's nested filter types
     // otherwise grow with every `or` and compile times explode.
@@ -251,6 +221,39 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         joined = route.or(joined).unify().boxed();
     }
     joined.recover(recover).unify()
+}
+
+/// A request signed with its sender's own key (see [`super::staff`]) to
+/// exactly `method` `path`, handed to `work` on the blocking pool.
+fn signed_route<R>(
+    tier: &Arc<KeyTier>,
+    method: Method,
+    path: &'static str,
+    work: fn(&KeyTier, SignedRequest) -> Result<R, Failure>,
+) -> BoxedFilter<(Response,)>
+where
+    R: serde::Serialize + Send + 'static,
+{
+    let tier = tier.clone();
+    warp::method()
+        .and(warp::path::full())
+        .and_then(move |m: Method, p: warp::path::FullPath| {
+            let matches = m == method && p.as_str() == path;
+            async move {
+                if matches {
+                    Ok(())
+                } else {
+                    Err(warp::reject::not_found())
+                }
+            }
+        })
+        .untuple_one()
+        .and(signed_request())
+        .and_then(move |req: SignedRequest| {
+            let tier = tier.clone();
+            blocking(move || work(&tier, req))
+        })
+        .boxed()
 }
 
 /// `POST /v1/{name}`: a JSON body, plain or sealed (see [`sealed`]), handed
