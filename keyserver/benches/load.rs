@@ -13,6 +13,12 @@
 //! on SQLite and, when reachable, PostgreSQL. Writes a JSON of figures to
 //! `SIGNET_BENCH_KEYSERVER_JSON` (default `keyserver-load.json`).
 //!
+//! While iterating, `SIGNET_BENCH_ONLY` runs some loads alone: a comma-separated
+//! list of `bare`, `release`, `sealed`, `register` and `growth` (record
+//! release at 10⁵ and 10⁶ users; `SIGNET_BENCH_MAX_USERS` caps it); an empty
+//! `SIGNET_BENCH_POSTGRES_URL` leaves PostgreSQL out. Such partial runs write
+//! their JSON but are not for BENCHMARKS.md.
+//!
 //! With `SIGNET_BENCH_BARE_DIR` set, the executable is the bare reference
 //! server instead: it serves `POST /v1/signin` with a small JSON answer over
 //! the key server's own TLS accept loop, on a loopback port it announces.
@@ -767,6 +773,14 @@ impl Drop for PgDatabase {
 struct Settings {
     warmup: Duration,
     measure: Duration,
+    /// The loads to run (`SIGNET_BENCH_ONLY`); `None`: all of them.
+    only: Option<Vec<String>>,
+}
+
+impl Settings {
+    fn runs(&self, load: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.iter().any(|o| o == load))
+    }
 }
 
 /// Every figure of one backend.
@@ -826,9 +840,11 @@ fn run_backend(
     let mut levels = Vec::new();
     let users = count_users(tier.database());
     // The server's first load: a longer warm-up fills its pools and caches.
-    let at_1k = runtime.block_on(load(&server, release.clone(), settings.warmup * 3, settings.measure));
-    eprintln!("   release at {users} users: {:.0}/s", at_1k.rate());
-    levels.push(json!({ "users": users, "populate_seconds": 0.0, "load": at_1k.json() }));
+    if settings.runs("release") {
+        let at_1k = runtime.block_on(load(&server, release.clone(), settings.warmup * 3, settings.measure));
+        eprintln!("   release at {users} users: {:.0}/s", at_1k.rate());
+        levels.push(json!({ "users": users, "populate_seconds": 0.0, "load": at_1k.json() }));
+    }
     let after_release = memory_kib(server.pid());
 
     // Full sign-ins, each in a new sealed session.
@@ -845,17 +861,27 @@ fn run_backend(
         verifier: material.verifier(),
         pinned,
     });
-    let sealed = runtime.block_on(load(&server, sealed, settings.warmup, settings.measure));
-    eprintln!("   sealed sign-ins: {:.1}/s", sealed.rate());
+    let sealed = if settings.runs("sealed") {
+        let sealed = runtime.block_on(load(&server, sealed, settings.warmup, settings.measure));
+        eprintln!("   sealed sign-ins: {:.1}/s", sealed.rate());
+        sealed
+    } else {
+        Measured::default()
+    };
     let after_signin = memory_kib(server.pid());
 
     // Registrations: the prepared pool, until it or the time runs out.
-    let register = Arc::new(Work::Register {
-        pool: applications.to_vec(),
-        next: AtomicUsize::new(0),
-    });
-    let registrations = runtime.block_on(load(&server, register, Duration::ZERO, settings.measure));
-    eprintln!("   registrations: {:.1}/s", registrations.rate());
+    let registrations = if settings.runs("register") {
+        let register = Arc::new(Work::Register {
+            pool: applications.to_vec(),
+            next: AtomicUsize::new(0),
+        });
+        let registrations = runtime.block_on(load(&server, register, Duration::ZERO, settings.measure));
+        eprintln!("   registrations: {:.1}/s", registrations.rate());
+        registrations
+    } else {
+        Measured::default()
+    };
 
     // Record release as the database grows.
     let mut filled = SAMPLE_USERS;
@@ -863,7 +889,12 @@ fn run_backend(
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    for target in [100_000usize, 1_000_000].into_iter().filter(|&n| n <= largest) {
+    let growth = if settings.runs("growth") {
+        vec![100_000usize, 1_000_000]
+    } else {
+        Vec::new()
+    };
+    for target in growth.into_iter().filter(|&n| n <= largest) {
         let began = Instant::now();
         let chunk = 100_000;
         while filled < target {
@@ -918,35 +949,48 @@ fn main() {
     let settings = Settings {
         warmup: seconds("SIGNET_BENCH_WARMUP_SECONDS", 1.0),
         measure: seconds("SIGNET_BENCH_SECONDS", 10.0),
+        only: std::env::var("SIGNET_BENCH_ONLY")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).collect()),
     };
     let out = std::env::var("SIGNET_BENCH_KEYSERVER_JSON").unwrap_or_else(|_| "keyserver-load.json".into());
     let postgres = std::env::var("SIGNET_BENCH_POSTGRES_URL").unwrap_or_default();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let run_started = Instant::now();
 
-    eprintln!("== preparing keys and {REGISTRATION_POOL} applications");
+    let pool = if settings.runs("register") {
+        REGISTRATION_POOL
+    } else {
+        0
+    };
+    eprintln!("== preparing keys and {pool} applications");
     let material = Material::new();
-    let applications = material.applications(REGISTRATION_POOL);
+    let applications = material.applications(pool);
 
-    eprintln!("== bare warp reference");
-    let bare_dir = tempfile::tempdir().expect("tempdir");
-    let mut command = Command::new(std::env::current_exe().expect("this executable"));
-    command.env("SIGNET_BENCH_BARE_DIR", bare_dir.path());
-    let bare = Server::start(command, || bare_dir.path().join("tls").join("cert.pem"));
-    let body = serde_json::to_vec(&SigninRequest {
-        user_id: sample_user(0),
-        verifier: Bytes(material.verifier()),
-    })
-    .expect("json");
-    let bare_figures = runtime.block_on(load(
-        &bare,
-        Arc::new(Work::Release(vec![body])),
-        settings.warmup,
-        settings.measure,
-    ));
-    eprintln!("   bare: {:.0}/s", bare_figures.rate());
-    let bare_memory = memory_kib(bare.pid());
-    drop(bare);
+    let (bare_figures, bare_memory) = if settings.runs("bare") {
+        eprintln!("== bare warp reference");
+        let bare_dir = tempfile::tempdir().expect("tempdir");
+        let mut command = Command::new(std::env::current_exe().expect("this executable"));
+        command.env("SIGNET_BENCH_BARE_DIR", bare_dir.path());
+        let bare = Server::start(command, || bare_dir.path().join("tls").join("cert.pem"));
+        let body = serde_json::to_vec(&SigninRequest {
+            user_id: sample_user(0),
+            verifier: Bytes(material.verifier()),
+        })
+        .expect("json");
+        let figures = runtime.block_on(load(
+            &bare,
+            Arc::new(Work::Release(vec![body])),
+            settings.warmup,
+            settings.measure,
+        ));
+        eprintln!("   bare: {:.0}/s", figures.rate());
+        let memory = memory_kib(bare.pid());
+        (figures, memory)
+    } else {
+        (Measured::default(), (0, 0))
+    };
 
     let mut references = None;
     let mut backends = vec![run_backend(
