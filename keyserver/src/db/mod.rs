@@ -7,9 +7,12 @@
 //!
 //! Isolation: a SQLite write transaction starts with `BEGIN IMMEDIATE`, taking the single write lock at once
 //! (a deferred transaction that reads and then writes can fail with `SQLITE_BUSY` without waiting), so
-//! writers run one after the other. A PostgreSQL write transaction runs at `SERIALIZABLE`; when PostgreSQL
-//! aborts it with a serialization failure (SQLSTATE 40001) the whole closure runs again, a bounded number of
-//! times. The closure must therefore be [`FnMut`] and free of side effects outside the database.
+//! writers run one after the other. A PostgreSQL write transaction runs at `READ COMMITTED` and first takes
+//! the advisory lock [`WRITE_LOCK_KEY`], so writers queue there as they do on SQLite, across every process
+//! sharing the database; should PostgreSQL still abort one with a serialization failure (SQLSTATE 40001), the
+//! whole closure runs again, a bounded number of times. The closure must therefore be [`FnMut`] and free of
+//! side effects outside the database. Read transactions take no lock and run side by side with each other
+//! and with the one writer.
 
 pub mod models;
 pub mod schema;
@@ -30,6 +33,10 @@ pub use models::*;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 /// Migrations for PostgreSQL, embedded in the binary and run by [`Database::open`].
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The PostgreSQL advisory lock that queues write transactions (taken with
+/// `pg_advisory_xact_lock`, so it is released at commit or rollback).
+pub const WRITE_LOCK_KEY: i64 = 7_268_420_231;
 
 /// How often a PostgreSQL write transaction runs when it keeps losing serialization races.
 pub const WRITE_ATTEMPTS: u32 = 5;
@@ -356,7 +363,8 @@ impl Database {
 
     /// Runs `f` in one write transaction and commits it if `f` returns `Ok`; on `Err` nothing `f` did remains.
     ///
-    /// SQLite: `BEGIN IMMEDIATE`. PostgreSQL: `SERIALIZABLE`; when PostgreSQL reports a serialization failure
+    /// SQLite: `BEGIN IMMEDIATE`. PostgreSQL: `READ COMMITTED` behind the advisory lock [`WRITE_LOCK_KEY`];
+    /// when PostgreSQL reports a serialization failure
     /// (from `f` or at commit) the transaction is rolled back and `f` runs again, at most [`WRITE_ATTEMPTS`]
     /// times, after which the error is [`DbError::Unavailable`]. `f` may therefore run more than once and
     /// must not act outside the database.
@@ -452,6 +460,11 @@ fn join<T, E: From<DbError>>(joined: Result<Result<T, E>, tokio::task::JoinError
     }
 }
 
+/// How a PostgreSQL write transaction starts: READ COMMITTED, then the
+/// queue's lock ([`WRITE_LOCK_KEY`], spelt out: SQL takes no parameters here).
+const WRITE_BEGIN_POSTGRES: &str =
+    "BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(7268420231)";
+
 /// One attempt of [`Database::write`].
 fn write_transaction<T, E, F>(connection: &mut AnyConnection, f: &mut F) -> Result<T, E>
 where
@@ -471,11 +484,7 @@ where
             // COMMITTED each statement after the lock sees what the previous holder
             // committed (a SERIALIZABLE snapshot would predate the wait), and writers
             // holding the lock one at a time cannot interleave.
-            AnsiTransactionManager::begin_transaction_sql(
-                c,
-                "BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(7268420231)",
-            )
-            .map_err(DbError::from)?
+            AnsiTransactionManager::begin_transaction_sql(c, WRITE_BEGIN_POSTGRES).map_err(DbError::from)?
         }
     }
     match f(connection) {
@@ -499,4 +508,14 @@ fn run_migrations(connection: &mut AnyConnection) -> Result<(), DbError> {
         AnyConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
     };
     applied.map(|_| ()).map_err(|e| DbError::Migration(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WRITE_BEGIN_POSTGRES, WRITE_LOCK_KEY};
+
+    #[test]
+    fn postgres_writers_queue_on_the_published_lock() {
+        assert!(WRITE_BEGIN_POSTGRES.ends_with(&format!("pg_advisory_xact_lock({WRITE_LOCK_KEY})")));
+    }
 }

@@ -176,6 +176,38 @@ fn check_verifier(field: &str, verifier: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What a sign-in releases: the person, their key record and their active certificate.
+type Released = (User, KeyRecord, Option<Certificate>);
+
+/// Sign-in's read-only path, inside a read transaction: `Some` only when
+/// `tag` matches the stored verifier of an active user who has no recorded
+/// failures and no lock (not even an expired one), so that a successful
+/// sign-in has nothing to write. `None` sends the attempt to the write
+/// transaction, which checks everything again and counts a failure.
+///
+/// A lock or a failure is never bypassed: the snapshot shows either the
+/// state before a concurrent write transaction (the sign-in then counts as
+/// having come first) or after it (and then this path declines). A verifier
+/// is compared here only while no failure is recorded.
+fn released_without_change(c: &mut AnyConnection, user_id: &str, tag: &[u8]) -> Result<Option<Released>, DbError> {
+    let Some(user) = models::users::find(c, user_id)? else {
+        return Ok(None);
+    };
+    if user.state != UserState::Active || user.failed_logins != 0 || user.locked_until.is_some() {
+        return Ok(None);
+    }
+    let Some(record) = models::key_records::find(c, user_id)? else {
+        return Ok(None);
+    };
+    if !bool::from(tag.ct_eq(&record.verifier_hash)) {
+        return Ok(None);
+    }
+    let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
+        .into_iter()
+        .next();
+    Ok(Some((user, record, certificate)))
+}
+
 /// Archives a newly issued, active certificate and audits it.
 fn store_certificate(
     tier: &KeyTier,
@@ -549,7 +581,7 @@ impl KeyTier {
 
     /// Checks a verifier for `user_id`, counting failures and locking after
     /// too many; returns the user and their record when it matches.
-    fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<(User, KeyRecord, Option<Certificate>), Failure> {
+    fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<Released, Failure> {
         let now = self.now();
         let failed = || Failure::new(ApiErrorCode::SigninFailed, "the user id or the pass phrase is wrong");
         let locked = || {
@@ -562,57 +594,62 @@ impl KeyTier {
             return Err(Failure::bad_field("verifier", "the verifier must be 32 bytes"));
         }
         let tag = self.verifier_tag(user_id, verifier);
-        // One write transaction from the lock check to the failure count: parallel
+        // The common case changes nothing: the right verifier for an active,
+        // unlocked account with no failures to reset. A read transaction answers
+        // it, alongside any number of others.
+        if let Some(found) = self.db.read(|c| released_without_change(c, user_id, &tag))? {
+            return Ok(found);
+        }
+        // Everything else — a wrong verifier, failures to reset, a lock, an
+        // account that is not active — is decided again from scratch in one
+        // write transaction from the lock check to the failure count: parallel
         // guesses queue behind each other and cannot outrun the lock.
-        settle(self.db.write(
-            |c| -> Result<Outcome<(User, KeyRecord, Option<Certificate>)>, TxError> {
-                let (user, record) = match (models::users::find(c, user_id)?, models::key_records::find(c, user_id)?) {
-                    (Some(u), _) if u.state == UserState::Revoked => {
-                        return Ok(Outcome::Refused(Failure::new(
-                            ApiErrorCode::Revoked,
-                            "this key was revoked; ask the help desk to register again",
-                        )));
-                    }
-                    (Some(u), Some(r)) if u.state == UserState::Active => (u, r),
-                    _ => return Ok(Outcome::Refused(failed())),
-                };
-                if user.locked_until.is_some_and(|until| until > now) {
-                    return Ok(Outcome::Refused(locked()));
+        settle(self.db.write(|c| -> Result<Outcome<Released>, TxError> {
+            let (user, record) = match (models::users::find(c, user_id)?, models::key_records::find(c, user_id)?) {
+                (Some(u), _) if u.state == UserState::Revoked => {
+                    return Ok(Outcome::Refused(Failure::new(
+                        ApiErrorCode::Revoked,
+                        "this key was revoked; ask the help desk to register again",
+                    )));
                 }
-                if bool::from(tag.ct_eq(&record.verifier_hash)) {
-                    if user.failed_logins > 0 || user.locked_until.is_some() {
-                        models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
-                        let detail = serde_json::json!({ "after_failures": user.failed_logins });
-                        self.audit(c, event(user_id, "signin.counter_reset", user_id, detail))?;
-                    }
-                    let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
-                        .into_iter()
-                        .next();
-                    return Ok(Outcome::Done((user, record, certificate)));
+                (Some(u), Some(r)) if u.state == UserState::Active => (u, r),
+                _ => return Ok(Outcome::Refused(failed())),
+            };
+            if user.locked_until.is_some_and(|until| until > now) {
+                return Ok(Outcome::Refused(locked()));
+            }
+            if bool::from(tag.ct_eq(&record.verifier_hash)) {
+                if user.failed_logins > 0 || user.locked_until.is_some() {
+                    models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
+                    let detail = serde_json::json!({ "after_failures": user.failed_logins });
+                    self.audit(c, event(user_id, "signin.counter_reset", user_id, detail))?;
                 }
-                let failures = user.failed_logins + 1;
-                let lock =
-                    (failures >= self.policy.max_signin_failures).then_some(now + self.policy.signin_lock_seconds);
-                models::users::set_sign_in_failures(c, user_id, if lock.is_some() { 0 } else { failures }, lock, now)?;
+                let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
+                    .into_iter()
+                    .next();
+                return Ok(Outcome::Done((user, record, certificate)));
+            }
+            let failures = user.failed_logins + 1;
+            let lock = (failures >= self.policy.max_signin_failures).then_some(now + self.policy.signin_lock_seconds);
+            models::users::set_sign_in_failures(c, user_id, if lock.is_some() { 0 } else { failures }, lock, now)?;
+            self.audit(
+                c,
+                event(
+                    "anonymous",
+                    "signin.failed",
+                    user_id,
+                    serde_json::json!({ "consecutive": failures }),
+                ),
+            )?;
+            if let Some(until) = lock {
                 self.audit(
                     c,
-                    event(
-                        "anonymous",
-                        "signin.failed",
-                        user_id,
-                        serde_json::json!({ "consecutive": failures }),
-                    ),
+                    event("system", "user.locked", user_id, serde_json::json!({ "until": until })),
                 )?;
-                if let Some(until) = lock {
-                    self.audit(
-                        c,
-                        event("system", "user.locked", user_id, serde_json::json!({ "until": until })),
-                    )?;
-                    return Ok(Outcome::Refused(locked()));
-                }
-                Ok(Outcome::Refused(failed()))
-            },
-        ))
+                return Ok(Outcome::Refused(locked()));
+            }
+            Ok(Outcome::Refused(failed()))
+        }))
     }
 
     /// Sign in: the sealed record and certificate, released only after the

@@ -1,0 +1,322 @@
+//! Sign-in inside the key tier, on SQLite and (when configured) PostgreSQL:
+//! the right pass phrase for an account with nothing to reset is answered by
+//! a read transaction and never waits for the write lock, while every wrong
+//! guess, every lock and every counter reset still goes through the one
+//! write transaction that counts failures serially.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use signet_keyserver::db::models::{self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState};
+use signet_keyserver::db::{DbError, WRITE_LOCK_KEY};
+use signet_keyserver::error::Failure;
+use signet_keyserver::keys::{KeyTier, Policy, system_clock};
+use signet_keyserver::storage_key::{BlobKind, StorageKey};
+use signet_schema::api::{ApiErrorCode, SigninRequest, SigninResponse};
+use signet_schema::protocol::Bytes;
+
+use common::PgDatabase;
+
+const RIGHT: [u8; 32] = [7; 32];
+
+/// A key tier on a fresh database, with its data directory.
+struct Rig {
+    tier: Arc<KeyTier>,
+    /// What the write lock is taken on from outside the tier.
+    database_url: String,
+    _dir: tempfile::TempDir,
+    _postgres: Option<PgDatabase>,
+}
+
+impl Rig {
+    fn sqlite() -> Rig {
+        Rig::open(None)
+    }
+
+    fn postgres() -> Option<Rig> {
+        PgDatabase::create().map(|pg| Rig::open(Some(pg)))
+    }
+
+    fn open(postgres: Option<PgDatabase>) -> Rig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        let url = postgres.as_ref().map(|pg| pg.url.clone());
+        let tier = KeyTier::open(&data_dir, url.as_deref(), Policy::default(), system_clock()).expect("key tier");
+        let database_url = url.unwrap_or_else(|| data_dir.join("signet.db").display().to_string());
+        Rig {
+            tier: Arc::new(tier),
+            database_url,
+            _dir: dir,
+            _postgres: postgres,
+        }
+    }
+
+    /// An active user as consent leaves one: a record sealed under the
+    /// storage key, the verifier's keyed tag, an active certificate.
+    fn add_user(&self, user_id: &str) {
+        let storage = StorageKey::load_or_create(self.tier.data_dir()).expect("storage key");
+        let now = common::now();
+        let registration = serde_json::to_string(&common::registration(user_id)).expect("json");
+        let record = KeyRecord {
+            user_id: user_id.into(),
+            sealed_record: storage
+                .seal(BlobKind::KeyRecord, user_id, format!("record of {user_id}").as_bytes())
+                .expect("seal"),
+            kdf_m: 19_456,
+            kdf_t: 2,
+            kdf_p: 1,
+            salt: vec![1; 16],
+            verifier_hash: self.tier.verifier_tag(user_id, &RIGHT),
+            public_key_fingerprint: vec![2; 32],
+            updated_at: now,
+        };
+        let certificate = Certificate {
+            serial: format!("{:0>32}", hex::encode(user_id)),
+            user_id: user_id.into(),
+            der: format!("certificate of {user_id}").into_bytes(),
+            sha256_fingerprint: "00".repeat(32),
+            subject: format!("CN={user_id}"),
+            not_before: now - 60,
+            not_after: now + 86_400,
+            status: CertificateStatus::Active,
+            revoked_at: None,
+            revocation_reason: None,
+            issued_at: now,
+        };
+        self.tier
+            .database()
+            .write(|c| -> Result<(), DbError> {
+                models::users::insert(
+                    c,
+                    &NewUser {
+                        user_id: user_id.into(),
+                        registration: registration.clone(),
+                        role: UserRole::User,
+                        state: UserState::Active,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                models::key_records::upsert(c, &record)?;
+                models::certificates::insert(c, &certificate)
+            })
+            .expect("insert the user");
+    }
+
+    fn user(&self, user_id: &str) -> models::User {
+        self.tier
+            .database()
+            .read(|c| models::users::get(c, user_id))
+            .expect("read the user")
+    }
+
+    fn set_failures(&self, user_id: &str, failures: i64, locked_until: Option<i64>) {
+        self.tier
+            .database()
+            .write(|c| models::users::set_sign_in_failures(c, user_id, failures, locked_until, common::now()))
+            .expect("set failures");
+    }
+
+    /// Every audit event of `kind`.
+    fn events(&self, kind: &str) -> Vec<models::Event> {
+        self.tier
+            .database()
+            .read(|c| models::events::range(c, 1, 100_000))
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .collect()
+    }
+
+    /// Holds the write lock from outside the key tier (another process would
+    /// hold it the same way) until the guard is dropped.
+    fn hold_write_lock(&self) -> WriteLock {
+        if self.database_url.starts_with("postgres") {
+            let mut c = diesel::PgConnection::establish(&self.database_url).expect("connect");
+            c.batch_execute(&format!("SELECT pg_advisory_lock({WRITE_LOCK_KEY})"))
+                .expect("take the lock");
+            WriteLock::Postgres(c)
+        } else {
+            let mut c = diesel::SqliteConnection::establish(&self.database_url).expect("connect");
+            c.batch_execute("BEGIN IMMEDIATE").expect("take the lock");
+            WriteLock::Sqlite(c)
+        }
+    }
+
+    /// Starts a sign-in on another thread; its answer arrives on the receiver.
+    fn sign_in_later(&self, user_id: &str, verifier: [u8; 32]) -> mpsc::Receiver<Result<SigninResponse, Failure>> {
+        let (send, receive) = mpsc::channel();
+        let tier = self.tier.clone();
+        let request = request(user_id, verifier);
+        std::thread::spawn(move || {
+            let _ = send.send(tier.signin(request));
+        });
+        receive
+    }
+}
+
+enum WriteLock {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection),
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        match self {
+            WriteLock::Sqlite(c) => c.batch_execute("ROLLBACK").expect("release"),
+            WriteLock::Postgres(c) => c
+                .batch_execute(&format!("SELECT pg_advisory_unlock({WRITE_LOCK_KEY})"))
+                .expect("release"),
+        }
+    }
+}
+
+fn request(user_id: &str, verifier: [u8; 32]) -> SigninRequest {
+    SigninRequest {
+        user_id: user_id.into(),
+        verifier: Bytes(verifier.to_vec()),
+    }
+}
+
+fn code(outcome: Result<SigninResponse, Failure>) -> Result<(), ApiErrorCode> {
+    outcome.map(|_| ()).map_err(|f| f.body.code)
+}
+
+/// Long enough for a sign-in that does not wait to finish many times over;
+/// far shorter than SQLite's busy time-out (5 s), after which a waiting
+/// writer would give up.
+const WAIT: Duration = Duration::from_millis(1500);
+
+/// While something else holds the write lock, right sign-ins are answered;
+/// a wrong guess, a right one with a failure to reset, and one for a lock
+/// that has run out all wait for the lock and then do their writing.
+fn right_sign_ins_do_not_wait_for_writers(rig: &Rig) {
+    rig.add_user("alice");
+    rig.add_user("bob");
+    rig.add_user("carol");
+    rig.set_failures("bob", 3, None);
+    rig.set_failures("carol", 0, Some(common::now() - 1));
+
+    let lock = rig.hold_write_lock();
+    let right: Vec<_> = (0..8).map(|_| rig.sign_in_later("alice", RIGHT)).collect();
+    for answer in right {
+        let released = answer
+            .recv_timeout(WAIT)
+            .expect("a right sign-in is answered while the write lock is held")
+            .expect("released");
+        assert_eq!(released.record.0, b"record of alice");
+        assert_eq!(released.certificate.0, b"certificate of alice");
+        assert_eq!(released.registration, common::registration("alice"));
+    }
+    let wrong = rig.sign_in_later("alice", [8; 32]);
+    let reset = rig.sign_in_later("bob", RIGHT);
+    let expired = rig.sign_in_later("carol", RIGHT);
+    for (what, waiting) in [
+        ("wrong guess", &wrong),
+        ("counter reset", &reset),
+        ("expired lock", &expired),
+    ] {
+        assert!(
+            waiting.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a {what} was answered without the write lock"
+        );
+    }
+    drop(lock);
+    assert_eq!(
+        code(wrong.recv_timeout(WAIT * 4).expect("answered")),
+        Err(ApiErrorCode::SigninFailed)
+    );
+    code(reset.recv_timeout(WAIT * 4).expect("answered")).expect("bob signs in");
+    code(expired.recv_timeout(WAIT * 4).expect("answered")).expect("carol signs in");
+
+    // The wrong guess was counted; bob's and carol's counters were reset and audited.
+    assert_eq!(rig.user("alice").failed_logins, 1);
+    for user_id in ["bob", "carol"] {
+        let user = rig.user(user_id);
+        assert_eq!((user.failed_logins, user.locked_until), (0, None), "{user_id}");
+    }
+    assert_eq!(rig.events("signin.failed").len(), 1);
+    assert_eq!(rig.events("signin.counter_reset").len(), 2);
+    // With a failure on record, alice's right pass phrase too takes the write path (and resets it).
+    let lock = rig.hold_write_lock();
+    let right = rig.sign_in_later("alice", RIGHT);
+    assert!(right.recv_timeout(Duration::from_millis(300)).is_err());
+    drop(lock);
+    code(right.recv_timeout(WAIT * 4).expect("answered")).expect("alice signs in");
+    assert_eq!(rig.user("alice").failed_logins, 0);
+}
+
+#[test]
+fn right_sign_ins_do_not_wait_for_writers_on_sqlite() {
+    right_sign_ins_do_not_wait_for_writers(&Rig::sqlite());
+}
+
+#[test]
+fn right_sign_ins_do_not_wait_for_writers_on_postgres() {
+    let Some(rig) = Rig::postgres() else { return };
+    right_sign_ins_do_not_wait_for_writers(&rig);
+}
+
+/// Wrong guesses racing the owner's right sign-ins: every guess evaluated is
+/// counted, in one serial order, and the count never passes the limit.
+fn guesses_are_counted_among_right_sign_ins(rig: &Rig) {
+    rig.add_user("alice");
+    let limit = Policy::default().max_signin_failures;
+    let outcomes: Vec<(bool, Result<(), ApiErrorCode>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..48u8)
+            .map(|i| {
+                let tier = rig.tier.clone();
+                let right = i % 3 == 0;
+                scope.spawn(move || {
+                    let verifier = if right { RIGHT } else { [100 + i; 32] };
+                    (right, code(tier.signin(request("alice", verifier))))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    for (right, outcome) in &outcomes {
+        match (right, outcome) {
+            (true, Ok(()) | Err(ApiErrorCode::Locked)) => {}
+            (false, Err(ApiErrorCode::SigninFailed | ApiErrorCode::Locked)) => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    let failed_answers = outcomes
+        .iter()
+        .filter(|(_, o)| *o == Err(ApiErrorCode::SigninFailed))
+        .count();
+    let failures = rig.events("signin.failed");
+    let locks = rig.events("user.locked");
+    // Each evaluated wrong guess is one event: answered "failed", or the one that locked.
+    assert_eq!(failures.len(), failed_answers + locks.len());
+    assert!(locks.len() <= 1);
+    for event in &failures {
+        let detail: serde_json::Value = serde_json::from_str(&event.detail).expect("json");
+        let consecutive = detail["consecutive"].as_i64().expect("count");
+        assert!((1..=limit).contains(&consecutive), "{consecutive}");
+    }
+    // If the account locked, the right pass phrase is refused from then on.
+    if !locks.is_empty() {
+        assert_eq!(
+            code(rig.tier.signin(request("alice", RIGHT))),
+            Err(ApiErrorCode::Locked)
+        );
+    }
+}
+
+#[test]
+fn guesses_are_counted_among_right_sign_ins_on_sqlite() {
+    guesses_are_counted_among_right_sign_ins(&Rig::sqlite());
+}
+
+#[test]
+fn guesses_are_counted_among_right_sign_ins_on_postgres() {
+    let Some(rig) = Rig::postgres() else { return };
+    guesses_are_counted_among_right_sign_ins(&rig);
+}
