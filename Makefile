@@ -18,7 +18,13 @@ FUZZ_SECONDS ?= 20
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Debian packages: what the build and the tests run.
-SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps util-linux libsqlite3-dev libpq-dev
+# - key server and signer: a C toolchain, SQLite and PostgreSQL client libraries, OpenSSL for interop tests;
+# - desktop app (Tauri 2 on WebKitGTK);
+# - tests of the desktop app and the keyring: a virtual display, the WebKit WebDriver, a session bus and a
+#   Secret Service (GNOME Keyring), screenshots.
+SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps util-linux libsqlite3-dev libpq-dev \
+  libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
+  xvfb xauth webkit2gtk-driver xdotool imagemagick x11-utils dbus dbus-x11 gnome-keyring libsecret-tools
 
 .PHONY: all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools clean
 

@@ -167,3 +167,156 @@ pub fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
         ),
     )
 }
+
+impl KeyServer {
+    /// The SHA-256 fingerprint of the server's TLS certificate, as OpenSSL reads it (`AB:CD:…`).
+    pub fn fingerprint(&self) -> String {
+        let cert = self.data_dir.join("tls/cert.pem");
+        let (ok, text) = openssl(
+            &self.data_dir,
+            &[
+                "x509",
+                "-in",
+                &cert.display().to_string(),
+                "-noout",
+                "-fingerprint",
+                "-sha256",
+            ],
+        );
+        assert!(ok, "{text}");
+        text.trim().rsplit('=').next().expect("fingerprint").to_owned()
+    }
+}
+
+/// A private session bus with GNOME Keyring's Secret Service on it, unlocked,
+/// in a throwaway home: what the desktop gives the app on a real machine.
+pub struct SecretService {
+    daemons: Vec<Child>,
+    env: Vec<(String, String)>,
+    dir: tempfile::TempDir,
+}
+
+impl SecretService {
+    /// Starts `dbus-daemon --session` and `gnome-keyring-daemon --unlock` and
+    /// waits until `org.freedesktop.secrets` is on the bus.
+    pub fn start() -> SecretService {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home");
+        let runtime = dir.path().join("run");
+        for d in [&home, &runtime] {
+            std::fs::create_dir_all(d).expect("mkdir");
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        }
+        let mut env = vec![
+            ("HOME".to_owned(), home.display().to_string()),
+            ("XDG_RUNTIME_DIR".to_owned(), runtime.display().to_string()),
+        ];
+        let mut dbus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stderr(Stdio::null())
+            .envs(env.iter().cloned())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon (make deps installs it)");
+        let mut address = String::new();
+        BufReader::new(dbus.stdout.take().expect("stdout"))
+            .read_line(&mut address)
+            .expect("bus address");
+        env.push(("DBUS_SESSION_BUS_ADDRESS".to_owned(), address.trim().to_owned()));
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .envs(env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (make deps installs it)");
+        // An empty password for the login keyring, which it creates unlocked.
+        let mut stdin = keyring.stdin.take().expect("stdin");
+        stdin.write_all(b"\n").expect("password");
+        drop(stdin);
+        let service = SecretService {
+            daemons: vec![keyring, dbus],
+            env,
+            dir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let out = service
+                .command("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .output()
+                .expect("dbus-send");
+            if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
+                return service;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Secret Service did not come up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// `program` with this session's bus, home and runtime directory.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command.envs(self.env.iter().cloned());
+        command
+    }
+
+    /// A scratch directory of this session (files to sign, pass-phrase files).
+    pub fn scratch(&self) -> PathBuf {
+        let path = self.dir.path().join("work");
+        std::fs::create_dir_all(&path).expect("mkdir");
+        path
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        for daemon in &mut self.daemons {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+        }
+    }
+}
+
+/// What a `signet` run gave back.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl SecretService {
+    /// Runs the `signet` command line in this session, stdin closed.
+    pub fn signet(&self, args: &[&str]) -> Run {
+        let out = self
+            .command(binary("signet"))
+            .args(args)
+            .env_remove("SIGNET_USER")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run signet");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}

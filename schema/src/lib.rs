@@ -22,6 +22,7 @@ pub mod error;
 pub mod protocol;
 pub mod record;
 pub mod registration;
+pub mod time;
 
 pub use error::{FormatError, Problem};
 pub use record::{CipherId, KdfId, KdfParams, RecordHeader, SealedKeyRecord};

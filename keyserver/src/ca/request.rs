@@ -17,7 +17,6 @@
 
 use der::asn1::{AnyRef, BitStringRef, PrintableStringRef, Utf8StringRef};
 use der::{Any, Decode, Encode, Sequence};
-use rsa::pkcs1::RsaPssParamsOwned;
 use rsa::traits::PublicKeyParts;
 use signet_schema::{KeySize, RegistrationData, SignatureScheme};
 use signet_signer::keys::PublicKey;
@@ -74,37 +73,16 @@ pub(crate) fn check(csr_der: &[u8], registration: &RegistrationData) -> Result<C
     })
 }
 
-/// The signing core's scheme for the request's signature algorithm.
+/// The signing core's scheme for the request's signature algorithm (only
+/// our two, with exactly our parameters: see `signet_signer::sign::scheme_of`).
 fn scheme_of(request: &CertReq) -> Result<SignatureScheme, CaError> {
-    use const_oid::db::rfc5912::{ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256, SHA_256_WITH_RSA_ENCRYPTION};
-
-    let algorithm = &request.algorithm;
-    if algorithm.oid == SHA_256_WITH_RSA_ENCRYPTION {
-        // RFC 4055 §5: parameters MUST be NULL; absent ones are a common slip
-        // that changes nothing about the signature.
-        return match &algorithm.parameters {
-            None => Ok(SignatureScheme::RsaPkcs1v15Sha256),
-            Some(p) if p.is_null() => Ok(SignatureScheme::RsaPkcs1v15Sha256),
-            Some(_) => Err(CaError::UnsupportedSignatureAlgorithm(algorithm.oid.to_string())),
-        };
-    }
-    if algorithm.oid == ID_RSASSA_PSS {
-        let unsupported = || CaError::UnsupportedSignatureAlgorithm("id-RSASSA-PSS with other parameters".into());
-        let parameters = algorithm.parameters.as_ref().ok_or_else(unsupported)?;
-        let params: RsaPssParamsOwned = parameters.decode_as().map_err(|_| unsupported())?;
-        let mgf_hash = params.mask_gen.parameters.as_ref().map(|hash| hash.oid);
-        let fits = params.hash.oid == ID_SHA_256
-            && params.hash.parameters.as_ref().is_none_or(Any::is_null)
-            && params.mask_gen.oid == ID_MGF_1
-            && mgf_hash == Some(ID_SHA_256)
-            && usize::from(params.salt_len) == signet_signer::sign::PSS_SALT_LEN;
-        return if fits {
-            Ok(SignatureScheme::RsaPssSha256)
+    signet_signer::sign::scheme_of(&request.algorithm).ok_or_else(|| {
+        CaError::UnsupportedSignatureAlgorithm(if request.algorithm.oid == const_oid::db::rfc5912::ID_RSASSA_PSS {
+            "id-RSASSA-PSS with other parameters".into()
         } else {
-            Err(unsupported())
-        };
-    }
-    Err(CaError::UnsupportedSignatureAlgorithm(algorithm.oid.to_string()))
+            request.algorithm.oid.to_string()
+        })
+    })
 }
 
 /// An `rsaEncryption` key of a size the policy allows (RFC 3279 §2.3.1).

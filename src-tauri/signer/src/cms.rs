@@ -107,6 +107,131 @@ pub fn sign_detached(
     content_info.to_der().map_err(encoding)
 }
 
+/// A detached CMS signature that verified: who signed (their certificate,
+/// DER), when they say they signed, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedSignature {
+    /// The signer's certificate, as carried in `certificates`.
+    pub certificate: Vec<u8>,
+    /// The signing-time attribute, if present (the signer's clock).
+    pub signing_time: Option<SystemTime>,
+    /// The signature scheme.
+    pub scheme: SignatureScheme,
+}
+
+/// Verifies a detached CMS SignedData (`ContentInfo` DER) over `content`
+/// with the certificate it carries: one SignerInfo, SHA-256, signed
+/// attributes with content-type id-data and message-digest SHA-256(content)
+/// (§5.4, §11.1, §11.2), the signature by the key of the certificate the
+/// SignerInfo names (issuer and serial, or subject key identifier), in one of
+/// our schemes. Says nothing about whether that certificate is trustworthy:
+/// the caller checks its issuer and status.
+///
+/// [`Error::Format`] (field `signature`) when the structure is not such a
+/// SignedData; [`Error::SignatureInvalid`] when anything fails to match.
+pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Result<VerifiedSignature> {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+
+    let malformed = || {
+        Error::Format(signet_schema::FormatError::new(
+            "signature",
+            signet_schema::Problem::Malformed,
+        ))
+    };
+    let info = ContentInfo::from_der(cms_der).map_err(|_| malformed())?;
+    if info.content_type != const_oid::db::rfc5911::ID_SIGNED_DATA {
+        return Err(malformed());
+    }
+    let data: SignedData = info.content.decode_as().map_err(|_| malformed())?;
+    if data.encap_content_info.econtent.is_some()
+        || data.encap_content_info.econtent_type != const_oid::db::rfc5911::ID_DATA
+    {
+        return Err(malformed());
+    }
+    let mut signer_infos = data.signer_infos.0.iter();
+    let (Some(signer), None) = (signer_infos.next(), signer_infos.next()) else {
+        return Err(malformed());
+    };
+    if signer.digest_alg.oid != const_oid::db::rfc5912::ID_SHA_256 {
+        return Err(Error::SignatureInvalid);
+    }
+    let scheme = crate::sign::scheme_of(&signer.signature_algorithm).ok_or(Error::SignatureInvalid)?;
+    let certificate = data
+        .certificates
+        .as_ref()
+        .into_iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|choice| match choice {
+            CertificateChoices::Certificate(certificate) => Some(certificate),
+            _ => None,
+        })
+        .find(|certificate| names(&signer.sid, certificate))
+        .ok_or(Error::SignatureInvalid)?;
+    let attributes = signer.signed_attrs.as_ref().ok_or(Error::SignatureInvalid)?;
+    let single = |oid| -> Result<Any> {
+        let mut found = attributes.iter().filter(|a| a.oid == oid);
+        match (found.next(), found.next()) {
+            (Some(attribute), None) if attribute.values.len() == 1 => {
+                attribute.values.iter().next().cloned().ok_or(Error::SignatureInvalid)
+            }
+            _ => Err(Error::SignatureInvalid),
+        }
+    };
+    let content_type: const_oid::ObjectIdentifier = single(const_oid::db::rfc5911::ID_CONTENT_TYPE)?
+        .decode_as()
+        .map_err(|_| Error::SignatureInvalid)?;
+    let digest: der::asn1::OctetString = single(const_oid::db::rfc5911::ID_MESSAGE_DIGEST)?
+        .decode_as()
+        .map_err(|_| Error::SignatureInvalid)?;
+    let computed = Sha256::digest(content);
+    if content_type != const_oid::db::rfc5911::ID_DATA
+        || !bool::from(subtle::ConstantTimeEq::ct_eq(digest.as_bytes(), computed.as_slice()))
+    {
+        return Err(Error::SignatureInvalid);
+    }
+    let signing_time = match attributes
+        .iter()
+        .find(|a| a.oid == const_oid::db::rfc5911::ID_SIGNING_TIME)
+    {
+        Some(_) => {
+            let time: Time = single(const_oid::db::rfc5911::ID_SIGNING_TIME)?
+                .decode_as()
+                .map_err(|_| Error::SignatureInvalid)?;
+            Some(time.to_system_time())
+        }
+        None => None,
+    };
+    let spki = certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(encoding)?;
+    let key = PublicKey::from_spki_der(&spki).map_err(|_| Error::SignatureInvalid)?;
+    let signed = attributes.to_der().map_err(encoding)?;
+    crate::sign::verify(&key, scheme, &signed, signer.signature.as_bytes())?;
+    Ok(VerifiedSignature {
+        certificate: certificate.to_der().map_err(encoding)?,
+        signing_time,
+        scheme,
+    })
+}
+
+/// Whether `sid` names `certificate` (RFC 5652 §5.3).
+fn names(sid: &SignerIdentifier, certificate: &Certificate) -> bool {
+    let tbs = certificate.tbs_certificate();
+    match sid {
+        SignerIdentifier::IssuerAndSerialNumber(isn) => {
+            &isn.issuer == tbs.issuer() && &isn.serial_number == tbs.serial_number()
+        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
+            .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+            .ok()
+            .flatten()
+            .is_some_and(|(_, found)| found == *ski),
+    }
+}
+
 /// [`Error::CertificateMismatch`] unless the certificate's subject public key
 /// (RFC 5280 §4.1.2.7) is `key`'s. Keys are compared as RSA (n, e), not as
 /// bytes, so an equivalent encoding of the same key is accepted.
@@ -312,5 +437,34 @@ mod tests {
             sign_detached(test_key(), SignatureScheme::RsaPssSha256, certificate(), ORDER, before),
             Err(Error::Encoding(_))
         ));
+    }
+
+    #[test]
+    fn detached_signatures_verify_and_changes_are_refused() {
+        let key = test_key();
+        for scheme in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256] {
+            let when = time(1_793_614_830);
+            let der = sign_detached(key, scheme, certificate(), ORDER, when).expect("sign");
+            let verified = super::verify_detached(&der, ORDER).expect("verifies");
+            assert_eq!(verified.certificate, certificate());
+            assert_eq!(verified.scheme, scheme);
+            assert_eq!(verified.signing_time, Some(when));
+
+            let mut other = ORDER.to_vec();
+            other[0] ^= 1;
+            assert!(matches!(
+                super::verify_detached(&der, &other),
+                Err(Error::SignatureInvalid)
+            ));
+            // A flipped bit anywhere in the signature value is refused.
+            let mut broken = der.clone();
+            let last = broken.len() - 1;
+            broken[last] ^= 1;
+            assert!(super::verify_detached(&broken, ORDER).is_err());
+            assert!(matches!(
+                super::verify_detached(b"not der", ORDER),
+                Err(Error::Format(_))
+            ));
+        }
     }
 }

@@ -77,6 +77,35 @@ pub fn verify(key: &PublicKey, scheme: SignatureScheme, content: &[u8], signatur
     verdict.map_err(|_| Error::SignatureInvalid)
 }
 
+/// The scheme a signature `algorithm` identifier names, if it is one of
+/// ours: sha256WithRSAEncryption with NULL (or, a common slip that changes
+/// nothing, absent) parameters (RFC 4055 §5), or id-RSASSA-PSS with exactly
+/// SHA-256, MGF1-SHA-256 and a [`PSS_SALT_LEN`]-byte salt (RFC 4055 §3.1).
+/// Anything else is `None`: other hashes and salt lengths are not accepted.
+pub fn scheme_of(algorithm: &AlgorithmIdentifierOwned) -> Option<SignatureScheme> {
+    use const_oid::db::rfc5912::{ID_MGF_1, ID_RSASSA_PSS, ID_SHA_256, SHA_256_WITH_RSA_ENCRYPTION};
+    use rsa::pkcs1::RsaPssParamsOwned;
+
+    if algorithm.oid == SHA_256_WITH_RSA_ENCRYPTION {
+        return match &algorithm.parameters {
+            None => Some(SignatureScheme::RsaPkcs1v15Sha256),
+            Some(p) if p.is_null() => Some(SignatureScheme::RsaPkcs1v15Sha256),
+            Some(_) => None,
+        };
+    }
+    if algorithm.oid == ID_RSASSA_PSS {
+        let params: RsaPssParamsOwned = algorithm.parameters.as_ref()?.decode_as().ok()?;
+        let mgf_hash = params.mask_gen.parameters.as_ref().map(|hash| hash.oid);
+        let fits = params.hash.oid == ID_SHA_256
+            && params.hash.parameters.as_ref().is_none_or(der::Any::is_null)
+            && params.mask_gen.oid == ID_MGF_1
+            && mgf_hash == Some(ID_SHA_256)
+            && usize::from(params.salt_len) == PSS_SALT_LEN;
+        return fits.then_some(SignatureScheme::RsaPssSha256);
+    }
+    None
+}
+
 /// RSASSA-PSS with SHA-256 for the hash and for MGF1, salt [`PSS_SALT_LEN`],
 /// blinded.
 fn pss() -> rsa::pss::Pss<Sha256> {

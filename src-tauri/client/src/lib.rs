@@ -1,0 +1,26 @@
+//! Signet's client: what the desktop app and the `signet` command line share.
+//!
+//! - [`server`]: the key server over HTTPS, its certificate pinned ([`tls`]);
+//! - [`settings`]: the server's address and pins, kept in the OS keyring only;
+//! - [`signer`]: supervision of the signing process, the only holder of keys;
+//! - [`session`]: the flows — apply, consent, sign in, sign, change pass
+//!   phrase, new key, revoke, and staff requests signed with the person's key;
+//! - [`staff`]: the help desk's and auditors' requests;
+//! - [`verify`]: checking a signed file against the certificate valid when it was signed.
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod passphrase;
+pub mod server;
+pub mod session;
+pub mod settings;
+pub mod signer;
+pub mod staff;
+pub mod tls;
+pub mod verify;
+
+pub use error::{ClientError, Result};
+pub use session::{Connection, Session, Step};
+pub use settings::{Settings, SettingsStore};
+pub use tls::Fingerprint;

@@ -1,0 +1,536 @@
+//! The flows of DESIGN.md from the client's side: connect, apply, consent,
+//! sign in, sign, change pass phrase, new key, revoke, and the signed
+//! requests of help-desk staff and auditors.
+//!
+//! Every body that carries a record, a verifier or a phrase travels sealed
+//! between the signer and the key tier (see the key server's sealed
+//! channel); the pass phrase goes from the caller straight to the signer.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use signet_schema::api::{
+    ApiError, ApplyRequest, ApplyResponse, ConsentRequest, ConsentResponse, Policy, PreloginRequest, PreloginResponse,
+    ReregisterRequest, ReregisterResponse, RevocationReason, RevokeRequest, RevokeResponse, SigninRequest,
+    SigninResponse, signed_headers, signed_request_bytes,
+};
+use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
+use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
+use signet_schema::{RegistrationData, SignatureScheme};
+
+use crate::error::{ClientError, Result};
+use crate::server::{Answer, KeyServer, SEALED, decode, refusal, success};
+use crate::settings::{Settings, SettingsStore};
+use crate::signer::{Signer, expect_answer};
+use crate::tls::Fingerprint;
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// 128 random bits in hex, for single-use nonces.
+pub fn random_nonce() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| ClientError::SignerUnavailable(format!("no OS randomness: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Long work reports where it is, for a progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// Starting the signing process.
+    StartingSigner,
+    /// Opening the sealed channel to the key server.
+    OpeningChannel,
+    /// Making the key pair and sealing it under the pass phrase.
+    GeneratingKey,
+    /// Deriving keys from the pass phrase (Argon2id).
+    DerivingKeys,
+    /// Talking to the key server.
+    Contacting,
+    /// Opening the sealed record.
+    OpeningRecord,
+    /// Done.
+    Done,
+}
+
+/// A connection to the remembered key server.
+#[derive(Clone)]
+pub struct Connection {
+    server: Arc<KeyServer>,
+    store: SettingsStore,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Sets up `url` as this computer's key server, pinned to `fingerprint`
+    /// (which the person confirmed), after checking it answers with it.
+    pub fn connect(store: &SettingsStore, url: &str, fingerprint: Fingerprint) -> Result<Connection> {
+        let server = KeyServer::new(url, fingerprint)?;
+        let _: Policy = server.get_json("/v1/policy")?;
+        let previous = store.load()?;
+        let same = previous
+            .as_ref()
+            .is_some_and(|p| p.server_url == server.url() && p.fingerprint == fingerprint);
+        let settings = Settings {
+            server_url: server.url().to_string(),
+            fingerprint,
+            // A different server (or certificate) pins its integrity key afresh.
+            integrity_key: previous.as_ref().filter(|_| same).and_then(|p| p.integrity_key.clone()),
+            user_id: previous.and_then(|p| p.user_id),
+        };
+        store.save(&settings)?;
+        Ok(Connection {
+            server: Arc::new(server),
+            store: store.clone(),
+            settings,
+        })
+    }
+
+    /// The key server remembered in `store`.
+    pub fn open(store: &SettingsStore) -> Result<Connection> {
+        let settings = store.require()?;
+        let server = KeyServer::new(&settings.server_url, settings.fingerprint)?;
+        Ok(Connection {
+            server: Arc::new(server),
+            store: store.clone(),
+            settings,
+        })
+    }
+
+    /// The key server.
+    pub fn server(&self) -> &KeyServer {
+        &self.server
+    }
+
+    /// What is remembered.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Remembers `user_id` for the next sign-in.
+    pub fn remember_user(&mut self, user_id: &str) -> Result<()> {
+        if self.settings.user_id.as_deref() != Some(user_id) {
+            self.settings.user_id = Some(user_id.to_string());
+            self.store.save(&self.settings)?;
+        }
+        Ok(())
+    }
+
+    /// The server's policy (KDF parameters, key size, scheme).
+    pub fn policy(&self) -> Result<Policy> {
+        self.server.get_json("/v1/policy")
+    }
+
+    /// The CA certificate, PEM.
+    pub fn ca_pem(&self) -> Result<Vec<u8>> {
+        self.server.get_bytes("/v1/ca.pem")
+    }
+
+    /// The current CRL, DER.
+    pub fn crl(&self) -> Result<Vec<u8>> {
+        self.server.get_bytes("/v1/crl")
+    }
+
+    /// A signer with a sealed channel to the key tier open in it.
+    fn sealed_signer(&mut self, progress: &mut dyn FnMut(Step)) -> Result<Signer> {
+        progress(Step::StartingSigner);
+        let mut signer = Signer::start()?;
+        progress(Step::OpeningChannel);
+        self.open_channel(&mut signer)?;
+        Ok(signer)
+    }
+
+    /// Opens a sealed channel in `signer`, pinning the integrity key on first use.
+    fn open_channel(&mut self, signer: &mut Signer) -> Result<()> {
+        let bootstrap: SignedBootstrap = self.server.get_json("/v1/bootstrap")?;
+        let pinned = self.settings.integrity_key.clone();
+        let (open_request, session_id, integrity_key) = expect_answer!(
+            signer.call(Request::ChannelOpen {
+                bootstrap,
+                pinned_integrity_key: pinned.clone().map(Bytes),
+            })?,
+            Response::ChannelOpened { open_request, session_id, integrity_key, .. } => (open_request, session_id, integrity_key)
+        )?;
+        let opened: OpenResponse = self.server.post_json("/v1/channel/open", &open_request)?;
+        if opened.session_id != session_id {
+            return Err(ClientError::UnexpectedAnswer(
+                "the server opened another session".into(),
+            ));
+        }
+        if pinned.is_none() {
+            self.settings.integrity_key = Some(integrity_key.0);
+            self.store.save(&self.settings)?;
+        }
+        signer.channel_open = true;
+        Ok(())
+    }
+
+    /// POSTs `body` to `path` sealed by `signer`, and opens the answer.
+    fn sealed_post<T: DeserializeOwned>(
+        &mut self,
+        signer: &mut Signer,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T> {
+        if !signer.channel_open {
+            self.open_channel(signer)?;
+        }
+        let plaintext = Bytes(serde_json::to_vec(body).map_err(|e| ClientError::input("body", e.to_string()))?);
+        let message = expect_answer!(
+            signer.call(Request::ChannelSeal { method: "POST".into(), path: path.into(), plaintext })?,
+            Response::ChannelSealed { message } => message
+        )?;
+        let sealed = serde_json::to_vec(&message).map_err(|e| ClientError::input("body", e.to_string()))?;
+        let answer = self.server.send("POST", path, &[], Some((SEALED, sealed)))?;
+        if answer.content_type.as_deref() != Some(SEALED) {
+            // Refused before the key tier opened it (size, rate, outage, stale session).
+            return Err(refusal(answer.status, &answer.body));
+        }
+        let message: SealedMessage = decode(&answer.body)?;
+        let plaintext = expect_answer!(
+            signer.call(Request::ChannelOpenResponse { method: "POST".into(), path: path.into(), message })?,
+            Response::ChannelResponse { plaintext } => plaintext
+        )?;
+        if (200..300).contains(&answer.status) {
+            decode(&plaintext.0)
+        } else {
+            let error: ApiError = decode(&plaintext.0)?;
+            Err(ClientError::Server {
+                status: answer.status,
+                code: error.code,
+                message: error.message,
+            })
+        }
+    }
+
+    /// Applies for a key: the signer makes the key pair, seals it under
+    /// `passphrase` and writes the PKCS#10 request; the application is sent
+    /// sealed. The consent letter then comes by post.
+    pub fn apply(
+        &mut self,
+        registration: &RegistrationData,
+        passphrase: Passphrase,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<ApplyResponse> {
+        registration
+            .validate()
+            .map_err(|e| ClientError::input("registration", e.to_string()))?;
+        let policy = self.policy()?;
+        let mut signer = self.sealed_signer(progress)?;
+        progress(Step::GeneratingKey);
+        let (record, certification_request, verifier) = expect_answer!(
+            signer.call(Request::GenerateKey {
+                registration: registration.clone(),
+                passphrase,
+                kdf: policy.kdf,
+                key_bits: policy.key_bits,
+            })?,
+            Response::KeyGenerated { record, certification_request, verifier, .. } => (record, certification_request, verifier)
+        )?;
+        progress(Step::Contacting);
+        let request = ApplyRequest {
+            registration: registration.clone(),
+            record,
+            certification_request,
+            verifier,
+            nonce: random_nonce()?,
+            timestamp: unix_now(),
+        };
+        let applied = self.sealed_post(&mut signer, "/v1/apply", &request)?;
+        signer.end();
+        self.remember_user(&registration.user_id)?;
+        progress(Step::Done);
+        Ok(applied)
+    }
+
+    /// Consents with the phrase from the letter: the key becomes active and its certificate is issued.
+    pub fn consent(&mut self, user_id: &str, phrase: &str, progress: &mut dyn FnMut(Step)) -> Result<ConsentResponse> {
+        let mut signer = self.sealed_signer(progress)?;
+        progress(Step::Contacting);
+        let request = ConsentRequest {
+            user_id: user_id.to_string(),
+            phrase: phrase.trim().to_string(),
+        };
+        let consented = self.sealed_post(&mut signer, "/v1/consent", &request)?;
+        signer.end();
+        progress(Step::Done);
+        Ok(consented)
+    }
+
+    /// Derives the verifier of `passphrase` in `signer` (pre-login, then Argon2id in the signer).
+    fn verifier(
+        &mut self,
+        signer: &mut Signer,
+        user_id: &str,
+        passphrase: Passphrase,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<Bytes> {
+        progress(Step::Contacting);
+        let pre: PreloginResponse = self.sealed_post(
+            signer,
+            "/v1/prelogin",
+            &PreloginRequest {
+                user_id: user_id.to_string(),
+            },
+        )?;
+        progress(Step::DerivingKeys);
+        expect_answer!(
+            signer.call(Request::Unlock { user_id: user_id.to_string(), kdf: pre.kdf, salt: pre.salt, passphrase })?,
+            Response::Unlocked { verifier } => verifier
+        )
+    }
+
+    /// Signs in: the record is released only for the right pass phrase and
+    /// opened inside a new signer, which then holds the key until the session ends.
+    pub fn sign_in(
+        &mut self,
+        user_id: &str,
+        passphrase: Passphrase,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<Session> {
+        let mut signer = self.sealed_signer(progress)?;
+        let verifier = self.verifier(&mut signer, user_id, passphrase, progress)?;
+        progress(Step::Contacting);
+        let released: SigninResponse = self.sealed_post(
+            &mut signer,
+            "/v1/signin",
+            &SigninRequest {
+                user_id: user_id.to_string(),
+                verifier,
+            },
+        )?;
+        progress(Step::OpeningRecord);
+        let key_bits = expect_answer!(
+            signer.call(Request::OpenRecord { record: released.record, registration: released.registration.clone() })?,
+            Response::RecordOpened { key_bits, .. } => key_bits
+        )?;
+        self.remember_user(user_id)?;
+        progress(Step::Done);
+        Ok(Session {
+            connection: self.clone(),
+            signer,
+            user_id: user_id.to_string(),
+            registration: released.registration,
+            certificate: released.certificate.0,
+            key_bits,
+        })
+    }
+}
+
+/// A signed-in person: the key is open in the session's signer.
+pub struct Session {
+    connection: Connection,
+    signer: Signer,
+    user_id: String,
+    registration: RegistrationData,
+    certificate: Vec<u8>,
+    key_bits: u32,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user_id", &self.user_id)
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Who is signed in.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// Their registration data.
+    pub fn registration(&self) -> &RegistrationData {
+        &self.registration
+    }
+
+    /// Their active certificate (DER).
+    pub fn certificate(&self) -> &[u8] {
+        &self.certificate
+    }
+
+    /// The key's modulus size.
+    pub fn key_bits(&self) -> u32 {
+        self.key_bits
+    }
+
+    /// The signing process.
+    pub fn signer(&mut self) -> &mut Signer {
+        &mut self.signer
+    }
+
+    /// The key server connection.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Signs `content` exactly as given: detached CMS (with the certificate) or a raw signature.
+    pub fn sign(&mut self, content: &[u8], format: SignatureFormat, scheme: SignatureScheme) -> Result<Vec<u8>> {
+        let certificate = matches!(format, SignatureFormat::Cms).then(|| Bytes(self.certificate.clone()));
+        let signature = expect_answer!(
+            self.signer.call(Request::Sign { content: Bytes(content.to_vec()), scheme, format, certificate })?,
+            Response::Signed { signature } => signature
+        )?;
+        Ok(signature.0)
+    }
+
+    /// Sends a request signed with this person's key (staff requests, re-registration).
+    pub fn signed_request(&mut self, method: &str, path_and_query: &str, body: Option<Vec<u8>>) -> Result<Answer> {
+        let timestamp = unix_now();
+        let nonce = random_nonce()?;
+        let digest = hex::encode(Sha256::digest(body.as_deref().unwrap_or_default()));
+        let covered = signed_request_bytes(method, path_and_query, timestamp, &nonce, &digest);
+        let signature = self.sign(&covered, SignatureFormat::Raw, SignatureScheme::RsaPssSha256)?;
+        use base64::Engine as _;
+        let headers = [
+            (signed_headers::SIGNER, self.user_id.clone()),
+            (signed_headers::TIMESTAMP, timestamp.to_string()),
+            (signed_headers::NONCE, nonce),
+            (
+                signed_headers::SIGNATURE,
+                base64::engine::general_purpose::STANDARD.encode(signature),
+            ),
+        ];
+        let answer =
+            self.connection
+                .server
+                .send(method, path_and_query, &headers, body.map(|b| ("application/json", b)))?;
+        success(answer)
+    }
+
+    /// A signed `GET`, decoded from JSON.
+    pub fn signed_get<T: DeserializeOwned>(&mut self, path_and_query: &str) -> Result<T> {
+        decode(&self.signed_request("GET", path_and_query, None)?.body)
+    }
+
+    /// A signed `POST` of JSON, decoded from JSON.
+    pub fn signed_post<T: DeserializeOwned>(&mut self, path: &str, body: &impl Serialize) -> Result<T> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::input("body", e.to_string()))?;
+        decode(&self.signed_request("POST", path, Some(bytes))?.body)
+    }
+
+    /// The verifier of the current pass phrase, proving it again.
+    fn current_verifier(&mut self, passphrase: Passphrase, progress: &mut dyn FnMut(Step)) -> Result<Bytes> {
+        let user_id = self.user_id.clone();
+        self.connection
+            .verifier(&mut self.signer, &user_id, passphrase, progress)
+    }
+
+    /// Changes the pass phrase: the same key sealed again under `new`.
+    pub fn change_passphrase(
+        &mut self,
+        current: Passphrase,
+        new: Passphrase,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<()> {
+        let verifier = self.current_verifier(current, progress)?;
+        let policy = self.connection.policy()?;
+        progress(Step::DerivingKeys);
+        let (record, new_verifier) = expect_answer!(
+            self.signer.call(Request::Reseal { passphrase: new, kdf: policy.kdf })?,
+            Response::Resealed { record, verifier } => (record, verifier)
+        )?;
+        progress(Step::Contacting);
+        let request = ReregisterRequest {
+            user_id: self.user_id.clone(),
+            verifier,
+            record,
+            new_verifier,
+            certification_request: None,
+        };
+        let _: ReregisterResponse = self.signed_post("/v1/reregister", &request)?;
+        progress(Step::Done);
+        Ok(())
+    }
+
+    /// Replaces the key pair: a second signer makes the new key (sealed under
+    /// `new`, or the current pass phrase again when `new` is `None`), the
+    /// current key signs the request, and the new certificate replaces the
+    /// old, which is kept in the archive as superseded.
+    pub fn new_key(
+        &mut self,
+        current: Passphrase,
+        new: Option<Passphrase>,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<ReregisterResponse> {
+        let sealing = new.unwrap_or_else(|| Passphrase::new(String::from_utf8_lossy(current.expose()).into_owned()));
+        let verifier = self.current_verifier(current, progress)?;
+        let policy = self.connection.policy()?;
+        progress(Step::StartingSigner);
+        let mut next = Signer::start()?;
+        progress(Step::GeneratingKey);
+        let (record, certification_request, new_verifier) = expect_answer!(
+            next.call(Request::GenerateKey {
+                registration: self.registration.clone(),
+                passphrase: sealing,
+                kdf: policy.kdf,
+                key_bits: policy.key_bits,
+            })?,
+            Response::KeyGenerated { record, certification_request, verifier, .. } => (record, certification_request, verifier)
+        )?;
+        progress(Step::Contacting);
+        let request = ReregisterRequest {
+            user_id: self.user_id.clone(),
+            verifier,
+            record,
+            new_verifier,
+            certification_request: Some(certification_request),
+        };
+        let done: ReregisterResponse = self.signed_post("/v1/reregister", &request)?;
+        let certificate = done
+            .certificate
+            .clone()
+            .ok_or_else(|| ClientError::UnexpectedAnswer("no certificate for the new key".into()))?;
+        // The old key goes with its process; the new one is already loaded in `next`.
+        std::mem::replace(&mut self.signer, next).end();
+        self.certificate = certificate.0;
+        self.key_bits = policy.key_bits.bits() as u32;
+        progress(Step::Done);
+        Ok(done)
+    }
+
+    /// Revokes this person's key for good: the server erases the sealed
+    /// record and publishes a new CRL. The session ends.
+    pub fn revoke(
+        mut self,
+        passphrase: Passphrase,
+        reason: RevocationReason,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<RevokeResponse> {
+        let verifier = self.current_verifier(passphrase, progress)?;
+        progress(Step::Contacting);
+        let request = RevokeRequest {
+            user_id: self.user_id.clone(),
+            verifier,
+            reason,
+        };
+        let revoked = self.connection.sealed_post(&mut self.signer, "/v1/revoke", &request)?;
+        progress(Step::Done);
+        self.end();
+        Ok(revoked)
+    }
+
+    /// Signs out: the signer wipes the key and exits.
+    pub fn end(self) {
+        self.signer.end();
+    }
+}

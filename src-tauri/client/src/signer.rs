@@ -1,0 +1,173 @@
+//! Supervision of the signing process: the only place a private key exists
+//! in clear on this computer.
+//!
+//! A [`Signer`] is started at sign-in and ended at sign-out, on idle
+//! time-out, when the window closes and when the app exits; it is killed if
+//! it does not end politely, and it ends by itself if this process dies
+//! (`PR_SET_PDEATHSIG` and a parent check on its side).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use signet_schema::protocol::{HardeningReport, Request, Response};
+use signet_signer::child::SignerProcess;
+
+use crate::error::{ClientError, Result};
+
+/// Environment variable naming the signer binary (tests, unusual installs).
+pub const SIGNER_ENV: &str = "SIGNET_SIGNER";
+/// The signer binary's file name.
+pub const SIGNER_BINARY: &str = "signet-signer";
+
+/// Finds the signer: `$SIGNET_SIGNER`, else next to this program.
+pub fn locate() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(SIGNER_ENV) {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ClientError::SignerUnavailable(format!(
+                "{SIGNER_ENV} names {}, which is not a file",
+                path.display()
+            )))
+        };
+    }
+    let exe = std::env::current_exe().map_err(|e| ClientError::SignerUnavailable(e.to_string()))?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| ClientError::SignerUnavailable("this program has no directory".into()))?;
+    // Test binaries live one level down (`deps/`) from the binaries they test.
+    for candidate in [dir.join(SIGNER_BINARY), dir.join("..").join(SIGNER_BINARY)] {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    Err(ClientError::SignerUnavailable(format!(
+        "{SIGNER_BINARY} is not installed next to {}",
+        exe.display()
+    )))
+}
+
+/// A running signing process.
+pub struct Signer {
+    process: Option<SignerProcess>,
+    pid: u32,
+    hardening: HardeningReport,
+    last_used: Instant,
+    /// Whether a sealed channel to the key tier is open in it.
+    pub(crate) channel_open: bool,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer").field("pid", &self.pid).finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// Starts the signer found by [`locate`] and checks it is hardened.
+    pub fn start() -> Result<Signer> {
+        Self::start_with(&[])
+    }
+
+    /// Starts the signer with extra arguments (e.g. `--idle-timeout`).
+    pub fn start_with(args: &[&str]) -> Result<Signer> {
+        let path = locate()?;
+        let mut process = SignerProcess::start(&path, args)
+            .map_err(|e| ClientError::SignerUnavailable(format!("{}: {e}", path.display())))?;
+        let (pid, hardening) = match process.call(Request::Hello)? {
+            Response::Ready { pid, hardening, .. } => (pid, hardening),
+            other => return Err(ClientError::SignerFailed(format!("unexpected greeting {other:?}"))),
+        };
+        if !hardening.not_dumpable || !hardening.core_dumps_disabled || !hardening.sandbox_verified {
+            return Err(ClientError::SignerUnavailable(format!(
+                "the signing process is not protected as it must be ({hardening:?})"
+            )));
+        }
+        Ok(Signer {
+            process: Some(process),
+            pid,
+            hardening,
+            last_used: Instant::now(),
+            channel_open: false,
+        })
+    }
+
+    /// The process id (the desktop app watches it).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The protection the signer reported at start.
+    pub fn hardening(&self) -> &HardeningReport {
+        &self.hardening
+    }
+
+    /// Time since the last request.
+    pub fn idle_for(&self) -> Duration {
+        self.last_used.elapsed()
+    }
+
+    /// Sends one request; an error answer becomes [`ClientError::SignerRefused`].
+    pub fn call(&mut self, request: Request) -> Result<Response> {
+        let process = self
+            .process
+            .as_mut()
+            .ok_or_else(|| ClientError::SignerFailed("the session has ended".into()))?;
+        self.last_used = Instant::now();
+        match process.call(request) {
+            Ok(response) => Ok(response),
+            Err(e) => {
+                let error = ClientError::from(e);
+                if matches!(error, ClientError::SignerFailed(_)) {
+                    // The process is gone or broken: never talk to it again.
+                    self.process = None;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Whether the process is still there to talk to.
+    pub fn is_running(&mut self) -> bool {
+        match self.process.as_mut() {
+            Some(process) => matches!(process.wait_exit(Duration::ZERO), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Ends the session: the signer wipes its keys and exits; killed if it
+    /// has not gone within a second.
+    pub fn end(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.call(Request::End);
+            process.close_stdin();
+            let _ = process.wait_exit(Duration::from_secs(1));
+            // Dropping the process kills it if it is still there.
+        }
+    }
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Reads a signer answer of the expected kind.
+macro_rules! expect_answer {
+    ($response:expr, $pattern:pat => $value:expr) => {
+        match $response {
+            $pattern => Ok($value),
+            other => Err($crate::error::ClientError::SignerFailed(format!(
+                "unexpected answer {:?}",
+                std::mem::discriminant(&other)
+            ))),
+        }
+    };
+}
+pub(crate) use expect_answer;

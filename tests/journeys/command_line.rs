@@ -1,0 +1,336 @@
+//! The `signet` command line as scripts use it, as real processes against a
+//! real key server, with settings in a real Secret Service: connect with a
+//! confirmed fingerprint, apply, consent from the printed letter, sign a
+//! folder, verify, help-desk and auditor work, pass-phrase change, new key,
+//! revocation — and the exit codes a script relies on.
+
+use std::path::Path;
+
+use signet_journeys::{KeyServer, Run, SecretService, phrase_in_letter};
+
+/// `signet` exit codes (see `signet --help`).
+const OK: i32 = 0;
+const FAILED: i32 = 1;
+const USAGE: i32 = 2;
+const AUTHENTICATION: i32 = 3;
+const SERVER_IDENTITY: i32 = 5;
+const KEYRING: i32 = 6;
+const NOT_VALID: i32 = 7;
+
+#[track_caller]
+fn expect(run: &Run, code: i32) {
+    assert_eq!(
+        run.code, code,
+        "exit code\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+fn register(keys: &SecretService, user: &str, name: &str, passphrase_file: &str) -> String {
+    let run = keys.signet(&[
+        "register",
+        "--user-id",
+        user,
+        "--name",
+        name,
+        "--organization",
+        "Example Bank",
+        "--unit",
+        "Payments",
+        "--email",
+        &format!("{user}@example.com"),
+        "--country",
+        "gb",
+        "--passphrase-file",
+        passphrase_file,
+    ]);
+    expect(&run, OK);
+    run.stdout.trim().to_owned()
+}
+
+#[test]
+fn a_script_registers_signs_a_folder_and_audits() {
+    let server = KeyServer::start();
+    let keys = SecretService::start();
+    let work = keys.scratch();
+    let url = server.base_url.as_str();
+
+    // Nothing set up yet; a wrong fingerprint is refused and nothing is saved.
+    expect(&keys.signet(&["status"]), SERVER_IDENTITY);
+    let wrong = "00".repeat(32);
+    let run = keys.signet(&["connect", url, "--fingerprint", &wrong]);
+    expect(&run, SERVER_IDENTITY);
+    assert!(run.stderr.contains("identity"), "{}", run.stderr);
+    // No terminal to confirm on and no fingerprint given: refused.
+    expect(&keys.signet(&["connect", url]), USAGE);
+    expect(&keys.signet(&["status"]), SERVER_IDENTITY);
+    expect(
+        &keys.signet(&["connect", url, "--fingerprint", &server.fingerprint()]),
+        OK,
+    );
+    let status = keys.signet(&["status"]);
+    expect(&status, OK);
+    assert!(status.stdout.contains(url), "{}", status.stdout);
+
+    // Dana applies; a weak pass phrase is refused before anything is made.
+    let weak = write(&work, "weak", "password123\n");
+    let run = keys.signet(&[
+        "register",
+        "--user-id",
+        "dana",
+        "--name",
+        "Dana Example",
+        "--organization",
+        "Example Bank",
+        "--email",
+        "dana@example.com",
+        "--country",
+        "GB",
+        "--passphrase-file",
+        &weak,
+    ]);
+    expect(&run, USAGE);
+    assert!(run.stderr.contains("15 characters"), "{}", run.stderr);
+    let dana_pass = write(&work, "dana-pass", "marble kettle orbit seventeen lanterns\n");
+    let application = register(&keys, "dana", "Dana Example", &dana_pass);
+    assert!(!application.is_empty());
+
+    // The operator makes Dana the first help-desk account; she consents from the letter.
+    let letter = server.data_dir.join("dana-letter.pdf");
+    let out = server.admin(&[
+        "admin",
+        "bootstrap",
+        "--user-id",
+        "dana",
+        "--letter",
+        &letter.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase on the letter");
+    let typo = write(
+        &work,
+        "typo",
+        &phrase.replacen(|c: char| c.is_ascii_alphanumeric(), "0", 1),
+    );
+    let run = keys.signet(&["consent", "--user-id", "dana", "--phrase-file", &typo]);
+    assert!(run.code == AUTHENTICATION, "a mistyped phrase: {run:?}");
+    let phrase_file = write(&work, "phrase", &phrase);
+    expect(
+        &keys.signet(&["consent", "--user-id", "dana", "--phrase-file", &phrase_file]),
+        OK,
+    );
+
+    // A wrong pass phrase: exit 3; the right one signs a folder of orders.
+    let wrong_pass = write(&work, "wrong-pass", "not the pass phrase of dana at all\n");
+    expect(
+        &keys.signet(&["login", "--passphrase-file", &wrong_pass]),
+        AUTHENTICATION,
+    );
+    expect(&keys.signet(&["login", "--passphrase-file", &dana_pass]), OK);
+    let orders = work.join("orders");
+    std::fs::create_dir_all(&orders).expect("mkdir");
+    for n in 1..=3 {
+        write(
+            &orders,
+            &format!("order-{n}.xml"),
+            &format!("<Document><MsgId>ORDER-{n}</MsgId></Document>"),
+        );
+    }
+    let run = keys.signet(&["sign", "--passphrase-file", &dana_pass, &orders.display().to_string()]);
+    expect(&run, OK);
+    assert!(run.stderr.contains("3 signed, 0 failed"), "{}", run.stderr);
+    let order = orders.join("order-1.xml").display().to_string();
+    // Signing again without --force would overwrite: refused, nothing signed.
+    expect(&keys.signet(&["sign", "--passphrase-file", &dana_pass, &order]), USAGE);
+    let run = keys.signet(&["verify", &order]);
+    expect(&run, OK);
+    assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
+    assert!(run.stdout.contains("dana"), "{}", run.stdout);
+    std::fs::write(
+        orders.join("order-2.xml"),
+        "<Document><MsgId>CHANGED</MsgId></Document>",
+    )
+    .expect("tamper");
+    expect(
+        &keys.signet(&["verify", &orders.join("order-2.xml").display().to_string()]),
+        NOT_VALID,
+    );
+
+    // Erik applies; the help desk prints his letter; he consents and becomes an auditor.
+    let erik_pass = write(&work, "erik-pass", "quiet harbour umbrella ninety violins\n");
+    register(&keys, "erik", "Erik Example", &erik_pass);
+    let run = keys.signet(&["helpdesk", "--passphrase-file", &dana_pass, "-u", "dana", "letters"]);
+    expect(&run, OK);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("erik"))
+        .expect("erik's letter listed")
+        .to_owned();
+    let erik_application = line.split_whitespace().next().expect("application id").to_owned();
+    let erik_letter = work.join("erik-letter.pdf").display().to_string();
+    expect(
+        &keys.signet(&[
+            "helpdesk",
+            "-u",
+            "dana",
+            "--passphrase-file",
+            &dana_pass,
+            "letter",
+            "print",
+            &erik_application,
+            "--out",
+            &erik_letter,
+        ]),
+        OK,
+    );
+    let erik_phrase = phrase_in_letter(&std::fs::read(&erik_letter).expect("letter")).expect("phrase");
+    let erik_phrase_file = write(&work, "erik-phrase", &erik_phrase);
+    expect(
+        &keys.signet(&["consent", "-u", "erik", "--phrase-file", &erik_phrase_file]),
+        OK,
+    );
+    // Erik is not help desk: the server refuses his staff request.
+    expect(
+        &keys.signet(&["helpdesk", "-u", "erik", "--passphrase-file", &erik_pass, "letters"]),
+        AUTHENTICATION,
+    );
+    let out = server.admin(&["admin", "set-role", "--user-id", "erik", "--role", "auditor"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run = keys.signet(&["audit", "-u", "erik", "--passphrase-file", &erik_pass, "certs", "--csv"]);
+    expect(&run, OK);
+    assert!(
+        run.stdout.lines().count() >= 3,
+        "a header and two certificates: {}",
+        run.stdout
+    );
+    let run = keys.signet(&["audit", "-u", "erik", "--passphrase-file", &erik_pass, "verify-log"]);
+    expect(&run, OK);
+    assert!(run.stdout.contains("intact"), "{}", run.stdout);
+    let run = keys.signet(&[
+        "audit",
+        "-u",
+        "erik",
+        "--passphrase-file",
+        &erik_pass,
+        "events",
+        "--subject",
+        "dana",
+    ]);
+    expect(&run, OK);
+    assert!(run.stdout.contains("dana"), "{}", run.stdout);
+
+    // Dana takes a new key: her earlier signature stays valid (made before the old certificate was superseded).
+    expect(
+        &keys.signet(&["rekey", "-u", "dana", "--passphrase-file", &dana_pass]),
+        OK,
+    );
+    let run = keys.signet(&["audit", "check", &order]);
+    expect(&run, OK);
+    assert!(run.stdout.contains("superseded"), "{}", run.stdout);
+    let run = keys.signet(&[
+        "audit",
+        "-u",
+        "erik",
+        "--passphrase-file",
+        &erik_pass,
+        "certs",
+        "--user",
+        "dana",
+        "--status",
+        "superseded",
+    ]);
+    expect(&run, OK);
+    assert_eq!(
+        run.stdout.lines().count(),
+        2,
+        "one superseded certificate: {}",
+        run.stdout
+    );
+
+    // Erik changes his pass phrase: the old one stops working.
+    let erik_new = write(&work, "erik-new", "copper meadow lantern fifty giraffes\n");
+    expect(
+        &keys.signet(&[
+            "passphrase",
+            "-u",
+            "erik",
+            "--passphrase-file",
+            &erik_pass,
+            "--new-passphrase-file",
+            &erik_new,
+        ]),
+        OK,
+    );
+    expect(
+        &keys.signet(&["login", "-u", "erik", "--passphrase-file", &erik_pass]),
+        AUTHENTICATION,
+    );
+    expect(
+        &keys.signet(&["login", "-u", "erik", "--passphrase-file", &erik_new]),
+        OK,
+    );
+
+    // Revocation needs confirmation; then the key is gone for good.
+    expect(
+        &keys.signet(&["revoke", "-u", "erik", "--passphrase-file", &erik_new]),
+        USAGE,
+    );
+    expect(
+        &keys.signet(&[
+            "revoke",
+            "-u",
+            "erik",
+            "--passphrase-file",
+            &erik_new,
+            "--yes",
+            "--reason",
+            "key-compromise",
+        ]),
+        OK,
+    );
+    let run = keys.signet(&["login", "-u", "erik", "--passphrase-file", &erik_new]);
+    expect(&run, AUTHENTICATION);
+    assert!(run.stderr.contains("revoked"), "{}", run.stderr);
+
+    // Help desk: the user list shows both, and revoking an unknown user is refused.
+    let run = keys.signet(&["helpdesk", "-u", "dana", "--passphrase-file", &dana_pass, "users"]);
+    expect(&run, OK);
+    assert!(
+        run.stdout.contains("erik") && run.stdout.contains("revoked"),
+        "{}",
+        run.stdout
+    );
+    expect(
+        &keys.signet(&[
+            "helpdesk",
+            "-u",
+            "dana",
+            "--passphrase-file",
+            &dana_pass,
+            "revoke",
+            "nobody",
+        ]),
+        FAILED,
+    );
+}
+
+#[test]
+fn without_a_keyring_the_command_line_stops_with_a_clear_message() {
+    let keys = SecretService::start();
+    let out = keys
+        .command(signet_journeys::binary("signet"))
+        .arg("status")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .output()
+        .expect("run signet");
+    assert_eq!(out.status.code(), Some(KEYRING), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keyring"), "{stderr}");
+}
