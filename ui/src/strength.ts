@@ -101,8 +101,19 @@ export function passphraseMeter(parts: MeterParts): Meter {
     timer = window.setTimeout(rate, 150);
   };
 
+  /** Rates now if a rating is waiting: the person has moved on from the pass phrase. */
+  const flush = () => {
+    if (timer === undefined) return;
+    window.clearTimeout(timer);
+    rate();
+  };
+
   pass.addEventListener("input", later);
-  again.addEventListener("input", render);
+  pass.addEventListener("change", flush);
+  again.addEventListener("input", () => {
+    flush();
+    render();
+  });
   render();
 
   return {

@@ -55,8 +55,13 @@ function query(): ArchiveQuery {
   return { user: user.value.trim(), serial: serial.value.trim(), status: status.value, from: from.value, to: to.value };
 }
 
+/** Only the latest search's answer is shown, whatever order the answers arrive in. */
+let archiveTicket = 0;
+
 async function searchArchive(): Promise<void> {
-  showCertificates(await api.auditCertificates(query()));
+  const ticket = ++archiveTicket;
+  const list = await api.auditCertificates(query());
+  if (ticket === archiveTicket) showCertificates(list);
 }
 
 function statusBadge(value: string): HTMLElement {

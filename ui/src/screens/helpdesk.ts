@@ -38,8 +38,14 @@ const lettersBody = h("tbody", {});
 letters.append(thead("Application", "For", "Letter", "Dates", "Actions"), lettersBody);
 const lettersRefresh = button("letters-refresh", "Refresh letters", { class: "secondary" });
 
+/** Only the latest answer is shown, whatever order the answers arrive in. */
+let lettersTicket = 0;
+let usersTicket = 0;
+
 async function loadLetters(): Promise<void> {
-  showLetters(await api.helpdeskLetters());
+  const ticket = ++lettersTicket;
+  const list = await api.helpdeskLetters();
+  if (ticket === lettersTicket) showLetters(list);
 }
 
 function showLetters(list: LetterInfo[]): void {
@@ -116,7 +122,9 @@ users.append(thead("User", "Role", "State", "Failed sign-ins", "Actions"), users
 let lastSearch: { text: string; state: string | null } = { text: "", state: null };
 
 async function loadUsers(): Promise<void> {
-  showUsers(await api.helpdeskUsers(lastSearch.text, lastSearch.state));
+  const ticket = ++usersTicket;
+  const list = await api.helpdeskUsers(lastSearch.text, lastSearch.state);
+  if (ticket === usersTicket) showUsers(list);
 }
 
 const STATE_WORDS: Record<string, string> = {
