@@ -24,9 +24,9 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 #   Secret Service (GNOME Keyring), screenshots.
 SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps util-linux libsqlite3-dev libpq-dev \
   libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
-  xvfb xauth webkit2gtk-driver xdotool imagemagick x11-utils dbus dbus-x11 gnome-keyring libsecret-tools
+  xvfb xauth webkit2gtk-driver xdotool imagemagick x11-utils dbus dbus-x11 gnome-keyring libsecret-tools python3-xlib
 
-.PHONY: all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools clean
+.PHONY: all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
 
 all: build
 
@@ -39,7 +39,16 @@ deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-build: deps
+# The desktop app's screens (TypeScript, Vite), embedded into the app at
+# build time: built before any cargo command that compiles the app.
+UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/tsconfig.json ui/vite.config.ts -type f 2>/dev/null)
+ui: ui/dist/index.html
+ui/dist/index.html: $(UI_SOURCES)
+	@command -v npm >/dev/null || { echo "Node.js 20 or later with npm is needed to build the desktop app's screens"; exit 1; }
+	cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
+	@touch $@
+
+build: deps ui
 	$(CARGO) build --workspace --release --locked
 
 # Where `make run` keeps the key server's database, keys and CA.
@@ -47,19 +56,19 @@ DATA_DIR ?= $(CURDIR)/.signet-data
 LISTEN ?= 127.0.0.1:8443
 
 run: build
-	@echo "starting the key server on https://$(LISTEN) (SQLite and keys in $(DATA_DIR)); Ctrl-C stops it"
-	$(TARGET_DIR)/release/signet-keyserver serve --data-dir "$(DATA_DIR)" --listen $(LISTEN)
+	@bash scripts/run.sh "$(TARGET_DIR)/release" "$(DATA_DIR)" "$(LISTEN)"
 
 # One signer session, step by step, with the real signet-signer process.
 demo: build
 	$(CARGO) build --release --locked -p signet-signer --example demo
 	$(TARGET_DIR)/release/examples/demo
 
-lint:
+lint: ui
+	cd ui && npm run check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: deps test-unit test-fuzz
+test: deps ui desktop-test-tools test-unit test-fuzz
 	@echo "make test: all suites passed"
 
 test-unit:
@@ -72,6 +81,16 @@ test-unit:
 FUZZ_CARGO := $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' && echo 'cargo +nightly' || echo 'RUSTC_BOOTSTRAP=1 cargo')
 fuzz-tools:
 	@cargo fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+
+# WebDriver for the desktop journeys: tauri-driver in front of WebKitWebDriver.
+desktop-test-tools:
+	@command -v tauri-driver >/dev/null 2>&1 || [ -x "$$HOME/.cargo/bin/tauri-driver" ] || \
+	  $(CARGO) install tauri-driver --version '^2' --locked
+
+# The README's screenshots, taken by the desktop journey.
+screenshots: deps ui desktop-test-tools
+	$(CARGO) build --workspace --bins --locked
+	SIGNET_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test --locked -p signet-journeys --test desktop
 
 test-fuzz: fuzz-tools
 	@for target in record_parse protocol_decode; do \

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use signet_schema::protocol::{Request, Response};
 use signet_signer::child::SignerProcess;
 
+pub mod webdriver;
+
 /// A binary of the workspace, built next to this test (`cargo test --workspace` builds them all).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");

@@ -127,6 +127,9 @@ pub struct SigninResponse {
     pub registration: RegistrationData,
     /// The user's active certificate, DER.
     pub certificate: Bytes,
+    /// `user`, `helpdesk` or `auditor`: which screens the app shows (the
+    /// server checks the role on every staff request regardless).
+    pub role: String,
 }
 
 /// Why a certificate is revoked (RFC 5280 §5.3.1).

@@ -667,6 +667,7 @@ impl KeyTier {
             record: Bytes(sealed.to_vec()),
             registration,
             certificate: Bytes(certificate.der),
+            role: user.role.as_str().to_string(),
         })
     }
 

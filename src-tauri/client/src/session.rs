@@ -328,6 +328,7 @@ impl Connection {
             user_id: user_id.to_string(),
             registration: released.registration,
             certificate: released.certificate.0,
+            role: released.role,
             key_bits,
         })
     }
@@ -340,6 +341,7 @@ pub struct Session {
     user_id: String,
     registration: RegistrationData,
     certificate: Vec<u8>,
+    role: String,
     key_bits: u32,
 }
 
@@ -361,6 +363,11 @@ impl Session {
     /// Their registration data.
     pub fn registration(&self) -> &RegistrationData {
         &self.registration
+    }
+
+    /// `user`, `helpdesk` or `auditor`.
+    pub fn role(&self) -> &str {
+        &self.role
     }
 
     /// Their active certificate (DER).
@@ -509,9 +516,10 @@ impl Session {
     }
 
     /// Revokes this person's key for good: the server erases the sealed
-    /// record and publishes a new CRL. The session ends.
+    /// record and publishes a new CRL. End the session afterwards: the key
+    /// is of no use any more.
     pub fn revoke(
-        mut self,
+        &mut self,
         passphrase: Passphrase,
         reason: RevocationReason,
         progress: &mut dyn FnMut(Step),
@@ -525,7 +533,6 @@ impl Session {
         };
         let revoked = self.connection.sealed_post(&mut self.signer, "/v1/revoke", &request)?;
         progress(Step::Done);
-        self.end();
         Ok(revoked)
     }
 

@@ -171,9 +171,10 @@ pub fn run(command: Command) -> Result<u8> {
                 return Err(ClientError::input("--yes", "not confirmed: nothing was revoked"));
             }
             let mut connection = connection()?;
-            let session = sign_in(&mut connection, &who)?;
+            let mut session = sign_in(&mut connection, &who)?;
             let passphrase = input::passphrase(who.passphrase_file.as_deref(), "Pass phrase (again, to confirm)")?;
             let revoked = session.revoke(passphrase, reason(why), &mut progress)?;
+            session.end();
             eprintln!(
                 "certificate {} revoked and your key erased on the server; CRL number {}",
                 revoked.serial, revoked.crl_number

@@ -1,0 +1,363 @@
+//! The desktop app as people use it: the real binary under Xvfb, driven
+//! through WebDriver (tauri-driver + WebKitWebDriver), against a real key
+//! server, with settings in a real Secret Service.
+//!
+//! One journey, in the order a new installation lives it: connect and
+//! confirm the fingerprint, apply, consent with the phrase from the letter
+//! the server produced, sign in, sign a payment order and see the result;
+//! the help desk prints a letter and re-registers a user who lost their
+//! pass phrase; an auditor opens an archived certificate. Then the signer's
+//! lifetime: gone within a second when the window is closed by a close
+//! request, and when the app is killed. Screenshots of each screen go to
+//! `$SIGNET_SCREENSHOTS` when set (`make screenshots` → docs/screenshots).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+use signet_journeys::webdriver::{App, Display, processes, wait_gone};
+use signet_journeys::{KeyServer, SecretService, openssl, phrase_in_letter};
+
+const LONG: Duration = Duration::from_secs(60);
+
+struct Shots {
+    dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Shots {
+    fn new() -> Shots {
+        match std::env::var_os("SIGNET_SCREENSHOTS") {
+            Some(dir) => Shots {
+                dir: PathBuf::from(dir),
+                _temp: None,
+            },
+            None => {
+                let temp = tempfile::tempdir().expect("tempdir");
+                Shots {
+                    dir: temp.path().to_path_buf(),
+                    _temp: Some(temp),
+                }
+            }
+        }
+    }
+
+    fn take(&self, app: &App, name: &str) {
+        app.screenshot(&self.dir.join(format!("{name}.png")));
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
+fn home(keys: &SecretService) -> PathBuf {
+    let out = keys.command("sh").args(["-c", "echo $HOME"]).output().expect("sh");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+fn sign_in(app: &App, user: &str, passphrase: &str) {
+    app.click("#nav [data-screen=signin]");
+    app.fill("#signin-user-id", user);
+    app.fill("#signin-pass", passphrase);
+    app.click("#signin-submit");
+    app.wait_visible("#screen-sign", LONG);
+    app.wait_text("#whoami", user, LONG);
+}
+
+/// A user applied from the command line, consented with the letter the help desk printed.
+fn cli_user(keys: &SecretService, helpdesk_pass: &str, user: &str, name: &str, passphrase: &str) {
+    let work = keys.scratch();
+    let pass_file = write(&work, &format!("{user}-pass"), passphrase);
+    let run = keys.signet(&[
+        "register",
+        "-u",
+        user,
+        "--name",
+        name,
+        "--organization",
+        "Example Bank",
+        "--email",
+        &format!("{user}@example.com"),
+        "--country",
+        "GB",
+        "--passphrase-file",
+        &pass_file,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let application = run.stdout.trim().to_owned();
+    let letter = work.join(format!("{user}-letter.pdf"));
+    let run = keys.signet(&[
+        "helpdesk",
+        "-u",
+        "dana",
+        "--passphrase-file",
+        helpdesk_pass,
+        "letter",
+        "print",
+        &application,
+        "--out",
+        &letter.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase");
+    let phrase_file = write(&work, &format!("{user}-phrase"), &phrase);
+    let run = keys.signet(&["consent", "-u", user, "--phrase-file", &phrase_file]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn people_use_the_desktop_app_from_first_start_to_audit() {
+    let server = KeyServer::start();
+    let keys = SecretService::start();
+    let display = Display::start();
+    let shots = Shots::new();
+    let home = home(&keys);
+    let marker = format!("HOME={}", home.display());
+    let dana_pass = "marble kettle orbit seventeen lanterns";
+
+    let app = App::start(&display, &keys, &[]);
+
+    // Connect: the fingerprint shown is the server's; confirmed, it is pinned.
+    app.wait_visible("#screen-connect", LONG);
+    app.fill("#server-url", &server.base_url);
+    app.click("#probe");
+    let shown = app.wait_text("#fingerprint", ":", LONG);
+    assert!(shown.contains(&server.fingerprint()), "shown {shown}");
+    shots.take(&app, "connect");
+    app.click("#confirm-fingerprint");
+    app.wait_text("#connected", &server.base_url, LONG);
+
+    // Apply: the meter refuses a weak pass phrase, then the application goes in.
+    app.click("#nav [data-screen=apply]");
+    app.fill("#reg-user-id", "dana");
+    app.fill("#reg-name", "Dana Example");
+    app.fill("#reg-org", "Example Bank");
+    app.fill("#reg-unit", "Payments");
+    app.fill("#reg-email", "dana@example.com");
+    app.fill("#reg-country", "GB");
+    app.fill("#reg-pass", "password123");
+    app.wait_text("#strength-text", "15 characters", LONG);
+    app.fill("#reg-pass", dana_pass);
+    app.fill("#reg-pass2", dana_pass);
+    shots.take(&app, "apply");
+    app.click("#apply-submit");
+    let applied = app.wait_text("#apply-result", "letter", LONG);
+    assert!(
+        app.script("return document.querySelector('#reg-pass').value", json!([])) == json!(""),
+        "pass phrase left in the page"
+    );
+
+    // The operator makes Dana the first help-desk account and prints her letter.
+    let letter = server.data_dir.join("dana-letter.pdf");
+    let out = server.admin(&[
+        "admin",
+        "bootstrap",
+        "--user-id",
+        "dana",
+        "--letter",
+        &letter.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{applied}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase on the letter");
+
+    // Consent with the phrase from the letter.
+    app.click("#nav [data-screen=consent]");
+    app.fill("#consent-user-id", "dana");
+    app.fill("#consent-phrase", &phrase);
+    shots.take(&app, "consent");
+    app.click("#consent-submit");
+    app.wait_text("#consent-result", "Dana Example", LONG);
+
+    // Sign in, sign a payment order, see the result; OpenSSL verifies what was saved.
+    app.click("#nav [data-screen=signin]");
+    app.fill("#signin-user-id", "dana");
+    shots.take(&app, "signin");
+    sign_in(&app, "dana", dana_pass);
+    app.fill("#order-debtor-name", "Example Bank Payments");
+    app.fill("#order-debtor-iban", "GB82 WEST 1234 5698 7654 32");
+    app.fill("#order-creditor-name", "ACME Supplies Ltd");
+    app.fill("#order-creditor-iban", "DE89 3704 0044 0532 0130 00");
+    app.fill("#order-amount", "1250.00");
+    app.set_value("#order-currency", "EUR");
+    app.fill("#order-reference", "Invoice 4711");
+    app.set_value("#order-date", "2099-12-01");
+    app.click("#order-prepare");
+    app.wait_text("#order-summary", "1,250.00 EUR", LONG);
+    shots.take(&app, "sign-summary");
+    app.click("#order-confirm");
+    app.wait_text("#sign-result", ".p7s", LONG);
+    shots.take(&app, "sign-result");
+    let signed = home.join("Signet/signed");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&signed)
+        .expect("signed folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "the order and its signature: {files:?}");
+    std::fs::write(signed.join("ca.pem"), server.client().get("/v1/ca.pem").1).expect("ca");
+    let order = files[0].display().to_string();
+    let (ok, text) = openssl(
+        &signed,
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &format!("{order}.p7s"),
+            "-content",
+            &order,
+            "-CAfile",
+            "ca.pem",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok, "{text}");
+
+    // My keys: the certificate and the history of signatures.
+    app.click("#nav [data-screen=keys]");
+    app.wait_text("#history", "SGN-", LONG);
+    app.wait_text("#keys-certificate", "Dana Example", LONG);
+    shots.take(&app, "keys");
+
+    // Help desk: Erik's letter is saved and marked printed from the app.
+    let work = keys.scratch();
+    let dana_file = write(&work, "dana-pass", dana_pass);
+    let erik_file = write(&work, "erik-pass", "quiet harbour umbrella ninety violins");
+    let run = keys.signet(&[
+        "register",
+        "-u",
+        "erik",
+        "--name",
+        "Erik Example",
+        "--organization",
+        "Example Bank",
+        "--email",
+        "erik@example.com",
+        "--country",
+        "GB",
+        "--passphrase-file",
+        &erik_file,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let erik_application = run.stdout.trim().to_owned();
+    app.click("#nav [data-screen=helpdesk]");
+    app.click("#letters-refresh");
+    let row = format!("#letters tr[data-application='{erik_application}']");
+    app.wait_visible(&row, LONG);
+    shots.take(&app, "helpdesk");
+    app.click(&format!("{row} .save-letter"));
+    let saved = app.wait_text("#helpdesk-message", ".pdf", LONG);
+    let pdf_path = home
+        .join("Signet/letters")
+        .join(format!("letter-{erik_application}.pdf"));
+    assert!(saved.contains(&pdf_path.display().to_string()), "{saved}");
+    let erik_phrase = phrase_in_letter(&std::fs::read(&pdf_path).expect("saved letter")).expect("phrase");
+    app.click(&format!("{row} .mark-printed"));
+    app.wait_text(&row, "printed", LONG);
+    let erik_phrase_file = write(&work, "erik-phrase", &erik_phrase);
+    assert_eq!(
+        keys.signet(&["consent", "-u", "erik", "--phrase-file", &erik_phrase_file])
+            .code,
+        0
+    );
+    assert_eq!(
+        keys.signet(&["login", "-u", "erik", "--passphrase-file", &erik_file])
+            .code,
+        0
+    );
+
+    // Erik lost his pass phrase: the help desk re-registers him.
+    app.fill("#user-search", "erik");
+    app.click("#user-search-submit");
+    let user_row = "#users tr[data-user='erik']";
+    app.click(&format!("{user_row} .reset-user"));
+    app.click(&format!("{user_row} .confirm"));
+    app.wait_text("#helpdesk-message", "erik", LONG);
+    assert_eq!(
+        keys.signet(&["login", "-u", "erik", "--passphrase-file", &erik_file])
+            .code,
+        3
+    );
+
+    // An auditor opens Erik's archived (revoked) certificate.
+    cli_user(
+        &keys,
+        &dana_file,
+        "fiona",
+        "Fiona Example",
+        "copper meadow lantern fifty giraffes",
+    );
+    let out = server.admin(&["admin", "set-role", "--user-id", "fiona", "--role", "auditor"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    app.click("#sign-out");
+    sign_in(&app, "fiona", "copper meadow lantern fifty giraffes");
+    app.click("#nav [data-screen=audit]");
+    app.set_value("#audit-user", "erik");
+    app.click("#audit-search");
+    let revoked_row = "#certificates tr[data-serial]";
+    app.wait_text("#certificates", "revoked", LONG);
+    shots.take(&app, "audit");
+    app.click(revoked_row);
+    app.wait_text("#certificate-detail", "BEGIN CERTIFICATE", LONG);
+    app.wait_text("#certificate-detail", "Erik Example", LONG);
+    shots.take(&app, "audit-certificate");
+    assert!(
+        !app.is_visible("#nav [data-screen=helpdesk]"),
+        "an auditor sees no help-desk screen"
+    );
+
+    // Closing the window (a close request, as from the window manager) ends the signer within a second.
+    let apps = processes("signet-desktop", &marker);
+    let signers = processes("signet-signer", &marker);
+    assert_eq!(
+        (apps.len(), signers.len()),
+        (1, 1),
+        "one app, one signer: {apps:?} {signers:?}"
+    );
+    let close = std::process::Command::new("/usr/bin/python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("close_window.py"))
+        .arg(apps[0].to_string())
+        .env("DISPLAY", &display.name)
+        .output()
+        .expect("close_window.py");
+    assert!(close.status.success(), "{}", String::from_utf8_lossy(&close.stderr));
+    let took = wait_gone(signers[0], Duration::from_secs(1));
+    assert!(took.is_some(), "the signer outlived the closed window");
+    assert!(
+        wait_gone(apps[0], Duration::from_secs(5)).is_some(),
+        "the app did not exit"
+    );
+    app.quit();
+
+    // Killing the app: the signer goes by itself (parent-death signal).
+    let app = App::start(&display, &keys, &[]);
+    sign_in(&app, "fiona", "copper meadow lantern fifty giraffes");
+    let apps = processes("signet-desktop", &marker);
+    let signers = processes("signet-signer", &marker);
+    assert_eq!(
+        (apps.len(), signers.len()),
+        (1, 1),
+        "one app, one signer: {apps:?} {signers:?}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &apps[0].to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    assert!(
+        wait_gone(signers[0], Duration::from_secs(1)).is_some(),
+        "the signer outlived the killed app"
+    );
+    app.quit();
+}
