@@ -2,7 +2,9 @@
 //! the right pass phrase for an account with nothing to reset is answered by
 //! a read transaction and never waits for the write lock, while every wrong
 //! guess, every lock and every counter reset still goes through the one
-//! write transaction that counts failures serially.
+//! write transaction that counts failures serially. Answers kept in the
+//! release cache are served only while nothing they depend on has changed,
+//! whoever changed it.
 
 mod common;
 
@@ -13,11 +15,11 @@ use std::time::Duration;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use signet_keyserver::db::models::{self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState};
-use signet_keyserver::db::{DbError, WRITE_LOCK_KEY};
+use signet_keyserver::db::{Database, DbError, WRITE_LOCK_KEY};
 use signet_keyserver::error::Failure;
 use signet_keyserver::keys::{KeyTier, Policy, system_clock};
 use signet_keyserver::storage_key::{BlobKind, StorageKey};
-use signet_schema::api::{ApiErrorCode, SigninRequest, SigninResponse};
+use signet_schema::api::{ApiErrorCode, RevocationReason, RevokeRequest, SigninRequest, SigninResponse};
 use signet_schema::protocol::Bytes;
 
 use common::PgDatabase;
@@ -319,4 +321,134 @@ fn guesses_are_counted_among_right_sign_ins_on_sqlite() {
 fn guesses_are_counted_among_right_sign_ins_on_postgres() {
     let Some(rig) = Rig::postgres() else { return };
     guesses_are_counted_among_right_sign_ins(&rig);
+}
+
+const NEW: [u8; 32] = [9; 32];
+
+/// A sign-in as the route answers it: from the release cache when it holds a current answer.
+fn answer(
+    rig: &Rig,
+    runtime: &tokio::runtime::Runtime,
+    user_id: &str,
+    verifier: [u8; 32],
+) -> Result<SigninResponse, ApiErrorCode> {
+    runtime
+        .block_on(rig.tier.clone().signin_answer(request(user_id, verifier)))
+        .map(|json| serde_json::from_slice(&json).expect("a sign-in answer"))
+        .map_err(|f| f.body.code)
+}
+
+fn hits(rig: &Rig) -> u64 {
+    rig.tier.release_cache_figures().1
+}
+
+/// Whatever changes what a sign-in reads — a counted failure, a new pass
+/// phrase, a lock, a revocation, in this process or through another
+/// connection (another key tier, an operator's command) — is seen by the
+/// very next sign-in; cached answers are served only in between.
+fn cached_answers_stay_current(rig: &Rig) {
+    rig.add_user("alice");
+    rig.add_user("bob");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    // The first sign-in reads the database and keeps its answer; the next ones are served from the cache.
+    let first = answer(rig, &runtime, "alice", RIGHT).expect("alice signs in");
+    assert_eq!(rig.tier.release_cache_figures(), (1, 0));
+    for _ in 0..3 {
+        assert_eq!(answer(rig, &runtime, "alice", RIGHT).expect("alice signs in"), first);
+    }
+    assert_eq!(hits(rig), 3);
+    let json = rig
+        .tier
+        .signin_answer_blocking(&request("alice", RIGHT))
+        .expect("blocking caller");
+    assert_eq!(serde_json::from_slice::<SigninResponse>(&json).expect("json"), first);
+    assert_eq!(hits(rig), 4);
+
+    // Another verifier is never answered from the cache: it is counted.
+    assert_eq!(answer(rig, &runtime, "alice", NEW), Err(ApiErrorCode::SigninFailed));
+    assert_eq!(rig.user("alice").failed_logins, 1);
+    // With a failure on record, the right verifier resets the counter instead of meeting a stale answer.
+    answer(rig, &runtime, "alice", RIGHT).expect("alice signs in");
+    assert_eq!(rig.user("alice").failed_logins, 0);
+    assert_eq!(rig.events("signin.counter_reset").len(), 1);
+    answer(rig, &runtime, "alice", RIGHT).expect("kept again");
+    let before = hits(rig);
+    answer(rig, &runtime, "alice", RIGHT).expect("served from the cache");
+    assert_eq!(hits(rig), before + 1);
+
+    // Another connection replaces alice's record and pass phrase (a re-registration).
+    let other = Database::open(&rig.database_url).expect("another connection");
+    let storage = StorageKey::load_or_create(rig.tier.data_dir()).expect("storage key");
+    other
+        .write(|c| -> Result<(), DbError> {
+            let mut record = models::key_records::get(c, "alice")?;
+            record.sealed_record = storage
+                .seal(BlobKind::KeyRecord, "alice", b"new record of alice")
+                .expect("seal");
+            record.verifier_hash = rig.tier.verifier_tag("alice", &NEW);
+            models::key_records::upsert(c, &record)
+        })
+        .expect("re-register");
+    let hits_before = hits(rig);
+    assert_eq!(answer(rig, &runtime, "alice", RIGHT), Err(ApiErrorCode::SigninFailed));
+    let renewed = answer(rig, &runtime, "alice", NEW).expect("the new pass phrase");
+    assert_eq!(renewed.record.0, b"new record of alice");
+    answer(rig, &runtime, "alice", NEW).expect("kept");
+    assert_eq!(
+        answer(rig, &runtime, "alice", NEW).expect("cached").record.0,
+        b"new record of alice"
+    );
+    assert_eq!(hits(rig), hits_before + 1);
+
+    // Another connection locks alice's account.
+    other
+        .write(|c| models::users::set_sign_in_failures(c, "alice", 0, Some(common::now() + 600), common::now()))
+        .expect("lock");
+    assert_eq!(answer(rig, &runtime, "alice", NEW), Err(ApiErrorCode::Locked));
+
+    // Another key tier revokes bob; then this one revokes carol.
+    answer(rig, &runtime, "bob", RIGHT).expect("bob signs in");
+    answer(rig, &runtime, "bob", RIGHT).expect("bob, cached");
+    other
+        .write(|c| -> Result<(), DbError> {
+            models::key_records::delete(c, "bob")?;
+            for certificate in models::certificates::for_user(c, "bob", CertificateStatus::Active)? {
+                models::certificates::set_status(
+                    c,
+                    &certificate.serial,
+                    CertificateStatus::Revoked,
+                    Some((common::now(), "keyCompromise")),
+                )?;
+            }
+            models::users::set_state(c, "bob", UserState::Revoked, common::now())
+        })
+        .expect("revoke bob");
+    assert_eq!(answer(rig, &runtime, "bob", RIGHT), Err(ApiErrorCode::Revoked));
+    rig.add_user("carol");
+    answer(rig, &runtime, "carol", RIGHT).expect("carol signs in");
+    answer(rig, &runtime, "carol", RIGHT).expect("carol, cached");
+    rig.tier
+        .revoke(RevokeRequest {
+            user_id: "carol".into(),
+            verifier: Bytes(RIGHT.to_vec()),
+            reason: RevocationReason::CessationOfOperation,
+        })
+        .expect("carol revokes");
+    assert_eq!(answer(rig, &runtime, "carol", RIGHT), Err(ApiErrorCode::Revoked));
+}
+
+#[test]
+fn cached_answers_stay_current_on_sqlite() {
+    cached_answers_stay_current(&Rig::sqlite());
+}
+
+#[test]
+fn cached_answers_stay_current_on_postgres() {
+    let Some(rig) = Rig::postgres() else { return };
+    cached_answers_stay_current(&rig);
 }

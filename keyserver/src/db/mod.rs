@@ -14,6 +14,7 @@
 //! side effects outside the database. Read transactions take no lock and run side by side with each other
 //! and with the one writer.
 
+mod freshness;
 pub mod models;
 pub mod schema;
 
@@ -27,6 +28,7 @@ use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use freshness::GenerationReader;
 pub use models::*;
 
 /// Migrations for SQLite, embedded in the binary and run by [`Database::open`].
@@ -299,13 +301,13 @@ impl Default for DatabaseOptions {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<ConnectionOpener>,
-    backend: Backend,
+    target: Target,
 }
 
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Database")
-            .field("backend", &self.backend)
+            .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
 }
@@ -332,8 +334,7 @@ impl Database {
                 ));
             }
         }
-        let backend = target.backend();
-        let opener = ConnectionOpener(target);
+        let opener = ConnectionOpener(target.clone());
 
         // One connection of its own first: it reports the real connection error at once (the pool would
         // retry until its timeout) and runs the migrations before any pooled connection is used.
@@ -349,12 +350,19 @@ impl Database {
             .test_on_check_out(true)
             .connection_customizer(Box::new(SqlitePragmas))
             .build_unchecked(opener);
-        Ok(Database { pool, backend })
+        Ok(Database { pool, target })
     }
 
     /// Which backend this database runs on.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.target.backend()
+    }
+
+    /// A connection outside the pool, for a task that keeps one for itself (SQLite pragmas applied).
+    pub fn dedicated_connection(&self) -> Result<AnyConnection, DbError> {
+        let mut connection = ConnectionOpener(self.target.clone()).connect()?;
+        apply_pragmas(&mut connection)?;
+        Ok(connection)
     }
 
     fn connection(&self) -> Result<PooledConnection<ConnectionOpener>, DbError> {

@@ -743,3 +743,17 @@ pub mod events {
             .load(c)?)
     }
 }
+
+/// The sign-in generation (`sign_in_generation`), see [`schema::sign_in_generation`].
+pub mod sign_in_generation {
+    use super::*;
+    use schema::sign_in_generation::dsl;
+
+    /// The current generation: read inside a transaction, the generation of that transaction's snapshot.
+    pub fn current(c: &mut AnyConnection) -> Result<i64, DbError> {
+        Ok(dsl::sign_in_generation
+            .filter(dsl::id.eq(1))
+            .select(dsl::generation)
+            .first(c)?)
+    }
+}

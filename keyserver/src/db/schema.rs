@@ -100,7 +100,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One row (`id` 1): raised by triggers on `users`, `key_records` and `certificates` in the transaction of
+    /// every change to them, so a cached sign-in answer is current while this number is unchanged.
+    sign_in_generation (id) {
+        id -> BigInt,
+        generation -> BigInt,
+    }
+}
+
 diesel::joinable!(key_records -> users (user_id));
 diesel::joinable!(applications -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, key_records, applications, certificates, crls, nonces, events);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    key_records,
+    applications,
+    certificates,
+    crls,
+    nonces,
+    events,
+    sign_in_generation
+);

@@ -2,6 +2,8 @@
 //! sign-in, revoke, and publication of the CA certificate, CRLs and
 //! certificates.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 use signet_schema::api::{
     self, ApiErrorCode, ApplyRequest, ApplyResponse, CertificateInfo, ConsentRequest, ConsentResponse, PreloginRequest,
@@ -12,6 +14,7 @@ use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, RegistrationData, SealedKeyRecord};
 use signet_signer::etm::SealingKey;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use super::KeyTier;
 use crate::audit::NewEvent;
@@ -189,7 +192,15 @@ type Released = (User, KeyRecord, Option<Certificate>);
 /// state before a concurrent write transaction (the sign-in then counts as
 /// having come first) or after it (and then this path declines). A verifier
 /// is compared here only while no failure is recorded.
-fn released_without_change(c: &mut AnyConnection, user_id: &str, tag: &[u8]) -> Result<Option<Released>, DbError> {
+///
+/// Answers the release with the sign-in generation of the transaction's
+/// snapshot (read first), under which the answer may be cached.
+fn released_without_change(
+    c: &mut AnyConnection,
+    user_id: &str,
+    tag: &[u8],
+) -> Result<Option<(Released, i64)>, DbError> {
+    let generation = models::sign_in_generation::current(c)?;
     let Some(user) = models::users::find(c, user_id)? else {
         return Ok(None);
     };
@@ -205,7 +216,7 @@ fn released_without_change(c: &mut AnyConnection, user_id: &str, tag: &[u8]) -> 
     let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
         .into_iter()
         .next();
-    Ok(Some((user, record, certificate)))
+    Ok(Some(((user, record, certificate), generation)))
 }
 
 /// Archives a newly issued, active certificate and audits it.
@@ -582,6 +593,13 @@ impl KeyTier {
     /// Checks a verifier for `user_id`, counting failures and locking after
     /// too many; returns the user and their record when it matches.
     fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<Released, Failure> {
+        self.authenticate_reading(user_id, verifier)
+            .map(|(released, _)| released)
+    }
+
+    /// [`KeyTier::authenticate`], also answering the sign-in generation when
+    /// the read-only path answered (nothing was written).
+    fn authenticate_reading(&self, user_id: &str, verifier: &[u8]) -> Result<(Released, Option<i64>), Failure> {
         let now = self.now();
         let failed = || Failure::new(ApiErrorCode::SigninFailed, "the user id or the pass phrase is wrong");
         let locked = || {
@@ -597,14 +615,14 @@ impl KeyTier {
         // The common case changes nothing: the right verifier for an active,
         // unlocked account with no failures to reset. A read transaction answers
         // it, alongside any number of others.
-        if let Some(found) = self.db.read(|c| released_without_change(c, user_id, &tag))? {
-            return Ok(found);
+        if let Some((found, generation)) = self.db.read(|c| released_without_change(c, user_id, &tag))? {
+            return Ok((found, Some(generation)));
         }
         // Everything else — a wrong verifier, failures to reset, a lock, an
         // account that is not active — is decided again from scratch in one
         // write transaction from the lock check to the failure count: parallel
         // guesses queue behind each other and cannot outrun the lock.
-        settle(self.db.write(|c| -> Result<Outcome<Released>, TxError> {
+        let released = settle(self.db.write(|c| -> Result<Outcome<Released>, TxError> {
             let (user, record) = match (models::users::find(c, user_id)?, models::key_records::find(c, user_id)?) {
                 (Some(u), _) if u.state == UserState::Revoked => {
                     return Ok(Outcome::Refused(Failure::new(
@@ -649,13 +667,59 @@ impl KeyTier {
                 return Ok(Outcome::Refused(locked()));
             }
             Ok(Outcome::Refused(failed()))
-        }))
+        }))?;
+        Ok((released, None))
     }
 
     /// Sign in: the sealed record and certificate, released only after the
     /// verifier matched.
     pub fn signin(&self, req: SigninRequest) -> Result<SigninResponse, Failure> {
-        let (user, record, certificate) = self.authenticate(&req.user_id, &req.verifier.0)?;
+        self.release(&req).map(|(response, _)| response)
+    }
+
+    /// `POST /v1/signin` as the route answers it, the JSON of a
+    /// [`SigninResponse`]: from the release cache when it holds a current
+    /// answer for this verifier (see [`super::release_cache`]), else from the
+    /// database on the blocking pool.
+    pub async fn signin_answer(self: Arc<Self>, req: SigninRequest) -> Result<Vec<u8>, Failure> {
+        if req.verifier.0.len() == VERIFIER_LEN {
+            let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
+            if let Some(answer) = self.releases.lookup(&req.user_id, &tag).await {
+                return Ok(answer.to_vec());
+            }
+        }
+        tokio::task::spawn_blocking(move || self.signin_answer_uncached(&req))
+            .await
+            .unwrap_or_else(|e| Err(Failure::internal(format!("task failed: {e}"))))
+    }
+
+    /// [`KeyTier::signin_answer`] for a blocking caller.
+    pub fn signin_answer_blocking(&self, req: &SigninRequest) -> Result<Vec<u8>, Failure> {
+        if req.verifier.0.len() == VERIFIER_LEN {
+            let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
+            if let Some(answer) = self.releases.lookup_blocking(&req.user_id, &tag) {
+                return Ok(answer.to_vec());
+            }
+        }
+        self.signin_answer_uncached(req)
+    }
+
+    /// The sign-in answer from the database, kept in the release cache when
+    /// the read-only path gave it.
+    fn signin_answer_uncached(&self, req: &SigninRequest) -> Result<Vec<u8>, Failure> {
+        let (response, generation) = self.release(req)?;
+        let json = Zeroizing::new(serde_json::to_vec(&response).map_err(Failure::internal)?);
+        if let Some(generation) = generation {
+            let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
+            self.releases.store(&req.user_id, generation, tag, json.clone());
+        }
+        Ok(json.to_vec())
+    }
+
+    /// The sign-in answer and, when nothing had to be written, the sign-in
+    /// generation it was read at.
+    fn release(&self, req: &SigninRequest) -> Result<(SigninResponse, Option<i64>), Failure> {
+        let ((user, record, certificate), generation) = self.authenticate_reading(&req.user_id, &req.verifier.0)?;
         let sealed = self
             .storage
             .open(BlobKind::KeyRecord, &req.user_id, &record.sealed_record)
@@ -663,12 +727,13 @@ impl KeyTier {
         let certificate =
             certificate.ok_or_else(|| Failure::internal(format!("{}: active without a certificate", req.user_id)))?;
         let registration = serde_json::from_str(&user.registration).map_err(Failure::internal)?;
-        Ok(SigninResponse {
+        let response = SigninResponse {
             record: Bytes(sealed.to_vec()),
             registration,
             certificate: Bytes(certificate.der),
             role: user.role.as_str().to_string(),
-        })
+        };
+        Ok((response, generation))
     }
 
     /// Re-registration by the user, as a request signed with the current

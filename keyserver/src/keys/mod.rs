@@ -8,6 +8,7 @@
 
 mod admin;
 mod flows;
+mod release_cache;
 pub mod routes;
 pub mod sealed;
 pub mod staff;
@@ -117,6 +118,7 @@ pub struct KeyTier {
     pub(crate) clock: Clock,
     pub(crate) data_dir: PathBuf,
     pub(crate) channel: ChannelServer,
+    pub(crate) releases: release_cache::ReleaseCache,
 }
 
 impl KeyTier {
@@ -133,6 +135,7 @@ impl KeyTier {
         channel: ChannelServer,
     ) -> Self {
         KeyTier {
+            releases: release_cache::ReleaseCache::new(db.clone()),
             db,
             storage,
             integrity,
@@ -223,6 +226,12 @@ impl KeyTier {
     /// The database.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// How many sign-in answers the release cache keeps, and how many it has
+    /// served (see `release_cache`).
+    pub fn release_cache_figures(&self) -> (usize, u64) {
+        self.releases.figures()
     }
 
     /// The CA.

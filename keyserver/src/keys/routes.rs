@@ -8,7 +8,7 @@ use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use signet_schema::api::ApiErrorCode;
+use signet_schema::api::{ApiErrorCode, SigninRequest};
 
 use signet_schema::channel::{OpenRequest, OpenResponse};
 use signet_schema::protocol::Bytes;
@@ -74,8 +74,19 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
     let consent = sealable_post(&tier_for_bodies, "consent", KeyTier::consent);
     // POST /v1/prelogin
     let prelogin = sealable_post(&tier_for_bodies, "prelogin", KeyTier::prelogin);
-    // POST /v1/signin
-    let signin = sealable_post(&tier_for_bodies, "signin", KeyTier::signin);
+    // POST /v1/signin: from the release cache when it holds a current answer.
+    let signin = v1
+        .and(warp::path("signin"))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(with())
+        .and(sealed::body(tier_for_bodies.clone()))
+        .and_then(
+            |t: Arc<KeyTier>, (req, sealing): (SigninRequest, Option<Sealing>)| async move {
+                let outcome = t.clone().signin_answer(req).await;
+                Ok::<_, std::convert::Infallible>(sealed::answer(&t, sealing, outcome))
+            },
+        );
     // POST /v1/revoke
     let revoke = sealable_post(&tier_for_bodies, "revoke", KeyTier::revoke);
     // GET /v1/ca.pem

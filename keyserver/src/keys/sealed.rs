@@ -117,26 +117,32 @@ where
 {
     let outcome = tokio::task::spawn_blocking(work)
         .await
-        .unwrap_or_else(|e| Err(Failure::internal(format!("task failed: {e}"))));
+        .unwrap_or_else(|e| Err(Failure::internal(format!("task failed: {e}"))))
+        .and_then(|value| serde_json::to_vec(&value).map_err(Failure::internal));
+    Ok(answer(&tier, sealing, outcome))
+}
+
+/// Answers `outcome` (the JSON of a successful answer, or the failure) —
+/// sealed when the request was.
+pub fn answer(tier: &KeyTier, sealing: Option<Sealing>, outcome: Result<Vec<u8>, Failure>) -> Response {
     let Some(sealing) = sealing else {
-        return Ok(match outcome {
-            Ok(value) => warp::reply::json(&value).into_response(),
+        return match outcome {
+            Ok(json) => warp::reply::with_header(json, "content-type", "application/json").into_response(),
             Err(failure) => failure_reply(failure),
-        });
+        };
     };
     let (status, json) = match outcome {
-        Ok(value) => (StatusCode::OK, serde_json::to_vec(&value)),
+        Ok(json) => (StatusCode::OK, json),
         Err(failure) => {
             let status = failure.status();
             let json = serde_json::to_vec(&failure.body);
             // Logged as a plain failure would be; the client gets it sealed.
             let _ = failure_reply(failure);
-            (status, json)
+            match json {
+                Ok(json) => (status, json),
+                Err(e) => return failure_reply(Failure::internal(e)),
+            }
         }
-    };
-    let json = match json {
-        Ok(json) => json,
-        Err(e) => return Ok(failure_reply(Failure::internal(e))),
     };
     match tier.channel.seal_response(
         &sealing.session_id,
@@ -152,8 +158,8 @@ where
                 body: Bytes(body),
             };
             let reply = warp::reply::with_header(warp::reply::json(&message), "content-type", SEALED_CONTENT_TYPE);
-            Ok(warp::reply::with_status(reply, status).into_response())
+            warp::reply::with_status(reply, status).into_response()
         }
-        Err(e) => Ok(failure_reply(channel_failure(e))),
+        Err(e) => failure_reply(channel_failure(e)),
     }
 }

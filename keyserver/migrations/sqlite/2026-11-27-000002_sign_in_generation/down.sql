@@ -1,0 +1,10 @@
+DROP TRIGGER users_insert_sign_in_generation;
+DROP TRIGGER users_update_sign_in_generation;
+DROP TRIGGER users_delete_sign_in_generation;
+DROP TRIGGER key_records_insert_sign_in_generation;
+DROP TRIGGER key_records_update_sign_in_generation;
+DROP TRIGGER key_records_delete_sign_in_generation;
+DROP TRIGGER certificates_insert_sign_in_generation;
+DROP TRIGGER certificates_update_sign_in_generation;
+DROP TRIGGER certificates_delete_sign_in_generation;
+DROP TABLE sign_in_generation;
