@@ -8,10 +8,11 @@
 //! signet-keyserver audit verify --data-dir DIR [--database URL]
 //! ```
 //!
-//! `serve` runs both tiers in one process: the key tier on a Unix socket in
-//! the data directory (`key-tier.sock`, mode 0600) with a link secret made
-//! for this run, the web tier on HTTPS at `--listen`. `key` and `web` run the
-//! tiers as separate processes. The first line on standard output of each
+//! `serve` runs both tiers in one process: the web tier on HTTPS at
+//! `--listen` hands each admitted request straight to the key tier's routes
+//! in the same process, behind the same link guard (a link secret made for
+//! this run). `key` and `web` run the tiers as separate processes, linked by
+//! a Unix socket or an internal TCP address. The first line on standard output of each
 //! server is `listening on <URL>`; the web tier's second line is
 //! `tls-sha256 <fingerprint>`, the SHA-256 of its certificate, for pinning.
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use signet_keyserver::keys::{KeyTier, Policy, routes, system_clock};
 use signet_keyserver::tls::{self, ServerIdentity, Timeouts};
+use signet_keyserver::web::forward::KeyTierService;
 use signet_keyserver::web::limits::{Rate, RateLimitConfig};
 use signet_keyserver::web::link::{self, LinkAddress, LinkListener, LinkSecret};
 use signet_keyserver::web::{self, WebTier};
@@ -259,18 +261,6 @@ async fn run_web(web: WebTier, listen: SocketAddr, identity: ServerIdentity) -> 
     Ok(())
 }
 
-/// The internal address `serve` uses: a Unix socket in the data directory,
-/// or a loopback port when the path is too long for a socket address.
-fn embedded_link(data_dir: &Path) -> LinkAddress {
-    let socket = data_dir.join("key-tier.sock");
-    // sun_path holds 108 bytes including the terminating NUL.
-    if socket.as_os_str().len() < 100 {
-        LinkAddress::Unix(socket)
-    } else {
-        LinkAddress::Tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
-    }
-}
-
 fn open_key_tier(data_dir: &Path, database: Option<&str>) -> Result<Arc<KeyTier>, String> {
     KeyTier::open(data_dir, database, Policy::default(), system_clock())
         .map(Arc::new)
@@ -291,33 +281,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let tier = open_key_tier(&data_dir, database.as_deref())?;
             let identity = identity(&tls, &data_dir, &listen)?;
             let secret = LinkSecret::generate().map_err(|e| e.to_string())?;
-            let web_secret = secret.clone();
             runtime()?.block_on(async move {
-                let listener = LinkListener::bind(&embedded_link(&data_dir))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let internal = listener.local_address().map_err(|e| e.to_string())?;
-                tracing::info!(internal = %internal, data_dir = %data_dir.display(), "key tier listening");
-                let key_tier = tokio::spawn(link::serve_link(
-                    listener,
-                    Arc::new(secret),
-                    warp::service(routes::routes(tier)),
-                    Timeouts::default().header_read,
-                    tls::shutdown_signal(),
-                ));
-                let web = WebTier::new(
-                    internal,
-                    web_secret,
+                tracing::info!(data_dir = %data_dir.display(), "key tier in this process");
+                let key_tier = KeyTierService::new(Arc::new(secret.clone()), warp::service(routes::routes(tier)));
+                let web = WebTier::in_process(
+                    key_tier,
+                    secret,
                     limits.config(),
                     Duration::from_secs(limits.forward_timeout),
                 );
-                let outcome = run_web(web, listen, identity).await;
-                if outcome.is_err() {
-                    // The web tier never started: no signal will stop the key tier.
-                    key_tier.abort();
-                }
-                let _ = key_tier.await;
-                outcome
+                run_web(web, listen, identity).await
             })?;
             Ok(ExitCode::SUCCESS)
         }

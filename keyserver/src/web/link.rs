@@ -327,9 +327,10 @@ impl<S> Guarded<S> {
 
 type BoxedResponse = Pin<Box<dyn Future<Output = Result<warp::reply::Response, Infallible>> + Send>>;
 
-impl<S> Service<http::Request<Incoming>> for Guarded<S>
+impl<S, B> Service<http::Request<B>> for Guarded<S>
 where
-    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
+    B: Send + 'static,
+    S: Service<http::Request<B>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     type Response = warp::reply::Response;
@@ -340,7 +341,7 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: http::Request<Incoming>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
         let headers = request.headers_mut();

@@ -39,7 +39,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use self::allow::{AllowList, Route};
-use self::forward::Forwarder;
+use self::forward::{Forwarder, KeyTierService};
 use self::limits::{RateLimitConfig, RateLimits, retry_after_seconds};
 use self::link::{LinkAddress, LinkSecret};
 use crate::error::Failure;
@@ -67,10 +67,25 @@ pub struct WebTier {
 impl WebTier {
     /// A web tier in front of the key tier at `key_tier`.
     pub fn new(key_tier: LinkAddress, secret: LinkSecret, limits: RateLimitConfig, forward_timeout: Duration) -> Self {
+        Self::with_forwarder(Forwarder::new(key_tier, secret, forward_timeout), limits)
+    }
+
+    /// A web tier in front of the key tier's routes in this process (`serve`),
+    /// showing `secret` to their link guard.
+    pub fn in_process(
+        key_tier: KeyTierService,
+        secret: LinkSecret,
+        limits: RateLimitConfig,
+        forward_timeout: Duration,
+    ) -> Self {
+        Self::with_forwarder(Forwarder::in_process(key_tier, secret, forward_timeout), limits)
+    }
+
+    fn with_forwarder(forwarder: Forwarder, limits: RateLimitConfig) -> Self {
         WebTier {
             allow: AllowList::key_tier(),
             limits: RateLimits::new(limits),
-            forwarder: Forwarder::new(key_tier, secret, forward_timeout),
+            forwarder,
         }
     }
 
