@@ -42,7 +42,11 @@ impl KeyServer {
         let mut child = Command::new(binary("signet-keyserver"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
-            .env("SIGNET_LOG", "warn")
+            // SIGNET_TEST_SERVER_LOG=info shows every request when a journey fails.
+            .env(
+                "SIGNET_LOG",
+                std::env::var("SIGNET_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -202,9 +202,22 @@ impl App {
     }
 
     /// Clicks the visible element matching `css`.
+    /// A click the page refuses for a moment (the element is covered by the
+    /// progress display, or re-rendered) is tried again for up to 20 s.
     pub fn click(&self, css: &str) {
-        let id = self.wait_visible(css, Duration::from_secs(20));
-        self.command("POST", &format!("/element/{id}/click"), Some(json!({})));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let id = self.wait_visible(css, Duration::from_secs(20));
+            let answer = self.command("POST", &format!("/element/{id}/click"), Some(json!({})));
+            let Some(error) = answer.get("error") else {
+                return;
+            };
+            if Instant::now() >= deadline {
+                self.failure_screenshot();
+                panic!("clicking `{css}` failed: {error} {}", answer["message"]);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Clears the field matching `css` and types `text` into it.

@@ -264,7 +264,7 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     assert!(saved.contains(&pdf_path.display().to_string()), "{saved}");
     let erik_phrase = phrase_in_letter(&std::fs::read(&pdf_path).expect("saved letter")).expect("phrase");
     app.click(&format!("{row} .mark-printed"));
-    app.wait_text(&row, "printed", LONG);
+    app.wait_text("#helpdesk-message", "printed", LONG);
     let erik_phrase_file = write(&work, "erik-phrase", &erik_phrase);
     assert_eq!(
         keys.signet(&["consent", "-u", "erik", "--phrase-file", &erik_phrase_file])
@@ -281,6 +281,7 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     app.fill("#user-search", "erik");
     app.click("#user-search-submit");
     let user_row = "#users tr[data-user='erik']";
+    app.wait_text(user_row, "active", LONG);
     app.click(&format!("{user_row} .reset-user"));
     app.click(&format!("{user_row} .confirm"));
     app.wait_text("#helpdesk-message", "erik", LONG);
@@ -305,7 +306,7 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     app.click("#nav [data-screen=audit]");
     app.set_value("#audit-user", "erik");
     app.click("#audit-search");
-    let revoked_row = "#certificates tr[data-serial]";
+    let revoked_row = "#certificates tr[data-serial] td";
     app.wait_text("#certificates", "revoked", LONG);
     shots.take(&app, "audit");
     app.click(revoked_row);

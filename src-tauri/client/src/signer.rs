@@ -7,6 +7,7 @@
 //! (`PR_SET_PDEATHSIG` and a parent check on its side).
 
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use signet_schema::protocol::{HardeningReport, Request, Response};
@@ -48,6 +49,45 @@ pub fn locate() -> Result<PathBuf> {
     )))
 }
 
+/// A request to the spawning thread: what to start, where to answer.
+type SpawnRequest = (PathBuf, Vec<String>, mpsc::Sender<std::io::Result<SignerProcess>>);
+
+/// Starts the signer from one thread that lives as long as the program.
+///
+/// The signer asks the kernel for `SIGKILL` when its parent dies
+/// (`PR_SET_PDEATHSIG`), and "parent" there means the *thread* that forked
+/// it: started from a worker of a thread pool, the signer would be killed
+/// when that worker retires after a few idle seconds. So every signer is
+/// forked by this one thread, which never exits.
+fn spawn(path: &std::path::Path, args: &[&str]) -> Result<SignerProcess> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let gone = || ClientError::SignerUnavailable("the thread that starts the signer could not run".into());
+    let spawner = SPAWNER.get_or_init(|| {
+        let (requests, incoming) = mpsc::channel::<SpawnRequest>();
+        // If the thread cannot be made, `incoming` is dropped and every send below fails.
+        let _ = std::thread::Builder::new()
+            .name("signer-spawner".into())
+            .spawn(move || {
+                for (path, args, answer) in incoming {
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let _ = answer.send(SignerProcess::start(&path, &args));
+                }
+            });
+        Mutex::new(requests)
+    });
+    let (answer, answered) = mpsc::channel();
+    let request = (path.to_path_buf(), args.iter().map(|a| a.to_string()).collect(), answer);
+    spawner
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .send(request)
+        .map_err(|_| gone())?;
+    answered
+        .recv()
+        .map_err(|_| gone())?
+        .map_err(|e| ClientError::SignerUnavailable(format!("{}: {e}", path.display())))
+}
+
 /// A running signing process.
 pub struct Signer {
     process: Option<SignerProcess>,
@@ -73,8 +113,7 @@ impl Signer {
     /// Starts the signer with extra arguments (e.g. `--idle-timeout`).
     pub fn start_with(args: &[&str]) -> Result<Signer> {
         let path = locate()?;
-        let mut process = SignerProcess::start(&path, args)
-            .map_err(|e| ClientError::SignerUnavailable(format!("{}: {e}", path.display())))?;
+        let mut process = spawn(&path, args)?;
         let (pid, hardening) = match process.call(Request::Hello)? {
             Response::Ready { pid, hardening, .. } => (pid, hardening),
             other => return Err(ClientError::SignerFailed(format!("unexpected greeting {other:?}"))),
