@@ -256,7 +256,10 @@ impl App {
             }
             if Instant::now() >= deadline {
                 self.failure_screenshot();
-                panic!("`{css}` never showed `{needle}` (shows `{text}`)\npage:\n{}", self.body_text());
+                panic!(
+                    "`{css}` never showed `{needle}` (shows `{text}`)\npage:\n{}",
+                    self.body_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
