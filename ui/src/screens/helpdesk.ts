@@ -51,53 +51,62 @@ async function loadLetters(): Promise<void> {
 function showLetters(list: LetterInfo[]): void {
   lettersBody.replaceChildren();
   if (list.length === 0) lettersBody.appendChild(emptyRow(5, "No letters waiting."));
-  for (const letter of list) {
-    const save = button(undefined, "Save PDF", {
-      class: "save-letter small",
-      disabled: !letter.pdf_available,
-      title: letter.pdf_available ? "Save the letter to print it" : "Printed letters are no longer kept",
+  for (const letter of list) lettersBody.appendChild(letterRow(letter));
+}
+
+/**
+ * One letter's row. The server lists only letters still to print, so a row
+ * acted on stays in place, updated, until the next refresh: that is where
+ * the person marks a printed letter posted.
+ */
+function letterRow(letter: LetterInfo): HTMLTableRowElement {
+  const save = button(undefined, "Save PDF", {
+    class: "save-letter small",
+    disabled: !letter.pdf_available,
+    title: letter.pdf_available ? "Save the letter to print it" : "Printed letters are no longer kept",
+  });
+  const printed = button(undefined, "Mark printed", {
+    class: "mark-printed small",
+    disabled: letter.letter_state !== "queued",
+    title: "The server then deletes the letter, and the consent phrase in it",
+  });
+  const dispatched = button(undefined, "Mark posted", {
+    class: "mark-dispatched small",
+    disabled: letter.letter_state === "dispatched",
+  });
+  const about = `${letter.user_id}, application ${letter.application_id}`;
+  const tr = row(
+    { "data-application": letter.application_id },
+    code(letter.application_id),
+    h("div", { class: "who" }, h("strong", {}, letter.full_name), h("span", {}, letter.user_id)),
+    badge(letter.letter_state, LETTER_WORDS[letter.letter_state] ?? letter.letter_state),
+    h(
+      "div",
+      { class: "nowrap" },
+      h("div", {}, `created ${when(letter.created_at)}`),
+      h("div", { class: "hint" }, `valid until ${when(letter.expires_at)}`),
+    ),
+    h("div", { class: "row-actions" }, save, printed, dispatched),
+  );
+  save.addEventListener("click", () => {
+    void run(save, "Saving the letter…", async () => {
+      const path = await api.helpdeskSaveLetter(letter.application_id);
+      say("helpdesk-message", `Letter for ${letter.full_name} saved as ${path}. Print it, then mark it printed.`);
     });
-    const printed = button(undefined, "Mark printed", {
-      class: "mark-printed small",
-      disabled: letter.letter_state !== "queued",
-      title: "The server then deletes the letter, and the consent phrase in it",
+  });
+  printed.addEventListener("click", () => {
+    void run(printed, "Marking the letter printed…", async () => {
+      report(await api.helpdeskMarkLetter(letter.application_id, "printed"), about);
+      tr.replaceWith(letterRow({ ...letter, letter_state: "printed", pdf_available: false }));
     });
-    const dispatched = button(undefined, "Mark posted", { class: "mark-dispatched small" });
-    const about = `${letter.user_id}, application ${letter.application_id}`;
-    save.addEventListener("click", () => {
-      void run(save, "Saving the letter…", async () => {
-        const path = await api.helpdeskSaveLetter(letter.application_id);
-        say("helpdesk-message", `Letter for ${letter.full_name} saved as ${path}. Print it, then mark it printed.`);
-      });
+  });
+  dispatched.addEventListener("click", () => {
+    void run(dispatched, "Marking the letter posted…", async () => {
+      report(await api.helpdeskMarkLetter(letter.application_id, "dispatched"), about);
+      tr.replaceWith(letterRow({ ...letter, letter_state: "dispatched", pdf_available: false }));
     });
-    printed.addEventListener("click", () => {
-      void run(printed, "Marking the letter printed…", async () => {
-        report(await api.helpdeskMarkLetter(letter.application_id, "printed"), about);
-        await loadLetters();
-      });
-    });
-    dispatched.addEventListener("click", () => {
-      void run(dispatched, "Marking the letter posted…", async () => {
-        report(await api.helpdeskMarkLetter(letter.application_id, "dispatched"), about);
-        await loadLetters();
-      });
-    });
-    lettersBody.appendChild(
-      row(
-        { "data-application": letter.application_id },
-        code(letter.application_id),
-        h("div", { class: "who" }, h("strong", {}, letter.full_name), h("span", {}, letter.user_id)),
-        badge(letter.letter_state, LETTER_WORDS[letter.letter_state] ?? letter.letter_state),
-        h(
-          "div",
-          { class: "nowrap" },
-          h("div", {}, `created ${when(letter.created_at)}`),
-          h("div", { class: "hint" }, `valid until ${when(letter.expires_at)}`),
-        ),
-        h("div", { class: "row-actions" }, save, printed, dispatched),
-      ),
-    );
-  }
+  });
+  return tr;
 }
 
 lettersRefresh.addEventListener("click", () => {
