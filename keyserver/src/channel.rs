@@ -7,17 +7,30 @@
 //!
 //! # State and limits
 //!
-//! * Every bootstrap document carries a fresh nonce, remembered until the
-//!   document is [`ChannelLimits::bootstrap_lifetime_seconds`] old. Opening a
-//!   session consumes the nonce whatever the outcome, so an opening cannot be
-//!   replayed (a replayed opening would restart the counters of a recorded
-//!   session) and each document serves one attempt.
+//! * A bootstrap document is signed once and served to every client for
+//!   [`ChannelLimits::bootstrap_reuse_seconds`]; then the next request gets a
+//!   new one, with a new nonce and time stamp. So a full sign-in costs the
+//!   key tier one RSA private operation (the session key's decryption), not
+//!   two, and fetching documents costs no signature an attacker could make
+//!   the key tier spend.
+//! * A document's nonce opens sessions until the document is
+//!   [`ChannelLimits::bootstrap_lifetime_seconds`] old. Every opening tried
+//!   under it is remembered by its client nonce for that long, whatever the
+//!   outcome, and a second opening with the same pair of nonces is refused:
+//!   a replayed opening (which would restart the counters of a recorded
+//!   session) is refused while the document lives and, like any opening,
+//!   after it. An opening whose `encrypted_key` is not exactly the modulus
+//!   length is refused before anything is remembered (the length is public;
+//!   every other opening costs the key tier a decryption, which bounds how
+//!   fast the table can grow).
 //! * A session lives [`ChannelLimits::session_lifetime_seconds`] from its
 //!   opening, then every message is refused with
 //!   [`ChannelError::SessionExpired`] and the client opens a new one.
-//! * At most [`ChannelLimits::max_sessions`] sessions and
-//!   [`ChannelLimits::max_pending_bootstraps`] unused nonces are kept; expired
-//!   entries are dropped when a map is full, and a map still full refuses.
+//! * At most [`ChannelLimits::max_sessions`] sessions,
+//!   [`ChannelLimits::max_pending_bootstraps`] live documents and
+//!   [`ChannelLimits::max_openings`] remembered openings are kept; expired
+//!   entries are dropped when a table is full, and a table still full
+//!   refuses.
 //!
 //! # RSA-OAEP decryption of attacker-supplied input (RUSTSEC-2023-0071)
 //!
@@ -33,7 +46,7 @@
 //! success and failure do the same work up to the answer itself.
 //! `tests/oaep_timing.rs` measures this with Welch's t-test.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use rsa::pkcs8::DecodePrivateKey;
@@ -60,7 +73,8 @@ pub enum ChannelError {
     /// A field of the request is malformed.
     #[error("invalid channel request: {0}")]
     Malformed(#[from] FormatError),
-    /// The bootstrap nonce was not issued here, was used already, or is too old.
+    /// The bootstrap nonce was not issued here or is too old, or this opening
+    /// (the same bootstrap and client nonces) was tried before.
     #[error("unknown or used bootstrap document: fetch a new one")]
     UnknownBootstrap,
     /// The encrypted session key does not decrypt. One error for every cause, by design.
@@ -69,7 +83,7 @@ pub enum ChannelError {
     /// The session table is full.
     #[error("too many open sessions: retry later")]
     TooManySessions,
-    /// The table of issued bootstrap nonces is full.
+    /// The table of live bootstrap documents or of remembered openings is full.
     #[error("too many unused bootstrap documents: retry later")]
     TooManyBootstraps,
     /// No such session (never opened, ended, or forgotten after expiry).
@@ -142,18 +156,23 @@ impl From<shared::ChannelError> for ChannelError {
     }
 }
 
-/// How many sessions and nonces are kept, and for how long.
+/// How many sessions, documents and openings are kept, and for how long.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelLimits {
     /// Open sessions kept at once.
     pub max_sessions: usize,
-    /// Issued, unused bootstrap nonces kept at once.
+    /// Bootstrap documents whose nonce can still open sessions, kept at once.
     pub max_pending_bootstraps: usize,
+    /// Openings (client nonces under live documents) remembered at once.
+    pub max_openings: usize,
     /// Seconds a session lives after its opening.
     pub session_lifetime_seconds: i64,
     /// Seconds a bootstrap document can be used to open a session (the
     /// client accepts it within the same five minutes of its own clock).
     pub bootstrap_lifetime_seconds: i64,
+    /// Seconds one signed bootstrap document is served before a new one is
+    /// signed; 0 signs one for every request.
+    pub bootstrap_reuse_seconds: i64,
 }
 
 impl Default for ChannelLimits {
@@ -161,8 +180,10 @@ impl Default for ChannelLimits {
         ChannelLimits {
             max_sessions: 10_000,
             max_pending_bootstraps: 10_000,
+            max_openings: 200_000,
             session_lifetime_seconds: 30 * 60,
             bootstrap_lifetime_seconds: shared::MAX_CLOCK_SKEW,
+            bootstrap_reuse_seconds: 30,
         }
     }
 }
@@ -187,11 +208,44 @@ struct Session {
     next_response: u64,
 }
 
+/// A bootstrap document whose nonce can still open sessions.
+struct Issued {
+    /// When its nonce stops opening sessions.
+    expires_at: i64,
+    /// The client nonces of the openings tried under it.
+    opened: HashSet<[u8; NONCE_LEN]>,
+}
+
+/// The document served now.
+struct Serving {
+    signed: SignedBootstrap,
+    issued_at: i64,
+    policy: BootstrapPolicy,
+}
+
 #[derive(Default)]
 struct State {
-    /// Bootstrap nonce → the time after which it cannot open a session.
-    pending: HashMap<[u8; NONCE_LEN], i64>,
+    /// Bootstrap nonce → the document's lifetime and openings.
+    pending: HashMap<[u8; NONCE_LEN], Issued>,
+    /// How many client nonces `pending` holds in all.
+    openings: usize,
+    serving: Option<Serving>,
     sessions: HashMap<SessionId, Session>,
+}
+
+impl State {
+    /// Forgets documents (and their openings) that can no longer open a session.
+    fn drop_expired_documents(&mut self, now: i64) {
+        let mut forgotten = 0;
+        self.pending.retain(|_, issued| {
+            let live = issued.expires_at > now;
+            if !live {
+                forgotten += issued.opened.len();
+            }
+            live
+        });
+        self.openings -= forgotten;
+    }
 }
 
 /// The key tier's end of the channel. Share it behind an `Arc`; every method
@@ -205,6 +259,8 @@ pub struct ChannelServer {
     limits: ChannelLimits,
     clock: Clock,
     state: Mutex<State>,
+    /// Held while a new bootstrap document is signed, so that one is.
+    signing: Mutex<()>,
 }
 
 fn copy_key(key: &PrivateKey) -> Result<PrivateKey, ChannelError> {
@@ -234,6 +290,7 @@ impl ChannelServer {
             limits,
             clock,
             state: Mutex::new(State::default()),
+            signing: Mutex::new(()),
         })
     }
 
@@ -267,9 +324,19 @@ impl ChannelServer {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Writes and signs a bootstrap document with a fresh nonce, remembered
-    /// until it is used or [`ChannelLimits::bootstrap_lifetime_seconds`] old.
+    /// The bootstrap document to serve: the current one while it is younger
+    /// than [`ChannelLimits::bootstrap_reuse_seconds`] (and for `policy`),
+    /// else a newly signed one with a fresh nonce, whose openings are
+    /// accepted until it is [`ChannelLimits::bootstrap_lifetime_seconds`] old.
     pub fn bootstrap_document(&self, policy: BootstrapPolicy) -> Result<SignedBootstrap, ChannelError> {
+        if let Some(current) = self.current_document(&policy) {
+            return Ok(current);
+        }
+        // One signature per renewal: whoever waited here finds the new document.
+        let _signing = self.signing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(current) = self.current_document(&policy) {
+            return Ok(current);
+        }
         let now = (self.clock)();
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| ChannelError::Internal(format!("OS random number generator: {e}")))?;
@@ -279,34 +346,65 @@ impl ChannelServer {
             integrity_key: Bytes(self.integrity_spki.clone()),
             nonce: Bytes(nonce.to_vec()),
             issued_at: now,
-            policy,
+            policy: policy.clone(),
         };
         let json = document.to_json();
         let signature = signet_signer::sign::sign(&self.integrity, SignatureScheme::RsaPssSha256, &json)
             .map_err(|e| ChannelError::Internal(e.to_string()))?;
+        let signed = SignedBootstrap {
+            document: Bytes(json),
+            signature: Bytes(signature),
+        };
         let mut state = self.lock();
         if state.pending.len() >= self.limits.max_pending_bootstraps {
-            state.pending.retain(|_, expires_at| *expires_at > now);
+            state.drop_expired_documents(now);
             if state.pending.len() >= self.limits.max_pending_bootstraps {
                 return Err(ChannelError::TooManyBootstraps);
             }
         }
-        state
-            .pending
-            .insert(nonce, now.saturating_add(self.limits.bootstrap_lifetime_seconds));
-        Ok(SignedBootstrap {
-            document: Bytes(json),
-            signature: Bytes(signature),
-        })
+        state.pending.insert(
+            nonce,
+            Issued {
+                expires_at: now.saturating_add(self.limits.bootstrap_lifetime_seconds),
+                opened: HashSet::new(),
+            },
+        );
+        state.serving = Some(Serving {
+            signed: signed.clone(),
+            issued_at: now,
+            policy,
+        });
+        Ok(signed)
     }
 
-    /// Opens a session: consumes the bootstrap nonce, decrypts the session
-    /// master key (blinded RSA-OAEP-SHA256), derives the session id and keys.
+    /// The document being served, if it is still young enough and for `policy`.
+    fn current_document(&self, policy: &BootstrapPolicy) -> Option<SignedBootstrap> {
+        let now = (self.clock)();
+        let state = self.lock();
+        let serving = state.serving.as_ref()?;
+        let age = now - serving.issued_at;
+        ((0..self.limits.bootstrap_reuse_seconds).contains(&age) && &serving.policy == policy)
+            .then(|| serving.signed.clone())
+    }
+
+    /// Opens a session: checks the bootstrap nonce is live and this opening
+    /// new (and remembers it), decrypts the session master key (blinded
+    /// RSA-OAEP-SHA256), derives the session id and keys.
     pub fn open_session(&self, request: &OpenRequest) -> Result<SessionId, ChannelError> {
         request.validate()?;
+        if request.encrypted_key.0.len() != self.modulus_len {
+            // The length is public and the decryption would refuse it before any private-key work.
+            return Err(ChannelError::BadKeyEncryption);
+        }
         let now = (self.clock)();
         let nonce: [u8; NONCE_LEN] = request
             .bootstrap_nonce
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| ChannelError::UnknownBootstrap)?;
+        let client_nonce: [u8; NONCE_LEN] = request
+            .client_nonce
             .0
             .as_slice()
             .try_into()
@@ -319,9 +417,20 @@ impl ChannelServer {
                     return Err(ChannelError::TooManySessions);
                 }
             }
-            match state.pending.remove(&nonce) {
-                Some(expires_at) if expires_at > now => {}
+            match state.pending.get(&nonce) {
+                Some(issued) if issued.expires_at > now && !issued.opened.contains(&client_nonce) => {}
                 _ => return Err(ChannelError::UnknownBootstrap),
+            }
+            if state.openings >= self.limits.max_openings {
+                state.drop_expired_documents(now);
+                if state.openings >= self.limits.max_openings {
+                    return Err(ChannelError::TooManyBootstraps);
+                }
+            }
+            // Remembered whatever the outcome: each pair of nonces is tried once.
+            if let Some(issued) = state.pending.get_mut(&nonce) {
+                issued.opened.insert(client_nonce);
+                state.openings += 1;
             }
         }
         let (valid, keys) = self.decrypt_and_derive(request);
@@ -335,7 +444,7 @@ impl ChannelServer {
         }
         if state.sessions.contains_key(&id) {
             // Only a repeated (master key, nonces) triple gives the same id,
-            // and the bootstrap nonce was consumed above.
+            // and that pair of nonces was remembered above.
             return Err(ChannelError::UnknownBootstrap);
         }
         state.sessions.insert(
@@ -685,50 +794,110 @@ mod tests {
     }
 
     #[test]
-    fn bootstrap_nonces_are_single_use_bounded_and_expire() {
+    fn one_document_is_served_for_the_reuse_window_then_renewed() {
+        let limits = ChannelLimits::default();
+        let (server, time) = server_with(limits.clone());
+        let policy = || BootstrapPolicy::from(&Policy::default());
+        let first = server.bootstrap_document(policy()).expect("first");
+        time.store(T0 + limits.bootstrap_reuse_seconds - 1, Ordering::SeqCst);
+        assert_eq!(server.bootstrap_document(policy()).expect("same"), first);
+        // Another policy is another document.
+        let mut other_policy = policy();
+        other_policy.key_bits = signet_schema::KeySize::Rsa4096;
+        let other = server.bootstrap_document(other_policy).expect("other policy");
+        assert_ne!(other, first);
+        time.store(T0 + limits.bootstrap_reuse_seconds, Ordering::SeqCst);
+        let renewed = server.bootstrap_document(policy()).expect("renewed");
+        assert_ne!(renewed.document, first.document);
+        let (first_doc, renewed_doc) = (
+            BootstrapDocument::from_json(&first.document.0).expect("first"),
+            BootstrapDocument::from_json(&renewed.document.0).expect("renewed"),
+        );
+        assert_ne!(first_doc.nonce, renewed_doc.nonce);
+        assert_eq!(renewed_doc.issued_at, T0 + limits.bootstrap_reuse_seconds);
+        // The older document still opens sessions while it lives.
+        let now = T0 + limits.bootstrap_reuse_seconds;
+        let (_, request) = ChannelClient::open(&first, server.integrity_spki(), now).expect("client");
+        server.open_session(&request).expect("the older document");
+        let (_, request) = ChannelClient::open(&renewed, server.integrity_spki(), now).expect("client");
+        server.open_session(&request).expect("the renewed document");
+    }
+
+    #[test]
+    fn each_opening_is_accepted_once_bounded_and_expires() {
         let limits = ChannelLimits {
-            max_pending_bootstraps: 2,
+            max_openings: 3,
             ..ChannelLimits::default()
         };
         let (server, time) = server_with(limits.clone());
         let policy = || BootstrapPolicy::from(&Policy::default());
-        let first = server.bootstrap_document(policy()).expect("1");
-        server.bootstrap_document(policy()).expect("2");
-        assert!(matches!(
-            server.bootstrap_document(policy()),
-            Err(ChannelError::TooManyBootstraps)
-        ));
-        let (_, request) = ChannelClient::open(&first, server.integrity_spki(), T0).expect("client");
+        let shared_document = server.bootstrap_document(policy()).expect("document");
+        // Many clients open sessions under one document, each once.
+        let (_, request) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
         server.open_session(&request).expect("open");
-        // The same opening again (a replay): the nonce is spent.
+        let (_, second) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
+        server.open_session(&second).expect("another client, same document");
+        // The same opening again (a replay): refused.
         assert!(matches!(
             server.open_session(&request),
             Err(ChannelError::UnknownBootstrap)
         ));
-        // A bad attempt spends its nonce too.
-        let doc = server.bootstrap_document(policy()).expect("3");
-        let (_, mut bad) = ChannelClient::open(&doc, server.integrity_spki(), T0).expect("client");
+        // A bad attempt spends its pair of nonces too.
+        let (_, mut bad) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
         let good_key = bad.encrypted_key.clone();
         bad.encrypted_key.0[5] ^= 1;
         assert!(matches!(server.open_session(&bad), Err(ChannelError::BadKeyEncryption)));
         bad.encrypted_key = good_key;
         assert!(matches!(server.open_session(&bad), Err(ChannelError::UnknownBootstrap)));
+        // Three openings are remembered: the table is full until the document expires.
+        let (_, fourth) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
+        assert!(matches!(
+            server.open_session(&fourth),
+            Err(ChannelError::TooManyBootstraps)
+        ));
+        // A wrong-length key is refused before anything is remembered.
+        let mut short = fourth.clone();
+        short.encrypted_key.0.pop();
+        assert!(matches!(
+            server.open_session(&short),
+            Err(ChannelError::BadKeyEncryption)
+        ));
         // A nonce the server never issued.
-        let (_, mut made_up) = ChannelClient::open(&first, server.integrity_spki(), T0).expect("client");
+        let (_, mut made_up) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
         made_up.bootstrap_nonce = Bytes(vec![0xEE; NONCE_LEN]);
         assert!(matches!(
             server.open_session(&made_up),
             Err(ChannelError::UnknownBootstrap)
         ));
-        // Too old.
-        let old = server.bootstrap_document(policy()).expect("4");
-        let (_, late) = ChannelClient::open(&old, server.integrity_spki(), T0).expect("client");
+        // Too old: the document no longer opens sessions, a replay included; its openings are forgotten.
         time.store(T0 + limits.bootstrap_lifetime_seconds, Ordering::SeqCst);
         assert!(matches!(
-            server.open_session(&late),
+            server.open_session(&request),
             Err(ChannelError::UnknownBootstrap)
         ));
-        // Expired nonces make room.
+        let fresh = server.bootstrap_document(policy()).expect("fresh document");
+        let (_, late) = ChannelClient::open(&fresh, server.integrity_spki(), T0 + limits.bootstrap_lifetime_seconds)
+            .expect("client");
+        server.open_session(&late).expect("room after expiry");
+    }
+
+    #[test]
+    fn documents_are_bounded_when_signed_for_every_request() {
+        let limits = ChannelLimits {
+            max_pending_bootstraps: 2,
+            bootstrap_reuse_seconds: 0,
+            ..ChannelLimits::default()
+        };
+        let (server, time) = server_with(limits.clone());
+        let policy = || BootstrapPolicy::from(&Policy::default());
+        let first = server.bootstrap_document(policy()).expect("1");
+        let second = server.bootstrap_document(policy()).expect("2");
+        assert_ne!(first, second);
+        assert!(matches!(
+            server.bootstrap_document(policy()),
+            Err(ChannelError::TooManyBootstraps)
+        ));
+        time.store(T0 + limits.bootstrap_lifetime_seconds, Ordering::SeqCst);
         server.bootstrap_document(policy()).expect("room after expiry");
     }
 
