@@ -26,7 +26,7 @@ SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps uti
   libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
   xvfb xauth webkit2gtk-driver xdotool imagemagick x11-utils dbus dbus-x11 gnome-keyring libsecret-tools python3-xlib
 
-.PHONY: all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
+.PHONY: bundle all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
 
 all: build
 
@@ -57,6 +57,15 @@ LISTEN ?= 127.0.0.1:8443
 
 run: build
 	@bash scripts/run.sh "$(TARGET_DIR)/release" "$(DATA_DIR)" "$(LISTEN)"
+
+# The desktop app as a .deb (Tauri's bundler), with the signer and the
+# command line installed beside it in /usr/bin.
+BUNDLE_DIR := $(TARGET_DIR)/release/bundle/deb
+bundle: deps ui
+	$(CARGO) build --release --locked -p signet-signer -p signet-client --bins
+	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb --config \
+	  '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/signet-signer":"$(TARGET_DIR)/release/signet-signer","/usr/bin/signet":"$(TARGET_DIR)/release/signet"}}}}}'
+	@ls -1 $(BUNDLE_DIR)/*.deb
 
 # One signer session, step by step, with the real signet-signer process.
 demo: build
