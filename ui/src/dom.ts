@@ -82,6 +82,16 @@ export function code(text: string): HTMLElement {
   return h("code", {}, text);
 }
 
+/** A colon-separated fingerprint (`AB:CD:…`) that wraps only between bytes. */
+export function pairs(text: string): HTMLElement {
+  const element = h("code", { class: "pairs" });
+  text.split(":").forEach((pair, i, all) => {
+    append(element, i < all.length - 1 ? `${pair}:` : pair);
+    if (i < all.length - 1) element.appendChild(document.createElement("wbr"));
+  });
+  return element;
+}
+
 /** Unix seconds as `YYYY-MM-DD HH:MM UTC`. */
 export function when(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";

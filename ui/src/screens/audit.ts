@@ -17,6 +17,7 @@ import {
   h,
   input,
   messageRegion,
+  pairs,
   readFileBase64,
   row,
   screen,
@@ -112,8 +113,8 @@ function openCertificate(wanted: string, tr: HTMLTableRowElement): void {
           ? `${certificateTime(view.notBefore)} to ${certificateTime(view.notAfter)}`
           : `${when(info.not_before)} to ${when(info.not_after)}`,
       ],
-      ["SHA-256", code(view?.sha256 ?? info.sha256_fingerprint)],
-      ["SHA-1", view ? code(view.sha1) : "—"],
+      ["SHA-256", view ? pairs(view.sha256) : code(info.sha256_fingerprint)],
+      ["SHA-1", view ? pairs(view.sha1) : "—"],
       [
         "Revocation",
         info.revoked_at !== null

@@ -8,7 +8,6 @@ import {
   badge,
   button,
   card,
-  code,
   emptyRow,
   field,
   h,
@@ -35,7 +34,7 @@ function report(done: ActionDone, about: string): void {
 const LETTER_WORDS: Record<string, string> = { queued: "to print", printed: "printed", dispatched: "posted" };
 const letters = h("table", { id: "letters", class: "data" });
 const lettersBody = h("tbody", {});
-letters.append(thead("Application", "For", "Letter", "Dates", "Actions"), lettersBody);
+letters.append(thead("For", "Letter", "Dates", "Actions"), lettersBody);
 const lettersRefresh = button("letters-refresh", "Refresh letters", { class: "secondary" });
 
 /** Only the latest answer is shown, whatever order the answers arrive in. */
@@ -50,7 +49,7 @@ async function loadLetters(): Promise<void> {
 
 function showLetters(list: LetterInfo[]): void {
   lettersBody.replaceChildren();
-  if (list.length === 0) lettersBody.appendChild(emptyRow(5, "No letters waiting."));
+  if (list.length === 0) lettersBody.appendChild(emptyRow(4, "No letters waiting."));
   for (const letter of list) lettersBody.appendChild(letterRow(letter));
 }
 
@@ -77,8 +76,13 @@ function letterRow(letter: LetterInfo): HTMLTableRowElement {
   const about = `${letter.user_id}, application ${letter.application_id}`;
   const tr = row(
     { "data-application": letter.application_id },
-    code(letter.application_id),
-    h("div", { class: "who" }, h("strong", {}, letter.full_name), h("span", {}, letter.user_id)),
+    h(
+      "div",
+      { class: "who" },
+      h("strong", {}, letter.full_name),
+      h("span", {}, letter.user_id),
+      h("span", { class: "hint" }, "application ", h("code", {}, letter.application_id)),
+    ),
     badge(letter.letter_state, LETTER_WORDS[letter.letter_state] ?? letter.letter_state),
     h(
       "div",

@@ -16,6 +16,7 @@ import {
   h,
   input,
   messageRegion,
+  pairs,
   row,
   screen,
   select,
@@ -43,7 +44,7 @@ function showCertificate(): void {
           ["Subject", view.subject],
           ["Serial", code(view.serial)],
           ["Valid", `${certificateTime(view.notBefore)} to ${certificateTime(view.notAfter)}`],
-          ["SHA-256", code(view.sha256)],
+          ["SHA-256", pairs(view.sha256)],
           ["Key", `RSA, ${session.keyBits} bits`],
           ["Issuer", view.issuer],
         ])

@@ -176,6 +176,7 @@ confirm.addEventListener("click", () => {
       h("p", { class: "hint" }, "Send both files to your bank; the .p7s file is the signature."),
     );
     result.hidden = false;
+    result.scrollIntoView({ block: "start" });
   }).then((signed) => {
     // The shell hands a prepared document to the signer once: after a failure it must be reviewed again.
     if (!signed) backToEntry();
@@ -191,9 +192,9 @@ const section = screen(
   "sign",
   "Sign a payment order",
   "Type the order or choose a file. You will see exactly what is signed before you confirm.",
+  result,
   entry,
   summary,
-  result,
 );
 
 register({
