@@ -168,7 +168,7 @@ confirm.addEventListener("click", () => {
       facts([
         ["Document", signed.name],
         ["Saved as", code(signed.documentPath)],
-        ["Signature", h("span", {}, code(signed.signaturePath), ` (${bytes(signed.signatureSize)})`)],
+        ["Signature", h("span", {}, code(signed.signaturePath), `, ${bytes(signed.signatureSize)}`)],
         ["SHA-256", code(signed.sha256)],
         ["Certificate serial", code(signed.serial)],
         ["Signed at", when(signed.signedAt)],
