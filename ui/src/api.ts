@@ -67,6 +67,7 @@ export interface CertificateView {
 export interface SessionInfo {
   userId: string;
   name: string;
+  email: string;
   role: Role;
   keyBits: number;
   certificate: CertificateView | null;

@@ -115,6 +115,8 @@ pub struct SessionInfo {
     pub user_id: String,
     /// Full name.
     pub name: String,
+    /// E-mail address (the pass-phrase meter keeps it out of new pass phrases).
+    pub email: String,
     /// `user`, `helpdesk` or `auditor`.
     pub role: String,
     /// Modulus size of the key.
@@ -129,6 +131,7 @@ fn session_info_of(session: &mut signet_client::Session) -> SessionInfo {
     SessionInfo {
         user_id: session.user_id().to_string(),
         name: session.registration().common_name.clone(),
+        email: session.registration().email.clone(),
         role: session.role().to_string(),
         key_bits: session.key_bits(),
         certificate: view(session.certificate()),
@@ -240,10 +243,18 @@ pub struct SignedDocument {
 pub async fn sign_document(app: AppHandle, id: String) -> CommandResult<SignedDocument> {
     blocking(app, move |app, state| {
         let document = state.take_document(&id)?;
-        let (signature, user_id, certificate) = state.with_session(|session| {
+        let signed = state.with_session(|session| {
             let signature = session.sign(&document.bytes, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
             Ok((signature, session.user_id().to_string(), session.certificate().to_vec()))
-        })?;
+        });
+        let (signature, user_id, certificate) = match signed {
+            Ok(signed) => signed,
+            Err(e) => {
+                // Nothing was signed: the person may confirm the same document again.
+                state.keep_document(document);
+                return Err(e);
+            }
+        };
         // A self-check before anything is saved: the signature must verify over these bytes.
         let verified = signet_signer::cms::verify_detached(&signature, &document.bytes)
             .map_err(|e| CommandError::new("signer-failed", format!("the new signature does not verify: {e}")))?;

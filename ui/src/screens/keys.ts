@@ -87,7 +87,7 @@ const cpMeter = passphraseMeter({
   meter: cpStrength.meter,
   text: cpStrength.text,
   submit: cpSubmit,
-  personal: () => (state.session ? [state.session.userId, state.session.name] : []),
+  personal: () => (state.session ? [state.session.userId, state.session.name, state.session.email] : []),
 });
 
 const changeForm = form(
