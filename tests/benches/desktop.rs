@@ -30,19 +30,29 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Resident memory (KiB) of the app's processes: the shell and WebKit's helpers.
-fn resident_kib(marker: &str) -> u64 {
+/// Memory (KiB) of the app's processes — the shell and WebKit's helpers —
+/// as `(resident, proportional, private)`: VmRSS counts the WebKit libraries
+/// once per process that maps them, Pss shares them out (so it adds up), and
+/// the private pages are what the app alone holds.
+fn memory_kib(marker: &str) -> (u64, u64, u64) {
+    let field = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+            .unwrap_or(0)
+    };
     ["signet-desktop", "WebKitWebProces", "WebKitNetworkPr"]
         .iter()
         .flat_map(|name| processes(name, marker))
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter_map(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+            let private = field(&rollup, "Private_Clean:") + field(&rollup, "Private_Dirty:");
+            (field(&status, "VmRSS:"), field(&rollup, "Pss:"), private)
         })
-        .sum()
+        .fold((0, 0, 0), |(r, p, u), (rss, pss, private)| {
+            (r + rss, p + pss, u + private)
+        })
 }
 
 fn wait_visible_fast(app: &App, css: &str) {
@@ -108,7 +118,7 @@ fn main() {
 
     // Cold start, several times; the first run also warms the disk cache, so it is dropped.
     let (mut to_process, mut to_screen) = (Vec::new(), Vec::new());
-    let mut idle_kib = 0;
+    let mut idle_kib = (0, 0, 0);
     for round in 0..=STARTS {
         let start = Instant::now();
         let app = App::start(&display, &keys, &[]);
@@ -120,7 +130,7 @@ fn main() {
             to_screen.push(shown.as_secs_f64() * 1000.0);
         }
         std::thread::sleep(Duration::from_millis(500));
-        idle_kib = resident_kib(&marker);
+        idle_kib = memory_kib(&marker);
         app.quit();
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -153,7 +163,7 @@ fn main() {
         clicks.push(start.elapsed().as_secs_f64() * 1000.0);
         app.script("document.querySelector('#sign-result').hidden = true", json!([]));
     }
-    let busy_kib = resident_kib(&marker);
+    let busy_kib = memory_kib(&marker);
     app.quit();
 
     // Reference: one PSS-3072 signature through the signer protocol, no app, no webview.
@@ -196,8 +206,11 @@ fn main() {
         "cold_start_max_ms": to_screen.iter().cloned().fold(0.0, f64::max),
         "process_exists_ms": median(to_process),
         "starts": STARTS,
-        "idle_rss_mib": idle_kib as f64 / 1024.0,
-        "busy_rss_mib": busy_kib as f64 / 1024.0,
+        "idle_rss_mib": idle_kib.0 as f64 / 1024.0,
+        "busy_rss_mib": busy_kib.0 as f64 / 1024.0,
+        "idle_pss_mib": idle_kib.1 as f64 / 1024.0,
+        "busy_pss_mib": busy_kib.1 as f64 / 1024.0,
+        "busy_private_mib": busy_kib.2 as f64 / 1024.0,
         "sign_click_ms": median(clicks.clone()),
         "sign_click_max_ms": clicks.iter().cloned().fold(0.0, f64::max),
         "signer_sign_ms": median(raw),
