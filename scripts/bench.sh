@@ -35,3 +35,6 @@ echo "== BENCHMARKS.md updated"
 
 # The key server under load: its own section of BENCHMARKS.md.
 bash scripts/bench_keyserver.sh
+
+# The desktop app (cold start, memory, sign click to result): its own section.
+bash scripts/bench_desktop.sh
