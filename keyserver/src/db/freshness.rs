@@ -30,7 +30,7 @@ struct Rounds {
     wanted: bool,
     /// The latest round finished.
     finished: Round,
-    /// Set when the owner is dropped: the thread ends.
+    /// Set when the owner is dropped (the thread ends) or the thread has ended: no more rounds.
     stop: bool,
 }
 
@@ -51,14 +51,43 @@ impl Shared {
         self.rounds.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Joins the next round to start and answers its number.
-    fn join(&self) -> u64 {
+    /// Joins the next round to start and answers its number; `None` when no round will run.
+    fn join(&self) -> Option<u64> {
         let mut rounds = self.lock();
+        if rounds.stop {
+            return None;
+        }
         rounds.wanted = true;
         let next = rounds.started + 1;
         drop(rounds);
         self.wanted.notify_one();
-        next
+        Some(next)
+    }
+
+    /// Ends the rounds for good and answers everyone waiting with `None`.
+    fn finish(&self) {
+        let last = Round {
+            number: u64::MAX,
+            generation: None,
+        };
+        {
+            let mut rounds = self.lock();
+            rounds.stop = true;
+            rounds.finished = last;
+            self.published.send_replace(last);
+        }
+        self.wanted.notify_all();
+        self.finished.notify_all();
+    }
+}
+
+/// Ends the rounds when the reading thread ends, however it ends (a panic included), so that no request
+/// waits for a round that will never come.
+struct Finish<'a>(&'a Shared);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
     }
 }
 
@@ -105,7 +134,7 @@ impl GenerationReader {
     /// The generation as of a read that started after this call began; `None` if the read failed.
     pub async fn current(&self) -> Option<i64> {
         let mut finished = self.shared.published.subscribe();
-        let round = self.shared.join();
+        let round = self.shared.join()?;
         match finished.wait_for(|r| r.number >= round).await {
             Ok(r) => r.generation,
             // The sender lives as long as `self`.
@@ -115,7 +144,7 @@ impl GenerationReader {
 
     /// [`GenerationReader::current`] for a blocking caller.
     pub fn current_blocking(&self) -> Option<i64> {
-        let round = self.shared.join();
+        let round = self.shared.join()?;
         let mut rounds = self.shared.lock();
         while rounds.finished.number < round && !rounds.stop {
             rounds = self
@@ -132,14 +161,13 @@ impl GenerationReader {
 
 impl Drop for GenerationReader {
     fn drop(&mut self) {
-        self.shared.lock().stop = true;
-        self.shared.wanted.notify_all();
-        self.shared.finished.notify_all();
+        self.shared.finish();
     }
 }
 
 /// The reading thread: waits for a request, starts a round, reads, publishes; reconnects after a failure.
 fn read_in_rounds(shared: &Shared, database: &Database, connection: AnyConnection) {
+    let _finish = Finish(shared);
     let mut connection = Some(connection);
     loop {
         let number = {
@@ -172,11 +200,66 @@ fn read_in_rounds(shared: &Shared, database: &Database, connection: AnyConnectio
             None => None,
         };
         let round = Round { number, generation };
-        shared.lock().finished = round;
+        {
+            let mut rounds = shared.lock();
+            if rounds.stop {
+                return;
+            }
+            rounds.finished = round;
+            // Under the lock, so that a last round from `finish` is never overwritten.
+            shared.published.send_replace(round);
+        }
         shared.finished.notify_all();
-        shared.published.send_replace(round);
         if connection.is_none() {
             std::thread::sleep(RECONNECT_PAUSE);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader() -> (GenerationReader, Database, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database = Database::open(&dir.path().join("signet.db").display().to_string()).expect("database");
+        (GenerationReader::start(&database).expect("reader"), database, dir)
+    }
+
+    fn bump(database: &Database) {
+        database
+            .write(|c| -> Result<(), DbError> {
+                use diesel::RunQueryDsl;
+                diesel::sql_query("UPDATE sign_in_generation SET generation = generation + 1").execute(c)?;
+                Ok(())
+            })
+            .expect("bump");
+    }
+
+    #[test]
+    fn every_read_sees_what_was_committed_before_it_was_asked() {
+        let (reader, database, _dir) = reader();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let first = reader.current_blocking().expect("generation");
+        assert_eq!(runtime.block_on(reader.current()), Some(first));
+        bump(&database);
+        assert_eq!(reader.current_blocking(), Some(first + 1));
+        bump(&database);
+        assert_eq!(runtime.block_on(reader.current()), Some(first + 2));
+        // Many waiting at once are all answered.
+        let answers: Vec<Option<i64>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16).map(|_| scope.spawn(|| reader.current_blocking())).collect();
+            handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        });
+        assert!(answers.iter().all(|a| *a == Some(first + 2)), "{answers:?}");
+    }
+
+    #[test]
+    fn no_one_waits_once_the_reader_has_ended() {
+        let (reader, _database, _dir) = reader();
+        reader.shared.finish();
+        assert_eq!(reader.current_blocking(), None);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        assert_eq!(runtime.block_on(reader.current()), None);
     }
 }
