@@ -119,6 +119,8 @@ pub struct KeyTier {
     pub(crate) data_dir: PathBuf,
     pub(crate) channel: ChannelServer,
     pub(crate) releases: release_cache::ReleaseCache,
+    /// HMAC-SHA256 keyed for verifier tags, ready to clone (see [`KeyTier::verifier_tag`]).
+    verifier_mac: Hmac<Sha256>,
 }
 
 impl KeyTier {
@@ -136,6 +138,7 @@ impl KeyTier {
     ) -> Self {
         KeyTier {
             releases: release_cache::ReleaseCache::new(db.clone()),
+            verifier_mac: keyed_mac(&storage, b"verifier"),
             db,
             storage,
             integrity,
@@ -260,17 +263,27 @@ impl KeyTier {
     /// A keyed tag of a sign-in verifier: what the database stores, so that a
     /// copy of the database without the storage key allows no offline guessing.
     pub fn verifier_tag(&self, user_id: &str, verifier: &[u8]) -> Vec<u8> {
-        self.keyed_hash(b"verifier", user_id, verifier)
+        // Every sign-in computes one: the key is derived once, at start.
+        keyed(self.verifier_mac.clone(), user_id, verifier)
     }
 
     /// HMAC-SHA256 under a key derived from the storage key, for `purpose`.
     pub(crate) fn keyed_hash(&self, purpose: &[u8], user_id: &str, data: &[u8]) -> Vec<u8> {
-        let key = self.storage.derived_key(purpose);
-        // HMAC takes keys of any length: cannot fail.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_ref()).unwrap_or_else(|_| unreachable!());
-        mac.update(&(user_id.len() as u32).to_be_bytes());
-        mac.update(user_id.as_bytes());
-        mac.update(data);
-        mac.finalize().into_bytes().to_vec()
+        keyed(keyed_mac(&self.storage, purpose), user_id, data)
     }
+}
+
+/// HMAC-SHA256 keyed with the storage key's derived key for `purpose`.
+fn keyed_mac(storage: &StorageKey, purpose: &[u8]) -> Hmac<Sha256> {
+    let key = storage.derived_key(purpose);
+    // HMAC takes keys of any length: cannot fail.
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_ref()).unwrap_or_else(|_| unreachable!())
+}
+
+/// `mac` over the length-prefixed user id and `data`.
+fn keyed(mut mac: Hmac<Sha256>, user_id: &str, data: &[u8]) -> Vec<u8> {
+    mac.update(&(user_id.len() as u32).to_be_bytes());
+    mac.update(user_id.as_bytes());
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
