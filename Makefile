@@ -26,7 +26,7 @@ SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps uti
   libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
   xvfb xauth webkit2gtk-driver xdotool imagemagick x11-utils dbus dbus-x11 gnome-keyring libsecret-tools python3-xlib
 
-.PHONY: bundle all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
+.PHONY: bundle test-bundle all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
 
 all: build
 
@@ -67,6 +67,10 @@ bundle: deps ui
 	  '{"bundle":{"linux":{"deb":{"files":{"/usr/bin/signet-signer":"$(TARGET_DIR)/release/signet-signer","/usr/bin/signet":"$(TARGET_DIR)/release/signet"}}}}}'
 	@ls -1 $(BUNDLE_DIR)/*.deb
 
+# The .deb's metadata and contents, and the app started from an unpacked copy.
+test-bundle: bundle
+	bash scripts/check_bundle.sh $$(ls -t $(BUNDLE_DIR)/Signet_*.deb | head -n 1)
+
 # One signer session, step by step, with the real signet-signer process.
 demo: build
 	$(CARGO) build --release --locked -p signet-signer --example demo
@@ -77,7 +81,7 @@ lint: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: deps ui desktop-test-tools test-unit test-fuzz
+test: deps ui desktop-test-tools test-unit test-bundle test-fuzz
 	@echo "make test: all suites passed"
 
 test-unit:

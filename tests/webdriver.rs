@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::{SecretService, binary};
@@ -294,17 +293,30 @@ impl App {
         )
     }
 
-    /// Saves a screenshot of the window as PNG.
+    /// Saves a screenshot of the app's window as PNG, taken from the X
+    /// display as a person would see it (WebKit's own snapshot needs the
+    /// accelerated compositing the app turns off).
     pub fn screenshot(&self, path: &Path) {
         std::thread::sleep(Duration::from_millis(800));
-        let encoded = self.command("GET", "/screenshot", None);
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(encoded.as_str().unwrap_or_default())
-            .expect("a base64 screenshot");
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("screenshot folder");
         }
-        std::fs::write(path, png).expect("write the screenshot");
+        let found = Command::new("xdotool")
+            .args(["search", "--name", "^Signet$"])
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("xdotool (make deps installs it)");
+        let window = String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .next()
+            .map(str::to_owned)
+            .unwrap_or_else(|| "root".to_owned());
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", &window])
+            .arg(format!("png:{}", path.display()))
+            .status()
+            .expect("import (ImageMagick; make deps installs it)");
+        assert!(status.success(), "the screenshot failed");
     }
 
     /// Ends the WebDriver session (tauri-driver kills the app).

@@ -340,7 +340,7 @@ fn every_table_round_trips() {
                 (app.state, app.letter_state, app.letter_pdf, app.failed_attempts),
                 (ApplicationState::Consented, LetterState::Printed, None, 2)
             );
-            assert_eq!(applications::letters_queued(c, 10)?.len(), 1);
+            assert_eq!(applications::letters_to_send(c, 10)?.len(), 1);
             let cert = certificates::by_serial(c, "7F00AA")?.unwrap();
             assert_eq!(cert.status, CertificateStatus::Revoked);
             assert_eq!(

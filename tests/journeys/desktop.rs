@@ -265,6 +265,11 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     let erik_phrase = phrase_in_letter(&std::fs::read(&pdf_path).expect("saved letter")).expect("phrase");
     app.click(&format!("{row} .mark-printed"));
     app.wait_text("#helpdesk-message", "printed", LONG);
+    // Printed letters stay listed until they are posted.
+    app.click("#letters-refresh");
+    app.wait_text(&row, "printed", LONG);
+    app.click(&format!("{row} .mark-dispatched"));
+    app.wait_text(&row, "posted", LONG);
     let erik_phrase_file = write(&work, "erik-phrase", &erik_phrase);
     assert_eq!(
         keys.signet(&["consent", "-u", "erik", "--phrase-file", &erik_phrase_file])

@@ -35,6 +35,7 @@ export interface AppInfo {
   rememberedUser: string | null;
   keyringProblem: string | null;
   signedIn: boolean;
+  suggestedServer: string | null;
 }
 
 export interface RegistrationData {

@@ -426,10 +426,12 @@ pub mod applications {
             .first(c)?)
     }
 
-    /// Letters waiting to be printed, oldest first.
-    pub fn letters_queued(c: &mut AnyConnection, limit: i64) -> Result<Vec<Application>, DbError> {
+    /// Letters the help desk still has to print or post — queued or printed,
+    /// for applications still awaiting consent — oldest first.
+    pub fn letters_to_send(c: &mut AnyConnection, limit: i64) -> Result<Vec<Application>, DbError> {
         Ok(dsl::applications
-            .filter(dsl::letter_state.eq(LetterState::Queued.as_str()))
+            .filter(dsl::letter_state.eq_any([LetterState::Queued.as_str(), LetterState::Printed.as_str()]))
+            .filter(dsl::state.eq(ApplicationState::AwaitingConsent.as_str()))
             .order((dsl::created_at, dsl::application_id))
             .limit(limit)
             .select(Application::as_select())

@@ -231,7 +231,7 @@ impl KeyTier {
     pub fn letters(&self, req: SignedRequest) -> Result<Vec<LetterInfo>, Failure> {
         self.signed(&req, &[UserRole::Helpdesk], |c, _, _| {
             let mut out = Vec::new();
-            for app in models::applications::letters_queued(c, 500)? {
+            for app in models::applications::letters_to_send(c, 500)? {
                 let user = models::users::get(c, &app.user_id)?;
                 let registration: RegistrationData =
                     serde_json::from_str(&user.registration).map_err(|e| TxError::Abort(Failure::internal(e)))?;

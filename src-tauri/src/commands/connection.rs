@@ -25,6 +25,9 @@ pub struct AppInfo {
     pub keyring_problem: Option<String>,
     /// Whether someone is signed in.
     pub signed_in: bool,
+    /// A server address to offer on the Connect screen (`SIGNET_SERVER`,
+    /// set by `make run`); it is never trusted without the person's confirmation.
+    pub suggested_server: Option<String>,
 }
 
 /// What the app knows at start: the server set up, the keyring's health.
@@ -33,6 +36,7 @@ pub async fn app_info(app: AppHandle) -> CommandResult<AppInfo> {
     blocking(app, |app, state| {
         let version = app.package_info().version.to_string();
         let signed_in = state.with_session(|_| Ok(())).is_ok();
+        let suggested_server = std::env::var("SIGNET_SERVER").ok().filter(|s| !s.is_empty());
         Ok(match state.store.load() {
             Ok(settings) => AppInfo {
                 version,
@@ -41,6 +45,7 @@ pub async fn app_info(app: AppHandle) -> CommandResult<AppInfo> {
                 remembered_user: settings.and_then(|s| s.user_id),
                 keyring_problem: None,
                 signed_in,
+                suggested_server,
             },
             Err(e) => AppInfo {
                 version,
@@ -49,6 +54,7 @@ pub async fn app_info(app: AppHandle) -> CommandResult<AppInfo> {
                 remembered_user: None,
                 keyring_problem: Some(e.to_string()),
                 signed_in,
+                suggested_server,
             },
         })
     })

@@ -159,6 +159,8 @@ register({
     } else {
       connected.hidden = true;
       connected.replaceChildren();
+      // Offered by whoever started the app (e.g. `make run`); the person still confirms the fingerprint.
+      if (info.suggestedServer && !url.value) url.value = info.suggestedServer;
     }
   },
 });
