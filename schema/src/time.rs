@@ -63,6 +63,7 @@ mod tests {
     #[test]
     fn dates_round_trip_and_impossible_ones_are_refused() {
         assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(-86_400), "1969-12-31");
         assert_eq!(date(951_782_400), "2000-02-29");
         assert_eq!(date_time(1_798_761_599), "2026-12-31 23:59:59Z");
         assert_eq!(parse_date("2000-02-29"), Some(951_782_400));

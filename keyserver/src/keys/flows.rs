@@ -248,21 +248,6 @@ fn store_certificate(
     Ok(())
 }
 
-/// A Unix time as a calendar date, `YYYY-MM-DD` (UTC), for letters
-/// (days-to-civil conversion of the proleptic Gregorian calendar).
-pub fn date(unix: i64) -> String {
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 impl KeyTier {
     /// `GET /v1/policy`.
     pub fn policy_document(&self) -> api::Policy {
@@ -329,8 +314,8 @@ impl KeyTier {
             organization: req.registration.organization.clone(),
             phrase: phrase.display().to_string(),
             public_key_fingerprint_hex: hex::encode(header.public_key_fingerprint),
-            issued_on: date(now),
-            expires_on: date(expires_at),
+            issued_on: signet_schema::time::date(now),
+            expires_on: signet_schema::time::date(expires_at),
         }
         .to_pdf();
         // The phrase now exists only in the queued letter, itself sealed under the storage key.
@@ -994,18 +979,5 @@ impl KeyTier {
         found
             .map(info)
             .ok_or_else(|| Failure::new(ApiErrorCode::NotFound, "no certificate has this serial number"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::date;
-
-    #[test]
-    fn calendar_dates() {
-        assert_eq!(date(0), "1970-01-01");
-        assert_eq!(date(951_782_400), "2000-02-29");
-        assert_eq!(date(1_798_761_599), "2026-12-31");
-        assert_eq!(date(-86_400), "1969-12-31");
     }
 }
