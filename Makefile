@@ -43,9 +43,13 @@ deps:
 # build time: built before any cargo command that compiles the app.
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/tsconfig.json ui/vite.config.ts -type f 2>/dev/null)
 ui: ui/dist/index.html
-ui/dist/index.html: $(UI_SOURCES)
+# npm writes node_modules/.package-lock.json on every install: reinstalled when the lock file changes.
+ui/node_modules/.package-lock.json: ui/package.json ui/package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js 20 or later with npm is needed to build the desktop app's screens"; exit 1; }
-	cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
+	cd ui && npm ci --no-audit --no-fund
+	@touch $@
+ui/dist/index.html: $(UI_SOURCES) ui/node_modules/.package-lock.json
+	cd ui && npm run build
 	@touch $@
 
 build: deps ui
