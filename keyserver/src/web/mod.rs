@@ -118,10 +118,7 @@ impl WebTier {
         self.limits
             .check_address(client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
             .map_err(|wait| warp::reject::custom(RateLimited(wait)))?;
-        let route = self
-            .allow
-            .find(method.as_str(), path.as_str())
-            .ok_or_else(|| refuse(Failure::new(ApiErrorCode::NotFound, "no such route")))?;
+        let route = self.allow.find(method.as_str(), path.as_str());
         if headers.contains_key(TRANSFER_ENCODING) {
             return Err(refuse(Failure::new(
                 ApiErrorCode::BadRequest,
@@ -149,13 +146,21 @@ impl WebTier {
                 format!("the body is larger than {MAX_BODY} bytes"),
             )
         };
-        let refusal = match length {
+        let not_found = || Failure::new(ApiErrorCode::NotFound, "no such route");
+        let refusal = match (route, length) {
+            // An unknown route with no body, or one too large to drain: answered at once.
+            (None, None | Some(0)) => return Err(refuse(not_found())),
+            (None, Some(n)) if n > DRAIN_LIMIT => return Err(refuse(not_found())),
+            // An unknown route with a body: read and dropped first, so that the
+            // connection is not closed on unread bytes (the client would see a
+            // reset instead of the 404).
+            (None, Some(_)) => Some(not_found()),
             // Far too large: answered at once; the connection closes under the sender.
-            Some(n) if n > DRAIN_LIMIT => return Err(refuse(too_large())),
+            (Some(_), Some(n)) if n > DRAIN_LIMIT => return Err(refuse(too_large())),
             // Too large: read and dropped first, so that the client, still
             // sending, can read the answer.
-            Some(n) if n > MAX_BODY => Some(too_large()),
-            None if route.method == "POST" => {
+            (Some(_), Some(n)) if n > MAX_BODY => Some(too_large()),
+            (Some(route), None) if route.method == "POST" => {
                 return Err(refuse(Failure::new(
                     ApiErrorCode::BadRequest,
                     "a Content-Length header is required",
@@ -178,17 +183,19 @@ impl WebTier {
 
     /// Steps 4–5: user rate, then forwarding.
     async fn pass(&self, admission: Admission, body: Bytes) -> Response {
-        if let Some(refusal) = admission.refusal {
-            return failure_reply(refusal);
-        }
-        if PER_USER_ROUTES.contains(&admission.route.pattern)
+        let route = match (admission.refusal, admission.route) {
+            (Some(refusal), _) => return failure_reply(refusal),
+            (None, None) => return failure_reply(Failure::new(ApiErrorCode::NotFound, "no such route")),
+            (None, Some(route)) => route,
+        };
+        if PER_USER_ROUTES.contains(&route.pattern)
             && let Some(user_id) = user_id_of(&body)
             && let Err(wait) = self.limits.check_user(&user_id)
         {
             tracing::info!(user_id = ?user_id, "per-user rate limit reached");
             return rate_limited(wait);
         }
-        let method = match http::Method::from_bytes(admission.route.method.as_bytes()) {
+        let method = match http::Method::from_bytes(route.method.as_bytes()) {
             Ok(method) => method,
             Err(e) => return failure_reply(Failure::internal(format!("allow-list method: {e}"))),
         };
@@ -208,7 +215,8 @@ impl WebTier {
 struct Admission {
     /// Refused once the body is read (and dropped).
     refusal: Option<Failure>,
-    route: Route,
+    /// The allow-listed route (`None` only with a refusal).
+    route: Option<Route>,
     path_and_query: String,
     headers: http::HeaderMap,
     client: Option<IpAddr>,
