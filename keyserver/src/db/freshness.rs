@@ -2,18 +2,22 @@
 //! requests at once.
 //!
 //! A caller needs a generation read *after* it asked: then every change committed before its request began
-//! is counted in the answer. One thread with a connection of its own runs the reads in rounds; a round
-//! starts after every request that joined it was made, and one read serves them all. Under load a round
-//! costs one small query (one round trip to PostgreSQL) however many requests it answers; idle, it costs
-//! nothing.
+//! is counted in the answer. Reads run in rounds, one at a time; a round serves every request that arrived
+//! before it started, so under load one small query answers many sign-ins, and idle costs nothing.
+//!
+//! * SQLite: a read takes microseconds and never leaves the machine, so a waiting request that finds no round
+//!   running reads itself, on its own thread, with a connection kept for the purpose (a short busy time-out:
+//!   a read that would wait is a failed read, and the caller goes to the database instead).
+//! * PostgreSQL: a read is a round trip, so a thread of its own runs the rounds and requests wait for it.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::r2d2::R2D2Connection;
 use tokio::sync::watch;
 
-use super::{AnyConnection, Database, DbError, models};
+use super::{AnyConnection, Backend, Database, DbError, models};
 
 /// The outcome of one round: its number and the generation read, or `None` when the read failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,11 +30,13 @@ struct Round {
 struct Rounds {
     /// The number of the latest round that has started (its read sent or about to be).
     started: u64,
-    /// Whether a request waits for a round that has not started yet.
+    /// Whether a request waits for a round that has not started yet (PostgreSQL's reading thread).
     wanted: bool,
+    /// Whether a request is reading now (SQLite).
+    running: bool,
     /// The latest round finished.
     finished: Round,
-    /// Set when the owner is dropped (the thread ends) or the thread has ended: no more rounds.
+    /// Set when the owner is dropped or the reading thread has ended: no more rounds.
     stop: bool,
 }
 
@@ -45,13 +51,29 @@ struct Shared {
     published: watch::Sender<Round>,
 }
 
+/// What a waiting request does next.
+enum Turn {
+    /// A round that started after it arrived has finished: its answer.
+    Done(Option<i64>),
+    /// Nobody is reading: it reads, as round `number`.
+    Lead(u64),
+    /// Someone is reading: it waits for that round to finish.
+    Wait,
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Rounds> {
         // Every update is a few plain assignments: a panic elsewhere cannot leave them half done.
         self.rounds.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Joins the next round to start and answers its number; `None` when no round will run.
+    /// The number of the first round that starts after now; `None` when no round will run.
+    fn next_round(&self) -> Option<u64> {
+        let rounds = self.lock();
+        (!rounds.stop).then_some(rounds.started + 1)
+    }
+
+    /// Asks the reading thread for round `next_round()` and answers its number.
     fn join(&self) -> Option<u64> {
         let mut rounds = self.lock();
         if rounds.stop {
@@ -62,6 +84,39 @@ impl Shared {
         drop(rounds);
         self.wanted.notify_one();
         Some(next)
+    }
+
+    /// For a request that needs round `need` or later, in SQLite's way.
+    fn turn(&self, need: u64) -> Turn {
+        let mut rounds = self.lock();
+        if rounds.finished.number >= need {
+            return Turn::Done(rounds.finished.generation);
+        }
+        if rounds.stop {
+            return Turn::Done(None);
+        }
+        if rounds.running {
+            return Turn::Wait;
+        }
+        rounds.running = true;
+        rounds.started += 1;
+        Turn::Lead(rounds.started)
+    }
+
+    /// Publishes round `number`'s outcome and wakes everyone waiting, unless the rounds have ended.
+    fn publish(&self, number: u64, generation: Option<i64>) {
+        {
+            let mut rounds = self.lock();
+            rounds.running = false;
+            if rounds.stop {
+                return;
+            }
+            let round = Round { number, generation };
+            rounds.finished = round;
+            // Under the lock, so that the last round from `finish` is never overwritten.
+            self.published.send_replace(round);
+        }
+        self.finished.notify_all();
     }
 
     /// Ends the rounds for good and answers everyone waiting with `None`.
@@ -91,17 +146,79 @@ impl Drop for Finish<'_> {
     }
 }
 
-/// Fresh reads of the sign-in generation. Dropping it ends its thread.
+/// A request reading round `number` itself: the round is published when this is dropped, as a failed read
+/// if the reader did not publish it (a panic), so that nobody waits for it for ever.
+struct Leading<'a> {
+    shared: &'a Shared,
+    number: u64,
+    generation: Option<i64>,
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        self.shared.publish(self.number, self.generation);
+    }
+}
+
+/// SQLite's kept connection, used by one reading request at a time.
+struct Inline {
+    database: Database,
+    connection: Mutex<Option<AnyConnection>>,
+}
+
+impl std::fmt::Debug for Inline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inline")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A busy time-out short enough for a read on a request's own thread.
+const INLINE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 50;";
+
+impl Inline {
+    fn read(&self) -> Option<i64> {
+        let mut connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if connection.is_none() {
+            *connection = open_inline(&self.database).ok();
+        }
+        let read = connection.as_mut().map(models::sign_in_generation::current)?;
+        match read {
+            Ok(generation) => Some(generation),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the sign-in generation failed");
+                if connection.as_mut().is_none_or(|c| c.is_broken() || c.ping().is_err()) {
+                    *connection = None;
+                }
+                None
+            }
+        }
+    }
+}
+
+fn open_inline(database: &Database) -> Result<AnyConnection, DbError> {
+    let mut connection = database.dedicated_connection()?;
+    if let AnyConnection::Sqlite(c) = &mut connection {
+        c.batch_execute(INLINE_BUSY_TIMEOUT)?;
+    }
+    Ok(connection)
+}
+
+/// Fresh reads of the sign-in generation. Dropping it ends the rounds (and PostgreSQL's reading thread).
 #[derive(Debug)]
 pub struct GenerationReader {
     shared: Arc<Shared>,
+    /// SQLite: the connection waiting requests read with; `None` for PostgreSQL's reading thread.
+    inline: Option<Inline>,
 }
 
-/// How long the reading thread waits before connecting again after a failure.
+/// How long PostgreSQL's reading thread waits before connecting again after a failure.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 
 impl GenerationReader {
-    /// Starts the reading thread on a connection of its own to `database`.
+    /// Prepares the reads on a connection of its own to `database` (and, for PostgreSQL, starts the reading
+    /// thread).
     pub fn start(database: &Database) -> Result<GenerationReader, DbError> {
         let (published, _) = watch::channel(Round {
             number: 0,
@@ -111,6 +228,7 @@ impl GenerationReader {
             rounds: Mutex::new(Rounds {
                 started: 0,
                 wanted: false,
+                running: false,
                 finished: Round {
                     number: 0,
                     generation: None,
@@ -121,6 +239,17 @@ impl GenerationReader {
             finished: Condvar::new(),
             published,
         });
+        if database.backend() == Backend::Sqlite {
+            let connection = open_inline(database)?;
+            let inline = Inline {
+                database: database.clone(),
+                connection: Mutex::new(Some(connection)),
+            };
+            return Ok(GenerationReader {
+                shared,
+                inline: Some(inline),
+            });
+        }
         let connection = database.dedicated_connection()?;
         let database = database.clone();
         let thread_shared = shared.clone();
@@ -128,34 +257,79 @@ impl GenerationReader {
             .name("sign-in-generation".into())
             .spawn(move || read_in_rounds(&thread_shared, &database, connection))
             .map_err(|e| DbError::Other(format!("starting the sign-in generation reader: {e}")))?;
-        Ok(GenerationReader { shared })
+        Ok(GenerationReader { shared, inline: None })
     }
 
     /// The generation as of a read that started after this call began; `None` if the read failed.
     pub async fn current(&self) -> Option<i64> {
         let mut finished = self.shared.published.subscribe();
-        let round = self.shared.join()?;
-        match finished.wait_for(|r| r.number >= round).await {
-            Ok(r) => r.generation,
-            // The sender lives as long as `self`.
-            Err(_) => None,
+        let Some(inline) = &self.inline else {
+            let round = self.shared.join()?;
+            return match finished.wait_for(|r| r.number >= round).await {
+                Ok(r) => r.generation,
+                // The sender lives as long as `self`.
+                Err(_) => None,
+            };
+        };
+        let need = self.shared.next_round()?;
+        loop {
+            match self.shared.turn(need) {
+                Turn::Done(generation) => return generation,
+                Turn::Lead(number) => return self.lead(inline, number),
+                Turn::Wait => {
+                    if finished.changed().await.is_err() {
+                        return None;
+                    }
+                }
+            }
         }
     }
 
     /// [`GenerationReader::current`] for a blocking caller.
     pub fn current_blocking(&self) -> Option<i64> {
-        let round = self.shared.join()?;
-        let mut rounds = self.shared.lock();
-        while rounds.finished.number < round && !rounds.stop {
-            rounds = self
-                .shared
-                .finished
-                .wait(rounds)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(inline) = &self.inline else {
+            let round = self.shared.join()?;
+            let mut rounds = self.shared.lock();
+            while rounds.finished.number < round && !rounds.stop {
+                rounds = self
+                    .shared
+                    .finished
+                    .wait(rounds)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            return (rounds.finished.number >= round)
+                .then_some(rounds.finished.generation)
+                .flatten();
+        };
+        let need = self.shared.next_round()?;
+        loop {
+            match self.shared.turn(need) {
+                Turn::Done(generation) => return generation,
+                Turn::Lead(number) => return self.lead(inline, number),
+                Turn::Wait => {
+                    let rounds = self.shared.lock();
+                    if rounds.running && rounds.finished.number < need && !rounds.stop {
+                        drop(
+                            self.shared
+                                .finished
+                                .wait(rounds)
+                                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                        );
+                    }
+                }
+            }
         }
-        (rounds.finished.number >= round)
-            .then_some(rounds.finished.generation)
-            .flatten()
+    }
+
+    /// Reads round `number` on this thread and publishes it.
+    fn lead(&self, inline: &Inline, number: u64) -> Option<i64> {
+        let mut leading = Leading {
+            shared: &self.shared,
+            number,
+            generation: None,
+        };
+        leading.generation = inline.read();
+        leading.generation
     }
 }
 
@@ -165,7 +339,8 @@ impl Drop for GenerationReader {
     }
 }
 
-/// The reading thread: waits for a request, starts a round, reads, publishes; reconnects after a failure.
+/// PostgreSQL's reading thread: waits for a request, starts a round, reads, publishes; reconnects after a
+/// failure.
 fn read_in_rounds(shared: &Shared, database: &Database, connection: AnyConnection) {
     let _finish = Finish(shared);
     let mut connection = Some(connection);
@@ -199,17 +374,7 @@ fn read_in_rounds(shared: &Shared, database: &Database, connection: AnyConnectio
             }
             None => None,
         };
-        let round = Round { number, generation };
-        {
-            let mut rounds = shared.lock();
-            if rounds.stop {
-                return;
-            }
-            rounds.finished = round;
-            // Under the lock, so that a last round from `finish` is never overwritten.
-            shared.published.send_replace(round);
-        }
-        shared.finished.notify_all();
+        shared.publish(number, generation);
         if connection.is_none() {
             std::thread::sleep(RECONNECT_PAUSE);
         }
