@@ -201,15 +201,17 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
 
     // Each route is boxed before they are joined: warp's nested filter types
     // otherwise grow with every `or` and compile times explode.
+    // Tried in this order: the sign-in path (bootstrap, opening, pre-login,
+    // sign-in) first, since it carries most of the traffic.
     let all: Vec<BoxedFilter<(Response,)>> = vec![
-        policy.boxed(),
+        signin.boxed(),
+        prelogin.boxed(),
         bootstrap.boxed(),
         channel_open.boxed(),
+        policy.boxed(),
         openapi.boxed(),
         apply.boxed(),
         consent.boxed(),
-        prelogin.boxed(),
-        signin.boxed(),
         revoke.boxed(),
         ca_pem.boxed(),
         crl.boxed(),
