@@ -362,6 +362,8 @@ struct Measured {
     first_error: Option<String>,
     seconds: f64,
     latencies_us: Vec<u64>,
+    /// CPU time the server process used during the measured window (user + system).
+    server_cpu_seconds: f64,
 }
 
 impl Measured {
@@ -386,8 +388,25 @@ impl Measured {
             "per_second": self.rate(),
             "p50_ms": self.percentile_ms(50.0),
             "p99_ms": self.percentile_ms(99.0),
+            "server_cpu_seconds": self.server_cpu_seconds,
+            "server_cpu_us_per_op": self.server_cpu_seconds * 1e6 / self.ok.max(1) as f64,
         })
     }
+}
+
+/// CPU time a process has used so far (user + system), in seconds, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are the line's fields 14 and 15, in clock ticks of
+    // USER_HZ, which Linux reports to user space as 100 per second.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Runs `work` on [`CONNECTIONS`] connections: `warmup` unmeasured, then
@@ -398,6 +417,13 @@ async fn load(server: &Server, work: Arc<Work>, warmup: Duration, measure: Durat
     let start = Instant::now();
     let window = start + warmup;
     let end = window + measure;
+    let pid = server.pid();
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(window.into()).await;
+        let before = cpu_seconds(pid);
+        tokio::time::sleep_until(end.into()).await;
+        cpu_seconds(pid) - before
+    });
     let mut tasks = Vec::new();
     for worker in 0..CONNECTIONS {
         let work = work.clone();
@@ -466,6 +492,7 @@ async fn load(server: &Server, work: Arc<Work>, warmup: Duration, measure: Durat
         last = last.max(l);
     }
     all.latencies_us.sort_unstable();
+    all.server_cpu_seconds = cpu.await.unwrap_or(f64::NAN);
     all.seconds = if matches!(*work, Work::Register { .. }) {
         (last - window).as_secs_f64().max(1e-3)
     } else {
