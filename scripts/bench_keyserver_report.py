@@ -131,7 +131,7 @@ lines += [
     "",
     f"The {d['sample_users']:,} users signed in are real rows (record sealed under the storage key, keyed verifier",
     "tag, active certificate) with ids spread evenly over the id space; the rest are filler users of the same",
-    "row sizes added by `INSERT … SELECT` over a generated series (PostgreSQL: `ANALYZE` after each step, as",
+    "row sizes added by `INSERT … SELECT` over a generated series (PostgreSQL: `VACUUM ANALYZE` after each step, as",
     "autovacuum would). Adding them raises the sign-in generation, so each level starts with every cached answer",
     "outdated and refills the cache during its warm-up.",
     "",
