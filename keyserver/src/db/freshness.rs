@@ -34,6 +34,8 @@ struct Rounds {
     wanted: bool,
     /// Whether a request is reading now (SQLite).
     running: bool,
+    /// Blocking callers waiting on `Shared::finished` (a wake-up costs a system call: only when needed).
+    blocked: usize,
     /// The latest round finished.
     finished: Round,
     /// Set when the owner is dropped or the reading thread has ended: no more rounds.
@@ -55,8 +57,8 @@ struct Shared {
 enum Turn {
     /// A round that started after it arrived has finished: its answer.
     Done(Option<i64>),
-    /// Nobody is reading: it reads, as round `number`.
-    Lead(u64),
+    /// Nobody is reading: it reads, as the next round.
+    Lead,
     /// Someone is reading: it waits for that round to finish.
     Wait,
 }
@@ -79,10 +81,14 @@ impl Shared {
         if rounds.stop {
             return None;
         }
+        // Only the first request of a round wakes the thread: it takes every later one along.
+        let first = !rounds.wanted;
         rounds.wanted = true;
         let next = rounds.started + 1;
         drop(rounds);
-        self.wanted.notify_one();
+        if first {
+            self.wanted.notify_one();
+        }
         Some(next)
     }
 
@@ -98,14 +104,37 @@ impl Shared {
         if rounds.running {
             return Turn::Wait;
         }
+        // The round is claimed now but numbered when its read begins: whoever
+        // arrives in between needs exactly that round and waits for it.
         rounds.running = true;
+        Turn::Lead
+    }
+
+    /// Starts the claimed round: its number.
+    fn begin(&self) -> u64 {
+        let mut rounds = self.lock();
         rounds.started += 1;
-        Turn::Lead(rounds.started)
+        rounds.started
+    }
+
+    /// Gives up a claimed round before it began: someone else may read.
+    fn abandon(&self) {
+        let blocked = {
+            let mut rounds = self.lock();
+            rounds.running = false;
+            // Wakes the waiters (the round did not change) so that one of them leads.
+            let finished = rounds.finished;
+            self.published.send_replace(finished);
+            rounds.blocked > 0
+        };
+        if blocked {
+            self.finished.notify_all();
+        }
     }
 
     /// Publishes round `number`'s outcome and wakes everyone waiting, unless the rounds have ended.
     fn publish(&self, number: u64, generation: Option<i64>) {
-        {
+        let blocked = {
             let mut rounds = self.lock();
             rounds.running = false;
             if rounds.stop {
@@ -115,8 +144,28 @@ impl Shared {
             rounds.finished = round;
             // Under the lock, so that the last round from `finish` is never overwritten.
             self.published.send_replace(round);
+            rounds.blocked > 0
+        };
+        if blocked {
+            self.finished.notify_all();
         }
-        self.finished.notify_all();
+    }
+
+    /// Waits (blocking) on `finished` while `waiting` holds.
+    fn wait_while<'a>(
+        &self,
+        mut rounds: MutexGuard<'a, Rounds>,
+        waiting: impl Fn(&Rounds) -> bool,
+    ) -> MutexGuard<'a, Rounds> {
+        while waiting(&rounds) {
+            rounds.blocked += 1;
+            rounds = self
+                .finished
+                .wait(rounds)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            rounds.blocked -= 1;
+        }
+        rounds
     }
 
     /// Ends the rounds for good and answers everyone waiting with `None`.
@@ -146,17 +195,21 @@ impl Drop for Finish<'_> {
     }
 }
 
-/// A request reading round `number` itself: the round is published when this is dropped, as a failed read
-/// if the reader did not publish it (a panic), so that nobody waits for it for ever.
+/// A request that claimed the next round and reads it itself. Dropped, it publishes the round (as a failed
+/// read if reading did not finish: a panic), or gives it up if it never began (the request was cancelled
+/// while letting others join), so that nobody waits for it for ever.
 struct Leading<'a> {
     shared: &'a Shared,
-    number: u64,
+    number: Option<u64>,
     generation: Option<i64>,
 }
 
 impl Drop for Leading<'_> {
     fn drop(&mut self) {
-        self.shared.publish(self.number, self.generation);
+        match self.number {
+            Some(number) => self.shared.publish(number, self.generation),
+            None => self.shared.abandon(),
+        }
     }
 }
 
@@ -216,6 +269,11 @@ pub struct GenerationReader {
 /// How long PostgreSQL's reading thread waits before connecting again after a failure.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 
+/// PostgreSQL's rounds begin at most this often: under load the requests of a millisecond share one query
+/// (each query costs the database server and this process a round trip and its wake-ups), for at most that
+/// much more wait; a request after a quiet spell is read at once.
+const ROUND_PACE: Duration = Duration::from_millis(1);
+
 impl GenerationReader {
     /// Prepares the reads on a connection of its own to `database` (and, for PostgreSQL, starts the reading
     /// thread).
@@ -229,6 +287,7 @@ impl GenerationReader {
                 started: 0,
                 wanted: false,
                 running: false,
+                blocked: 0,
                 finished: Round {
                     number: 0,
                     generation: None,
@@ -275,7 +334,19 @@ impl GenerationReader {
         loop {
             match self.shared.turn(need) {
                 Turn::Done(generation) => return generation,
-                Turn::Lead(number) => return self.lead(inline, number),
+                Turn::Lead => {
+                    let mut leading = Leading {
+                        shared: &self.shared,
+                        number: None,
+                        generation: None,
+                    };
+                    // Requests already on their way on this thread get to join the round before it
+                    // begins: under load one read then serves many.
+                    tokio::task::yield_now().await;
+                    leading.number = Some(self.shared.begin());
+                    leading.generation = inline.read();
+                    return leading.generation;
+                }
                 Turn::Wait => {
                     if finished.changed().await.is_err() {
                         return None;
@@ -289,14 +360,9 @@ impl GenerationReader {
     pub fn current_blocking(&self) -> Option<i64> {
         let Some(inline) = &self.inline else {
             let round = self.shared.join()?;
-            let mut rounds = self.shared.lock();
-            while rounds.finished.number < round && !rounds.stop {
-                rounds = self
-                    .shared
-                    .finished
-                    .wait(rounds)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
+            let rounds = self
+                .shared
+                .wait_while(self.shared.lock(), |r| r.finished.number < round && !r.stop);
             return (rounds.finished.number >= round)
                 .then_some(rounds.finished.generation)
                 .flatten();
@@ -305,31 +371,24 @@ impl GenerationReader {
         loop {
             match self.shared.turn(need) {
                 Turn::Done(generation) => return generation,
-                Turn::Lead(number) => return self.lead(inline, number),
+                Turn::Lead => {
+                    let mut leading = Leading {
+                        shared: &self.shared,
+                        number: Some(self.shared.begin()),
+                        generation: None,
+                    };
+                    leading.generation = inline.read();
+                    return leading.generation;
+                }
                 Turn::Wait => {
-                    let rounds = self.shared.lock();
-                    if rounds.running && rounds.finished.number < need && !rounds.stop {
-                        drop(
-                            self.shared
-                                .finished
-                                .wait(rounds)
-                                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-                        );
-                    }
+                    // Until the round being read ends (then this request may lead the next).
+                    drop(
+                        self.shared
+                            .wait_while(self.shared.lock(), |r| r.running && r.finished.number < need && !r.stop),
+                    );
                 }
             }
         }
-    }
-
-    /// Reads round `number` on this thread and publishes it.
-    fn lead(&self, inline: &Inline, number: u64) -> Option<i64> {
-        let mut leading = Leading {
-            shared: &self.shared,
-            number,
-            generation: None,
-        };
-        leading.generation = inline.read();
-        leading.generation
     }
 }
 
@@ -344,8 +403,10 @@ impl Drop for GenerationReader {
 fn read_in_rounds(shared: &Shared, database: &Database, connection: AnyConnection) {
     let _finish = Finish(shared);
     let mut connection = Some(connection);
+    let mut last_began: Option<std::time::Instant> = None;
     loop {
-        let number = {
+        // Wait for a request; then let the pace gather the others arriving meanwhile.
+        {
             let mut rounds = shared.lock();
             while !rounds.wanted && !rounds.stop {
                 rounds = shared
@@ -353,6 +414,13 @@ fn read_in_rounds(shared: &Shared, database: &Database, connection: AnyConnectio
                     .wait(rounds)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
             }
+        }
+        if let Some(wait) = last_began.and_then(|began| ROUND_PACE.checked_sub(began.elapsed())) {
+            std::thread::sleep(wait);
+        }
+        last_began = Some(std::time::Instant::now());
+        let number = {
+            let mut rounds = shared.lock();
             if rounds.stop {
                 return;
             }
@@ -383,6 +451,8 @@ fn read_in_rounds(shared: &Shared, database: &Database, connection: AnyConnectio
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future as _;
+
     use super::*;
 
     fn reader() -> (GenerationReader, Database, tempfile::TempDir) {
@@ -417,6 +487,28 @@ mod tests {
             handles.into_iter().map(|h| h.join().expect("thread")).collect()
         });
         assert!(answers.iter().all(|a| *a == Some(first + 2)), "{answers:?}");
+    }
+
+    #[test]
+    fn a_reader_cancelled_before_its_round_began_leaves_no_one_waiting() {
+        let (reader, database, _dir) = reader();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let first = reader.current_blocking().expect("generation");
+        runtime.block_on(async {
+            // Claims the next round, lets others join, and is dropped before reading.
+            {
+                let mut claiming = std::pin::pin!(reader.current());
+                let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(claiming.as_mut().poll(cx))).await;
+                assert!(polled.is_pending(), "the claimed round yields once before it begins");
+            }
+            bump(&database);
+            let next = tokio::time::timeout(Duration::from_secs(5), reader.current()).await;
+            assert_eq!(next.expect("nobody is left waiting"), Some(first + 1));
+        });
+        assert_eq!(reader.current_blocking(), Some(first + 1));
     }
 
     #[test]
