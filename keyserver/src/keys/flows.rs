@@ -666,11 +666,11 @@ impl KeyTier {
     /// [`SigninResponse`]: from the release cache when it holds a current
     /// answer for this verifier (see [`super::release_cache`]), else from the
     /// database on the blocking pool.
-    pub async fn signin_answer(self: Arc<Self>, req: SigninRequest) -> Result<Vec<u8>, Failure> {
+    pub async fn signin_answer(self: Arc<Self>, req: SigninRequest) -> Result<bytes::Bytes, Failure> {
         if req.verifier.0.len() == VERIFIER_LEN {
             let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
             if let Some(answer) = self.releases.lookup(&req.user_id, &tag).await {
-                return Ok(answer.to_vec());
+                return Ok(answer);
             }
         }
         tokio::task::spawn_blocking(move || self.signin_answer_uncached(&req))
@@ -679,11 +679,11 @@ impl KeyTier {
     }
 
     /// [`KeyTier::signin_answer`] for a blocking caller.
-    pub fn signin_answer_blocking(&self, req: &SigninRequest) -> Result<Vec<u8>, Failure> {
+    pub fn signin_answer_blocking(&self, req: &SigninRequest) -> Result<bytes::Bytes, Failure> {
         if req.verifier.0.len() == VERIFIER_LEN {
             let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
             if let Some(answer) = self.releases.lookup_blocking(&req.user_id, &tag) {
-                return Ok(answer.to_vec());
+                return Ok(answer);
             }
         }
         self.signin_answer_uncached(req)
@@ -691,14 +691,16 @@ impl KeyTier {
 
     /// The sign-in answer from the database, kept in the release cache when
     /// the read-only path gave it.
-    fn signin_answer_uncached(&self, req: &SigninRequest) -> Result<Vec<u8>, Failure> {
+    fn signin_answer_uncached(&self, req: &SigninRequest) -> Result<bytes::Bytes, Failure> {
         let (response, generation) = self.release(req)?;
         let json = Zeroizing::new(serde_json::to_vec(&response).map_err(Failure::internal)?);
-        if let Some(generation) = generation {
-            let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
-            self.releases.store(&req.user_id, generation, tag, json.clone());
-        }
-        Ok(json.to_vec())
+        Ok(match generation {
+            Some(generation) => {
+                let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
+                self.releases.store(&req.user_id, generation, tag, json)
+            }
+            None => bytes::Bytes::from_owner(json),
+        })
     }
 
     /// The sign-in answer and, when nothing had to be written, the sign-in

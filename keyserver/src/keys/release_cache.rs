@@ -24,7 +24,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use bytes::Bytes;
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -40,8 +42,8 @@ struct Release {
     generation: i64,
     /// The keyed tag of the verifier that released it.
     verifier_tag: Vec<u8>,
-    /// The JSON of the `SigninResponse`.
-    answer: Arc<Zeroizing<Vec<u8>>>,
+    /// The JSON of the `SigninResponse`, shared with the answers in flight (wiped when the last one goes).
+    answer: Bytes,
 }
 
 /// See the module documentation.
@@ -82,7 +84,7 @@ impl ReleaseCache {
     }
 
     /// The stored answer for `user_id` if `verifier_tag` is the one that released it.
-    fn candidate(&self, user_id: &str, verifier_tag: &[u8]) -> Option<(i64, Arc<Zeroizing<Vec<u8>>>)> {
+    fn candidate(&self, user_id: &str, verifier_tag: &[u8]) -> Option<(i64, Bytes)> {
         let entries = self.entries();
         let release = entries.get(user_id)?;
         bool::from(release.verifier_tag.as_slice().ct_eq(verifier_tag))
@@ -90,7 +92,7 @@ impl ReleaseCache {
     }
 
     /// The answer for `user_id` and `verifier_tag`, if one is stored and still current.
-    pub(crate) async fn lookup(&self, user_id: &str, verifier_tag: &[u8]) -> Option<Arc<Zeroizing<Vec<u8>>>> {
+    pub(crate) async fn lookup(&self, user_id: &str, verifier_tag: &[u8]) -> Option<Bytes> {
         let (generation, answer) = self.candidate(user_id, verifier_tag)?;
         let current = self.reader()?.current().await;
         if current == Some(generation) {
@@ -104,7 +106,7 @@ impl ReleaseCache {
     }
 
     /// [`ReleaseCache::lookup`] for a blocking caller.
-    pub(crate) fn lookup_blocking(&self, user_id: &str, verifier_tag: &[u8]) -> Option<Arc<Zeroizing<Vec<u8>>>> {
+    pub(crate) fn lookup_blocking(&self, user_id: &str, verifier_tag: &[u8]) -> Option<Bytes> {
         let (generation, answer) = self.candidate(user_id, verifier_tag)?;
         let current = self.reader()?.current_blocking();
         if current == Some(generation) {
@@ -126,13 +128,21 @@ impl ReleaseCache {
     }
 
     /// Keeps `answer`, read at `generation` and released by `verifier_tag`, unless a newer one is kept.
-    pub(crate) fn store(&self, user_id: &str, generation: i64, verifier_tag: Vec<u8>, answer: Zeroizing<Vec<u8>>) {
+    /// Answers it as shared bytes, wiped when the last holder lets go.
+    pub(crate) fn store(
+        &self,
+        user_id: &str,
+        generation: i64,
+        verifier_tag: Vec<u8>,
+        answer: Zeroizing<Vec<u8>>,
+    ) -> Bytes {
+        let answer = Bytes::from_owner(answer);
         if self.reader().is_none() {
-            return;
+            return answer;
         }
         let mut entries = self.entries();
         if entries.get(user_id).is_some_and(|r| r.generation > generation) {
-            return;
+            return answer;
         }
         if entries.len() >= CAPACITY && !entries.contains_key(user_id) {
             // Older generations can never be served again; else make room by dropping any one.
@@ -148,9 +158,10 @@ impl ReleaseCache {
             Release {
                 generation,
                 verifier_tag,
-                answer: Arc::new(answer),
+                answer: answer.clone(),
             },
         );
+        answer
     }
 
     /// How many answers are kept, and how many were served so far.

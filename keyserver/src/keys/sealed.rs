@@ -118,16 +118,27 @@ where
     let outcome = tokio::task::spawn_blocking(work)
         .await
         .unwrap_or_else(|e| Err(Failure::internal(format!("task failed: {e}"))))
-        .and_then(|value| serde_json::to_vec(&value).map_err(Failure::internal));
+        .and_then(|value| {
+            serde_json::to_vec(&value)
+                .map(bytes::Bytes::from)
+                .map_err(Failure::internal)
+        });
     Ok(answer(&tier, sealing, outcome))
 }
 
 /// Answers `outcome` (the JSON of a successful answer, or the failure) —
 /// sealed when the request was.
-pub fn answer(tier: &KeyTier, sealing: Option<Sealing>, outcome: Result<Vec<u8>, Failure>) -> Response {
+pub fn answer(tier: &KeyTier, sealing: Option<Sealing>, outcome: Result<bytes::Bytes, Failure>) -> Response {
     let Some(sealing) = sealing else {
         return match outcome {
-            Ok(json) => warp::reply::with_header(json, "content-type", "application/json").into_response(),
+            Ok(json) => {
+                let mut response = Response::new(json.into());
+                response.headers_mut().insert(
+                    warp::http::header::CONTENT_TYPE,
+                    warp::http::HeaderValue::from_static("application/json"),
+                );
+                response
+            }
             Err(failure) => failure_reply(failure),
         };
     };
@@ -139,7 +150,7 @@ pub fn answer(tier: &KeyTier, sealing: Option<Sealing>, outcome: Result<Vec<u8>,
             // Logged as a plain failure would be; the client gets it sealed.
             let _ = failure_reply(failure);
             match json {
-                Ok(json) => (status, json),
+                Ok(json) => (status, bytes::Bytes::from(json)),
                 Err(e) => return failure_reply(Failure::internal(e)),
             }
         }
