@@ -62,6 +62,11 @@ impl Drop for Display {
     }
 }
 
+/// What a helper process wrote to its log, for a failure message.
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| format!("(no log at {}: {e})", path.display()))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -97,6 +102,8 @@ impl App {
     pub fn start(display: &Display, keys: &SecretService, env: &[(&str, &str)]) -> App {
         let port = free_port();
         let native = free_port();
+        let driver_log_path = std::env::temp_dir().join(format!("signet-tauri-driver-{port}.log"));
+        let driver_log = std::fs::File::create(&driver_log_path).expect("the driver's log file");
         let mut command = keys.command(tauri_driver());
         command
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
@@ -104,12 +111,20 @@ impl App {
             .env("SIGNET_SIGNER", binary("signet-signer"))
             .envs(env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(driver_log.try_clone().expect("the driver's log"));
         let driver = command.spawn().expect("start tauri-driver");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen");
-            std::thread::sleep(Duration::from_millis(50));
+        // tauri-driver listens at once and starts WebKitWebDriver beside it;
+        // a session asked for before both listen is dropped unanswered.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for listening in [port, native] {
+            while TcpStream::connect(("127.0.0.1", listening)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "the WebDriver on port {listening} did not listen:\n{}",
+                    read_log(&driver_log_path)
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -132,12 +147,33 @@ impl App {
                 }
             }
         });
-        let created = app.raw("POST", "/session", Some(capabilities));
+        // A machine under load may still drop the first request while the
+        // native driver settles: a few tries, then the driver's own words.
+        let mut tries = 0;
+        let created = loop {
+            tries += 1;
+            match app.try_raw("POST", "/session", Some(capabilities.clone())) {
+                Ok(created) if created["sessionId"].is_string() => break created,
+                outcome if tries < 4 => {
+                    eprintln!("WebDriver session not created yet ({outcome:?}); trying again");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                outcome => panic!(
+                    "no WebDriver session after {tries} tries: {outcome:?}\ntauri-driver said:\n{}",
+                    read_log(&driver_log_path)
+                ),
+            }
+        };
+        let _ = std::fs::remove_file(&driver_log_path);
         app.session = created["sessionId"].as_str().expect("a session id").to_owned();
         app
     }
 
     fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_raw(method, path, body).expect("WebDriver request")
+    }
+
+    fn try_raw(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, ureq::Error> {
         let url = format!("{}{path}", self.base);
         let mut response = match body {
             // Every WebDriver command with a body is a POST.
@@ -145,17 +181,15 @@ impl App {
                 .agent
                 .post(&url)
                 .header("content-type", "application/json")
-                .send(body.to_string())
-                .expect("WebDriver request"),
+                .send(body.to_string())?,
             None => match method {
-                "DELETE" => self.agent.delete(&url).call(),
-                _ => self.agent.get(&url).call(),
-            }
-            .expect("WebDriver request"),
+                "DELETE" => self.agent.delete(&url).call()?,
+                _ => self.agent.get(&url).call()?,
+            },
         };
         let text = response.body_mut().read_to_string().unwrap_or_default();
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        value.get("value").cloned().unwrap_or(Value::Null)
+        Ok(value.get("value").cloned().unwrap_or(Value::Null))
     }
 
     fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
