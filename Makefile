@@ -80,7 +80,7 @@ demo: build
 	$(CARGO) build --release --locked -p signet-signer --example demo
 	$(TARGET_DIR)/release/examples/demo
 
-lint: ui
+lint: deps ui
 	cd ui && npm run check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
