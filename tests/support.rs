@@ -326,3 +326,79 @@ impl SecretService {
         }
     }
 }
+
+impl SecretService {
+    /// Writes `text` to the scratch file `name`; its path.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.scratch().join(name);
+        std::fs::write(&path, text).expect("write a scratch file");
+        path.display().to_string()
+    }
+
+    /// `user` applies from the command line, at Example Bank; the application id.
+    pub fn apply(&self, user: &str, name: &str, passphrase_file: &str) -> String {
+        let run = self.signet(&[
+            "register",
+            "--user-id",
+            user,
+            "--name",
+            name,
+            "--organization",
+            "Example Bank",
+            "--unit",
+            "Payments",
+            "--email",
+            &format!("{user}@example.com"),
+            "--country",
+            "GB",
+            "--passphrase-file",
+            passphrase_file,
+        ]);
+        assert_eq!(run.code, 0, "register {user}: {run:?}");
+        run.stdout.trim().to_owned()
+    }
+
+    /// The help desk (`staff`) prints the letter of `application` to the
+    /// scratch directory; the consent phrase on it.
+    pub fn print_letter(&self, staff: &str, staff_passphrase_file: &str, application: &str) -> String {
+        let letter = self.scratch().join(format!("letter-{application}.pdf"));
+        let run = self.signet(&[
+            "helpdesk",
+            "-u",
+            staff,
+            "--passphrase-file",
+            staff_passphrase_file,
+            "letter",
+            "print",
+            application,
+            "--out",
+            &letter.display().to_string(),
+        ]);
+        assert_eq!(run.code, 0, "print the letter of {application}: {run:?}");
+        phrase_in_letter(&std::fs::read(&letter).expect("the printed letter")).expect("a phrase on the letter")
+    }
+
+    /// `user` consents with `phrase` from the command line.
+    pub fn consent(&self, user: &str, phrase: &str) {
+        let phrase_file = self.write(&format!("{user}-phrase"), phrase);
+        let run = self.signet(&["consent", "-u", user, "--phrase-file", &phrase_file]);
+        assert_eq!(run.code, 0, "consent of {user}: {run:?}");
+    }
+
+    /// `user` applies, the help desk prints the letter, `user` consents:
+    /// an active account. The path of the user's pass-phrase file.
+    pub fn registered_user(
+        &self,
+        staff: &str,
+        staff_passphrase_file: &str,
+        user: &str,
+        name: &str,
+        passphrase: &str,
+    ) -> String {
+        let passphrase_file = self.write(&format!("{user}-pass"), passphrase);
+        let application = self.apply(user, name, &passphrase_file);
+        let phrase = self.print_letter(staff, staff_passphrase_file, &application);
+        self.consent(user, &phrase);
+        passphrase_file
+    }
+}

@@ -73,30 +73,12 @@ fn main() {
     };
     let marker = format!("HOME={home}");
     let pass = "marble kettle orbit seventeen lanterns";
-    let work = keys.scratch();
-    let pass_file = work.join("pass");
-    std::fs::write(&pass_file, pass).expect("pass");
-    let pass_file = pass_file.display().to_string();
+    let pass_file = keys.write("pass", pass);
 
     // A registered, active user, set up from the command line.
     let run = keys.signet(&["connect", &server.base_url, "--fingerprint", &server.fingerprint()]);
     assert_eq!(run.code, 0, "{run:?}");
-    let run = keys.signet(&[
-        "register",
-        "-u",
-        "dana",
-        "--name",
-        "Dana Example",
-        "--organization",
-        "Example Bank",
-        "--email",
-        "dana@example.com",
-        "--country",
-        "GB",
-        "--passphrase-file",
-        &pass_file,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    keys.apply("dana", "Dana Example", &pass_file);
     let letter = server.data_dir.join("letter.pdf");
     let out = server.admin(&[
         "admin",
@@ -107,14 +89,10 @@ fn main() {
         &letter.display().to_string(),
     ]);
     assert!(out.status.success());
-    let phrase = work.join("phrase");
-    std::fs::write(
-        &phrase,
-        phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase"),
-    )
-    .expect("phrase");
-    let run = keys.signet(&["consent", "-u", "dana", "--phrase-file", &phrase.display().to_string()]);
-    assert_eq!(run.code, 0, "{run:?}");
+    keys.consent(
+        "dana",
+        &phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase"),
+    );
 
     // Cold start, several times; the first run also warms the disk cache, so it is dropped.
     let (mut to_process, mut to_screen) = (Vec::new(), Vec::new());

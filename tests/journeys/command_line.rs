@@ -4,8 +4,6 @@
 //! folder, verify, help-desk and auditor work, pass-phrase change, new key,
 //! revocation — and the exit codes a script relies on.
 
-use std::path::Path;
-
 use signet_journeys::{KeyServer, Run, SecretService, phrase_in_letter};
 
 /// `signet` exit codes (see `signet --help`).
@@ -24,34 +22,6 @@ fn expect(run: &Run, code: i32) {
         "exit code\nstdout:\n{}\nstderr:\n{}",
         run.stdout, run.stderr
     );
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.display().to_string()
-}
-
-fn register(keys: &SecretService, user: &str, name: &str, passphrase_file: &str) -> String {
-    let run = keys.signet(&[
-        "register",
-        "--user-id",
-        user,
-        "--name",
-        name,
-        "--organization",
-        "Example Bank",
-        "--unit",
-        "Payments",
-        "--email",
-        &format!("{user}@example.com"),
-        "--country",
-        "gb",
-        "--passphrase-file",
-        passphrase_file,
-    ]);
-    expect(&run, OK);
-    run.stdout.trim().to_owned()
 }
 
 #[test]
@@ -79,7 +49,7 @@ fn a_script_registers_signs_a_folder_and_audits() {
     assert!(status.stdout.contains(url), "{}", status.stdout);
 
     // Dana applies; a weak pass phrase is refused before anything is made.
-    let weak = write(&work, "weak", "password123\n");
+    let weak = keys.write("weak", "password123\n");
     let run = keys.signet(&[
         "register",
         "--user-id",
@@ -97,8 +67,8 @@ fn a_script_registers_signs_a_folder_and_audits() {
     ]);
     expect(&run, USAGE);
     assert!(run.stderr.contains("15 characters"), "{}", run.stderr);
-    let dana_pass = write(&work, "dana-pass", "marble kettle orbit seventeen lanterns\n");
-    let application = register(&keys, "dana", "Dana Example", &dana_pass);
+    let dana_pass = keys.write("dana-pass", "marble kettle orbit seventeen lanterns\n");
+    let application = keys.apply("dana", "Dana Example", &dana_pass);
     assert!(!application.is_empty());
 
     // The operator makes Dana the first help-desk account; she consents from the letter.
@@ -113,21 +83,17 @@ fn a_script_registers_signs_a_folder_and_audits() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase on the letter");
-    let typo = write(
-        &work,
-        "typo",
-        &phrase.replacen(|c: char| c.is_ascii_alphanumeric(), "0", 1),
-    );
+    let typo = keys.write("typo", &phrase.replacen(|c: char| c.is_ascii_alphanumeric(), "0", 1));
     let run = keys.signet(&["consent", "--user-id", "dana", "--phrase-file", &typo]);
     assert!(run.code == AUTHENTICATION, "a mistyped phrase: {run:?}");
-    let phrase_file = write(&work, "phrase", &phrase);
+    let phrase_file = keys.write("phrase", &phrase);
     expect(
         &keys.signet(&["consent", "--user-id", "dana", "--phrase-file", &phrase_file]),
         OK,
     );
 
     // A wrong pass phrase: exit 3; the right one signs a folder of orders.
-    let wrong_pass = write(&work, "wrong-pass", "not the pass phrase of dana at all\n");
+    let wrong_pass = keys.write("wrong-pass", "not the pass phrase of dana at all\n");
     expect(
         &keys.signet(&["login", "--passphrase-file", &wrong_pass]),
         AUTHENTICATION,
@@ -136,11 +102,11 @@ fn a_script_registers_signs_a_folder_and_audits() {
     let orders = work.join("orders");
     std::fs::create_dir_all(&orders).expect("mkdir");
     for n in 1..=3 {
-        write(
-            &orders,
-            &format!("order-{n}.xml"),
-            &format!("<Document><MsgId>ORDER-{n}</MsgId></Document>"),
-        );
+        std::fs::write(
+            orders.join(format!("order-{n}.xml")),
+            format!("<Document><MsgId>ORDER-{n}</MsgId></Document>"),
+        )
+        .expect("an order");
     }
     let run = keys.signet(&["sign", "--passphrase-file", &dana_pass, &orders.display().to_string()]);
     expect(&run, OK);
@@ -163,8 +129,8 @@ fn a_script_registers_signs_a_folder_and_audits() {
     );
 
     // Erik applies; the help desk prints his letter; he consents and becomes an auditor.
-    let erik_pass = write(&work, "erik-pass", "quiet harbour umbrella ninety violins\n");
-    register(&keys, "erik", "Erik Example", &erik_pass);
+    let erik_pass = keys.write("erik-pass", "quiet harbour umbrella ninety violins\n");
+    keys.apply("erik", "Erik Example", &erik_pass);
     let run = keys.signet(&["helpdesk", "--passphrase-file", &dana_pass, "-u", "dana", "letters"]);
     expect(&run, OK);
     let line = run
@@ -174,28 +140,8 @@ fn a_script_registers_signs_a_folder_and_audits() {
         .expect("erik's letter listed")
         .to_owned();
     let erik_application = line.split_whitespace().next().expect("application id").to_owned();
-    let erik_letter = work.join("erik-letter.pdf").display().to_string();
-    expect(
-        &keys.signet(&[
-            "helpdesk",
-            "-u",
-            "dana",
-            "--passphrase-file",
-            &dana_pass,
-            "letter",
-            "print",
-            &erik_application,
-            "--out",
-            &erik_letter,
-        ]),
-        OK,
-    );
-    let erik_phrase = phrase_in_letter(&std::fs::read(&erik_letter).expect("letter")).expect("phrase");
-    let erik_phrase_file = write(&work, "erik-phrase", &erik_phrase);
-    expect(
-        &keys.signet(&["consent", "-u", "erik", "--phrase-file", &erik_phrase_file]),
-        OK,
-    );
+    let erik_phrase = keys.print_letter("dana", &dana_pass, &erik_application);
+    keys.consent("erik", &erik_phrase);
     // Erik is not help desk: the server refuses his staff request.
     expect(
         &keys.signet(&["helpdesk", "-u", "erik", "--passphrase-file", &erik_pass, "letters"]),
@@ -255,7 +201,7 @@ fn a_script_registers_signs_a_folder_and_audits() {
     );
 
     // Erik changes his pass phrase: the old one stops working.
-    let erik_new = write(&work, "erik-new", "copper meadow lantern fifty giraffes\n");
+    let erik_new = keys.write("erik-new", "copper meadow lantern fifty giraffes\n");
     expect(
         &keys.signet(&[
             "passphrase",

@@ -5,8 +5,10 @@
 //! One journey, in the order a new installation lives it: connect and
 //! confirm the fingerprint, apply, consent with the phrase from the letter
 //! the server produced, sign in, sign a payment order and see the result;
-//! the help desk prints a letter and re-registers a user who lost their
-//! pass phrase; an auditor opens an archived certificate. Then the signer's
+//! change the pass phrase and make a new key pair from *My key*; the help
+//! desk prints a letter and re-registers a user who lost their pass phrase;
+//! another user revokes their own key; an auditor opens an archived
+//! certificate. Then the signer's
 //! lifetime: gone within a second when the window is closed by a close
 //! request, and when the app is killed. Screenshots of each screen go to
 //! `$SIGNET_SCREENSHOTS` when set (`make screenshots` → docs/screenshots).
@@ -47,12 +49,6 @@ impl Shots {
     }
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.display().to_string()
-}
-
 fn home(keys: &SecretService) -> PathBuf {
     let out = keys.command("sh").args(["-c", "echo $HOME"]).output().expect("sh");
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
@@ -67,47 +63,6 @@ fn sign_in(app: &App, user: &str, passphrase: &str) {
     app.wait_text("#whoami", user, LONG);
 }
 
-/// A user applied from the command line, consented with the letter the help desk printed.
-fn cli_user(keys: &SecretService, helpdesk_pass: &str, user: &str, name: &str, passphrase: &str) {
-    let work = keys.scratch();
-    let pass_file = write(&work, &format!("{user}-pass"), passphrase);
-    let run = keys.signet(&[
-        "register",
-        "-u",
-        user,
-        "--name",
-        name,
-        "--organization",
-        "Example Bank",
-        "--email",
-        &format!("{user}@example.com"),
-        "--country",
-        "GB",
-        "--passphrase-file",
-        &pass_file,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let application = run.stdout.trim().to_owned();
-    let letter = work.join(format!("{user}-letter.pdf"));
-    let run = keys.signet(&[
-        "helpdesk",
-        "-u",
-        "dana",
-        "--passphrase-file",
-        helpdesk_pass,
-        "letter",
-        "print",
-        &application,
-        "--out",
-        &letter.display().to_string(),
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase");
-    let phrase_file = write(&work, &format!("{user}-phrase"), &phrase);
-    let run = keys.signet(&["consent", "-u", user, "--phrase-file", &phrase_file]);
-    assert_eq!(run.code, 0, "{run:?}");
-}
-
 #[test]
 fn people_use_the_desktop_app_from_first_start_to_audit() {
     let server = KeyServer::start();
@@ -117,6 +72,7 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     let home = home(&keys);
     let marker = format!("HOME={}", home.display());
     let dana_pass = "marble kettle orbit seventeen lanterns";
+    let dana_new_pass = "velvet compass drizzle eighty harbours";
 
     let app = App::start(&display, &keys, &[]);
 
@@ -227,30 +183,45 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     // My keys: the certificate and the history of signatures.
     app.click("#nav [data-screen=keys]");
     app.wait_text("#history", "SGN-", LONG);
-    app.wait_text("#keys-certificate", "Dana Example", LONG);
+    let first_certificate = app.wait_text("#keys-certificate", "Dana Example", LONG);
     shots.take(&app, "keys");
 
+    // A new pass phrase: the fields are emptied, the old one no longer opens the key.
+    app.fill("#cp-current", dana_pass);
+    app.fill("#cp-new", dana_new_pass);
+    app.fill("#cp-new2", dana_new_pass);
+    app.click("#cp-submit:not([disabled])");
+    app.wait_text("#cp-result", "pass phrase is changed", LONG);
+    for field in ["#cp-current", "#cp-new", "#cp-new2"] {
+        let left = app.script("return document.querySelector(arguments[0]).value", json!([field]));
+        assert_eq!(left, json!(""), "{field} left in the page");
+    }
+    let old_file = keys.write("dana-old-pass", dana_pass);
+    assert_eq!(
+        keys.signet(&["login", "-u", "dana", "--passphrase-file", &old_file])
+            .code,
+        3,
+        "the old pass phrase still opens the key"
+    );
+    let dana_file = keys.write("dana-pass", dana_new_pass);
+
+    // A new key pair: a new certificate; the one before it is superseded.
+    app.fill("#newkey-current", dana_new_pass);
+    app.click("#newkey-submit");
+    let made = app.wait_text("#newkey-result", "new key pair is in use", LONG);
+    let second_certificate = app.wait_text("#keys-certificate", "Dana Example", LONG);
+    assert_ne!(first_certificate, second_certificate, "{made}");
+    app.script(
+        "document.querySelector('#newkey-result').scrollIntoView({block: 'center'})",
+        json!([]),
+    );
+    shots.take(&app, "keys-new-key");
+    app.click("#sign-out");
+    sign_in(&app, "dana", dana_new_pass);
+
     // Help desk: Erik's letter is saved and marked printed from the app.
-    let work = keys.scratch();
-    let dana_file = write(&work, "dana-pass", dana_pass);
-    let erik_file = write(&work, "erik-pass", "quiet harbour umbrella ninety violins");
-    let run = keys.signet(&[
-        "register",
-        "-u",
-        "erik",
-        "--name",
-        "Erik Example",
-        "--organization",
-        "Example Bank",
-        "--email",
-        "erik@example.com",
-        "--country",
-        "GB",
-        "--passphrase-file",
-        &erik_file,
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    let erik_application = run.stdout.trim().to_owned();
+    let erik_file = keys.write("erik-pass", "quiet harbour umbrella ninety violins");
+    let erik_application = keys.apply("erik", "Erik Example", &erik_file);
     app.click("#nav [data-screen=helpdesk]");
     app.click("#letters-refresh");
     let row = format!("#letters tr[data-application='{erik_application}']");
@@ -270,12 +241,7 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     app.wait_text(&row, "printed", LONG);
     app.click(&format!("{row} .mark-dispatched"));
     app.wait_text(&row, "posted", LONG);
-    let erik_phrase_file = write(&work, "erik-phrase", &erik_phrase);
-    assert_eq!(
-        keys.signet(&["consent", "-u", "erik", "--phrase-file", &erik_phrase_file])
-            .code,
-        0
-    );
+    keys.consent("erik", &erik_phrase);
     assert_eq!(
         keys.signet(&["login", "-u", "erik", "--passphrase-file", &erik_file])
             .code,
@@ -296,18 +262,33 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
         3
     );
 
-    // An auditor opens Erik's archived (revoked) certificate.
-    cli_user(
-        &keys,
-        &dana_file,
-        "fiona",
-        "Fiona Example",
-        "copper meadow lantern fifty giraffes",
+    // Gus revokes his own key: asked to confirm, signed out, the key is gone.
+    let gus_pass = "timber falcon seventy quiet orchards";
+    let gus_file = keys.registered_user("dana", &dana_file, "gus", "Gus Example", gus_pass);
+    app.click("#sign-out");
+    sign_in(&app, "gus", gus_pass);
+    app.click("#nav [data-screen=keys]");
+    app.fill("#revoke-pass", gus_pass);
+    app.set_value("#revoke-reason", "key-compromise");
+    app.click("#revoke-submit");
+    app.wait_visible("#revoke-confirm-box", LONG);
+    shots.take(&app, "keys-revoke");
+    app.click("#revoke-confirm");
+    app.wait_text("#signin-notice", "revoked", LONG);
+    assert!(!app.is_visible("#sign-out"), "still signed in after revoking");
+    assert_eq!(
+        keys.signet(&["login", "-u", "gus", "--passphrase-file", &gus_file])
+            .code,
+        3,
+        "a revoked key still opens"
     );
+
+    // An auditor opens Erik's archived (revoked) certificate.
+    let fiona_pass = "copper meadow lantern fifty giraffes";
+    keys.registered_user("dana", &dana_file, "fiona", "Fiona Example", fiona_pass);
     let out = server.admin(&["admin", "set-role", "--user-id", "fiona", "--role", "auditor"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    app.click("#sign-out");
-    sign_in(&app, "fiona", "copper meadow lantern fifty giraffes");
+    sign_in(&app, "fiona", fiona_pass);
     app.click("#nav [data-screen=audit]");
     app.set_value("#audit-user", "erik");
     app.click("#audit-search");
@@ -348,7 +329,7 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
 
     // Killing the app: the signer goes by itself (parent-death signal).
     let app = App::start(&display, &keys, &[]);
-    sign_in(&app, "fiona", "copper meadow lantern fifty giraffes");
+    sign_in(&app, "fiona", fiona_pass);
     let apps = processes("signet-desktop", &marker);
     let signers = processes("signet-signer", &marker);
     assert_eq!(
