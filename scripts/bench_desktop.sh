@@ -32,7 +32,7 @@ rows = [
      "%.2f × that" % (f["cold_start_ms"] / max(f["process_exists_ms"], 1)),
      "≤ 1,500 ms", verdict(f["cold_start_max_ms"] <= 1500)),
     ("app memory after signing in and %d signatures: shell + WebKit processes, proportional set size (Pss)" % f["signatures"],
-     "%.0f MiB (private pages alone: %.0f MiB; resident, counting shared WebKit libraries once per process: %.0f MiB)" % (f["busy_pss_mib"], f["busy_private_mib"], f["busy_rss_mib"]),
+     "%.0f MiB, of which %.0f MiB is Mesa's GL driver and its LLVM, loaded by WebKit's EGL display (private pages alone: %.0f MiB; resident, counting shared WebKit libraries once per process: %.0f MiB)" % (f["busy_pss_mib"], f.get("busy_mesa_pss_mib", 0), f["busy_private_mib"], f["busy_rss_mib"]),
      "%.0f MiB Pss at the first screen" % f["idle_pss_mib"],
      "%.2f × that" % (f["busy_pss_mib"] / max(f["idle_pss_mib"], 1)),
      "≤ 200 MiB", verdict(f["busy_pss_mib"] <= 200)),
