@@ -356,8 +356,14 @@ impl GenerationReader {
         }
     }
 
-    /// [`GenerationReader::current`] for a blocking caller.
+    /// [`GenerationReader::current`] for a blocking caller, on a thread of
+    /// its own: never on a runtime worker, where it could wait for a round
+    /// claimed by a task that this very thread would have to run.
     pub fn current_blocking(&self) -> Option<i64> {
+        debug_assert!(
+            tokio::runtime::Handle::try_current().is_err(),
+            "current_blocking called on a runtime thread"
+        );
         let Some(inline) = &self.inline else {
             let round = self.shared.join()?;
             let rounds = self
