@@ -124,6 +124,28 @@ pub enum BrokenLink {
         /// The event.
         seq: i64,
     },
+    /// The head kept outside the database cannot be read or is not signed by the integrity key.
+    #[error("the head kept outside the database cannot be trusted: {reason}")]
+    BadHead {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The chain ends before the head kept outside the database.
+    #[error(
+        "event {seq}: missing, but the head kept outside the database names event {head} (events were cut off the end)"
+    )]
+    Truncated {
+        /// The first missing event.
+        seq: i64,
+        /// The head's event.
+        head: i64,
+    },
+    /// The event the head names is not the one in the chain.
+    #[error("event {seq}: not the event the head kept outside the database names (the log was rewritten)")]
+    Rewritten {
+        /// The event.
+        seq: i64,
+    },
 }
 
 impl BrokenLink {
@@ -133,8 +155,83 @@ impl BrokenLink {
             BrokenLink::Gap { seq, .. }
             | BrokenLink::Unlinked { seq }
             | BrokenLink::Edited { seq }
-            | BrokenLink::BadSignature { seq } => *seq,
+            | BrokenLink::BadSignature { seq }
+            | BrokenLink::Truncated { seq, .. }
+            | BrokenLink::Rewritten { seq } => *seq,
+            BrokenLink::BadHead { .. } => 0,
         }
+    }
+}
+
+/// The newest event the key tier has seen committed, kept outside the
+/// database (a file beside the keys, and the log): a chain cut off at its
+/// end, or rewritten from some event on, no longer reaches it.
+///
+/// The head carries the event's own signature, so it cannot be forged
+/// without the integrity key; it lags the chain by at most the interval it
+/// is written at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// The event's sequence number.
+    pub seq: i64,
+    /// Its chain hash.
+    pub hash: Vec<u8>,
+    /// Its signature by the integrity key.
+    pub signature: Vec<u8>,
+}
+
+/// Why a head file cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit head file is not valid: {0}")]
+pub struct BadHead(pub String);
+
+impl Head {
+    const MAGIC: &'static str = "signet-audit-head v1";
+
+    /// The head at `event`.
+    pub fn of(event: &Event) -> Head {
+        Head {
+            seq: event.seq,
+            hash: event.hash.clone(),
+            signature: event.signature.clone(),
+        }
+    }
+
+    /// The file form: four lines of text.
+    pub fn to_text(&self) -> String {
+        format!(
+            "{}\nseq {}\nhash {}\nsignature {}\n",
+            Head::MAGIC,
+            self.seq,
+            hex::encode(&self.hash),
+            hex::encode(&self.signature)
+        )
+    }
+
+    /// Reads the file form and checks the signature with the integrity key.
+    pub fn parse(text: &str, key: &PublicKey) -> Result<Head, BadHead> {
+        let mut lines = text.lines();
+        if lines.next() != Some(Head::MAGIC) {
+            return Err(BadHead("it does not start with the expected header".into()));
+        }
+        let mut field = |name: &str| -> Result<String, BadHead> {
+            lines
+                .next()
+                .and_then(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.strip_prefix(' '))
+                .map(str::to_owned)
+                .ok_or_else(|| BadHead(format!("the `{name}` line is missing")))
+        };
+        let seq = field("seq")?
+            .parse::<i64>()
+            .ok()
+            .filter(|seq| *seq >= 1)
+            .ok_or_else(|| BadHead("the sequence number is not a positive number".into()))?;
+        let hash = hex::decode(field("hash")?).map_err(|_| BadHead("the hash is not hex".into()))?;
+        let signature = hex::decode(field("signature")?).map_err(|_| BadHead("the signature is not hex".into()))?;
+        sign::verify(key, SignatureScheme::RsaPssSha256, &hash, &signature)
+            .map_err(|_| BadHead("its signature does not verify with the integrity key".into()))?;
+        Ok(Head { seq, hash, signature })
     }
 }
 
@@ -260,5 +357,21 @@ mod tests {
         let mut relinked = events;
         relinked[1].prev_hash = vec![1; 32];
         assert_eq!(verify_all(&relinked), Err(BrokenLink::Unlinked { seq: 2 }));
+    }
+
+    #[test]
+    fn a_head_round_trips_and_a_forged_one_is_refused() {
+        let events = chain_of(3);
+        let public = key().public_key();
+        let head = Head::of(&events[2]);
+        assert_eq!(Head::parse(&head.to_text(), &public).expect("parse"), head);
+
+        // Pointing a head at another hash needs a signature over that hash.
+        let mut forged = head.clone();
+        forged.hash = events[1].hash.clone();
+        assert!(Head::parse(&forged.to_text(), &public).is_err());
+        for garbage in ["", "signet-audit-head v1\nseq x\n", "another file\n"] {
+            assert!(Head::parse(garbage, &public).is_err(), "{garbage:?}");
+        }
     }
 }

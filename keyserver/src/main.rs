@@ -283,6 +283,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let secret = LinkSecret::generate().map_err(|e| e.to_string())?;
             runtime()?.block_on(async move {
                 tracing::info!(data_dir = %data_dir.display(), "key tier in this process");
+                let _audit_head = tier.spawn_audit_head();
                 let key_tier = KeyTierService::new(Arc::new(secret.clone()), warp::service(routes::routes(tier)));
                 let web = WebTier::in_process(
                     key_tier,
@@ -303,6 +304,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
             let tier = open_key_tier(&data_dir, database.as_deref())?;
             runtime()?.block_on(async move {
+                let _audit_head = tier.spawn_audit_head();
                 let listener = LinkListener::bind(&internal).await.map_err(|e| e.to_string())?;
                 let bound = listener.local_address().map_err(|e| e.to_string())?;
                 tracing::info!(internal = %bound, data_dir = %data_dir.display(), "key tier listening");

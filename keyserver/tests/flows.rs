@@ -204,17 +204,62 @@ fn journey(server: &KeyServer) {
     server.audit_verify();
 }
 
+/// The audit head kept outside the database: once it names the newest
+/// event, deleting that event from the database is found by `audit verify`.
+fn events_cut_off_the_end_are_found(server: &mut KeyServer) {
+    use diesel::RunQueryDsl as _;
+    use signet_keyserver::db::{Database, DbError, models};
+
+    let db = Database::open(&server.database_url()).expect("the database");
+    let newest = db
+        .read(models::events::last)
+        .expect("read the log")
+        .expect("events")
+        .seq;
+    let head_file = server.data_dir.join("audit-head");
+    let named = format!("\nseq {newest}\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !std::fs::read_to_string(&head_file).is_ok_and(|text| text.contains(&named)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the audit head never named event {newest}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server.kill();
+    db.write(|c| {
+        diesel::sql_query(format!("DELETE FROM events WHERE seq = {newest}"))
+            .execute(c)
+            .map_err(DbError::from)
+    })
+    .expect("cut the newest event off");
+    let out = server
+        .command(&["audit", "verify"])
+        .env("SIGNET_LOG", "warn")
+        .output()
+        .expect("audit verify");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!("BROKEN at event {newest}")) && text.contains("cut off the end"),
+        "{text}"
+    );
+}
+
 #[test]
 fn journey_on_sqlite() {
-    journey(&KeyServer::start_sqlite());
+    let mut server = KeyServer::start_sqlite();
+    journey(&server);
+    events_cut_off_the_end_are_found(&mut server);
 }
 
 #[test]
 fn journey_on_postgres() {
-    let Some(server) = KeyServer::start_postgres() else {
+    let Some(mut server) = KeyServer::start_postgres() else {
         return;
     };
     journey(&server);
+    events_cut_off_the_end_are_found(&mut server);
 }
 
 #[test]

@@ -22,6 +22,12 @@ use signet_schema::{KdfParams, KeySize, SignatureScheme};
 use signet_signer::keys::PrivateKey;
 
 use crate::audit::{self, NewEvent};
+
+/// The file in the data directory that keeps the audit head.
+const AUDIT_HEAD_FILE: &str = "audit-head";
+
+/// How often the audit head is brought up to date.
+pub const AUDIT_HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::ca::CertificateAuthority;
 use crate::channel::{ChannelLimits, ChannelServer};
 use crate::db::{AnyConnection, Database, DbError, models};
@@ -202,23 +208,102 @@ impl KeyTier {
         ))
     }
 
-    /// Checks the whole audit log; `Ok(Err(link))` names the first broken link.
+    /// Checks the whole audit log, and that it still reaches the head kept
+    /// outside the database; `Ok(Err(link))` names the first broken link.
     pub fn verify_audit_log(&self) -> Result<Result<u64, audit::BrokenLink>, DbError> {
         let public = self.integrity.public_key();
+        let head = match self.audit_head() {
+            Ok(head) => head,
+            Err(bad) => return Ok(Err(audit::BrokenLink::BadHead { reason: bad.0 })),
+        };
         let mut verifier = audit::ChainVerifier::new(&public);
         let mut from = 1;
         loop {
             let page = self.db.read(|c| models::events::range(c, from, 1000))?;
             let Some(last) = page.last() else {
-                return Ok(Ok(verifier.verified));
+                return Ok(match head {
+                    Some(head) if head.seq >= from => Err(audit::BrokenLink::Truncated {
+                        seq: from,
+                        head: head.seq,
+                    }),
+                    _ => Ok(verifier.verified),
+                });
             };
             from = last.seq + 1;
             for event in &page {
                 if let Err(broken) = verifier.check(event) {
                     return Ok(Err(broken));
                 }
+                if head
+                    .as_ref()
+                    .is_some_and(|h| h.seq == event.seq && h.hash != event.hash)
+                {
+                    return Ok(Err(audit::BrokenLink::Rewritten { seq: event.seq }));
+                }
             }
         }
+    }
+
+    /// Where the audit head is kept.
+    fn audit_head_path(&self) -> PathBuf {
+        self.data_dir.join(AUDIT_HEAD_FILE)
+    }
+
+    /// The audit head kept outside the database, if one was written.
+    pub fn audit_head(&self) -> Result<Option<audit::Head>, audit::BadHead> {
+        match std::fs::read_to_string(self.audit_head_path()) {
+            Ok(text) => audit::Head::parse(&text, &self.integrity.public_key()).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(audit::BadHead(e.to_string())),
+        }
+    }
+
+    /// Writes the newest committed event as the audit head when it is newer
+    /// than the one kept; the head written, if any.
+    pub fn record_audit_head(&self) -> Result<Option<audit::Head>, String> {
+        let Some(last) = self.db.read(models::events::last).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let kept = self.audit_head().map_err(|e| e.to_string())?;
+        if kept.is_some_and(|kept| kept.seq >= last.seq) {
+            return Ok(None);
+        }
+        let head = audit::Head::of(&last);
+        crate::files::write_atomically(&self.audit_head_path(), head.to_text().as_bytes(), 0o644)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(head))
+    }
+
+    /// Starts the task that keeps the audit head every [`AUDIT_HEAD_INTERVAL`],
+    /// and names each new head in the log, so that a log collector keeps a
+    /// copy out of reach of whoever can change the data directory.
+    pub fn spawn_audit_head(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let tier = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(AUDIT_HEAD_INTERVAL);
+            // An outage would repeat the same warning every round: said once.
+            let mut failing: Option<String> = None;
+            loop {
+                every.tick().await;
+                let Some(strong) = tier.upgrade() else { return };
+                let outcome = tokio::task::spawn_blocking(move || strong.record_audit_head())
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                match outcome {
+                    Ok(written) => {
+                        if let Some(head) = written {
+                            tracing::info!(seq = head.seq, hash = %hex::encode(&head.hash), "audit head");
+                        }
+                        failing = None;
+                    }
+                    Err(e) if failing.as_ref() != Some(&e) => {
+                        tracing::warn!(error = %e, "the audit head could not be brought up to date");
+                        failing = Some(e);
+                    }
+                    Err(_) => {}
+                }
+            }
+        })
     }
 
     /// The current time.
