@@ -42,6 +42,9 @@ impl KeyServer {
         let mut child = Command::new(binary("signet-keyserver"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
+            // A journey runs a person's day in seconds: the per-user limit
+            // (20 sign-ins' worth at once, then 10 a minute) is raised.
+            .args(["--user-rate", "600", "--user-burst", "200"])
             // SIGNET_TEST_SERVER_LOG=info shows every request when a journey fails.
             .env(
                 "SIGNET_LOG",

@@ -71,6 +71,8 @@ enum Command {
         /// Database URL: `postgres://…` for PostgreSQL; default: SQLite in the data directory.
         #[arg(long, env = "SIGNET_DATABASE_URL")]
         database: Option<String>,
+        #[command(flatten)]
+        user_limits: SealedUserLimitArgs,
     },
     /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
     Web {
@@ -170,6 +172,17 @@ struct LimitArgs {
     /// Seconds the key tier may take to answer before the client gets 503.
     #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
     forward_timeout: u64,
+}
+
+/// The key tier's own per-user limit, for sealed bodies the web tier cannot read.
+#[derive(Args)]
+struct SealedUserLimitArgs {
+    /// Sealed pre-login, sign-in, consent and revoke requests per minute for one user id, sustained.
+    #[arg(long, env = "SIGNET_USER_RATE", default_value_t = 10)]
+    user_rate: u32,
+    /// Such requests at once for one user id after an idle period.
+    #[arg(long, env = "SIGNET_USER_BURST", default_value_t = 20)]
+    user_burst: u32,
 }
 
 impl LimitArgs {
@@ -279,11 +292,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             limits,
         } => {
             let tier = open_key_tier(&data_dir, database.as_deref())?;
+            tier.limit_sealed_users(limits.config().per_user);
             let identity = identity(&tls, &data_dir, &listen)?;
             let secret = LinkSecret::generate().map_err(|e| e.to_string())?;
             runtime()?.block_on(async move {
                 tracing::info!(data_dir = %data_dir.display(), "key tier in this process");
-                let _audit_head = tier.spawn_audit_head();
+                let _housekeeping = tier.spawn_housekeeping();
                 let key_tier = KeyTierService::new(Arc::new(secret.clone()), warp::service(routes::routes(tier)));
                 let web = WebTier::in_process(
                     key_tier,
@@ -300,11 +314,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             internal,
             link_secret_file,
             database,
+            user_limits,
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
             let tier = open_key_tier(&data_dir, database.as_deref())?;
+            tier.limit_sealed_users(Rate::new(user_limits.user_rate, user_limits.user_burst));
             runtime()?.block_on(async move {
-                let _audit_head = tier.spawn_audit_head();
+                let _housekeeping = tier.spawn_housekeeping();
                 let listener = LinkListener::bind(&internal).await.map_err(|e| e.to_string())?;
                 let bound = listener.local_address().map_err(|e| e.to_string())?;
                 tracing::info!(internal = %bound, data_dir = %data_dir.display(), "key tier listening");

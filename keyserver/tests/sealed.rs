@@ -195,3 +195,26 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
     let error: ApiError = serde_json::from_slice(&answer).expect("plain error");
     assert_eq!((status, error.code), (400, ApiErrorCode::StaleRequest));
 }
+
+/// The web tier limits requests per user id when it can read them; sealed
+/// ones only the key tier can read, so it counts them itself, and answers
+/// the one over the limit sealed, like any other refusal.
+#[test]
+fn sealed_requests_are_limited_per_user_by_the_key_tier() {
+    let server = KeyServer::launch().user_limits(1, 3).start();
+    let client = server.client();
+    let mut sealed = Sealed::connect(&client);
+    let prelogin =
+        |sealed: &mut Sealed<'_>, user: &str| sealed.post("/v1/prelogin", &PreloginRequest { user_id: user.into() });
+    // Three at once for one user id (the same setting as the web tier's).
+    for n in 0..3 {
+        let (status, answer) = prelogin(&mut sealed, "bob");
+        assert_eq!(status, 200, "request {n}: {answer}");
+    }
+    let (status, answer) = prelogin(&mut sealed, "bob");
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(answer["code"], "rate-limited", "{answer}");
+    // The channel stays in step, and another user id is not affected.
+    let (status, answer) = prelogin(&mut sealed, "carol");
+    assert_eq!(status, 200, "{answer}");
+}

@@ -125,6 +125,9 @@ pub struct KeyTier {
     pub(crate) data_dir: PathBuf,
     pub(crate) channel: ChannelServer,
     pub(crate) releases: release_cache::ReleaseCache,
+    /// Per-user limits for sealed bodies, which the web tier cannot read
+    /// (see [`KeyTier::limit_sealed_users`]).
+    pub(crate) sealed_users: std::sync::OnceLock<crate::web::limits::RateLimits>,
     /// HMAC-SHA256 keyed for verifier tags, ready to clone (see [`KeyTier::verifier_tag`]).
     verifier_mac: Hmac<Sha256>,
 }
@@ -144,6 +147,7 @@ impl KeyTier {
     ) -> Self {
         KeyTier {
             releases: release_cache::ReleaseCache::new(db.clone()),
+            sealed_users: std::sync::OnceLock::new(),
             verifier_mac: keyed_mac(&storage, b"verifier"),
             db,
             storage,
@@ -244,6 +248,25 @@ impl KeyTier {
         }
     }
 
+    /// Limits sealed pre-login, sign-in, consent and revoke requests per
+    /// user id at `rate`: the web tier limits these per user when it can
+    /// read them, and only the key tier can read sealed ones. Set once;
+    /// unset, sealed requests are limited per address only.
+    pub fn limit_sealed_users(&self, rate: crate::web::limits::Rate) {
+        let rate_limits = crate::web::limits::RateLimits::new(crate::web::limits::RateLimitConfig {
+            per_address: rate,
+            per_user: rate,
+        });
+        let _ = self.sealed_users.set(rate_limits);
+    }
+
+    /// Counts a sealed request for `user_id` against its limit; `Err(wait)` when it must be refused.
+    pub(crate) fn check_sealed_user(&self, user_id: &str) -> Result<(), std::time::Duration> {
+        self.sealed_users
+            .get()
+            .map_or(Ok(()), |limits| limits.check_user(user_id))
+    }
+
     /// Where the audit head is kept.
     fn audit_head_path(&self) -> PathBuf {
         self.data_dir.join(AUDIT_HEAD_FILE)
@@ -274,18 +297,26 @@ impl KeyTier {
         Ok(Some(head))
     }
 
-    /// Starts the task that keeps the audit head every [`AUDIT_HEAD_INTERVAL`],
-    /// and names each new head in the log, so that a log collector keeps a
-    /// copy out of reach of whoever can change the data directory.
-    pub fn spawn_audit_head(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Starts the key tier's housekeeping: the audit head kept every
+    /// [`AUDIT_HEAD_INTERVAL`], each new head named in the log (so that a log
+    /// collector keeps a copy out of reach of whoever can change the data
+    /// directory), and idle per-user limits forgotten once a minute.
+    pub fn spawn_housekeeping(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let tier = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(AUDIT_HEAD_INTERVAL);
+            let mut last_forget = std::time::Instant::now();
             // An outage would repeat the same warning every round: said once.
             let mut failing: Option<String> = None;
             loop {
                 every.tick().await;
                 let Some(strong) = tier.upgrade() else { return };
+                if last_forget.elapsed() >= std::time::Duration::from_secs(60) {
+                    if let Some(limits) = strong.sealed_users.get() {
+                        limits.forget_idle();
+                    }
+                    last_forget = std::time::Instant::now();
+                }
                 let outcome = tokio::task::spawn_blocking(move || strong.record_audit_head())
                     .await
                     .unwrap_or_else(|e| Err(e.to_string()));

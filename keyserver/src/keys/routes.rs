@@ -82,8 +82,11 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         .and(with())
         .and(sealed::body(tier_for_bodies.clone()))
         .and_then(
-            |t: Arc<KeyTier>, (req, sealing): (SigninRequest, Option<Sealing>)| async move {
-                let outcome = t.clone().signin_answer(req).await;
+            |t: Arc<KeyTier>, (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>)| async move {
+                let outcome = match req {
+                    Ok(req) => t.clone().signin_answer(req).await,
+                    Err(refused) => Err(refused),
+                };
                 Ok::<_, std::convert::Infallible>(sealed::answer(&t, sealing, outcome))
             },
         );
@@ -290,10 +293,12 @@ where
         .and(warp::post())
         .and(with)
         .and(sealed::body(tier.clone()))
-        .and_then(move |t: Arc<KeyTier>, (req, sealing): (T, Option<Sealing>)| {
-            let tier = t.clone();
-            sealed::reply(tier, sealing, move || work(&t, req))
-        })
+        .and_then(
+            move |t: Arc<KeyTier>, (req, sealing): (Result<T, Failure>, Option<Sealing>)| {
+                let tier = t.clone();
+                sealed::reply(tier, sealing, move || work(&t, req?))
+            },
+        )
         .boxed()
 }
 

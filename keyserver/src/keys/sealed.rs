@@ -51,10 +51,20 @@ fn channel_failure(e: ChannelError) -> Failure {
     Failure::new(e.api_code(), message)
 }
 
-/// A JSON body of type `T`, sent plain or sealed.
+/// The one field the key tier reads from a sealed body before its route
+/// does: whom the request is about.
+#[derive(serde::Deserialize)]
+struct NamesUser {
+    user_id: String,
+}
+
+/// A JSON body of type `T`, sent plain or sealed. A sealed request on a
+/// per-user route ([`crate::web::PER_USER_ROUTES`]) is counted against its
+/// user id's limit here, since the web tier could not read it; over the
+/// limit, the request is `Err` — to be answered, sealed, with that failure.
 pub fn body<T: DeserializeOwned + Send>(
     tier: Arc<KeyTier>,
-) -> impl Filter<Extract = ((T, Option<Sealing>),), Error = warp::Rejection> + Clone {
+) -> impl Filter<Extract = ((Result<T, Failure>, Option<Sealing>),), Error = warp::Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
         .and(warp::header::optional::<String>("content-type"))
@@ -77,7 +87,7 @@ pub fn body<T: DeserializeOwned + Send>(
                         })
                     };
                     if !content_type.is_some_and(|c| c.starts_with(SEALED_CONTENT_TYPE)) {
-                        return Ok::<_, warp::Rejection>((parse(&bytes)?, None));
+                        return Ok::<_, warp::Rejection>((Ok(parse(&bytes)?), None));
                     }
                     let message: SealedMessage = serde_json::from_slice(&bytes).map_err(|e| {
                         reject(Failure::new(
@@ -102,7 +112,21 @@ pub fn body<T: DeserializeOwned + Send>(
                             &message.body.0,
                         )
                         .map_err(|e| reject(channel_failure(e)))?;
-                    Ok((parse(&plaintext)?, Some(sealing)))
+                    let request = parse(&plaintext)?;
+                    if crate::web::PER_USER_ROUTES.contains(&sealing.path.as_str())
+                        && let Ok(named) = serde_json::from_slice::<NamesUser>(&plaintext)
+                        && let Err(wait) = tier.check_sealed_user(&named.user_id)
+                    {
+                        let failure = Failure::new(
+                            ApiErrorCode::RateLimited,
+                            format!(
+                                "too many requests for this user id; try again in {} s",
+                                wait.as_secs().max(1)
+                            ),
+                        );
+                        return Ok((Err(failure), Some(sealing)));
+                    }
+                    Ok((Ok(request), Some(sealing)))
                 }
             },
         )

@@ -50,6 +50,14 @@ impl Launch {
         self
     }
 
+    /// Per-user request rate (per minute) and burst, the address limits left as they are.
+    pub fn user_limits(mut self, rate: u64, burst: u64) -> Launch {
+        for (flag, value) in [("--user-rate", rate), ("--user-burst", burst)] {
+            self.args.extend([flag.to_owned(), value.to_string()]);
+        }
+        self
+    }
+
     /// Logs warnings and errors only, to `server.log` beside the data
     /// directory (see [`KeyServer::log`]), instead of to the test's stderr.
     pub fn log_to_file(mut self) -> Launch {

@@ -97,7 +97,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Wrong user id, pass phrase or consent phrase; account locked or revoked.
     pub const AUTHENTICATION: u8 = 3;
-    /// The key server could not be reached or is unavailable.
+    /// The key server could not be reached, is unavailable, or asks to slow
+    /// down: worth trying again later.
     pub const UNREACHABLE: u8 = 4;
     /// No server set up, or its identity changed.
     pub const SERVER_IDENTITY: u8 = 5;
@@ -156,7 +157,7 @@ impl ClientError {
             ClientError::Keyring(_) => exit::KEYRING,
             ClientError::Unreachable { .. } => exit::UNREACHABLE,
             ClientError::Server {
-                code: ApiErrorCode::Unavailable,
+                code: ApiErrorCode::Unavailable | ApiErrorCode::RateLimited,
                 ..
             } => exit::UNREACHABLE,
             ClientError::Server { code, .. } if is_authentication(*code) => exit::AUTHENTICATION,
@@ -212,3 +213,27 @@ impl From<ChildError> for ClientError {
 
 /// Results of the client library.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status: u16, code: ApiErrorCode) -> ClientError {
+        ClientError::Server {
+            status,
+            code,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_script_can_tell_try_again_from_refused() {
+        assert_eq!(server(503, ApiErrorCode::Unavailable).exit_code(), exit::UNREACHABLE);
+        assert_eq!(server(429, ApiErrorCode::RateLimited).exit_code(), exit::UNREACHABLE);
+        assert_eq!(
+            server(401, ApiErrorCode::SigninFailed).exit_code(),
+            exit::AUTHENTICATION
+        );
+        assert_eq!(server(400, ApiErrorCode::BadRequest).exit_code(), exit::FAILED);
+    }
+}
