@@ -27,7 +27,7 @@ use clap::{Args, Parser, Subcommand};
 use signet_keyserver::keys::{KeyTier, Policy, routes, system_clock};
 use signet_keyserver::tls::{self, ServerIdentity, Timeouts};
 use signet_keyserver::web::forward::KeyTierService;
-use signet_keyserver::web::limits::{Rate, RateLimitConfig};
+use signet_keyserver::web::limits::{Rate, RateLimitConfig, RateLimits};
 use signet_keyserver::web::link::{self, LinkAddress, LinkListener, LinkSecret};
 use signet_keyserver::web::{self, WebTier};
 
@@ -292,7 +292,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             limits,
         } => {
             let tier = open_key_tier(&data_dir, database.as_deref())?;
-            tier.limit_sealed_users(limits.config().per_user);
+            let rate_limits = RateLimits::new(limits.config());
+            tier.limit_sealed_users(rate_limits.clone());
             let identity = identity(&tls, &data_dir, &listen)?;
             let secret = LinkSecret::generate().map_err(|e| e.to_string())?;
             runtime()?.block_on(async move {
@@ -302,7 +303,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 let web = WebTier::in_process(
                     key_tier,
                     secret,
-                    limits.config(),
+                    rate_limits,
                     Duration::from_secs(limits.forward_timeout),
                 );
                 run_web(web, listen, identity).await
@@ -318,7 +319,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
             let tier = open_key_tier(&data_dir, database.as_deref())?;
-            tier.limit_sealed_users(Rate::new(user_limits.user_rate, user_limits.user_burst));
+            let rate = Rate::new(user_limits.user_rate, user_limits.user_burst);
+            tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
+                per_address: rate,
+                per_user: rate,
+            }));
             runtime()?.block_on(async move {
                 let _housekeeping = tier.spawn_housekeeping();
                 let listener = LinkListener::bind(&internal).await.map_err(|e| e.to_string())?;
@@ -390,7 +395,17 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             match tier.verify_audit_log().map_err(|e| e.to_string())? {
                 Ok(count) => {
                     println!("audit log intact: {count} events verified");
+                    if count > 0 && matches!(tier.audit_head(), Ok(None)) {
+                        println!(
+                            "note: no audit head is kept in {}: events cut off the end of the log cannot be found",
+                            data_dir.display()
+                        );
+                    }
                     Ok(ExitCode::SUCCESS)
+                }
+                Err(broken @ signet_keyserver::audit::BrokenLink::BadHead { .. }) => {
+                    println!("audit log BROKEN: {broken}");
+                    Ok(ExitCode::from(3))
                 }
                 Err(broken) => {
                     println!("audit log BROKEN at event {}: {broken}", broken.seq());

@@ -244,6 +244,17 @@ fn events_cut_off_the_end_are_found(server: &mut KeyServer) {
         text.contains(&format!("BROKEN at event {newest}")) && text.contains("cut off the end"),
         "{text}"
     );
+    // Nor does the key tier move the head past the cut: new events written
+    // after it would otherwise make the log look whole again.
+    let tier = signet_keyserver::keys::KeyTier::open(
+        &server.data_dir,
+        Some(&server.database_url()),
+        signet_keyserver::keys::Policy::default(),
+        signet_keyserver::keys::system_clock(),
+    )
+    .expect("the key tier");
+    let refused = tier.record_audit_head().expect_err("the head moved past the cut");
+    assert!(refused.contains(&format!("event {newest}")), "{refused}");
 }
 
 #[test]

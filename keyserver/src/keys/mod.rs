@@ -249,15 +249,13 @@ impl KeyTier {
     }
 
     /// Limits sealed pre-login, sign-in, consent and revoke requests per
-    /// user id at `rate`: the web tier limits these per user when it can
-    /// read them, and only the key tier can read sealed ones. Set once;
-    /// unset, sealed requests are limited per address only.
-    pub fn limit_sealed_users(&self, rate: crate::web::limits::Rate) {
-        let rate_limits = crate::web::limits::RateLimits::new(crate::web::limits::RateLimitConfig {
-            per_address: rate,
-            per_user: rate,
-        });
-        let _ = self.sealed_users.set(rate_limits);
+    /// user id with `limits`' per-user limiter: the web tier limits these
+    /// per user when it can read them, and only the key tier can read sealed
+    /// ones. In one process the web tier's own limiters are passed, so plain
+    /// and sealed requests share one allowance. Set once; unset, sealed
+    /// requests are limited per address only.
+    pub fn limit_sealed_users(&self, limits: crate::web::limits::RateLimits) {
+        let _ = self.sealed_users.set(limits);
     }
 
     /// Counts a sealed request for `user_id` against its limit; `Err(wait)` when it must be refused.
@@ -283,13 +281,44 @@ impl KeyTier {
 
     /// Writes the newest committed event as the audit head when it is newer
     /// than the one kept; the head written, if any.
+    ///
+    /// The head only moves forward along the chain it names: when the event
+    /// it names is gone or changed, it stays where it is (and this says so),
+    /// so that a log cut and written on cannot wipe out the evidence.
     pub fn record_audit_head(&self) -> Result<Option<audit::Head>, String> {
-        let Some(last) = self.db.read(models::events::last).map_err(|e| e.to_string())? else {
-            return Ok(None);
-        };
         let kept = self.audit_head().map_err(|e| e.to_string())?;
-        if kept.is_some_and(|kept| kept.seq >= last.seq) {
-            return Ok(None);
+        let (last, at_kept) = self
+            .db
+            .read(|c| {
+                let last = models::events::last(c)?;
+                let at_kept = match &kept {
+                    Some(kept) => models::events::range(c, kept.seq, 1)?
+                        .into_iter()
+                        .find(|e| e.seq == kept.seq),
+                    None => None,
+                };
+                Ok::<_, DbError>((last, at_kept))
+            })
+            .map_err(|e| e.to_string())?;
+        let Some(last) = last else {
+            return match kept {
+                Some(kept) => Err(format!(
+                    "the audit log is empty but its head names event {}: run `audit verify`",
+                    kept.seq
+                )),
+                None => Ok(None),
+            };
+        };
+        if let Some(kept) = &kept {
+            if at_kept.is_none_or(|e| e.hash != kept.hash) {
+                return Err(format!(
+                    "the audit log no longer holds event {} as its head names it; the head is kept: run `audit verify`",
+                    kept.seq
+                ));
+            }
+            if kept.seq >= last.seq {
+                return Ok(None);
+            }
         }
         let head = audit::Head::of(&last);
         crate::files::write_atomically(&self.audit_head_path(), head.to_text().as_bytes(), 0o644)

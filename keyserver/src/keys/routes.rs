@@ -80,7 +80,7 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         .and(warp::path::end())
         .and(warp::post())
         .and(with())
-        .and(sealed::body(tier_for_bodies.clone()))
+        .and(sealed::body(tier_for_bodies.clone(), true))
         .and_then(
             |t: Arc<KeyTier>, (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>)| async move {
                 let outcome = match req {
@@ -292,7 +292,10 @@ where
         .and(warp::path::end())
         .and(warp::post())
         .and(with)
-        .and(sealed::body(tier.clone()))
+        .and(sealed::body(
+            tier.clone(),
+            crate::web::PER_USER_ROUTES.contains(&format!("/v1/{name}").as_str()),
+        ))
         .and_then(
             move |t: Arc<KeyTier>, (req, sealing): (Result<T, Failure>, Option<Sealing>)| {
                 let tier = t.clone();

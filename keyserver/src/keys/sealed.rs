@@ -58,12 +58,14 @@ struct NamesUser {
     user_id: String,
 }
 
-/// A JSON body of type `T`, sent plain or sealed. A sealed request on a
-/// per-user route ([`crate::web::PER_USER_ROUTES`]) is counted against its
-/// user id's limit here, since the web tier could not read it; over the
-/// limit, the request is `Err` — to be answered, sealed, with that failure.
+/// A JSON body of type `T`, sent plain or sealed. On a `per_user` route
+/// (one of [`crate::web::PER_USER_ROUTES`]) a sealed request is counted
+/// against its user id's limit here, since the web tier could not read it;
+/// over the limit, the request is `Err` — to be answered, sealed, with that
+/// failure.
 pub fn body<T: DeserializeOwned + Send>(
     tier: Arc<KeyTier>,
+    per_user: bool,
 ) -> impl Filter<Extract = ((Result<T, Failure>, Option<Sealing>),), Error = warp::Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
@@ -113,7 +115,7 @@ pub fn body<T: DeserializeOwned + Send>(
                         )
                         .map_err(|e| reject(channel_failure(e)))?;
                     let request = parse(&plaintext)?;
-                    if crate::web::PER_USER_ROUTES.contains(&sealing.path.as_str())
+                    if per_user
                         && let Ok(named) = serde_json::from_slice::<NamesUser>(&plaintext)
                         && let Err(wait) = tier.check_sealed_user(&named.user_id)
                     {

@@ -67,24 +67,31 @@ pub struct WebTier {
 impl WebTier {
     /// A web tier in front of the key tier at `key_tier`.
     pub fn new(key_tier: LinkAddress, secret: LinkSecret, limits: RateLimitConfig, forward_timeout: Duration) -> Self {
-        Self::with_forwarder(Forwarder::new(key_tier, secret, forward_timeout), limits)
+        Self::with_forwarder(
+            Forwarder::new(key_tier, secret, forward_timeout),
+            RateLimits::new(limits),
+        )
     }
 
     /// A web tier in front of the key tier's routes in this process (`serve`),
     /// showing `secret` to their link guard.
+    ///
+    /// `limits` are shared with the key tier in the same process, so that a
+    /// user id has one per-user allowance whether its requests come plain
+    /// or sealed (see `KeyTier::limit_sealed_users`).
     pub fn in_process(
         key_tier: KeyTierService,
         secret: LinkSecret,
-        limits: RateLimitConfig,
+        limits: RateLimits,
         forward_timeout: Duration,
     ) -> Self {
         Self::with_forwarder(Forwarder::in_process(key_tier, secret, forward_timeout), limits)
     }
 
-    fn with_forwarder(forwarder: Forwarder, limits: RateLimitConfig) -> Self {
+    fn with_forwarder(forwarder: Forwarder, limits: RateLimits) -> Self {
         WebTier {
             allow: AllowList::key_tier(),
-            limits: RateLimits::new(limits),
+            limits,
             forwarder,
         }
     }
