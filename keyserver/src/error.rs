@@ -79,7 +79,7 @@ impl From<DbError> for Failure {
             DbError::Unavailable(_) => Failure {
                 body: ApiError {
                     code: ApiErrorCode::Unavailable,
-                    message: "the database is unreachable; try again in a moment".into(),
+                    message: "the database is unavailable or too busy to answer now; try again in a moment".into(),
                     field: None,
                 },
                 detail: Some(e.to_string()),

@@ -251,7 +251,7 @@ pub enum ApiErrorCode {
     Forbidden,
     /// Too many requests; retry later.
     RateLimited,
-    /// The database is unreachable; retry later.
+    /// The database is unreachable or too busy to answer in time; retry later.
     Unavailable,
     /// Something failed on the server; the log has the detail.
     Internal,
