@@ -50,6 +50,11 @@ section = ["<!-- desktop:begin (written by scripts/bench_desktop.sh; edit the sc
            "| figure | measured | reference, same run | ratio | target | verdict |",
            "| --- | --- | --- | --- | --- | --- |"]
 section += ["| " + " | ".join(r) + " |" for r in rows]
+if "busy_pss_by_process_mib" in f:
+    busy, idle = f["busy_pss_by_process_mib"], f["idle_pss_by_process_mib"]
+    section += ["", "Memory by process (Pss, MiB), at the first screen → after signing in and signing: "
+                "the app's shell %.0f → %.0f, WebKit's web process %.0f → %.0f, its network process %.0f → %.0f."
+                % (idle[0], busy[0], idle[1], busy[1], idle[2], busy[2])]
 section += ["", "Cold start counts from the WebDriver request that launches the app, so it includes the driver's",
             "launch; sign click to result includes writing the order and its `.p7s`, the self-check of the new",
             "signature, and the history record.", "<!-- desktop:end -->"]

@@ -42,6 +42,8 @@ struct Memory {
     /// The Pss of Mesa's GL driver and the LLVM it links, which WebKit's
     /// EGL display loads into the shell and the web process.
     mesa: u64,
+    /// Pss of each process: the shell, WebKit's web process, its network process.
+    by_process: [u64; 3],
 }
 
 fn memory_kib(marker: &str) -> Memory {
@@ -52,14 +54,16 @@ fn memory_kib(marker: &str) -> Memory {
             .unwrap_or(0)
     };
     let mut total = Memory::default();
-    for pid in ["signet-desktop", "WebKitWebProces", "WebKitNetworkPr"]
+    for (which, pid) in ["signet-desktop", "WebKitWebProces", "WebKitNetworkPr"]
         .iter()
-        .flat_map(|name| processes(name, marker))
+        .enumerate()
+        .flat_map(|(which, name)| processes(name, marker).into_iter().map(move |pid| (which, pid)))
     {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
         total.resident += field(&status, "VmRSS:");
         total.proportional += field(&rollup, "Pss:");
+        total.by_process[which] += field(&rollup, "Pss:");
         total.private += field(&rollup, "Private_Clean:") + field(&rollup, "Private_Dirty:");
         // smaps: a mapping's header line names the file, its Pss line follows.
         let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
@@ -210,6 +214,8 @@ fn main() {
         "busy_pss_mib": busy_kib.proportional as f64 / 1024.0,
         "busy_private_mib": busy_kib.private as f64 / 1024.0,
         "busy_mesa_pss_mib": busy_kib.mesa as f64 / 1024.0,
+        "busy_pss_by_process_mib": busy_kib.by_process.map(|kib| kib as f64 / 1024.0),
+        "idle_pss_by_process_mib": idle_kib.by_process.map(|kib| kib as f64 / 1024.0),
         "sign_click_ms": median(clicks.clone()),
         "sign_click_max_ms": clicks.iter().cloned().fold(0.0, f64::max),
         "signer_sign_ms": median(raw),
