@@ -15,14 +15,13 @@
 //!
 //! Requested extensions are ignored: the CA decides every extension itself.
 
-use der::asn1::{AnyRef, BitStringRef, PrintableStringRef, Utf8StringRef};
-use der::{Any, Decode, Encode, Sequence};
+use der::asn1::{AnyRef, BitStringRef};
+use der::{Decode, Encode, Sequence};
 use rsa::traits::PublicKeyParts;
 use signet_schema::{KeySize, RegistrationData, SignatureScheme};
 use signet_signer::keys::PublicKey;
 use spki::SubjectPublicKeyInfoOwned;
-use x509_cert::attr::AttributeTypeAndValue;
-use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::name::Name;
 use x509_cert::request::CertReq;
 
 use super::{CaError, encoding};
@@ -99,40 +98,4 @@ fn rsa_key(spki: &SubjectPublicKeyInfoOwned) -> Result<PublicKey, CaError> {
     Ok(PublicKey::from(rsa))
 }
 
-/// The subject `Name` (RFC 5280 §4.1.2.6) for `registration`: C, O, OU (when
-/// not empty), CN, one attribute per RDN — the signing core's order and
-/// string types.
-pub(crate) fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
-    use const_oid::db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME, ORGANIZATIONAL_UNIT_NAME};
-
-    let mut attributes = vec![
-        (
-            COUNTRY_NAME,
-            Any::encode_from(&PrintableStringRef::new(&registration.country)?)?,
-        ),
-        (ORGANIZATION_NAME, utf8(&registration.organization)?),
-    ];
-    if !registration.organizational_unit.is_empty() {
-        attributes.push((ORGANIZATIONAL_UNIT_NAME, utf8(&registration.organizational_unit)?));
-    }
-    attributes.push((COMMON_NAME, utf8(&registration.common_name)?));
-    name_of(attributes)
-}
-
-/// A `Name` with one attribute per RDN, in the order given.
-pub(crate) fn name_of(attributes: Vec<(const_oid::ObjectIdentifier, Any)>) -> der::Result<Name> {
-    let mut rdns = RdnSequence::default();
-    for (oid, value) in attributes {
-        rdns.push(RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue {
-            oid,
-            value,
-        }])?);
-    }
-    // x509-cert makes a `Name` from an `RdnSequence` only by decoding it.
-    Name::from_der(&rdns.to_der()?)
-}
-
-/// A UTF8String attribute value (RFC 5280 §4.1.2.4 allows it for any text).
-pub(crate) fn utf8(text: &str) -> der::Result<Any> {
-    Any::encode_from(&Utf8StringRef::new(text)?)
-}
+pub(crate) use signet_signer::csr::{name_of, subject_name, utf8};

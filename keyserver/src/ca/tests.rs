@@ -117,7 +117,7 @@ fn issued_certificate_has_the_signing_profile() {
         assert_eq!(tbs.issuer(), ca().certificate.tbs_certificate().subject());
         assert_eq!(
             issued.subject,
-            r"CN=Alice Example\, Jr.,OU=Payments,O=Example Bank\+Co,C=GB"
+            r"UID=alice,CN=Alice Example\, Jr.,OU=Payments,O=Example Bank\+Co,C=GB"
         );
         assert_eq!(tbs.subject().to_string(), issued.subject);
         assert_eq!(

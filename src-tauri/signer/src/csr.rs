@@ -69,10 +69,14 @@ pub fn certification_request(
     request.to_der().map_err(encoding)
 }
 
-/// The subject `Name` (RFC 5280 §4.1.2.6): one attribute per RDN, in the
-/// order C, O, OU, CN.
-fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
-    use const_oid::db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME, ORGANIZATIONAL_UNIT_NAME};
+/// The subject `Name` (RFC 5280 §4.1.2.6) for `registration`: C, O, OU
+/// (when not empty), CN, then the user id as `UID` (RFC 4519), one attribute
+/// per RDN. The user id makes each account's subject its own, so two people
+/// of the same name in the same unit never hold certificates with the same
+/// subject. The CA rebuilds the subject with this same function and refuses
+/// a request whose subject differs.
+pub fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
+    use const_oid::db::rfc4519::{COMMON_NAME, COUNTRY_NAME, ORGANIZATION_NAME, ORGANIZATIONAL_UNIT_NAME, UID};
 
     let mut attributes = vec![
         (
@@ -85,7 +89,12 @@ fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
         attributes.push((ORGANIZATIONAL_UNIT_NAME, utf8(&registration.organizational_unit)?));
     }
     attributes.push((COMMON_NAME, utf8(&registration.common_name)?));
+    attributes.push((UID, utf8(&registration.user_id)?));
+    name_of(attributes)
+}
 
+/// A `Name` with one attribute per RDN, in the order given.
+pub fn name_of(attributes: Vec<(const_oid::ObjectIdentifier, Any)>) -> der::Result<Name> {
     let mut rdns = RdnSequence::default();
     for (oid, value) in attributes {
         rdns.push(RelativeDistinguishedName::try_from(vec![AttributeTypeAndValue {
@@ -98,7 +107,8 @@ fn subject_name(registration: &RegistrationData) -> der::Result<Name> {
     Name::from_der(&rdns.to_der()?)
 }
 
-fn utf8(text: &str) -> der::Result<Any> {
+/// A UTF8String attribute value (RFC 5280 §4.1.2.4 allows it for any text).
+pub fn utf8(text: &str) -> der::Result<Any> {
     Any::encode_from(&Utf8StringRef::new(text)?)
 }
 
@@ -138,7 +148,7 @@ mod tests {
             let request = parse(&der);
             assert_eq!(
                 request.info.subject.to_string(),
-                r"CN=Alice Example\, Jr.,OU=Payments,O=Example Bank\+Co,C=GB"
+                r"UID=alice,CN=Alice Example\, Jr.,OU=Payments,O=Example Bank\+Co,C=GB"
             );
             let spki = request.info.public_key.to_der().expect("spki");
             assert_eq!(spki, key.public_key().to_spki_der().expect("spki"));
@@ -175,9 +185,22 @@ mod tests {
                 ("2.5.4.10".to_string(), der::Tag::Utf8String),
                 ("2.5.4.11".to_string(), der::Tag::Utf8String),
                 ("2.5.4.3".to_string(), der::Tag::Utf8String),
+                ("0.9.2342.19200300.100.1.1".to_string(), der::Tag::Utf8String),
             ]
         );
-        assert_eq!(request.info.subject.iter_rdn().count(), 4);
+        assert_eq!(request.info.subject.iter_rdn().count(), 5);
+    }
+
+    #[test]
+    fn namesakes_get_different_subjects() {
+        let namesake = RegistrationData {
+            user_id: "alice2".into(),
+            ..alice()
+        };
+        let first = subject_name(&alice()).expect("name");
+        let second = subject_name(&namesake).expect("name");
+        assert_eq!(first.common_name().ok(), second.common_name().ok());
+        assert_ne!(first.to_der().expect("der"), second.to_der().expect("der"));
     }
 
     #[test]
@@ -193,7 +216,7 @@ mod tests {
         assert!(request.info.subject.organization_unit().expect("decodes").is_none());
         let cn = request.info.subject.common_name().expect("decodes").expect("present");
         assert_eq!(cn.value(), "Zoë Ørsted-Łukasiewicz");
-        assert_eq!(request.info.subject.iter().count(), 3);
+        assert_eq!(request.info.subject.iter().count(), 4);
     }
 
     #[test]

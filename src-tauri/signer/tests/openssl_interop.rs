@@ -44,7 +44,7 @@ fn check_request(key: &PrivateKey, scheme: SignatureScheme) {
     ]);
     assert_eq!(
         subject.trim(),
-        r"subject=CN=Alice Example,OU=Payments,O=Example Bank\, Ltd,C=GB"
+        r"subject=UID=alice,CN=Alice Example,OU=Payments,O=Example Bank\, Ltd,C=GB"
     );
     let text = openssl.ok(&["req", "-in", "req.der", "-inform", "DER", "-noout", "-text"]);
     assert!(text.contains("email:alice@example.com"), "{text}");
