@@ -99,6 +99,26 @@ impl KeyServer {
             .output()
             .expect("run")
     }
+
+    /// The operator makes `user`, who has applied, the first help-desk
+    /// account (`admin bootstrap`); the consent phrase on the letter written.
+    pub fn bootstrap(&self, user: &str) -> String {
+        let letter = self.data_dir.join(format!("{user}-letter.pdf"));
+        let out = self.admin(&[
+            "admin",
+            "bootstrap",
+            "--user-id",
+            user,
+            "--letter",
+            &letter.display().to_string(),
+        ]);
+        assert!(
+            out.status.success(),
+            "admin bootstrap: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        phrase_in_letter(&std::fs::read(&letter).expect("the letter")).expect("a phrase on the letter")
+    }
 }
 
 impl Drop for KeyServer {

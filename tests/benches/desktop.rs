@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use signet_journeys::webdriver::{App, Display, processes};
-use signet_journeys::{KeyServer, SecretService, binary, phrase_in_letter};
+use signet_journeys::{KeyServer, SecretService, binary};
 use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{RegistrationData, SignatureScheme};
 use signet_signer::child::SignerProcess;
@@ -103,20 +103,7 @@ fn main() {
     let run = keys.signet(&["connect", &server.base_url, "--fingerprint", &server.fingerprint()]);
     assert_eq!(run.code, 0, "{run:?}");
     keys.apply("dana", "Dana Example", &pass_file);
-    let letter = server.data_dir.join("letter.pdf");
-    let out = server.admin(&[
-        "admin",
-        "bootstrap",
-        "--user-id",
-        "dana",
-        "--letter",
-        &letter.display().to_string(),
-    ]);
-    assert!(out.status.success());
-    keys.consent(
-        "dana",
-        &phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase"),
-    );
+    keys.consent("dana", &server.bootstrap("dana"));
 
     // Cold start, several times; the first run also warms the disk cache, so it is dropped.
     let (mut to_process, mut to_screen) = (Vec::new(), Vec::new());

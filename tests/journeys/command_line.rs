@@ -4,7 +4,7 @@
 //! folder, verify, help-desk and auditor work, pass-phrase change, new key,
 //! revocation — and the exit codes a script relies on.
 
-use signet_journeys::{KeyServer, Run, SecretService, phrase_in_letter};
+use signet_journeys::{KeyServer, Run, SecretService};
 
 /// `signet` exit codes (see `signet --help`).
 const OK: i32 = 0;
@@ -72,17 +72,7 @@ fn a_script_registers_signs_a_folder_and_audits() {
     assert!(!application.is_empty());
 
     // The operator makes Dana the first help-desk account; she consents from the letter.
-    let letter = server.data_dir.join("dana-letter.pdf");
-    let out = server.admin(&[
-        "admin",
-        "bootstrap",
-        "--user-id",
-        "dana",
-        "--letter",
-        &letter.display().to_string(),
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase on the letter");
+    let phrase = server.bootstrap("dana");
     let typo = keys.write("typo", &phrase.replacen(|c: char| c.is_ascii_alphanumeric(), "0", 1));
     let run = keys.signet(&["consent", "--user-id", "dana", "--phrase-file", &typo]);
     assert!(run.code == AUTHENTICATION, "a mistyped phrase: {run:?}");

@@ -100,28 +100,14 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     app.fill("#reg-pass2", dana_pass);
     shots.take(&app, "apply");
     app.click("#apply-submit");
-    let applied = app.wait_text("#apply-result", "letter", LONG);
+    app.wait_text("#apply-result", "letter", LONG);
     assert!(
         app.script("return document.querySelector('#reg-pass').value", json!([])) == json!(""),
         "pass phrase left in the page"
     );
 
     // The operator makes Dana the first help-desk account and prints her letter.
-    let letter = server.data_dir.join("dana-letter.pdf");
-    let out = server.admin(&[
-        "admin",
-        "bootstrap",
-        "--user-id",
-        "dana",
-        "--letter",
-        &letter.display().to_string(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{applied}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("phrase on the letter");
+    let phrase = server.bootstrap("dana");
 
     // Consent with the phrase from the letter.
     app.click("#nav [data-screen=consent]");

@@ -6,7 +6,7 @@
 //! detached CMS, and OpenSSL verifies it against the published CA.
 
 use base64::Engine as _;
-use signet_journeys::{KeyServer, call, openssl, phrase_in_letter, signer};
+use signet_journeys::{KeyServer, call, openssl, signer};
 use signet_schema::api::{ApplyRequest, ConsentRequest, Policy, PreloginRequest, SigninRequest};
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
@@ -140,17 +140,7 @@ fn apply_consent_sign_in_and_sign_a_payment_order() {
     assert_eq!(call(&mut first, Request::End), Response::Ended);
 
     // The operator makes dana the first help-desk account and prints her letter.
-    let letter = server.data_dir.join("dana-letter.pdf");
-    let out = server.admin(&[
-        "admin",
-        "bootstrap",
-        "--user-id",
-        "dana",
-        "--letter",
-        &letter.display().to_string(),
-    ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let phrase = phrase_in_letter(&std::fs::read(&letter).expect("letter")).expect("a phrase on the letter");
+    let phrase = server.bootstrap("dana");
 
     // Consent, sealed, through a new signer that pins the server's key.
     let mut second = signer();
