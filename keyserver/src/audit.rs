@@ -149,16 +149,17 @@ pub enum BrokenLink {
 }
 
 impl BrokenLink {
-    /// The sequence number of the broken event.
-    pub fn seq(&self) -> i64 {
+    /// The sequence number of the broken event; none when the head file
+    /// itself cannot be trusted.
+    pub fn seq(&self) -> Option<i64> {
         match self {
             BrokenLink::Gap { seq, .. }
             | BrokenLink::Unlinked { seq }
             | BrokenLink::Edited { seq }
             | BrokenLink::BadSignature { seq }
             | BrokenLink::Truncated { seq, .. }
-            | BrokenLink::Rewritten { seq } => *seq,
-            BrokenLink::BadHead { .. } => 0,
+            | BrokenLink::Rewritten { seq } => Some(*seq),
+            BrokenLink::BadHead { .. } => None,
         }
     }
 }

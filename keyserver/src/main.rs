@@ -71,8 +71,9 @@ enum Command {
         /// Database URL: `postgres://…` for PostgreSQL; default: SQLite in the data directory.
         #[arg(long, env = "SIGNET_DATABASE_URL")]
         database: Option<String>,
+        /// The per-user limit on sealed requests, which only the key tier can read.
         #[command(flatten)]
-        user_limits: SealedUserLimitArgs,
+        user_limits: UserLimitArgs,
     },
     /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
     Web {
@@ -163,33 +164,36 @@ struct LimitArgs {
     /// Requests at once from one client address after an idle period.
     #[arg(long, env = "SIGNET_ADDRESS_BURST", default_value_t = 120)]
     address_burst: u32,
+    #[command(flatten)]
+    user: UserLimitArgs,
+    /// Seconds the key tier may take to answer before the client gets 503.
+    #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
+    forward_timeout: u64,
+}
+
+/// The per-user limit: the web tier's on bodies it can read, the key tier's
+/// on sealed ones (one allowance under `serve`).
+#[derive(Args)]
+struct UserLimitArgs {
     /// Pre-login, sign-in, consent and revoke requests per minute for one user id, sustained.
     #[arg(long, env = "SIGNET_USER_RATE", default_value_t = 10)]
     user_rate: u32,
     /// Such requests at once for one user id after an idle period.
     #[arg(long, env = "SIGNET_USER_BURST", default_value_t = 20)]
     user_burst: u32,
-    /// Seconds the key tier may take to answer before the client gets 503.
-    #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
-    forward_timeout: u64,
 }
 
-/// The key tier's own per-user limit, for sealed bodies the web tier cannot read.
-#[derive(Args)]
-struct SealedUserLimitArgs {
-    /// Sealed pre-login, sign-in, consent and revoke requests per minute for one user id, sustained.
-    #[arg(long, env = "SIGNET_USER_RATE", default_value_t = 10)]
-    user_rate: u32,
-    /// Such requests at once for one user id after an idle period.
-    #[arg(long, env = "SIGNET_USER_BURST", default_value_t = 20)]
-    user_burst: u32,
+impl UserLimitArgs {
+    fn rate(&self) -> Rate {
+        Rate::new(self.user_rate, self.user_burst)
+    }
 }
 
 impl LimitArgs {
     fn config(&self) -> RateLimitConfig {
         RateLimitConfig {
             per_address: Rate::new(self.address_rate, self.address_burst),
-            per_user: Rate::new(self.user_rate, self.user_burst),
+            per_user: self.user.rate(),
         }
     }
 }
@@ -319,10 +323,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
             let tier = open_key_tier(&data_dir, database.as_deref())?;
-            let rate = Rate::new(user_limits.user_rate, user_limits.user_burst);
             tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
-                per_address: rate,
-                per_user: rate,
+                // Not consulted on the key tier: addresses are the web tier's.
+                per_address: user_limits.rate(),
+                per_user: user_limits.rate(),
             }));
             runtime()?.block_on(async move {
                 let _housekeeping = tier.spawn_housekeeping();
@@ -403,12 +407,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     }
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(broken @ signet_keyserver::audit::BrokenLink::BadHead { .. }) => {
-                    println!("audit log BROKEN: {broken}");
-                    Ok(ExitCode::from(3))
-                }
                 Err(broken) => {
-                    println!("audit log BROKEN at event {}: {broken}", broken.seq());
+                    match broken.seq() {
+                        Some(seq) => println!("audit log BROKEN at event {seq}: {broken}"),
+                        None => println!("audit log BROKEN: {broken}"),
+                    }
                     Ok(ExitCode::from(3))
                 }
             }

@@ -255,6 +255,20 @@ fn events_cut_off_the_end_are_found(server: &mut KeyServer) {
     .expect("the key tier");
     let refused = tier.record_audit_head().expect_err("the head moved past the cut");
     assert!(refused.contains(&format!("event {newest}")), "{refused}");
+
+    // A head file that is not the key tier's is itself a broken link.
+    std::fs::write(&head_file, "signet-audit-head v1\nseq 1\nhash 00\nsignature 00\n").expect("tamper with the head");
+    let out = server
+        .command(&["audit", "verify"])
+        .env("SIGNET_LOG", "warn")
+        .output()
+        .expect("audit verify");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.starts_with("audit log BROKEN: the head kept outside the database cannot be trusted"),
+        "{text}"
+    );
 }
 
 #[test]

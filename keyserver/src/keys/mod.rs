@@ -22,17 +22,17 @@ use signet_schema::{KdfParams, KeySize, SignatureScheme};
 use signet_signer::keys::PrivateKey;
 
 use crate::audit::{self, NewEvent};
+use crate::ca::CertificateAuthority;
+use crate::channel::{ChannelLimits, ChannelServer};
+use crate::db::{AnyConnection, Database, DbError, models};
+use crate::server_keys::ServerKeys;
+use crate::storage_key::StorageKey;
 
 /// The file in the data directory that keeps the audit head.
 const AUDIT_HEAD_FILE: &str = "audit-head";
 
 /// How often the audit head is brought up to date.
 pub const AUDIT_HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
-use crate::ca::CertificateAuthority;
-use crate::channel::{ChannelLimits, ChannelServer};
-use crate::db::{AnyConnection, Database, DbError, models};
-use crate::server_keys::ServerKeys;
-use crate::storage_key::StorageKey;
 
 /// What the key server asks of clients and how long things last.
 #[derive(Clone, Debug)]

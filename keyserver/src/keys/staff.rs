@@ -553,7 +553,7 @@ impl KeyTier {
             Err(broken) => AuditVerification {
                 intact: false,
                 verified: 0,
-                broken_seq: Some(broken.seq()),
+                broken_seq: broken.seq(),
                 problem: Some(broken.to_string()),
             },
         })
