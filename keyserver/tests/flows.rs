@@ -233,13 +233,7 @@ fn events_cut_off_the_end_are_found(server: &mut KeyServer) {
             .map_err(DbError::from)
     })
     .expect("cut the newest event off");
-    let out = server
-        .command(&["audit", "verify"])
-        .env("SIGNET_LOG", "warn")
-        .output()
-        .expect("audit verify");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{text}");
+    let text = server.audit_broken();
     assert!(
         text.contains(&format!("BROKEN at event {newest}")) && text.contains("cut off the end"),
         "{text}"
@@ -258,13 +252,7 @@ fn events_cut_off_the_end_are_found(server: &mut KeyServer) {
 
     // A head file that is not the key tier's is itself a broken link.
     std::fs::write(&head_file, "signet-audit-head v1\nseq 1\nhash 00\nsignature 00\n").expect("tamper with the head");
-    let out = server
-        .command(&["audit", "verify"])
-        .env("SIGNET_LOG", "warn")
-        .output()
-        .expect("audit verify");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{text}");
+    let text = server.audit_broken();
     assert!(
         text.starts_with("audit log BROKEN: the head kept outside the database cannot be trusted"),
         "{text}"

@@ -248,6 +248,18 @@ impl KeyServer {
         text.trim().to_owned()
     }
 
+    /// `signet-keyserver audit verify` on a log expected broken: its report.
+    pub fn audit_broken(&self) -> String {
+        let out = self
+            .command(&["audit", "verify"])
+            .env("SIGNET_LOG", "warn")
+            .output()
+            .expect("audit verify");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(3), "{text}");
+        text
+    }
+
     /// What the server has logged so far (with [`Launch::log_to_file`]).
     pub fn log(&self) -> String {
         self.log
