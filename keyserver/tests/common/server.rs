@@ -231,32 +231,33 @@ impl KeyServer {
         self.command(&all).output().expect("run admin")
     }
 
-    /// `signet-keyserver audit verify` must find the audit log intact; answers
-    /// its report.
-    pub fn audit_verify(&self) -> String {
+    /// `signet-keyserver audit verify` on this server's data: its exit
+    /// code, report (stdout) and log (stderr).
+    fn run_audit_verify(&self) -> (Option<i32>, String, String) {
         let out = self
             .command(&["audit", "verify"])
             .env("SIGNET_LOG", "warn")
             .output()
             .expect("audit verify");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success() && text.contains("audit log intact"),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// `signet-keyserver audit verify` must find the audit log intact; answers
+    /// its report.
+    pub fn audit_verify(&self) -> String {
+        let (code, text, log) = self.run_audit_verify();
+        assert!(code == Some(0) && text.contains("audit log intact"), "{text}{log}");
         text.trim().to_owned()
     }
 
     /// `signet-keyserver audit verify` on a log expected broken: its report.
     pub fn audit_broken(&self) -> String {
-        let out = self
-            .command(&["audit", "verify"])
-            .env("SIGNET_LOG", "warn")
-            .output()
-            .expect("audit verify");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert_eq!(out.status.code(), Some(3), "{text}");
+        let (code, text, log) = self.run_audit_verify();
+        assert_eq!(code, Some(3), "{text}{log}");
         text
     }
 
