@@ -40,10 +40,11 @@ struct Memory {
     /// Private pages: what the app alone holds.
     private: u64,
     /// The Pss of Mesa's GL driver and the LLVM it links, which WebKit's
-    /// EGL display loads into the shell and the web process.
+    /// EGL display loads into the web process.
     mesa: u64,
-    /// Pss of each process: the shell, WebKit's web process, its network process.
-    by_process: [u64; 3],
+    /// Pss of each process: the shell, WebKit's web process, its network
+    /// process, the signing core.
+    by_process: [u64; 4],
 }
 
 fn memory_kib(marker: &str) -> Memory {
@@ -54,7 +55,7 @@ fn memory_kib(marker: &str) -> Memory {
             .unwrap_or(0)
     };
     let mut total = Memory::default();
-    for (which, pid) in ["signet-desktop", "WebKitWebProces", "WebKitNetworkPr"]
+    for (which, pid) in ["signet-desktop", "WebKitWebProces", "WebKitNetworkPr", "signet-signer"]
         .iter()
         .enumerate()
         .flat_map(|(which, name)| processes(name, marker).into_iter().map(move |pid| (which, pid)))
