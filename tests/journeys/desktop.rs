@@ -83,6 +83,15 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     let shown = app.wait_text("#fingerprint", ":", LONG);
     assert!(shown.contains(&server.fingerprint()), "shown {shown}");
     shots.take(&app, "connect");
+    // The shell draws no GL: with the page shown, it has loaded no EGL driver (Mesa and its LLVM).
+    for shell in processes("signet-desktop", &marker) {
+        let maps = std::fs::read_to_string(format!("/proc/{shell}/maps")).expect("the shell's maps");
+        let drivers: Vec<&str> = maps
+            .lines()
+            .filter(|l| l.contains("libEGL_mesa") || l.contains("_dri.so"))
+            .collect();
+        assert!(drivers.is_empty(), "the shell loaded a GL driver: {drivers:?}");
+    }
     app.click("#confirm-fingerprint");
     app.wait_text("#connected", &server.base_url, LONG);
 
