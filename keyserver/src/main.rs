@@ -323,10 +323,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
             let tier = open_key_tier(&data_dir, database.as_deref())?;
+            // Only the per-user limit is consulted here: addresses are the web tier's.
             tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
-                // Not consulted on the key tier: addresses are the web tier's.
-                per_address: user_limits.rate(),
                 per_user: user_limits.rate(),
+                ..RateLimitConfig::default()
             }));
             runtime()?.block_on(async move {
                 let _housekeeping = tier.spawn_housekeeping();
