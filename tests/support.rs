@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use signet_client::child::SignerProcess;
 use signet_schema::protocol::{Request, Response};
-use signet_signer::child::SignerProcess;
 
 pub mod webdriver;
 

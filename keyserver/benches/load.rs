@@ -42,20 +42,22 @@ use rand::rngs::SysRng;
 use rsa::traits::{Decryptor, RandomizedEncryptor};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use signet_keyserver::db::models::{self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState};
-use signet_keyserver::db::{AnyConnection, Database, DbError};
+use signet_crypto::channel::{ChannelClient, first_use_integrity_key};
+use signet_crypto::keys::UserKey;
+use signet_crypto::{csr, kdf, seal};
+use signet_keyserver::keys::db::models::{
+    self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState,
+};
+use signet_keyserver::keys::db::{AnyConnection, Database, DbError};
 use signet_keyserver::keys::sealed::SEALED_CONTENT_TYPE;
+use signet_keyserver::keys::server_keys::ServerKeys;
+use signet_keyserver::keys::storage_key::{BlobKind, StorageKey};
 use signet_keyserver::keys::{KeyTier, Policy, system_clock};
-use signet_keyserver::server_keys::ServerKeys;
-use signet_keyserver::storage_key::{BlobKind, StorageKey};
-use signet_keyserver::tls::{self, ServerIdentity, Timeouts};
+use signet_keyserver::web::tls::{self, ServerIdentity, Timeouts};
 use signet_schema::api::{ApplyRequest, PreloginRequest, SigninRequest};
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
-use signet_signer::channel::{ChannelClient, first_use_integrity_key};
-use signet_signer::keys::PrivateKey;
-use signet_signer::{csr, kdf, seal};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -533,7 +535,7 @@ fn rsa_references(data_dir: &Path) -> (f64, f64, u32) {
         assert_eq!(plain.len(), 32);
     });
     let pss = median_time(100, || {
-        signet_signer::sign::sign(&keys.integrity, SignatureScheme::RsaPssSha256, b"an audit event").expect("sign");
+        signet_crypto::sign::sign(&keys.integrity, SignatureScheme::RsaPssSha256, b"an audit event").expect("sign");
     });
     (oaep, pss, keys.confidentiality.bits())
 }
@@ -545,15 +547,15 @@ fn rsa_references(data_dir: &Path) -> (f64, f64, u32) {
 /// (it checks its form, owner and KDF range, never its MAC), so a relabelled
 /// record costs it what a real one does, without an Argon2id run per user.
 struct Material {
-    key: PrivateKey,
-    keys: signet_signer::kdf::PassphraseKeys,
+    key: UserKey,
+    keys: signet_crypto::kdf::PassphraseKeys,
     salt: Vec<u8>,
     record: SealedKeyRecord,
 }
 
 impl Material {
     fn new() -> Material {
-        let key = PrivateKey::generate(KeySize::Rsa3072).expect("key generation");
+        let key = UserKey::generate(KeySize::Rsa3072).expect("key generation");
         let salt = kdf::new_salt().expect("salt").to_vec();
         let keys = kdf::derive(PASS_PHRASE, "bench", KdfParams::FLOOR, &salt).expect("KDF");
         let record = seal::seal(&key, &registration("bench"), &keys).expect("seal");
@@ -739,7 +741,7 @@ fn add_filler(database: &Database, template: &(KeyRecord, Certificate, String), 
             Ok(())
         })
         .expect("insert filler users");
-    if database.backend() == signet_keyserver::db::Backend::Postgres {
+    if database.backend() == signet_keyserver::keys::db::Backend::Postgres {
         // What autovacuum would do after so many inserts, done now rather than during the next load
         // (VACUUM runs outside a transaction: a connection of its own).
         if let Ok(AnyConnection::Postgresql(mut p)) = database.dedicated_connection() {
@@ -753,7 +755,9 @@ fn count_users(database: &Database) -> i64 {
     use diesel::prelude::*;
     database
         .read(|c| -> Result<i64, DbError> {
-            Ok(signet_keyserver::db::schema::key_records::table.count().get_result(c)?)
+            Ok(signet_keyserver::keys::db::schema::key_records::table
+                .count()
+                .get_result(c)?)
         })
         .expect("count")
 }

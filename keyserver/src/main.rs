@@ -25,10 +25,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use signet_keyserver::keys::{KeyTier, Policy, routes, system_clock};
-use signet_keyserver::tls::{self, ServerIdentity, Timeouts};
+use signet_keyserver::rate_limit::{Rate, RateLimitConfig, RateLimits};
 use signet_keyserver::web::forward::KeyTierService;
-use signet_keyserver::web::limits::{Rate, RateLimitConfig, RateLimits};
 use signet_keyserver::web::link::{self, LinkAddress, LinkListener, LinkSecret};
+use signet_keyserver::web::tls::{self, ServerIdentity, Timeouts};
 use signet_keyserver::web::{self, WebTier};
 
 /// Signet key server.
@@ -384,7 +384,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     );
                 }
                 AdminCommand::SetRole { user_id, role, .. } => {
-                    let role: signet_keyserver::db::models::UserRole = role.parse().map_err(|e| format!("{e}"))?;
+                    let role: signet_keyserver::keys::db::models::UserRole =
+                        role.parse().map_err(|e| format!("{e}"))?;
                     tier.set_role(&user_id, role).map_err(|f| f.body.message)?;
                     println!("{user_id} now has the role {role}");
                 }

@@ -8,23 +8,23 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use common::now;
-use signet_keyserver::ca::{CaError, CertificateAuthority, RevocationReason, RevokedEntry};
+use signet_crypto::keys::UserKey;
+use signet_keyserver::keys::ca::{CaError, CertificateAuthority, RevocationReason, RevokedEntry};
 use signet_schema::{KeySize, RegistrationData, SignatureScheme};
-use signet_signer::keys::PrivateKey;
 
 fn ca() -> &'static CertificateAuthority {
     static CA: OnceLock<CertificateAuthority> = OnceLock::new();
     CA.get_or_init(|| CertificateAuthority::create("Signet Key Server CA", "Example Bank").expect("CA"))
 }
 
-fn user_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(KeySize::Rsa3072).expect("keygen 3072"))
+fn user_key() -> &'static UserKey {
+    static KEY: OnceLock<UserKey> = OnceLock::new();
+    KEY.get_or_init(|| UserKey::generate(KeySize::Rsa3072).expect("keygen 3072"))
 }
 
-fn other_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| PrivateKey::generate(KeySize::Rsa2048).expect("keygen 2048"))
+fn other_key() -> &'static UserKey {
+    static KEY: OnceLock<UserKey> = OnceLock::new();
+    KEY.get_or_init(|| UserKey::generate(KeySize::Rsa2048).expect("keygen 2048"))
 }
 
 fn alice() -> RegistrationData {
@@ -49,8 +49,8 @@ fn bob() -> RegistrationData {
 }
 
 /// A PSS PKCS#10 request from the signing core.
-fn request(key: &PrivateKey, registration: &RegistrationData) -> Vec<u8> {
-    signet_signer::csr::certification_request(key, registration, SignatureScheme::RsaPssSha256).expect("request")
+fn request(key: &UserKey, registration: &RegistrationData) -> Vec<u8> {
+    signet_crypto::csr::certification_request(key, registration, SignatureScheme::RsaPssSha256).expect("request")
 }
 
 fn pem(label: &str, der: &[u8]) -> String {

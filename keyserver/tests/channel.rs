@@ -1,17 +1,17 @@
 //! The sealed channel end to end: the signing core's client
-//! (`signet_signer::channel`) against the key tier's end
-//! (`signet_keyserver::channel`), every message passing through JSON as it
+//! (`signet_crypto::channel`) against the key tier's end
+//! (`signet_keyserver::keys::channel`), every message passing through JSON as it
 //! would through the web tier, which sees only sealed bodies.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use signet_keyserver::channel::{ChannelError, ChannelLimits, ChannelServer};
+use signet_crypto::channel::{self as client_side, ChannelClient};
+use signet_keyserver::keys::channel::{ChannelError, ChannelLimits, ChannelServer};
+use signet_keyserver::keys::server_keys::ServerKeys;
 use signet_keyserver::keys::{Clock, Policy};
-use signet_keyserver::server_keys::ServerKeys;
 use signet_schema::channel::{OpenRequest, OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::Bytes;
-use signet_signer::channel::{self as client_side, ChannelClient};
 
 const T0: i64 = 1_767_225_600;
 

@@ -26,16 +26,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use common::{BaseUrl, Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
 use sha2::{Digest, Sha256};
-use signet_keyserver::db::models::{self, ApplicationState, CertificateStatus, UserState};
-use signet_keyserver::db::{Database, DbError};
+use signet_crypto::keys::UserKey;
+use signet_crypto::{csr, kdf, seal, sign};
+use signet_keyserver::keys::db::models::{self, ApplicationState, CertificateStatus, UserState};
+use signet_keyserver::keys::db::{Database, DbError};
 use signet_schema::api::{
     ApiError, ApiErrorCode, ApplyRequest, ApplyResponse, ConsentRequest, ConsentResponse, ReregisterRequest,
     SigninRequest, SigninResponse, signed_headers, signed_request_bytes,
 };
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, RegistrationData, SignatureScheme};
-use signet_signer::keys::PrivateKey;
-use signet_signer::{csr, kdf, seal, sign};
 
 /// Client threads per server.
 const CLIENTS: usize = 6;
@@ -145,7 +145,7 @@ struct Load {
     root_pem: Vec<u8>,
     database: Database,
     data_dir: std::path::PathBuf,
-    keys: Vec<PrivateKey>,
+    keys: Vec<UserKey>,
     stop: AtomicBool,
     stats: Stats,
     label: &'static str,
@@ -511,8 +511,8 @@ fn crash_run(label: &'static str, postgres: Option<PgDatabase>) {
     eprintln!("{label}: seed {:#x}", rng.0);
 
     // 2048-bit keys made once and shared across user ids: the test is about the server.
-    let keys: Vec<PrivateKey> = (0..2)
-        .map(|_| PrivateKey::generate(KeySize::Rsa2048).expect("keygen"))
+    let keys: Vec<UserKey> = (0..2)
+        .map(|_| UserKey::generate(KeySize::Rsa2048).expect("keygen"))
         .collect();
     // The load comes from one address and revisits user ids: no rate limit may refuse it.
     let mut launch = KeyServer::launch().rate_limits(10_000_000, 1_000_000).log_to_file();

@@ -12,7 +12,7 @@ use common::PgDatabase;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use signet_keyserver::db::*;
+use signet_keyserver::keys::db::*;
 
 /// A database made for one test on one backend, removed afterwards.
 struct Scratch {

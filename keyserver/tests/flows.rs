@@ -6,13 +6,13 @@
 mod common;
 
 use common::{KeyServer, alice, letter_phrase};
+use signet_crypto::keys::UserKey;
+use signet_crypto::{csr, kdf, seal};
 use signet_schema::api::{
     ApiErrorCode, ApplyRequest, ConsentRequest, PreloginRequest, RevocationReason, RevokeRequest, SigninRequest,
 };
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, SealedKeyRecord, SignatureScheme};
-use signet_signer::keys::PrivateKey;
-use signet_signer::{csr, kdf, seal};
 
 const PASS: &[u8] = b"correct horse battery staple, twice";
 
@@ -21,7 +21,7 @@ fn journey(server: &KeyServer) {
     let reg = alice();
 
     // Apply, as the signing core would.
-    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let salt = kdf::new_salt().expect("salt");
     let keys = kdf::derive(PASS, &reg.user_id, KdfParams::FLOOR, &salt).expect("derive");
     let record = seal::seal(&key, &reg, &keys).expect("seal").encode().expect("encode");
@@ -50,15 +50,15 @@ fn journey(server: &KeyServer) {
     let phrase = letter_phrase(server, "alice");
     // In the database the queued letter is sealed under the storage key: a copy
     // of the database alone does not give the phrase away.
-    let database = signet_keyserver::db::Database::open(&server.database_url()).expect("open database");
+    let database = signet_keyserver::keys::db::Database::open(&server.database_url()).expect("open database");
     let stored = database
-        .read(|c| signet_keyserver::db::models::applications::latest_for_user(c, "alice"))
+        .read(|c| signet_keyserver::keys::db::models::applications::latest_for_user(c, "alice"))
         .expect("read")
         .and_then(|app| app.letter_pdf)
         .expect("a queued letter");
     assert!(!stored.starts_with(b"%PDF"));
     assert!(!String::from_utf8_lossy(&stored).contains(&phrase[..9]));
-    let wrong = signet_keyserver::consent::ConsentPhrase::generate()
+    let wrong = signet_keyserver::keys::consent::ConsentPhrase::generate()
         .expect("phrase")
         .display()
         .to_string();
@@ -208,7 +208,7 @@ fn journey(server: &KeyServer) {
 /// event, deleting that event from the database is found by `audit verify`.
 fn events_cut_off_the_end_are_found(server: &mut KeyServer) {
     use diesel::RunQueryDsl as _;
-    use signet_keyserver::db::{Database, DbError, models};
+    use signet_keyserver::keys::db::{Database, DbError, models};
 
     let db = Database::open(&server.database_url()).expect("the database");
     let newest = db
@@ -339,7 +339,7 @@ fn the_signin_lock_holds_under_parallel_guessing() {
     let server = KeyServer::launch().rate_limits(100_000, 100_000).start();
     let client = server.client();
     let reg = alice();
-    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let salt = kdf::new_salt().expect("salt");
     let keys = kdf::derive(PASS, &reg.user_id, KdfParams::FLOOR, &salt).expect("derive");
     let apply = ApplyRequest {

@@ -31,13 +31,13 @@ use std::time::Instant;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::RandomizedEncryptor;
 use sha2::Sha256;
-use signet_keyserver::channel::{ChannelError, ChannelLimits, ChannelServer};
+use signet_crypto::channel::ChannelClient;
+use signet_crypto::keys::ServerKey;
+use signet_keyserver::keys::channel::{ChannelError, ChannelLimits, ChannelServer};
 use signet_keyserver::keys::{Clock, Policy, system_clock};
 use signet_schema::KeySize;
 use signet_schema::channel::OpenRequest;
 use signet_schema::protocol::Bytes;
-use signet_signer::channel::ChannelClient;
-use signet_signer::keys::PrivateKey;
 
 /// The tests of this file run one at a time: each would be the other's noise.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -72,8 +72,8 @@ struct Rig {
 
 impl Rig {
     fn new(size: KeySize) -> Rig {
-        let integrity = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
-        let confidentiality = PrivateKey::generate(size).expect("keygen");
+        let integrity = ServerKey::generate(KeySize::Rsa2048).expect("keygen");
+        let confidentiality = ServerKey::generate(size).expect("keygen");
         let limits = ChannelLimits {
             max_sessions: 1_000_000,
             max_pending_bootstraps: 1_000_000,

@@ -18,14 +18,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
-use signet_keyserver::db::Database;
+use signet_crypto::keys::UserKey;
+use signet_crypto::{csr, kdf, seal};
+use signet_keyserver::keys::db::Database;
 use signet_schema::api::{
     ApiError, ApiErrorCode, ApplyRequest, ConsentRequest, PreloginRequest, SigninRequest, SigninResponse,
 };
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, RegistrationData, SignatureScheme};
-use signet_signer::keys::PrivateKey;
-use signet_signer::{csr, kdf, seal};
 
 /// Longest acceptable wait for the 503 of a request during the outage.
 const UNAVAILABLE_WITHIN: Duration = Duration::from_secs(10);
@@ -160,7 +160,7 @@ struct Person {
 }
 
 impl Person {
-    fn new(user_id: &str, key: &PrivateKey) -> (Person, ApplyRequest) {
+    fn new(user_id: &str, key: &UserKey) -> (Person, ApplyRequest) {
         let registration = registration(user_id);
         let salt = kdf::new_salt().expect("salt");
         let keys = kdf::derive(b"a pass phrase for the outage", user_id, KdfParams::FLOOR, &salt).expect("kdf");
@@ -238,7 +238,7 @@ fn database_outage_answers_503_and_the_server_recovers() {
         .start();
     let http = server.client_with_timeout(ANSWER_TIMEOUT);
     let direct = Database::open(&server.database_url()).expect("open the database directly");
-    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
 
     // Up: registration and sign-in work through the proxy.
     let (alice, apply) = Person::new("alice", &key);

@@ -9,29 +9,29 @@ mod common;
 use base64::Engine as _;
 use common::{Client, KeyServer, nonce, phrase_in_pdf, registration};
 use sha2::{Digest, Sha256};
+use signet_crypto::kdf::{self, PassphraseKeys};
+use signet_crypto::keys::UserKey;
+use signet_crypto::{csr, seal, sign};
 use signet_schema::api::{
     ApiErrorCode, ApplyRequest, ConsentRequest, ReregisterRequest, RevocationReason, SigninRequest, StaffRevokeRequest,
     signed_headers, signed_request_bytes,
 };
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
-use signet_signer::kdf::{self, PassphraseKeys};
-use signet_signer::keys::PrivateKey;
-use signet_signer::{csr, seal, sign};
 
 /// One registered person, as their signing core knows them.
 struct Account {
     user_id: String,
     registration: RegistrationData,
-    key: PrivateKey,
+    key: UserKey,
     keys: PassphraseKeys,
     serial: String,
 }
 
 /// Applies for `user_id` with a fresh key; returns what consent needs later.
-fn apply(client: &Client, user_id: &str) -> (RegistrationData, PrivateKey, PassphraseKeys) {
+fn apply(client: &Client, user_id: &str) -> (RegistrationData, UserKey, PassphraseKeys) {
     let reg = registration(user_id);
-    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let salt = kdf::new_salt().expect("salt");
     let keys = kdf::derive(
         format!("pass phrase of {user_id}").as_bytes(),
@@ -56,7 +56,7 @@ fn apply(client: &Client, user_id: &str) -> (RegistrationData, PrivateKey, Passp
     (reg, key, keys)
 }
 
-fn consent(client: &Client, reg: RegistrationData, key: PrivateKey, keys: PassphraseKeys, phrase: &str) -> Account {
+fn consent(client: &Client, reg: RegistrationData, key: UserKey, keys: PassphraseKeys, phrase: &str) -> Account {
     let done: serde_json::Value = client.post_ok(
         "/v1/consent",
         &ConsentRequest {
@@ -265,7 +265,7 @@ fn every_route_for_every_role() {
     );
 
     // Alice re-registers herself: a new pass phrase and a new key.
-    let new_key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let new_key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let new_keys = kdf::derive(
         b"a brand new pass phrase",
         "alice",
@@ -317,7 +317,7 @@ fn every_route_for_every_role() {
     // A stranger cannot take over the reset id with other registration data.
     let mut stranger = registration("bob");
     stranger.email = "mallory@example.net".into();
-    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let keys = kdf::derive(
         b"mallory's pass phrase",
         "bob",

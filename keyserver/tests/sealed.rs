@@ -6,14 +6,14 @@
 mod common;
 
 use common::{Client, KeyServer};
+use signet_crypto::channel::{ChannelClient, first_use_integrity_key};
+use signet_crypto::keys::UserKey;
+use signet_crypto::{csr, kdf, seal};
 use signet_keyserver::keys::sealed::SEALED_CONTENT_TYPE;
 use signet_schema::api::{ApiError, ApiErrorCode, ApplyRequest, ConsentRequest, PreloginRequest, SigninRequest};
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, SealedKeyRecord, SignatureScheme};
-use signet_signer::channel::{ChannelClient, first_use_integrity_key};
-use signet_signer::keys::PrivateKey;
-use signet_signer::{csr, kdf, seal};
 
 /// The client side of an open channel.
 struct Sealed<'c> {
@@ -84,7 +84,7 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
     let mut sealed = Sealed::connect(&client);
 
     let reg = common::alice();
-    let key = PrivateKey::generate(KeySize::Rsa2048).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let salt = kdf::new_salt().expect("salt");
     let keys = kdf::derive(b"sealed all the way", "alice", KdfParams::FLOOR, &salt).expect("kdf");
     let record = seal::seal(&key, &reg, &keys).expect("seal").encode().expect("encode");
@@ -139,7 +139,7 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
     let mut sealed = Sealed::connect(&client);
 
     // Typed errors come back sealed too: consent with a wrong phrase.
-    let wrong = signet_keyserver::consent::ConsentPhrase::generate()
+    let wrong = signet_keyserver::keys::consent::ConsentPhrase::generate()
         .expect("phrase")
         .display()
         .to_string();

@@ -14,11 +14,13 @@ use std::time::Duration;
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
-use signet_keyserver::db::models::{self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState};
-use signet_keyserver::db::{Database, DbError, WRITE_LOCK_KEY};
 use signet_keyserver::error::Failure;
+use signet_keyserver::keys::db::models::{
+    self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState,
+};
+use signet_keyserver::keys::db::{Database, DbError, WRITE_LOCK_KEY};
+use signet_keyserver::keys::storage_key::{BlobKind, StorageKey};
 use signet_keyserver::keys::{KeyTier, Policy, system_clock};
-use signet_keyserver::storage_key::{BlobKind, StorageKey};
 use signet_schema::api::{ApiErrorCode, RevocationReason, RevokeRequest, SigninRequest, SigninResponse};
 use signet_schema::protocol::Bytes;
 

@@ -215,7 +215,6 @@ pub struct CertificateInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
-#[non_exhaustive]
 pub enum ApiErrorCode {
     /// The body is not valid JSON of the expected shape; `field` may say where.
     BadRequest,

@@ -1,6 +1,6 @@
 //! The sealed channel's wire formats: the key tier's signed bootstrap
 //! document, the request that opens a session, and the envelope of a sealed
-//! message. The cryptography is in `signet_signer::channel` (both ends) and
+//! message. The cryptography is in `signet_crypto::channel` (both ends) and
 //! the key tier's `signet_keyserver::channel`; this module only parses.
 //!
 //! # Bootstrap document

@@ -1,59 +1,40 @@
 //! Calendar dates in UTC for letters, listings and command-line filters,
-//! without a time-zone database: the proleptic Gregorian calendar
-//! (H. Hinnant's `civil_from_days` / `days_from_civil`).
+//! through the `time` crate (proleptic Gregorian calendar, no time-zone
+//! database needed for UTC).
+
+use ::time::format_description::BorrowedFormatItem;
+use ::time::macros::format_description;
+use ::time::{Date, OffsetDateTime};
+
+const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+const DATE_TIME: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+
+/// Formats a Unix time with `format`; a time outside the years the `time`
+/// crate represents (±9999) is shown as the raw number of seconds.
+fn format_unix(unix: i64, format: &[BorrowedFormatItem<'static>]) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_else(|| format!("@{unix}"))
+}
 
 /// `YYYY-MM-DD` of a Unix time, UTC.
 pub fn date(unix: i64) -> String {
-    let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
-    format!("{year:04}-{month:02}-{day:02}")
+    format_unix(unix, DATE)
 }
 
 /// `YYYY-MM-DD HH:MM:SSZ` of a Unix time, UTC.
 pub fn date_time(unix: i64) -> String {
-    let seconds = unix.rem_euclid(86_400);
-    format!(
-        "{} {:02}:{:02}:{:02}Z",
-        date(unix),
-        seconds / 3600,
-        seconds % 3600 / 60,
-        seconds % 60
-    )
+    format_unix(unix, DATE_TIME)
 }
 
-/// The Unix time of midnight UTC starting `YYYY-MM-DD`, if it is a real date.
+/// The Unix time of midnight UTC starting `YYYY-MM-DD` (years 1 to 9999),
+/// if it is a real date.
 pub fn parse_date(text: &str) -> Option<i64> {
-    let mut parts = text.trim().splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: i64 = parts.next()?.parse().ok()?;
-    let day: i64 = parts.next()?.parse().ok()?;
-    if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    // Refuses 2026-02-30 and the like: the date must read back the same.
-    (civil_from_days(days) == (year, month, day)).then_some(days * 86_400)
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let date = Date::parse(text.trim(), DATE).ok()?;
+    (1..=9999)
+        .contains(&date.year())
+        .then(|| date.midnight().assume_utc().unix_timestamp())
 }
 
 #[cfg(test)]
@@ -68,7 +49,16 @@ mod tests {
         assert_eq!(date_time(1_798_761_599), "2026-12-31 23:59:59Z");
         assert_eq!(parse_date("2000-02-29"), Some(951_782_400));
         assert_eq!(parse_date("1970-01-01"), Some(0));
-        for bad in ["2026-02-30", "2025-02-29", "2026-13-01", "2026-1", "yesterday", ""] {
+        for bad in [
+            "2026-02-30",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-1",
+            "yesterday",
+            "",
+            "0000-01-01",
+            "+2026-01-01",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
         // Every 997th day from 0001-01-01 to 9999-12-31.
@@ -76,5 +66,6 @@ mod tests {
             let unix = day * 86_400;
             assert_eq!(parse_date(&date(unix)), Some(unix));
         }
+        assert_eq!(date(i64::MAX), format!("@{}", i64::MAX));
     }
 }

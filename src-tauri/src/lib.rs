@@ -1,5 +1,6 @@
 //! The Signet desktop shell: commands for the webview (`commands/`), the
-//! session and its signer (`state`), documents to sign (`documents`).
+//! session and its signer (`state`), documents to sign (`documents`), the
+//! webview engine's environment defaults (`webview_env`).
 //!
 //! The signer is ended on sign-out, after [`state::IDLE_TIMEOUT`] without
 //! use, when the window is closed and when the app exits; if the app is
@@ -10,6 +11,7 @@ mod commands;
 mod documents;
 mod error;
 mod state;
+mod webview_env;
 
 use std::time::Duration;
 
@@ -27,8 +29,10 @@ fn idle_timeout() -> Duration {
         .unwrap_or(IDLE_TIMEOUT)
 }
 
-/// Starts the app.
+/// Starts the app: the webview engine's defaults first, while the process
+/// has one thread, then logging and the window.
 pub fn run() {
+    webview_env::apply_defaults();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIGNET_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

@@ -15,11 +15,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use signet_client::child::SignerProcess;
 use signet_journeys::webdriver::{App, Display, processes};
 use signet_journeys::{KeyServer, SecretService, binary};
 use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{RegistrationData, SignatureScheme};
-use signet_signer::child::SignerProcess;
 
 const LONG: Duration = Duration::from_secs(60);
 const STARTS: usize = 7;

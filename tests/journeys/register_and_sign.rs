@@ -6,12 +6,12 @@
 //! detached CMS, and OpenSSL verifies it against the published CA.
 
 use base64::Engine as _;
+use signet_client::child::SignerProcess;
 use signet_journeys::{KeyServer, call, openssl, signer};
 use signet_schema::api::{ApplyRequest, ConsentRequest, Policy, PreloginRequest, SigninRequest};
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{RegistrationData, SignatureScheme};
-use signet_signer::child::SignerProcess;
 
 const SEALED: &str = "application/vnd.signet.sealed+json";
 

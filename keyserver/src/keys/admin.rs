@@ -8,8 +8,8 @@ use signet_schema::api::ApiErrorCode;
 
 use super::KeyTier;
 use super::flows::{Outcome, TxError, event, settle};
-use crate::db::models::{self, ApplicationState, LetterState, UserRole, UserState};
 use crate::error::Failure;
+use crate::keys::db::models::{self, ApplicationState, LetterState, UserRole, UserState};
 
 impl KeyTier {
     /// On a fresh install (no help-desk account yet), makes the pending
@@ -20,7 +20,7 @@ impl KeyTier {
         // The letter is written (atomically) before anything is committed, so
         // a failed write or a crash never loses the only copy of the phrase.
         let (application_id, pdf) = settle(self.db.read(|c| self.bootstrap_candidate(c, user_id)))?;
-        crate::files::write_secret(letter_path, &pdf).map_err(Failure::internal)?;
+        crate::secret_file::write_secret(letter_path, &pdf).map_err(Failure::internal)?;
         settle(self.db.write(|c| -> Result<Outcome<()>, TxError> {
             let (current, _) = match self.bootstrap_candidate(c, user_id)? {
                 Outcome::Done(found) => found,
@@ -52,7 +52,7 @@ impl KeyTier {
     /// their application id and letter.
     fn bootstrap_candidate(
         &self,
-        c: &mut crate::db::AnyConnection,
+        c: &mut crate::keys::db::AnyConnection,
         user_id: &str,
     ) -> Result<Outcome<(String, Vec<u8>)>, TxError> {
         let staff = models::users::list(c, Some(UserState::Active), 10_000, 0)?

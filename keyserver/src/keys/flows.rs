@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use signet_crypto::etm::SealingKey;
 use signet_schema::api::{
     self, ApiErrorCode, ApplyRequest, ApplyResponse, CertificateInfo, ConsentRequest, ConsentResponse, PreloginRequest,
     PreloginResponse, ReregisterRequest, ReregisterResponse, RevocationReason, RevokeRequest, RevokeResponse,
@@ -12,22 +13,21 @@ use signet_schema::api::{
 };
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, RegistrationData, SealedKeyRecord};
-use signet_signer::etm::SealingKey;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::KeyTier;
-use crate::audit::NewEvent;
-use crate::ca::{self, CaError, RevokedEntry};
-use crate::consent::{ConsentPhrase, PhraseError};
-use crate::db::models::{
+use crate::error::Failure;
+use crate::keys::audit::NewEvent;
+use crate::keys::ca::{self, CaError, RevokedEntry};
+use crate::keys::consent::{ConsentPhrase, PhraseError};
+use crate::keys::db::models::{
     self, Application, ApplicationState, Certificate, CertificateStatus, KeyRecord, LetterState, NewUser, User,
     UserRole, UserState,
 };
-use crate::db::{AnyConnection, DbError, TransactionError};
-use crate::error::Failure;
-use crate::letter::ConsentLetter;
-use crate::storage_key::BlobKind;
+use crate::keys::db::{AnyConnection, DbError, TransactionError};
+use crate::keys::letter::ConsentLetter;
+use crate::keys::storage_key::BlobKind;
 
 /// Length of a sign-in verifier.
 const VERIFIER_LEN: usize = 32;
@@ -664,7 +664,7 @@ impl KeyTier {
 
     /// `POST /v1/signin` as the route answers it, the JSON of a
     /// [`SigninResponse`]: from the release cache when it holds a current
-    /// answer for this verifier (see [`super::release_cache`]), else from the
+    /// answer for this verifier (see [`super::sign_in_cache`]), else from the
     /// database on the blocking pool.
     pub async fn signin_answer(self: Arc<Self>, req: SigninRequest) -> Result<bytes::Bytes, Failure> {
         if req.verifier.0.len() == VERIFIER_LEN {

@@ -7,26 +7,35 @@
 //! them on the blocking pool.
 
 mod admin;
+pub mod audit;
+pub mod ca;
+pub mod channel;
+pub mod consent;
+pub mod db;
 mod flows;
-mod release_cache;
+pub mod letter;
+pub mod openapi;
 pub mod routes;
 pub mod sealed;
+pub mod server_keys;
+mod sign_in_cache;
 pub mod staff;
+pub mod storage_key;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use signet_crypto::keys::ServerKey;
 use signet_schema::{KdfParams, KeySize, SignatureScheme};
-use signet_signer::keys::PrivateKey;
 
-use crate::audit::{self, NewEvent};
-use crate::ca::CertificateAuthority;
-use crate::channel::{ChannelLimits, ChannelServer};
-use crate::db::{AnyConnection, Database, DbError, models};
-use crate::server_keys::ServerKeys;
-use crate::storage_key::StorageKey;
+use self::audit::NewEvent;
+use crate::keys::ca::CertificateAuthority;
+use crate::keys::channel::{ChannelLimits, ChannelServer};
+use crate::keys::db::{AnyConnection, Database, DbError, models};
+use crate::keys::server_keys::ServerKeys;
+use crate::keys::storage_key::StorageKey;
 
 /// The file in the data directory that keeps the audit head.
 const AUDIT_HEAD_FILE: &str = "audit-head";
@@ -102,13 +111,13 @@ pub enum OpenError {
     },
     /// A key file could not be read or made.
     #[error(transparent)]
-    KeyFile(#[from] crate::files::SecretFileError),
+    KeyFile(#[from] crate::secret_file::SecretFileError),
     /// The CA could not be loaded or made.
     #[error("certification authority: {0}")]
-    Ca(#[from] crate::ca::CaError),
+    Ca(#[from] crate::keys::ca::CaError),
     /// The sealed channel could not be set up.
     #[error("sealed channel: {0}")]
-    Channel(#[from] crate::channel::ChannelError),
+    Channel(#[from] crate::keys::channel::ChannelError),
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Database(#[from] DbError),
@@ -118,16 +127,16 @@ pub enum OpenError {
 pub struct KeyTier {
     pub(crate) db: Database,
     pub(crate) storage: StorageKey,
-    pub(crate) integrity: PrivateKey,
+    pub(crate) integrity: ServerKey,
     pub(crate) ca: CertificateAuthority,
     pub(crate) policy: Policy,
     pub(crate) clock: Clock,
     pub(crate) data_dir: PathBuf,
     pub(crate) channel: ChannelServer,
-    pub(crate) releases: release_cache::ReleaseCache,
+    pub(crate) releases: sign_in_cache::SignInCache,
     /// Per-user limits for sealed bodies, which the web tier cannot read
     /// (see [`KeyTier::limit_sealed_users`]).
-    pub(crate) sealed_users: std::sync::OnceLock<crate::web::limits::RateLimits>,
+    pub(crate) sealed_users: std::sync::OnceLock<crate::rate_limit::RateLimits>,
     /// HMAC-SHA256 keyed for verifier tags, ready to clone (see [`KeyTier::verifier_tag`]).
     verifier_mac: Hmac<Sha256>,
 }
@@ -138,7 +147,7 @@ impl KeyTier {
     pub fn new(
         db: Database,
         storage: StorageKey,
-        integrity: PrivateKey,
+        integrity: ServerKey,
         ca: CertificateAuthority,
         policy: Policy,
         clock: Clock,
@@ -146,7 +155,7 @@ impl KeyTier {
         channel: ChannelServer,
     ) -> Self {
         KeyTier {
-            releases: release_cache::ReleaseCache::new(db.clone()),
+            releases: sign_in_cache::SignInCache::new(db.clone()),
             sealed_users: std::sync::OnceLock::new(),
             verifier_mac: keyed_mac(&storage, b"verifier"),
             db,
@@ -254,7 +263,7 @@ impl KeyTier {
     /// ones. In one process the web tier's own limiters are passed, so plain
     /// and sealed requests share one allowance. Set once; unset, sealed
     /// requests are limited per address only.
-    pub fn limit_sealed_users(&self, limits: crate::web::limits::RateLimits) {
+    pub fn limit_sealed_users(&self, limits: crate::rate_limit::RateLimits) {
         let _ = self.sealed_users.set(limits);
     }
 
@@ -321,7 +330,7 @@ impl KeyTier {
             }
         }
         let head = audit::Head::of(&last);
-        crate::files::write_atomically(&self.audit_head_path(), head.to_text().as_bytes(), 0o644)
+        crate::secret_file::write_atomically(&self.audit_head_path(), head.to_text().as_bytes(), 0o644)
             .map_err(|e| e.to_string())?;
         Ok(Some(head))
     }
@@ -388,7 +397,7 @@ impl KeyTier {
     }
 
     /// The integrity key's public half (audit-log and bootstrap verification).
-    pub fn integrity_public_key(&self) -> signet_signer::keys::PublicKey {
+    pub fn integrity_public_key(&self) -> signet_crypto::keys::PublicKey {
         self.integrity.public_key()
     }
 

@@ -16,9 +16,9 @@ use signet_schema::protocol::Bytes;
 use super::KeyTier;
 use super::sealed::{self, Sealing};
 use super::staff::{SignedRequest, signed_request};
-use crate::db::models::LetterState;
 use crate::error::Failure;
 use crate::http::{blocking, blocking_bytes, json_body, recover};
+use crate::keys::db::models::LetterState;
 
 /// Every route of the key tier, with the one `recover()`.
 pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
@@ -112,8 +112,12 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
         .and(warp::path::end())
         .and(warp::get())
         .map(|| {
-            warp::reply::with_header(crate::openapi::document_text(), "content-type", "application/json")
-                .into_response()
+            warp::reply::with_header(
+                crate::keys::openapi::document_text(),
+                "content-type",
+                "application/json",
+            )
+            .into_response()
         });
     // GET /v1/certificates/{serial}
     let certificate = v1
@@ -294,7 +298,7 @@ where
         .and(with)
         .and(sealed::body(
             tier.clone(),
-            crate::web::PER_USER_ROUTES.contains(&format!("/v1/{name}").as_str()),
+            crate::route_table::counts_per_user(&format!("/v1/{name}")),
         ))
         .and_then(
             move |t: Arc<KeyTier>, (req, sealing): (Result<T, Failure>, Option<Sealing>)| {
@@ -304,32 +308,3 @@ where
         )
         .boxed()
 }
-
-/// The route table, for the web tier's allow-list and the API description.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/v1/policy"),
-    ("GET", "/v1/bootstrap"),
-    ("POST", "/v1/channel/open"),
-    ("GET", "/v1/openapi.json"),
-    ("POST", "/v1/apply"),
-    ("POST", "/v1/consent"),
-    ("POST", "/v1/prelogin"),
-    ("POST", "/v1/signin"),
-    ("POST", "/v1/revoke"),
-    ("GET", "/v1/ca.pem"),
-    ("GET", "/v1/crl"),
-    ("GET", "/v1/certificates/{serial}"),
-    ("POST", "/v1/reregister"),
-    ("GET", "/v1/helpdesk/letters"),
-    ("GET", "/v1/helpdesk/letters/{application}/pdf"),
-    ("POST", "/v1/helpdesk/letters/{application}/printed"),
-    ("POST", "/v1/helpdesk/letters/{application}/dispatched"),
-    ("GET", "/v1/helpdesk/users"),
-    ("POST", "/v1/helpdesk/users/{user}/reset"),
-    ("POST", "/v1/helpdesk/users/{user}/unlock"),
-    ("POST", "/v1/helpdesk/users/{user}/revoke"),
-    ("GET", "/v1/audit/certificates"),
-    ("GET", "/v1/audit/certificates.csv"),
-    ("GET", "/v1/audit/events"),
-    ("GET", "/v1/audit/verify"),
-];

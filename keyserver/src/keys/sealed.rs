@@ -22,9 +22,9 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
 use super::KeyTier;
-use crate::channel::ChannelError;
 use crate::error::Failure;
 use crate::http::{MAX_BODY, Rejected, failure_reply};
+use crate::keys::channel::ChannelError;
 
 /// The media type of a sealed body.
 pub const SEALED_CONTENT_TYPE: &str = "application/vnd.signet.sealed+json";
@@ -59,7 +59,7 @@ struct NamesUser {
 }
 
 /// A JSON body of type `T`, sent plain or sealed. On a `per_user` route
-/// (one of [`crate::web::PER_USER_ROUTES`]) a sealed request is counted
+/// (one of a route of [`crate::route_table`] with `per_user_limit`) a sealed request is counted
 /// against its user id's limit here, since the web tier could not read it;
 /// over the limit, the request is `Err` — to be answered, sealed, with that
 /// failure.

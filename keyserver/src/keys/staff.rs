@@ -10,21 +10,21 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
+use signet_crypto::keys::PublicKey;
 use signet_schema::api::{
     self, ActionDone, ApiErrorCode, AuditVerification, EventInfo, LetterInfo, StaffRevokeRequest, UserInfo,
     signed_headers, signed_request_bytes,
 };
 use signet_schema::{RegistrationData, SignatureScheme};
-use signet_signer::keys::PublicKey;
 use warp::Filter;
 
 use super::KeyTier;
 use super::flows::{Outcome, TxError, event, info, settle};
-use crate::db::AnyConnection;
-use crate::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
 use crate::error::Failure;
 use crate::http::{MAX_BODY, Rejected};
-use crate::storage_key::BlobKind;
+use crate::keys::db::AnyConnection;
+use crate::keys::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
+use crate::keys::storage_key::BlobKind;
 
 /// A request as signed by its sender.
 #[derive(Clone, Debug)]
@@ -204,7 +204,7 @@ impl KeyTier {
         };
         let body_hash = hex::encode(Sha256::digest(&req.body));
         let signed = signed_request_bytes(&req.method, &req.path_and_query, req.timestamp, &req.nonce, &body_hash);
-        if signet_signer::sign::verify(&public, SignatureScheme::RsaPssSha256, &signed, &req.signature).is_err() {
+        if signet_crypto::sign::verify(&public, SignatureScheme::RsaPssSha256, &signed, &req.signature).is_err() {
             return Ok(Err(Failure::new(
                 ApiErrorCode::BadSignature,
                 "the request's signature does not verify with your certificate",
@@ -589,7 +589,7 @@ impl KeyTier {
 fn find_application(c: &mut AnyConnection, application_id: &str) -> Result<Option<models::Application>, TxError> {
     match models::applications::get(c, application_id) {
         Ok(app) => Ok(Some(app)),
-        Err(crate::db::DbError::NotFound) => Ok(None),
+        Err(crate::keys::db::DbError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -1,5 +1,5 @@
 //! The allow-list: the web tier forwards a request only when its method and
-//! path match one of the key tier's routes ([`crate::keys::routes::ROUTES`]).
+//! path match one of the key server's routes ([`crate::route_table::ROUTES`]).
 //!
 //! Paths are matched as the client sent them, segment by segment, without
 //! any decoding or normalisation: `/v1/../admin`, `/v1//policy`,
@@ -39,7 +39,15 @@ impl AllowList {
 
     /// The key tier's own routes.
     pub fn key_tier() -> Self {
-        Self::new(crate::keys::routes::ROUTES)
+        AllowList {
+            routes: crate::route_table::ROUTES
+                .iter()
+                .map(|r| Route {
+                    method: r.method,
+                    pattern: r.path,
+                })
+                .collect(),
+        }
     }
 
     /// The route that `method` and `path` match, if any.

@@ -31,7 +31,7 @@ use tower_service::Service;
 use zeroize::Zeroizing;
 
 use crate::error::Failure;
-use crate::files::SecretFileError;
+use crate::secret_file::SecretFileError;
 
 /// The header that carries the link secret, in hex.
 pub const LINK_HEADER: &str = "signet-link";
@@ -98,7 +98,7 @@ impl LinkSecret {
 
     /// Reads the secret from `path` (mode 0600 or stricter, 64 hex digits).
     pub fn load(path: &Path) -> Result<LinkSecret, LinkError> {
-        let text = Zeroizing::new(crate::files::read_secret(path)?);
+        let text = Zeroizing::new(crate::secret_file::read_secret(path)?);
         let mut bytes = Zeroizing::new([0u8; SECRET_LEN]);
         let trimmed = text.trim_ascii();
         hex::decode_to_slice(trimmed, bytes.as_mut()).map_err(|_| LinkError::BadSecret {
@@ -114,7 +114,7 @@ impl LinkSecret {
             let fresh = Self::generate()?;
             let mut text = Zeroizing::new(hex::encode(fresh.bytes.as_ref()).into_bytes());
             text.push(b'\n');
-            crate::files::write_secret(path, &text)?;
+            crate::secret_file::write_secret(path, &text)?;
             tracing::info!(file = %path.display(), "made a new link secret");
         }
         Self::load(path)
@@ -399,7 +399,7 @@ pub async fn serve_link<S>(
         };
         let service = service.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(crate::tls::serve_connection(
+        tokio::spawn(crate::web::tls::serve_connection(
             stream,
             service,
             peer,

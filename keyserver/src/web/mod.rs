@@ -23,8 +23,8 @@
 
 pub mod allow;
 pub mod forward;
-pub mod limits;
 pub mod link;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr};
@@ -40,14 +40,11 @@ use warp::{Filter, Rejection};
 
 use self::allow::{AllowList, Route};
 use self::forward::{Forwarder, KeyTierService};
-use self::limits::{RateLimitConfig, RateLimits, retry_after_seconds};
 use self::link::{LinkAddress, LinkSecret};
 use crate::error::Failure;
 use crate::http::{MAX_BODY, Rejected, failure_reply};
-use crate::tls::PeerAddress;
-
-/// The routes whose requests also count against the named user's rate.
-pub const PER_USER_ROUTES: &[&str] = &["/v1/prelogin", "/v1/signin", "/v1/consent", "/v1/revoke"];
+use crate::rate_limit::{RateLimitConfig, RateLimits, retry_after_seconds};
+use crate::web::tls::PeerAddress;
 
 /// Bodies above [`MAX_BODY`] up to this size are read and dropped before
 /// the 413 answer; larger ones are answered without reading.
@@ -195,7 +192,7 @@ impl WebTier {
             (None, None) => return failure_reply(Failure::new(ApiErrorCode::NotFound, "no such route")),
             (None, Some(route)) => route,
         };
-        if PER_USER_ROUTES.contains(&route.pattern)
+        if crate::route_table::counts_per_user(route.pattern)
             && let Some(user_id) = user_id_of(&body)
             && let Err(wait) = self.limits.check_user(&user_id)
         {
@@ -269,7 +266,7 @@ async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
 }
 
 /// The web tier as one warp filter, every answer a reply (typed JSON on
-/// refusal). Serve it with [`crate::tls::serve_tls`], which supplies the
+/// refusal). Serve it with [`crate::web::tls::serve_tls`], which supplies the
 /// [`PeerAddress`] the address limit keys on.
 pub fn routes(web: Arc<WebTier>) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let admitted = warp::any()

@@ -64,28 +64,28 @@ pub fn registration(user_id: &str) -> RegistrationData {
 /// The consent phrase printed on the newest letter for `user_id`, read from
 /// the PDF the server produced.
 pub fn letter_phrase(server: &KeyServer, user_id: &str) -> String {
-    let database = signet_keyserver::db::Database::open(&server.database_url()).expect("open database");
+    let database = signet_keyserver::keys::db::Database::open(&server.database_url()).expect("open database");
     letter_phrase_in(&database, &server.data_dir, user_id)
 }
 
 /// The phrase on the newest letter for `user_id`, read from `database` and
 /// opened with the storage key in `data_dir`, as the help desk's printer would.
 pub fn letter_phrase_in(
-    database: &signet_keyserver::db::Database,
+    database: &signet_keyserver::keys::db::Database,
     data_dir: &std::path::Path,
     user_id: &str,
 ) -> String {
     let app = database
-        .read(|c| signet_keyserver::db::models::applications::latest_for_user(c, user_id))
+        .read(|c| signet_keyserver::keys::db::models::applications::latest_for_user(c, user_id))
         .expect("read the application")
         .unwrap_or_else(|| panic!("{user_id}: no application"));
     let sealed = app
         .letter_pdf
         .unwrap_or_else(|| panic!("{user_id}: the letter is no longer queued"));
-    let storage = signet_keyserver::storage_key::StorageKey::load_or_create(data_dir).expect("storage key");
+    let storage = signet_keyserver::keys::storage_key::StorageKey::load_or_create(data_dir).expect("storage key");
     let pdf = storage
         .open(
-            signet_keyserver::storage_key::BlobKind::Letter,
+            signet_keyserver::keys::storage_key::BlobKind::Letter,
             &app.application_id,
             &sealed,
         )
@@ -98,7 +98,7 @@ pub fn phrase_in_pdf(pdf: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(pdf);
     text.split('(')
         .filter_map(|s| s.split_once(')').map(|(inside, _)| inside.to_owned()))
-        .find(|s| s.len() > 20 && signet_keyserver::consent::ConsentPhrase::parse(s).is_ok())
+        .find(|s| s.len() > 20 && signet_keyserver::keys::consent::ConsentPhrase::parse(s).is_ok())
 }
 
 /// A running `signet-keyserver key` or `signet-keyserver web`, its standard

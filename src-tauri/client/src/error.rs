@@ -1,9 +1,9 @@
 //! One error type for the client: what happened, in words a person can act
 //! on, with a stable code for the desktop app and an exit code for scripts.
 
+use crate::child::ChildError;
 use signet_schema::api::ApiErrorCode;
 use signet_schema::protocol::ErrorCode as SignerCode;
-use signet_signer::child::ChildError;
 
 use crate::tls::Fingerprint;
 

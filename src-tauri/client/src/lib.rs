@@ -2,6 +2,7 @@
 //!
 //! - [`server`]: the key server over HTTPS, its certificate pinned ([`tls`]);
 //! - [`settings`]: the server's address and pins, kept in the OS keyring only;
+//! - [`child`]: the parent's side of the pipe protocol: start a signing process, talk to it;
 //! - [`signer`]: supervision of the signing process, the only holder of keys;
 //! - [`session`]: the flows — apply, consent, sign in, sign, change pass
 //!   phrase, new key, revoke, and staff requests signed with the person's key;
@@ -10,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod child;
 pub mod error;
 pub mod passphrase;
 pub mod server;

@@ -391,12 +391,18 @@ impl Session {
     }
 
     /// Signs `content` exactly as given: detached CMS (with the certificate) or a raw signature.
+    ///
+    /// The signature is checked before it is returned: it must verify over
+    /// these exact bytes with this session's certified key (and, for CMS,
+    /// name this session's certificate). So the app, the command line and
+    /// every signed request get only signatures that a verifier will accept.
     pub fn sign(&mut self, content: &[u8], format: SignatureFormat, scheme: SignatureScheme) -> Result<Vec<u8>> {
         let certificate = matches!(format, SignatureFormat::Cms).then(|| Bytes(self.certificate.clone()));
         let signature = expect_answer!(
             self.signer.call(Request::Sign { content: Bytes(content.to_vec()), scheme, format, certificate })?,
             Response::Signed { signature } => signature
         )?;
+        check_what_was_signed(&self.certificate, content, format, scheme, &signature.0)?;
         Ok(signature.0)
     }
 
@@ -540,4 +546,41 @@ impl Session {
     pub fn end(self) {
         self.signer.end();
     }
+}
+
+/// Checks a signature the signing child returned: over `content`, by the key
+/// `certificate` certifies, in `scheme`; a CMS signature must also carry
+/// `certificate` itself.
+fn check_what_was_signed(
+    certificate: &[u8],
+    content: &[u8],
+    format: SignatureFormat,
+    scheme: SignatureScheme,
+    signature: &[u8],
+) -> Result<()> {
+    let refused = |why: String| ClientError::SignerFailed(format!("the new signature was not kept: {why}"));
+    match format {
+        SignatureFormat::Cms => {
+            let verified = signet_crypto::cms::verify_detached(signature, content)
+                .map_err(|e| refused(format!("it does not verify over the signed bytes ({e})")))?;
+            if verified.certificate != certificate {
+                return Err(refused("it names another certificate than this session's".into()));
+            }
+        }
+        SignatureFormat::Raw => {
+            use der::{Decode, Encode};
+            let parsed = x509_cert::Certificate::from_der(certificate)
+                .map_err(|e| refused(format!("this session's certificate does not parse ({e})")))?;
+            let spki = parsed
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()
+                .map_err(|e| refused(format!("this session's certificate has no usable key ({e})")))?;
+            let key = signet_crypto::keys::PublicKey::from_spki_der(&spki)
+                .map_err(|e| refused(format!("this session's certificate has no usable key ({e})")))?;
+            signet_crypto::sign::verify(&key, scheme, content, signature)
+                .map_err(|e| refused(format!("it does not verify over the signed bytes ({e})")))?;
+        }
+    }
+    Ok(())
 }

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::child::SignerProcess;
 use signet_schema::protocol::{HardeningReport, Request, Response};
-use signet_signer::child::SignerProcess;
 
 use crate::error::{ClientError, Result};
 

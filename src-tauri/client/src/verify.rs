@@ -9,9 +9,9 @@ use std::time::UNIX_EPOCH;
 use der::{Decode, DecodePem, Encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use signet_crypto::keys::PublicKey;
 use signet_schema::SignatureScheme;
 use signet_schema::api::{CertificateInfo, CertificateStatus, RevocationReason};
-use signet_signer::keys::PublicKey;
 use x509_cert::Certificate;
 
 use crate::error::{ClientError, Result};
@@ -56,8 +56,8 @@ fn not_valid(what: impl Into<String>) -> ClientError {
 /// key, not a signature at all); `Ok` with `valid: false` and the reasons
 /// when it verifies but the certificate did not vouch for it at signing time.
 pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]) -> Result<SignatureReport> {
-    let verified = signet_signer::cms::verify_detached(signature, content).map_err(|e| match e {
-        signet_signer::Error::Format(_) => ClientError::input("signature", "this is not a CMS signature file (.p7s)"),
+    let verified = signet_crypto::cms::verify_detached(signature, content).map_err(|e| match e {
+        signet_crypto::Error::Format(_) => ClientError::input("signature", "this is not a CMS signature file (.p7s)"),
         _ => not_valid("the signature does not match the file: the file was changed or signed with another key"),
     })?;
     let certificate =
@@ -125,7 +125,7 @@ fn issued_by(certificate: &Certificate, ca: &Certificate) -> bool {
     if certificate.tbs_certificate().issuer() != ca.tbs_certificate().subject() {
         return false;
     }
-    let Some(scheme) = signet_signer::sign::scheme_of(certificate.signature_algorithm()) else {
+    let Some(scheme) = signet_crypto::sign::scheme_of(certificate.signature_algorithm()) else {
         return false;
     };
     let (Ok(tbs), Ok(spki)) = (
@@ -140,5 +140,5 @@ fn issued_by(certificate: &Certificate, ca: &Certificate) -> bool {
     let Some(signature) = certificate.signature().as_bytes() else {
         return false;
     };
-    signet_signer::sign::verify(&key, scheme, &tbs, signature).is_ok()
+    signet_crypto::sign::verify(&key, scheme, &tbs, signature).is_ok()
 }

@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
+use signet_client::child::SignerProcess;
+use signet_crypto::keys::UserKey;
+use signet_crypto::{kdf, seal, sign};
 use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
-use signet_signer::child::SignerProcess;
 use signet_signer::hardening::locked_kib;
-use signet_signer::keys::PrivateKey;
-use signet_signer::{kdf, seal, sign};
 
 const SIZES: [KeySize; 3] = [KeySize::Rsa2048, KeySize::Rsa3072, KeySize::Rsa4096];
-const ORDER: &[u8] = include_bytes!("../tests/vectors/sign/message.xml");
+const ORDER: &[u8] = include_bytes!("../../../schema/crypto/tests/vectors/sign/message.xml");
 
 fn registration() -> RegistrationData {
     RegistrationData {
@@ -42,10 +42,10 @@ fn signer_path() -> PathBuf {
     path
 }
 
-fn keys(sizes: &[KeySize]) -> Vec<(KeySize, PrivateKey)> {
+fn keys(sizes: &[KeySize]) -> Vec<(KeySize, UserKey)> {
     sizes
         .iter()
-        .map(|&s| (s, PrivateKey::generate(s).expect("keygen")))
+        .map(|&s| (s, UserKey::generate(s).expect("keygen")))
         .collect()
 }
 
@@ -54,7 +54,7 @@ fn keygen(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     for size in SIZES {
         g.bench_function(BenchmarkId::from_parameter(size.bits()), |b| {
-            b.iter(|| PrivateKey::generate(black_box(size)).expect("keygen"))
+            b.iter(|| UserKey::generate(black_box(size)).expect("keygen"))
         });
     }
     g.finish();
@@ -74,7 +74,7 @@ fn kdf_costs(c: &mut Criterion) {
 }
 
 fn record(c: &mut Criterion) {
-    let key = PrivateKey::generate(KeySize::Rsa3072).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa3072).expect("keygen");
     let pass_keys = kdf::derive(b"correct horse battery staple", "alice", KdfParams::FLOOR, &[7; 16]).expect("derive");
     let reg = registration();
     let sealed = seal::seal(&key, &reg, &pass_keys).expect("seal");
@@ -152,7 +152,7 @@ fn process(c: &mut Criterion) {
 
     // Per-signature cost through the protocol against the same library call.
     let mut signer = signer_with_key(&path);
-    let key = PrivateKey::generate(KeySize::Rsa3072).expect("keygen");
+    let key = UserKey::generate(KeySize::Rsa3072).expect("keygen");
     let mut g = c.benchmark_group("roundtrip");
     g.bench_function("library/pss/3072", |b| {
         b.iter(|| sign::sign(&key, SignatureScheme::RsaPssSha256, black_box(ORDER)).expect("sign"))

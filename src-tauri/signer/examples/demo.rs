@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use signet_client::child::SignerProcess;
+use signet_crypto::keys::PublicKey;
 use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
-use signet_signer::child::SignerProcess;
-use signet_signer::keys::PublicKey;
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -103,7 +103,7 @@ fn main() -> Result<(), Failure> {
         return Err("unexpected reply to sign".into());
     };
     let public = PublicKey::from_spki_der(&public_key.0)?;
-    signet_signer::sign::verify(&public, SignatureScheme::RsaPssSha256, order, &signature.0)?;
+    signet_crypto::sign::verify(&public, SignatureScheme::RsaPssSha256, order, &signature.0)?;
     println!("  {} signature bytes; verified with the public key", signature.0.len());
     end(signer)?;
     println!("\nThe key server and the desktop app build on this core; see README.md.");

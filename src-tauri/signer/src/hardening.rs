@@ -35,7 +35,7 @@ use seccompiler::{
 };
 use signet_schema::protocol::HardeningReport;
 
-use crate::{Error, Result};
+use signet_crypto::{Error, Result};
 
 /// Memory the KDF may need beyond the process's usual few MiB: enough for
 /// Argon2id at 1 GiB (`m` is capped at 4 GiB by the schema, far above policy).

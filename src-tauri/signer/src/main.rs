@@ -18,8 +18,8 @@ use std::time::Duration;
 use signet_schema::protocol::{
     self, ErrorCode, FRAME_HEADER_LEN, PROTOCOL_VERSION, Response, ResponseEnvelope, decode_request, encode_frame,
 };
+use signet_signer::dispatcher::{Next, Session};
 use signet_signer::hardening;
-use signet_signer::session::{Next, Session};
 use zeroize::Zeroizing;
 
 /// Default idle time-out: five minutes without a request.

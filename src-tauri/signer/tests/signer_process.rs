@@ -4,14 +4,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use signet_client::child::{ChildError, SignerProcess};
+use signet_crypto::keys::PublicKey;
+use signet_crypto::sign;
 use signet_schema::protocol::{
     Bytes, ErrorCode, MAX_FRAME_LEN, Passphrase, Request, Response, SignatureFormat, encode_frame,
 };
 use signet_schema::{KdfParams, KeySize, RegistrationData, SignatureScheme};
-use signet_signer::child::{ChildError, SignerProcess};
 use signet_signer::hardening::locked_kib;
-use signet_signer::keys::PublicKey;
-use signet_signer::sign;
 
 const SIGNER: &str = env!("CARGO_BIN_EXE_signet-signer");
 

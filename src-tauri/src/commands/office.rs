@@ -255,15 +255,8 @@ pub async fn sign_document(app: AppHandle, id: String) -> CommandResult<SignedDo
                 return Err(e);
             }
         };
-        // A self-check before anything is saved: the signature must verify over these bytes.
-        let verified = signet_signer::cms::verify_detached(&signature, &document.bytes)
-            .map_err(|e| CommandError::new("signer-failed", format!("the new signature does not verify: {e}")))?;
-        if verified.certificate != certificate {
-            return Err(CommandError::new(
-                "signer-failed",
-                "the signature names another certificate",
-            ));
-        }
+        // `Session::sign` verified the signature over these bytes with this
+        // session's certificate before returning it: nothing unchecked is saved.
         let dir = output_dir(app, "signed")?;
         let document_path = unused_path(&dir, &document.name);
         let mut signature_name = document_path.file_name().unwrap_or_default().to_os_string();

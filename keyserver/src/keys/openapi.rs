@@ -1,0 +1,928 @@
+//! The key server's HTTP API as an OpenAPI 3.1 document
+//! (<https://spec.openapis.org/oas/v3.1.0>), served on [`DOCUMENT_PATH`].
+//!
+//! Every route of [`crate::route_table::ROUTES`] is described once here: its
+//! method and path (with path parameters), what it is for, its JSON request
+//! body, its answer and content type, its error answers and, on routes that
+//! take a request signed with a person's own key, the four `signet-*` headers
+//! of [`signed_headers`]. The sealed channel's routes (`GET /v1/bootstrap`,
+//! `POST /v1/channel/open`) are described while the route table lists them.
+//!
+//! Body schemas come from the API types themselves (`utoipa::ToSchema`,
+//! derived in `signet_schema` under its `openapi` feature), so the document
+//! follows the types. Error answers are grouped by the status that
+//! [`status_of`] gives each [`ApiErrorCode`], and every one carries the
+//! [`ApiError`] body. `tests/openapi.rs` checks that the document and the
+//! route table list exactly the same routes.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use signet_schema::api::{
+    ActionDone, ApiError, ApiErrorCode, ApplyRequest, ApplyResponse, AuditVerification, CertificateInfo,
+    CertificateStatus, ConsentRequest, ConsentResponse, EventInfo, LetterInfo, Policy, PreloginRequest,
+    PreloginResponse, ReregisterRequest, ReregisterResponse, RevokeRequest, RevokeResponse, SigninRequest,
+    SigninResponse, StaffRevokeRequest, UserInfo, signed_headers,
+};
+use signet_schema::protocol::Bytes;
+use utoipa::ToSchema;
+
+use crate::error::status_of;
+use crate::http::MAX_BODY;
+use crate::route_table::ROUTES;
+
+/// Where the key server serves this document.
+pub const DOCUMENT_PATH: &str = "/v1/openapi.json";
+
+/// The OpenAPI version the document is written in.
+pub const OPENAPI_VERSION: &str = "3.1.0";
+
+/// The whole OpenAPI document, as JSON.
+pub fn document() -> Value {
+    let mut paths: BTreeMap<&'static str, Map<String, Value>> = BTreeMap::new();
+    let mut schemas: BTreeMap<String, Value> = BTreeMap::new();
+    let mut add_schemas = |payload: &Payload| {
+        for (name, schema) in &payload.components {
+            schemas.entry(name.clone()).or_insert_with(|| schema.clone());
+        }
+    };
+    let error = named::<ApiError>();
+    add_schemas(&error);
+    for op in operations().into_iter().filter(Operation::routed) {
+        if let Some(body) = &op.body {
+            add_schemas(body);
+        }
+        if let Answer::Json(answer) = &op.answer {
+            add_schemas(answer);
+        }
+        for payload in &op.parameter_schemas {
+            add_schemas(payload);
+        }
+        let method = op.method.to_ascii_lowercase();
+        paths
+            .entry(op.path)
+            .or_default()
+            .insert(method, op.to_json(&error.schema));
+    }
+    json!({
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Signet key server",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": description(),
+            "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
+        },
+        "tags": tags(),
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "parameters": signed_header_parameters(),
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying (RFC 9110 §10.2.3).",
+                    "schema": { "type": "integer", "minimum": 0 },
+                },
+            },
+        },
+    })
+}
+
+/// The document as pretty-printed JSON text, as served.
+pub fn document_text() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).unwrap_or_else(|_| String::from("{}"));
+    text.push('\n');
+    text
+}
+
+fn description() -> String {
+    format!(
+        "The Signet key server keeps sealed key records it cannot open, registers users with consent \
+         letters, issues certificates and archives them for auditors. This is version 1 of its HTTP API.\n\n\
+         Bodies are JSON (`application/json`) of at most {MAX_BODY} \
+         bytes, sent with a `Content-Length` header; binary values in them are standard base64. Times are \
+         Unix seconds.\n\n\
+         Every failure is answered with an `ApiError` body whose `code` is stable and whose HTTP status \
+         follows from the code.\n\n\
+         Routes of the help desk, of auditors and re-registration take a request signed with the person's \
+         own key: the headers `{signer}`, `{timestamp}`, `{nonce}` and `{signature}` carry who signs, when \
+         (within five minutes of the server's clock), a nonce used once and the RSASSA-PSS-SHA256 signature \
+         (RFC 8017 §8.1) made with the key of the signer's active certificate over the bytes\n\n\
+         ```\n\"signet/v1/signed-request\" LF method LF path-and-query LF timestamp LF nonce LF \
+         hex(SHA-256(body))\n```\n\n\
+         where the path and query are exactly as sent and the body hash is lower-case hex (of the empty \
+         string when there is no body).",
+        signer = signed_headers::SIGNER,
+        timestamp = signed_headers::TIMESTAMP,
+        nonce = signed_headers::NONCE,
+        signature = signed_headers::SIGNATURE,
+    )
+}
+
+fn tags() -> Value {
+    json!([
+        { "name": "public", "description": "Published material: policy, CA certificate, CRL, certificates, this document." },
+        { "name": "channel", "description": "Opening the sealed channel to the key tier." },
+        { "name": "registration", "description": "Applying, consenting with the letter's phrase, re-registering." },
+        { "name": "sign-in", "description": "Releasing the sealed key record to the user who proves the pass phrase." },
+        { "name": "revocation", "description": "Revoking one's own key." },
+        { "name": "help desk", "description": "Consent letters and user accounts; signed by a help-desk account." },
+        { "name": "audit", "description": "The certificate archive and the audit log; signed by an auditor account." },
+    ])
+}
+
+/// Names of the reusable header parameters of signed requests, with the header each one is.
+const SIGNED_HEADER_PARAMETERS: [(&str, &str); 4] = [
+    ("SignerId", signed_headers::SIGNER),
+    ("SignedTimestamp", signed_headers::TIMESTAMP),
+    ("SignedNonce", signed_headers::NONCE),
+    ("Signature", signed_headers::SIGNATURE),
+];
+
+fn signed_header_parameters() -> Value {
+    let described = |header: &str| -> (&'static str, Value) {
+        match header {
+            signed_headers::SIGNER => ("The signer's user id.", json!({ "type": "string" })),
+            signed_headers::TIMESTAMP => (
+                "When the request was signed, Unix seconds; within five minutes of the server's clock.",
+                json!({ "type": "integer", "format": "int64" }),
+            ),
+            signed_headers::NONCE => (
+                "16 to 64 characters of base64 or hex, never used twice.",
+                json!({ "type": "string", "minLength": 16, "maxLength": 64, "pattern": "^[A-Za-z0-9+/=_-]{16,64}$" }),
+            ),
+            _ => (
+                "RSASSA-PSS-SHA256 signature over the signed-request bytes, standard base64.",
+                json!({ "type": "string", "format": "byte", "contentEncoding": "base64" }),
+            ),
+        }
+    };
+    let mut out = Map::new();
+    for (name, header) in SIGNED_HEADER_PARAMETERS {
+        let (description, schema) = described(header);
+        out.insert(
+            name.to_owned(),
+            json!({ "name": header, "in": "header", "required": true, "description": description, "schema": schema }),
+        );
+    }
+    Value::Object(out)
+}
+
+/// A JSON body or answer: the schema to put in place and the named schemas it refers to.
+struct Payload {
+    schema: Value,
+    components: Vec<(String, Value)>,
+}
+
+/// A `$ref` to `T`'s schema, with `T`'s schema and those it refers to.
+fn named<T: ToSchema>() -> Payload {
+    let mut found = Vec::new();
+    T::schemas(&mut found);
+    found.push((T::name().into_owned(), T::schema()));
+    let components = found
+        .into_iter()
+        .map(|(name, schema)| {
+            let schema = serde_json::to_value(schema).unwrap_or_else(|e| json!({ "description": e.to_string() }));
+            (name, schema)
+        })
+        .collect();
+    Payload {
+        schema: json!({ "$ref": format!("#/components/schemas/{}", T::name()) }),
+        components,
+    }
+}
+
+/// A JSON array of `T`.
+fn list_of<T: ToSchema>() -> Payload {
+    let item = named::<T>();
+    Payload {
+        schema: json!({ "type": "array", "items": item.schema }),
+        components: item.components,
+    }
+}
+
+/// A named schema written here, for a type of `signet_schema::channel`; its
+/// fields are all required and no others are allowed, as the type's
+/// `deny_unknown_fields` says. `tests/openapi.rs` checks it against the type.
+fn written<const N: usize>(name: &str, description: &str, fields: [(&str, &str, Value); N]) -> Payload {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (field, text, mut schema) in fields {
+        if let Some(object) = schema.as_object_mut() {
+            object.insert("description".to_owned(), Value::from(text));
+        }
+        properties.insert(field.to_owned(), schema);
+        required.push(Value::from(field));
+    }
+    let mut components = named::<Bytes>().components;
+    components.push((
+        name.to_owned(),
+        json!({
+            "type": "object",
+            "description": description,
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        }),
+    ));
+    Payload {
+        schema: json!({ "$ref": format!("#/components/schemas/{name}") }),
+        components,
+    }
+}
+
+/// What a route answers with on success (always `200 OK`).
+enum Answer {
+    /// A JSON document.
+    Json(Payload),
+    /// Raw bytes of a media type.
+    Raw {
+        media_type: &'static str,
+        schema: Value,
+        description: &'static str,
+    },
+}
+
+/// Who may call a route.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone.
+    Public,
+    /// A request signed with the key of an active account of this kind.
+    Signed(&'static str),
+}
+
+/// One operation of the API.
+struct Operation {
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    access: Access,
+    body: Option<Payload>,
+    answer: Answer,
+    query: Vec<Value>,
+    /// Schemas referred to by query parameters.
+    parameter_schemas: Vec<Payload>,
+    /// The errors particular to this route; those every route of its kind has are added.
+    errors: &'static [ApiErrorCode],
+    /// Described only while the route table has the route (the sealed channel's routes join it
+    /// with their handlers).
+    only_when_routed: bool,
+}
+
+impl Operation {
+    fn routed(&self) -> bool {
+        !self.only_when_routed
+            || ROUTES
+                .iter()
+                .any(|route| route.method == self.method && route.path == self.path)
+    }
+
+    fn to_json(&self, error_schema: &Value) -> Value {
+        let mut parameters: Vec<Value> = path_parameters(self.path);
+        parameters.extend(self.query.iter().cloned());
+        if let Access::Signed(_) = self.access {
+            for (name, _) in SIGNED_HEADER_PARAMETERS {
+                parameters.push(json!({ "$ref": format!("#/components/parameters/{name}") }));
+            }
+        }
+        let mut responses = Map::new();
+        responses.insert("200".to_owned(), self.success());
+        for (status, codes) in self.error_statuses() {
+            let mut text = status_reason(status).to_owned();
+            for code in &codes {
+                text.push_str(&format!("\n- `{}`: {}", code_name(*code), code_text(*code)));
+            }
+            let mut response = json!({
+                "description": text,
+                "content": { "application/json": { "schema": error_schema } },
+            });
+            if status == 429 {
+                response["headers"] = json!({ "Retry-After": { "$ref": "#/components/headers/Retry-After" } });
+            }
+            responses.insert(status.to_string(), response);
+        }
+        let mut description = self.description.to_owned();
+        if let Access::Signed(who) = self.access {
+            description.push_str(&format!(
+                "\n\nSigned request: the signer must be an active {who} account."
+            ));
+        }
+        let mut op = json!({
+            "tags": [self.tag],
+            "operationId": self.id,
+            "summary": self.summary,
+            "description": description,
+            "responses": responses,
+        });
+        if !parameters.is_empty() {
+            op["parameters"] = Value::Array(parameters);
+        }
+        if let Some(body) = &self.body {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": { "application/json": { "schema": body.schema } },
+            });
+        }
+        op
+    }
+
+    fn success(&self) -> Value {
+        match &self.answer {
+            Answer::Json(payload) => json!({
+                "description": "Done.",
+                "content": { "application/json": { "schema": payload.schema } },
+            }),
+            Answer::Raw {
+                media_type,
+                schema,
+                description,
+            } => {
+                let mut content = Map::new();
+                content.insert((*media_type).to_owned(), json!({ "schema": schema }));
+                json!({ "description": description, "content": content })
+            }
+        }
+    }
+
+    /// Every error code the route may answer with, grouped by HTTP status.
+    fn error_statuses(&self) -> BTreeMap<u16, Vec<ApiErrorCode>> {
+        use ApiErrorCode as C;
+        let mut codes: Vec<ApiErrorCode> = Vec::new();
+        let mut add = |more: &[ApiErrorCode]| {
+            for code in more {
+                if !codes.contains(code) {
+                    codes.push(*code);
+                }
+            }
+        };
+        add(self.errors);
+        if self.body.is_some() {
+            add(&[C::BadRequest, C::PayloadTooLarge]);
+        }
+        if self.path.contains('{') {
+            add(&[C::NotFound]);
+        }
+        if let Access::Signed(_) = self.access {
+            add(&[
+                C::BadRequest,
+                C::StaleRequest,
+                C::BadSignature,
+                C::Forbidden,
+                C::NonceReused,
+                C::PayloadTooLarge,
+            ]);
+        }
+        add(&[C::RateLimited, C::Unavailable, C::Internal]);
+        let mut by_status: BTreeMap<u16, Vec<ApiErrorCode>> = BTreeMap::new();
+        for code in codes {
+            by_status.entry(status_of(code).as_u16()).or_default().push(code);
+        }
+        by_status
+    }
+}
+
+/// The `{name}` segments of a path pattern, as path parameters.
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| {
+            let description = match name {
+                "serial" => "Certificate serial number, hex (upper case as issued; lower case is accepted).",
+                "application" => "The application's reference, as listed by the help desk's letters.",
+                "user" => "User id.",
+                _ => "",
+            };
+            json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
+        })
+        .collect()
+}
+
+fn query(name: &str, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
+}
+
+fn code_name(code: ApiErrorCode) -> String {
+    match serde_json::to_value(code) {
+        Ok(Value::String(name)) => name,
+        _ => format!("{code:?}"),
+    }
+}
+
+fn status_reason(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
+}
+
+/// What each error code means, for the person reading the document.
+fn code_text(code: ApiErrorCode) -> &'static str {
+    use ApiErrorCode as C;
+    match code {
+        C::BadRequest => "the request is malformed (body, header, query or field; `field` may say which)",
+        C::PayloadTooLarge => "the body is larger than the route allows",
+        C::NotFound => "no such route or object",
+        C::MethodNotAllowed => "the method is not allowed on this route",
+        C::IdentityTaken => "the user id is taken",
+        C::NonceReused => "the nonce was used before or is unknown",
+        C::StaleRequest => "the time stamp is too far from the server's clock, or the session is no longer valid",
+        C::BadSignature => "the PKCS#10 request or the request's signature does not verify",
+        C::SigninFailed => "wrong user id or pass phrase (indistinguishable by design)",
+        C::PhraseTypo => "the consent phrase has a typo (its check group does not match)",
+        C::WrongPhrase => "the consent phrase is wrong",
+        C::Locked => "too many failures: locked until the help desk acts or the time passes",
+        C::LetterExpired => "the letter expired; the help desk must issue a new one",
+        C::WrongState => "the request does not fit the account's or the object's state",
+        C::Revoked => "the key was revoked",
+        C::Forbidden => "not signed, or not by an active account allowed on this route",
+        C::RateLimited => "too many requests; retry after the time in `Retry-After`",
+        C::Unavailable => {
+            "the server cannot serve the request now (database or key tier unreachable, tables full); retry later"
+        }
+        C::Internal => "the server failed; the log has the detail",
+    }
+}
+
+fn bytes_answer(media_type: &'static str, description: &'static str) -> Answer {
+    Answer::Raw {
+        media_type,
+        schema: json!({ "type": "string", "format": "binary" }),
+        description,
+    }
+}
+
+/// Every operation of the API.
+fn operations() -> Vec<Operation> {
+    use ApiErrorCode as C;
+    const HELP_DESK: Access = Access::Signed("help-desk");
+    const AUDITOR: Access = Access::Signed("auditor");
+    let op = |method, path, id, tag, summary, description, access| Operation {
+        method,
+        path,
+        id,
+        tag,
+        summary,
+        description,
+        access,
+        body: None,
+        answer: Answer::Raw {
+            media_type: "application/json",
+            schema: json!({}),
+            description: "",
+        },
+        query: Vec::new(),
+        parameter_schemas: Vec::new(),
+        errors: &[],
+        only_when_routed: false,
+    };
+    let number =
+        |description: &'static str| json!({ "type": "integer", "format": "int64", "description": description });
+    let certificate_status = named::<CertificateStatus>();
+    let certificate_queries = vec![
+        query("user", "Only this user's certificates.", json!({ "type": "string" })),
+        query(
+            "serial",
+            "Only the certificate with this serial (any case).",
+            json!({ "type": "string" }),
+        ),
+        query(
+            "status",
+            "Only certificates with this status.",
+            certificate_status.schema.clone(),
+        ),
+        query("from", "Issued at or after, Unix seconds.", number("Unix seconds")),
+        query("to", "Issued at or before, Unix seconds.", number("Unix seconds")),
+        query(
+            "limit",
+            "At most this many (1 to 1000; default 100).",
+            json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
+        ),
+        query("offset", "Skip this many.", json!({ "type": "integer", "minimum": 0 })),
+    ];
+    let bytes = json!({ "$ref": "#/components/schemas/Bytes" });
+    vec![
+        Operation {
+            answer: Answer::Json(named::<Policy>()),
+            ..op(
+                "GET",
+                "/v1/policy",
+                "getPolicy",
+                "public",
+                "What the server asks of clients",
+                "Argon2id cost, RSA key size and signature scheme for new keys, the server's clock and how long \
+                 consent letters stay valid.",
+                Access::Public,
+            )
+        },
+        Operation {
+            body: Some(named::<ApplyRequest>()),
+            answer: Answer::Json(named::<ApplyResponse>()),
+            errors: &[C::StaleRequest, C::NonceReused, C::BadSignature, C::IdentityTaken],
+            ..op(
+                "POST",
+                "/v1/apply",
+                "apply",
+                "registration",
+                "Apply to register a new key",
+                "Stores the sealed key record (which the server cannot open), the PKCS#10 request (RFC 2986) and \
+                 the sign-in verifier, and queues a consent letter with a one-time phrase for the help desk to \
+                 print and post.",
+                Access::Public,
+            )
+        },
+        Operation {
+            body: Some(named::<ConsentRequest>()),
+            answer: Answer::Json(named::<ConsentResponse>()),
+            errors: &[
+                C::PhraseTypo,
+                C::WrongPhrase,
+                C::WrongState,
+                C::Locked,
+                C::LetterExpired,
+            ],
+            ..op(
+                "POST",
+                "/v1/consent",
+                "consent",
+                "registration",
+                "Consent with the phrase from the letter",
+                "Checks the phrase typed from the consent letter; on success the account becomes active and its \
+                 certificate is issued. Repeated wrong phrases lock the application.",
+                Access::Public,
+            )
+        },
+        Operation {
+            body: Some(named::<PreloginRequest>()),
+            answer: Answer::Json(named::<PreloginResponse>()),
+            ..op(
+                "POST",
+                "/v1/prelogin",
+                "prelogin",
+                "sign-in",
+                "First step of signing in",
+                "The KDF salt and Argon2id parameters the signing core needs to derive the verifier. Unknown \
+                 users get deterministic decoys, so the answer does not tell whether a user exists.",
+                Access::Public,
+            )
+        },
+        Operation {
+            body: Some(named::<SigninRequest>()),
+            answer: Answer::Json(named::<SigninResponse>()),
+            errors: &[C::SigninFailed, C::Locked, C::Revoked],
+            ..op(
+                "POST",
+                "/v1/signin",
+                "signin",
+                "sign-in",
+                "Prove the pass phrase and receive the sealed key record",
+                "Releases the sealed record, its registration data and the active certificate once the verifier \
+                 matches. Failed attempts count towards a lock.",
+                Access::Public,
+            )
+        },
+        Operation {
+            body: Some(named::<RevokeRequest>()),
+            answer: Answer::Json(named::<RevokeResponse>()),
+            errors: &[C::SigninFailed, C::Locked, C::Revoked],
+            ..op(
+                "POST",
+                "/v1/revoke",
+                "revoke",
+                "revocation",
+                "Revoke one's own key",
+                "Proves the pass phrase, erases the sealed record for good, revokes the certificate (RFC 5280 \
+                 §5.3.1 reason) and publishes a new CRL.",
+                Access::Public,
+            )
+        },
+        Operation {
+            answer: Answer::Raw {
+                media_type: "application/x-pem-file",
+                schema: json!({ "type": "string" }),
+                description: "The CA certificate, PEM (RFC 7468 §5).",
+            },
+            ..op(
+                "GET",
+                "/v1/ca.pem",
+                "getCaCertificate",
+                "public",
+                "The CA certificate",
+                "The certificate of the CA that issues users' certificates.",
+                Access::Public,
+            )
+        },
+        Operation {
+            answer: bytes_answer("application/pkix-crl", "The current CRL, DER (RFC 5280 §5)."),
+            ..op(
+                "GET",
+                "/v1/crl",
+                "getCrl",
+                "public",
+                "The current certificate revocation list",
+                "The latest CRL; a new one is published whenever a certificate is revoked or superseded, and \
+                 when the current one nears its next update.",
+                Access::Public,
+            )
+        },
+        Operation {
+            answer: Answer::Json(named::<CertificateInfo>()),
+            ..op(
+                "GET",
+                "/v1/certificates/{serial}",
+                "getCertificate",
+                "public",
+                "One certificate by serial number",
+                "A certificate as published, with its status and, when revoked, when and why.",
+                Access::Public,
+            )
+        },
+        Operation {
+            body: Some(named::<ReregisterRequest>()),
+            answer: Answer::Json(named::<ReregisterResponse>()),
+            errors: &[C::SigninFailed, C::Locked, C::Revoked],
+            ..op(
+                "POST",
+                "/v1/reregister",
+                "reregister",
+                "registration",
+                "Re-register: new pass phrase, or new key pair",
+                "Replaces the sealed record (new pass phrase) and, with a PKCS#10 request, the key pair: a new \
+                 certificate is issued and the old one superseded. Signed with the current key by the user \
+                 themself, and proving the current pass phrase.",
+                Access::Signed("user, help-desk or auditor"),
+            )
+        },
+        Operation {
+            answer: Answer::Json(list_of::<LetterInfo>()),
+            ..op(
+                "GET",
+                "/v1/helpdesk/letters",
+                "listLetters",
+                "help desk",
+                "Consent letters waiting to be printed or posted",
+                "Queued and printed letters, oldest first.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            answer: bytes_answer("application/pdf", "The printable one-page letter."),
+            errors: &[C::WrongState],
+            ..op(
+                "GET",
+                "/v1/helpdesk/letters/{application}/pdf",
+                "getLetterPdf",
+                "help desk",
+                "Download a consent letter",
+                "The letter with the consent phrase. It is kept only until it is marked printed; afterwards the \
+                 answer is `wrong-state`.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            answer: Answer::Json(named::<ActionDone>()),
+            ..op(
+                "POST",
+                "/v1/helpdesk/letters/{application}/printed",
+                "markLetterPrinted",
+                "help desk",
+                "Mark a letter printed",
+                "The letter's PDF, and with it the phrase, is deleted from the server.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            answer: Answer::Json(named::<ActionDone>()),
+            ..op(
+                "POST",
+                "/v1/helpdesk/letters/{application}/dispatched",
+                "markLetterDispatched",
+                "help desk",
+                "Mark a letter posted",
+                "The letter has left; its PDF, if still kept, is deleted.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            answer: Answer::Json(list_of::<UserInfo>()),
+            query: vec![
+                query(
+                    "state",
+                    "Only users in this state.",
+                    json!({ "type": "string", "enum": ["pending", "active", "revoked", "reset"] }),
+                ),
+                query(
+                    "q",
+                    "Only users whose id, name or e-mail contains this text (any case).",
+                    json!({ "type": "string" }),
+                ),
+            ],
+            ..op(
+                "GET",
+                "/v1/helpdesk/users",
+                "listUsers",
+                "help desk",
+                "Search users",
+                "Users with their registration data, role, state and sign-in lock.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            answer: Answer::Json(named::<ActionDone>()),
+            errors: &[C::WrongState],
+            ..op(
+                "POST",
+                "/v1/helpdesk/users/{user}/reset",
+                "resetUser",
+                "help desk",
+                "Reset a user who lost the pass phrase",
+                "Erases the key, revokes its certificate (publishing a new CRL), withdraws a pending application \
+                 and lets the user apply again for a new letter.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            answer: Answer::Json(named::<ActionDone>()),
+            ..op(
+                "POST",
+                "/v1/helpdesk/users/{user}/unlock",
+                "unlockUser",
+                "help desk",
+                "Lift a sign-in lock",
+                "Clears the user's failed sign-ins and lock.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            body: Some(named::<StaffRevokeRequest>()),
+            answer: Answer::Json(named::<ActionDone>()),
+            errors: &[C::WrongState],
+            ..op(
+                "POST",
+                "/v1/helpdesk/users/{user}/revoke",
+                "revokeUser",
+                "help desk",
+                "Revoke a user",
+                "Erases the user's key for good, revokes their certificates and publishes a new CRL.",
+                HELP_DESK,
+            )
+        },
+        Operation {
+            answer: Answer::Json(list_of::<CertificateInfo>()),
+            query: certificate_queries.clone(),
+            parameter_schemas: vec![named::<CertificateStatus>()],
+            ..op(
+                "GET",
+                "/v1/audit/certificates",
+                "searchCertificates",
+                "audit",
+                "Search the archive of every certificate issued",
+                "Certificates with their DER, filtered and paged.",
+                AUDITOR,
+            )
+        },
+        Operation {
+            answer: Answer::Raw {
+                media_type: "text/csv",
+                schema: json!({ "type": "string" }),
+                description: "RFC 4180 CSV, one certificate a row: serial, user_id, subject, status, \
+                              not_before, not_after, revoked_at, revocation_reason, sha256_fingerprint.",
+            },
+            query: certificate_queries,
+            parameter_schemas: vec![certificate_status],
+            ..op(
+                "GET",
+                "/v1/audit/certificates.csv",
+                "exportCertificates",
+                "audit",
+                "Export the certificate archive as CSV",
+                "The same search as /v1/audit/certificates, as a CSV file for spreadsheets.",
+                AUDITOR,
+            )
+        },
+        Operation {
+            answer: Answer::Json(list_of::<EventInfo>()),
+            query: vec![
+                query(
+                    "subject",
+                    "Only events concerning this user (the latest ones).",
+                    json!({ "type": "string" }),
+                ),
+                query(
+                    "from_seq",
+                    "Events from this position in the chain on (default 1).",
+                    number("Position"),
+                ),
+                query(
+                    "limit",
+                    "At most this many (1 to 1000; default 200).",
+                    json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 200 }),
+                ),
+            ],
+            ..op(
+                "GET",
+                "/v1/audit/events",
+                "listEvents",
+                "audit",
+                "Read the audit log",
+                "Events of the hash-chained, signed audit log in order.",
+                AUDITOR,
+            )
+        },
+        Operation {
+            answer: Answer::Json(named::<AuditVerification>()),
+            ..op(
+                "GET",
+                "/v1/audit/verify",
+                "verifyAuditLog",
+                "audit",
+                "Check the audit log",
+                "Verifies every event's hash link and signature and reports the first broken one.",
+                AUDITOR,
+            )
+        },
+        Operation {
+            answer: Answer::Json(written(
+                "SignedBootstrap",
+                "A bootstrap document as served: its exact JSON bytes and the integrity key's signature over them. \
+                 The document carries the key tier's confidentiality and integrity keys (SubjectPublicKeyInfo DER), \
+                 a fresh nonce, the time it was issued and the policy.",
+                [
+                    ("document", "The bootstrap document's UTF-8 JSON bytes.", bytes.clone()),
+                    (
+                        "signature",
+                        "RSASSA-PSS-SHA256 (RFC 8017 §8.1) by the integrity key over `document`.",
+                        bytes.clone(),
+                    ),
+                ],
+            )),
+            errors: &[C::Unavailable],
+            only_when_routed: true,
+            ..op(
+                "GET",
+                "/v1/bootstrap",
+                "getBootstrap",
+                "channel",
+                "A signed bootstrap document for opening a sealed channel",
+                "Each document carries a fresh nonce and serves one opening; verify the signature over the exact \
+                 `document` bytes before parsing them.",
+                Access::Public,
+            )
+        },
+        Operation {
+            body: Some(written(
+                "OpenRequest",
+                "Opens a session: the session master key under the confidentiality key.",
+                [
+                    (
+                        "bootstrap_nonce",
+                        "The `nonce` of the bootstrap document the client checked (16 bytes).",
+                        bytes.clone(),
+                    ),
+                    (
+                        "encrypted_key",
+                        "RSAES-OAEP (RFC 8017 §7.1; SHA-256, MGF1-SHA-256, label `signet/v1/channel`) of the 32-byte \
+                         session master key; exactly the modulus length.",
+                        bytes.clone(),
+                    ),
+                    ("client_nonce", "16 random bytes from the client.", bytes.clone()),
+                ],
+            )),
+            answer: Answer::Json(written(
+                "OpenResponse",
+                "The session id both ends derived.",
+                [("session_id", "16 bytes.", bytes.clone())],
+            )),
+            errors: &[C::NonceReused, C::Unavailable],
+            only_when_routed: true,
+            ..op(
+                "POST",
+                "/v1/channel/open",
+                "openChannel",
+                "channel",
+                "Open a sealed channel session",
+                "Consumes the bootstrap document's nonce whatever the outcome. Every failure to decrypt the session \
+                 key is the one `bad-request`, by design.",
+                Access::Public,
+            )
+        },
+        Operation {
+            answer: Answer::Raw {
+                media_type: "application/json",
+                schema: json!({ "type": "object", "description": "An OpenAPI 3.1 document." }),
+                description: "This document.",
+            },
+            ..op(
+                "GET",
+                DOCUMENT_PATH,
+                "getOpenApiDocument",
+                "public",
+                "This API description",
+                "The OpenAPI 3.1 description of the key server's HTTP API.",
+                Access::Public,
+            )
+        },
+    ]
+}

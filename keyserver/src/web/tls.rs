@@ -1,0 +1,440 @@
+//! The public listener: TLS 1.2 and 1.3 (RFC 5246, RFC 8446) with rustls
+//! over the `ring` provider, and a hand-written accept loop that serves HTTP/1.1
+//! (RFC 9112) with hyper on every accepted connection.
+//!
+//! * **Certificate** — a PEM chain and key given by the operator, or else a
+//!   self-signed server certificate made on first start and kept in
+//!   `STATE_DIR/tls/` (`cert.pem` 0644, `key.pem` 0600, both written
+//!   atomically), reused on every later start. Its SHA-256 fingerprint (over
+//!   the DER certificate) is logged and printed, so that a client can pin it.
+//! * **Connections** — the TLS handshake must finish within
+//!   [`Timeouts::handshake`], the request head within
+//!   [`Timeouts::header_read`]; on shutdown the listener closes and open
+//!   connections finish their current request.
+//! * **Peer address** — every request carries the connection's remote address
+//!   as a [`PeerAddress`] extension, for the web tier's rate limits.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use der::asn1::{Ia5String, OctetString};
+use der::pem::LineEnding;
+use der::{Decode, DecodePem, Encode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rand::rngs::SysRng;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::{Digest, Sha256};
+use signature::Keypair;
+use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_service::Service;
+use x509_cert::Certificate;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{self, Builder, CertificateBuilder};
+use x509_cert::certificate::TbsCertificate;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName};
+use x509_cert::ext::{Extension, ToExtension};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Validity;
+use zeroize::Zeroizing;
+
+/// File name of the self-signed certificate inside `STATE_DIR/tls/`.
+pub const CERTIFICATE_FILE: &str = "cert.pem";
+/// File name of the self-signed certificate's key inside `STATE_DIR/tls/`.
+pub const KEY_FILE: &str = "key.pem";
+/// Lifetime of a self-signed certificate: 825 days, the longest that
+/// clients which cap server-certificate lifetimes accept.
+pub const SELF_SIGNED_VALIDITY_DAYS: u64 = 825;
+
+/// Why the TLS listener could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A certificate or key file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A certificate or key file is unusable.
+    #[error("{path}: {problem}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Making the self-signed certificate failed.
+    #[error("making the self-signed certificate: {0}")]
+    SelfSigned(String),
+    /// rustls refused the certificate, the key or the protocol versions.
+    #[error("TLS configuration: {0}")]
+    Config(#[from] rustls::Error),
+    /// The key file could not be written safely.
+    #[error(transparent)]
+    SecretFile(#[from] crate::secret_file::SecretFileError),
+}
+
+/// The server's certificate as rustls serves it, with the SHA-256
+/// fingerprint of its end-entity certificate.
+#[derive(Clone)]
+pub struct ServerIdentity {
+    /// What the accept loop hands to rustls.
+    pub config: Arc<rustls::ServerConfig>,
+    /// SHA-256 over the DER end-entity certificate (what `openssl x509
+    /// -fingerprint -sha256` shows).
+    pub fingerprint: [u8; 32],
+    /// The PEM file of the certificate (chain) served.
+    pub certificate_file: PathBuf,
+}
+
+impl std::fmt::Debug for ServerIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerIdentity")
+            .field("fingerprint", &self.fingerprint_hex())
+            .field("certificate_file", &self.certificate_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerIdentity {
+    /// Loads an operator's PEM certificate chain (end-entity first) and PEM
+    /// private key (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_pem_files(certificate: &Path, key: &Path) -> Result<ServerIdentity, TlsError> {
+        let chain = read_chain(certificate)?;
+        let key_pem = Zeroizing::new(crate::secret_file::read_secret(key)?);
+        let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| TlsError::File {
+            path: key.display().to_string(),
+            problem: format!("not a PEM private key: {e}"),
+        })?;
+        Self::from_parts(chain, key_der, certificate)
+    }
+
+    /// The self-signed certificate kept in `state_dir/tls/`, made for
+    /// `names` (DNS names or IP addresses) on first use.
+    pub fn self_signed(state_dir: &Path, names: &[String]) -> Result<ServerIdentity, TlsError> {
+        let dir = state_dir.join("tls");
+        let certificate = dir.join(CERTIFICATE_FILE);
+        let key = dir.join(KEY_FILE);
+        if !certificate.exists() || !key.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|source| TlsError::Io {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            let (cert_pem, key_pem) = make_self_signed(names)?;
+            // The key first: a crash in between leaves no certificate without its key.
+            crate::secret_file::write_atomically(&key, key_pem.as_bytes(), 0o600)?;
+            crate::secret_file::write_atomically(&certificate, cert_pem.as_bytes(), 0o644)?;
+            tracing::info!(file = %certificate.display(), ?names, "made a self-signed TLS certificate");
+        }
+        Self::from_pem_files(&certificate, &key)
+    }
+
+    fn from_parts(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        certificate_file: &Path,
+    ) -> Result<ServerIdentity, TlsError> {
+        let fingerprint: [u8; 32] = Sha256::digest(chain[0].as_ref()).into();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(ServerIdentity {
+            config: Arc::new(config),
+            fingerprint,
+            certificate_file: certificate_file.to_path_buf(),
+        })
+    }
+
+    /// The fingerprint as 64 lower-case hex digits.
+    pub fn fingerprint_hex(&self) -> String {
+        hex::encode(self.fingerprint)
+    }
+}
+
+fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let problem = |problem: String| TlsError::File {
+        path: path.display().to_string(),
+        problem,
+    };
+    let pem = std::fs::read(path).map_err(|source| TlsError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let chain = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| problem(format!("not a PEM certificate chain: {e}")))?;
+    if chain.is_empty() {
+        return Err(problem("no CERTIFICATE in the file".into()));
+    }
+    Certificate::from_der(chain[0].as_ref()).map_err(|e| problem(format!("not an X.509 certificate: {e}")))?;
+    Ok(chain)
+}
+
+/// The names a self-signed certificate is made for when the listener binds
+/// `listen`: its address, or every loopback name when it binds all
+/// addresses, plus `extra` (DNS names or addresses).
+pub fn names_for(listen: &SocketAddr, extra: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = if listen.ip().is_unspecified() || listen.ip().is_loopback() {
+        vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+    } else {
+        vec![listen.ip().to_string()]
+    };
+    if !listen.ip().is_unspecified() && !names.contains(&listen.ip().to_string()) {
+        names.push(listen.ip().to_string());
+    }
+    for name in extra {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+/// A TLS server certificate (RFC 5280; CA/Browser Forum baseline profile):
+/// self-issued, basicConstraints cA FALSE, keyUsage digitalSignature +
+/// keyEncipherment (critical), extKeyUsage serverAuth (RFC 5280
+/// §4.2.1.12), subjectAltName with every name (RFC 6125 §6.4: clients match
+/// the SAN, not the CN).
+struct ServerProfile {
+    subject: Name,
+    names: Vec<GeneralName>,
+}
+
+impl BuilderProfile for ServerProfile {
+    fn get_issuer(&self, subject: &Name) -> Name {
+        subject.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> builder::Result<Vec<Extension>> {
+        let subject = tbs.subject();
+        let mut extensions = Vec::new();
+        let basic = BasicConstraints {
+            ca: false,
+            path_len_constraint: None,
+        };
+        extensions.push(basic.to_extension(subject, &extensions)?);
+        let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
+        extensions.push(usage.to_extension(subject, &extensions)?);
+        let eku = ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_SERVER_AUTH]);
+        extensions.push(eku.to_extension(subject, &extensions)?);
+        let san = SubjectAltName(self.names.clone());
+        extensions.push(san.to_extension(subject, &extensions)?);
+        Ok(extensions)
+    }
+}
+
+/// A fresh RSA-2048 key and a self-signed certificate for `names`, both PEM
+/// (the key as PKCS#8, RFC 5208). Signed with RSASSA-PKCS1-v1_5 / SHA-256.
+fn make_self_signed(names: &[String]) -> Result<(String, Zeroizing<String>), TlsError> {
+    use rsa::pkcs8::EncodePrivateKey;
+    let fail = |e: &dyn std::fmt::Display| TlsError::SelfSigned(e.to_string());
+    let first = names
+        .first()
+        .ok_or_else(|| TlsError::SelfSigned("no name to make the certificate for".into()))?;
+    let general_names = names
+        .iter()
+        .map(|name| match name.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) => OctetString::new(v4.octets().to_vec()).map(GeneralName::IpAddress),
+            Ok(IpAddr::V6(v6)) => OctetString::new(v6.octets().to_vec()).map(GeneralName::IpAddress),
+            Err(_) => Ia5String::new(name).map(GeneralName::DnsName),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(&e))?;
+    let subject = Name::from_str(&format!("CN={first},O=Signet key server")).map_err(|e| fail(&e))?;
+    let key = rsa::PrivateKey::new(&mut SysRng, 2048).map_err(|e| fail(&e))?;
+    let key_pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))?;
+    let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key);
+    let spki = SubjectPublicKeyInfoOwned::from_key(&signer.verifying_key()).map_err(|e| fail(&e))?;
+    let mut serial = [0u8; 16];
+    getrandom::fill(&mut serial).map_err(|e| fail(&e))?;
+    serial[0] = (serial[0] & 0x7f) | 0x40;
+    let serial = SerialNumber::new(&serial).map_err(|e| fail(&e))?;
+    let validity = Validity::from_now(Duration::from_secs(SELF_SIGNED_VALIDITY_DAYS * 86_400)).map_err(|e| fail(&e))?;
+    let profile = ServerProfile {
+        subject,
+        names: general_names,
+    };
+    let certificate = CertificateBuilder::new(profile, serial, validity, spki)
+        .map_err(|e| fail(&e))?
+        .build::<_, rsa::pkcs1v15::Signature>(&signer)
+        .map_err(|e| fail(&e))?;
+    let cert_pem = der::EncodePem::to_pem(&certificate, LineEnding::LF).map_err(|e| fail(&e))?;
+    // Parse back what was written, so a bad encoding shows now, not at the first client.
+    Certificate::from_pem(cert_pem.as_bytes()).map_err(|e| fail(&e))?;
+    certificate.to_der().map_err(|e| fail(&e))?;
+    Ok((cert_pem, Zeroizing::new(key_pem.as_str().to_owned())))
+}
+
+/// The remote address of the connection a request came on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddress(pub SocketAddr);
+
+/// How long a connection may take for each stage.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// From accept to the end of the TLS handshake.
+    pub handshake: Duration,
+    /// From the connection's start (or the previous response) to the end of
+    /// the request head.
+    pub header_read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            handshake: Duration::from_secs(10),
+            header_read: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves one accepted connection with HTTP/1.1: the request head must come
+/// within `header_read`; `peer`, when known, goes into every request's
+/// extensions. The connection is registered with `graceful` so that shutdown
+/// waits for its current request.
+pub async fn serve_connection<I, S>(
+    io: I,
+    service: S,
+    peer: Option<SocketAddr>,
+    header_read: Duration,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(PeerAddress(peer));
+        }
+        let mut service = service.clone();
+        async move { service.call(request).await }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Accepts TLS connections on `listener` until `shutdown` completes, then
+/// stops accepting and waits for open connections to finish their request.
+pub async fn serve_tls<S>(
+    listener: tokio::net::TcpListener,
+    identity: &ServerIdentity,
+    service: S,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) where
+    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let acceptor = tokio_rustls::TlsAcceptor::from(identity.config.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let acceptor = acceptor.clone();
+        let service = service.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            serve_connection(tls, service, Some(peer), timeouts.header_read, watcher).await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_is_made_once_and_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let names = names_for(&"127.0.0.1:0".parse().expect("addr"), &[]);
+        let first = ServerIdentity::self_signed(dir.path(), &names).expect("make");
+        let second = ServerIdentity::self_signed(dir.path(), &names).expect("reuse");
+        assert_eq!(first.fingerprint, second.fingerprint);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("tls").join(KEY_FILE))
+            .expect("key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let pem = std::fs::read(&first.certificate_file).expect("cert");
+        let cert = Certificate::from_pem(&pem).expect("parse");
+        assert_eq!(
+            Sha256::digest(cert.to_der().expect("der")).as_slice(),
+            first.fingerprint.as_slice()
+        );
+    }
+}
