@@ -135,7 +135,13 @@ fn imports_of(tier: &str, other: &str) -> Vec<String> {
 #[test]
 fn the_key_servers_tiers_do_not_import_each_other() {
     let web_to_keys = imports_of("web", "keys");
-    assert!(web_to_keys.is_empty(), "the web tier imports key-tier code: {web_to_keys:?}");
+    assert!(
+        web_to_keys.is_empty(),
+        "the web tier imports key-tier code: {web_to_keys:?}"
+    );
     let keys_to_web = imports_of("keys", "web");
-    assert!(keys_to_web.is_empty(), "the key tier imports web-tier code: {keys_to_web:?}");
+    assert!(
+        keys_to_web.is_empty(),
+        "the key tier imports web-tier code: {keys_to_web:?}"
+    );
 }

@@ -31,7 +31,12 @@ pub fn date_time(unix: i64) -> String {
 /// The Unix time of midnight UTC starting `YYYY-MM-DD` (years 1 to 9999),
 /// if it is a real date.
 pub fn parse_date(text: &str) -> Option<i64> {
-    let date = Date::parse(text.trim(), DATE).ok()?;
+    let text = text.trim();
+    // The year is four digits with no sign (the `time` crate would accept `+2026`).
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let date = Date::parse(text, DATE).ok()?;
     (1..=9999)
         .contains(&date.year())
         .then(|| date.midnight().assume_utc().unix_timestamp())
