@@ -123,7 +123,7 @@ lines += [
     f"these cores is {cores} ÷ {ms(oaep * 1e3)} = {rate(ceiling)}, i.e. {ceiling / bound:.2f} × the bound of target 2; the load generator's",
     "own RSA public-key operations, TLS and sealing run on the same cores.",
     "",
-    "Record release is answered from the key tier's release cache once a user has signed in (each answer checked",
+    "Record release is answered from the key tier's sign-in cache once a user has signed in (each answer checked",
     "against a fresh read of the sign-in generation, shared by the requests waiting for it); a sign-in that misses",
     "it costs one read transaction.",
     "",
