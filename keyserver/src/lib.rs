@@ -12,17 +12,15 @@
 //!   ([`keys::consent`], [`keys::letter`]), the audit log ([`keys::audit`]),
 //!   its secrets ([`keys::storage_key`], [`keys::server_keys`]) and the API
 //!   description ([`keys::openapi`]);
-//! * [`web`] — the web tier, the internet-facing one: HTTPS ([`web::tls`]),
-//!   the allow-list, limits, forwarding over the internal link. It holds no
-//!   key and no database credentials, and imports nothing from [`keys`];
-//! * shared by both: the [`route_table`], [`rate_limit`]s, HTTP plumbing
-//!   ([`http`]) and typed failures ([`error`]), and secret files written
-//!   atomically with mode 0600 ([`secret_file`]).
+//! * [`web`] — the web tier, the internet-facing one: HTTPS, the
+//!   allow-list, limits, forwarding over the internal link. It is its own
+//!   crate (`signet-keyserver-web`, `keyserver/web/`), which links no
+//!   database, CA, letter or key code; re-exported here, with what both tiers
+//!   share and the web crate holds: the [`route_table`], [`rate_limit`]s,
+//!   JSON plumbing ([`json`]), typed failures ([`error`]) and secret files
+//!   written atomically with mode 0600 ([`secret_file`]).
 
-pub mod error;
-pub mod http;
 pub mod keys;
-pub mod rate_limit;
-pub mod route_table;
-pub mod secret_file;
-pub mod web;
+
+pub use signet_keyserver_web as web;
+pub use signet_keyserver_web::{error, json, rate_limit, route_table, secret_file};

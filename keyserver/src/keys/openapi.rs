@@ -28,7 +28,7 @@ use signet_schema::protocol::Bytes;
 use utoipa::ToSchema;
 
 use crate::error::status_of;
-use crate::http::MAX_BODY;
+use crate::json::MAX_BODY;
 use crate::route_table::ROUTES;
 
 /// Where the key server serves this document.

@@ -17,7 +17,7 @@ use super::KeyTier;
 use super::sealed::{self, Sealing};
 use super::staff::{SignedRequest, signed_request};
 use crate::error::Failure;
-use crate::http::{blocking, blocking_bytes, json_body, recover};
+use crate::json::{blocking, blocking_bytes, json_body, recover};
 use crate::keys::db::models::LetterState;
 
 /// Every route of the key tier, with the one `recover()`.

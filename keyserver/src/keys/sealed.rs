@@ -23,7 +23,7 @@ use warp::reply::{Reply, Response};
 
 use super::KeyTier;
 use crate::error::Failure;
-use crate::http::{MAX_BODY, Rejected, failure_reply};
+use crate::json::{MAX_BODY, Rejected, failure_reply};
 use crate::keys::channel::ChannelError;
 
 /// The media type of a sealed body.

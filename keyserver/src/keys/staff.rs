@@ -21,7 +21,7 @@ use warp::Filter;
 use super::KeyTier;
 use super::flows::{Outcome, TxError, event, info, settle};
 use crate::error::Failure;
-use crate::http::{MAX_BODY, Rejected};
+use crate::json::{MAX_BODY, Rejected};
 use crate::keys::db::AnyConnection;
 use crate::keys::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
 use crate::keys::storage_key::BlobKind;

@@ -356,7 +356,7 @@ where
                 ApiErrorCode::Forbidden,
                 "this listener answers the web tier only; connect through the web tier",
             );
-            return Box::pin(async move { Ok(crate::http::failure_reply(failure)) });
+            return Box::pin(async move { Ok(crate::json::failure_reply(failure)) });
         }
         if let Some(client) = client {
             request.extensions_mut().insert(ClientAddress(client));
@@ -399,7 +399,7 @@ pub async fn serve_link<S>(
         };
         let service = service.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(crate::web::tls::serve_connection(
+        tokio::spawn(crate::tls::serve_connection(
             stream,
             service,
             peer,

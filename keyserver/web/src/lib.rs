@@ -1,15 +1,22 @@
-//! The web tier: the key server's public face. It holds no database
+//! The web tier: the key server's public face, a crate of its own so that
+//! what faces the internet links no database, CA, letter or key code (the
+//! architecture test reads `cargo tree` to check it). It holds no database
 //! credentials and no keys — only the link secret that lets it talk to the
-//! key tier.
+//! key tier, and its own TLS certificate.
+//!
+//! The crate also holds what both tiers share, so that the key tier depends
+//! on it and never the other way round: the [`route_table`], the
+//! [`rate_limit`]s, JSON bodies and the one `recover()` ([`json`]), typed
+//! failures ([`error`]) and secret files ([`secret_file`]).
 //!
 //! Every request, in this order:
 //!
-//! 1. counts against its client address's rate ([`limits`]; 429 with
+//! 1. counts against its client address's rate ([`rate_limit`]; 429 with
 //!    `Retry-After`);
 //! 2. must match the allow-list ([`allow`]), else 404 `not-found` — it never
 //!    reaches the key tier;
 //! 3. must declare its body size: a body needs `Content-Length` (no chunked
-//!    uploads, 400 `bad-request`), at most [`crate::http::MAX_BODY`] bytes
+//!    uploads, 400 `bad-request`), at most [`json::MAX_BODY`] bytes
 //!    (413 `payload-too-large`), checked before the body is read; an
 //!    oversized body is never forwarded (up to [`DRAIN_LIMIT`] it is read and
 //!    dropped so that the client sees the answer);
@@ -19,11 +26,16 @@
 //!    [`forward`]); when the key tier cannot be reached the answer is 503
 //!    `unavailable`.
 //!
-//! Every refusal is the typed JSON error of [`crate::http`].
+//! Every refusal is the typed JSON error of [`crate::json`].
 
 pub mod allow;
+pub mod error;
 pub mod forward;
+pub mod json;
 pub mod link;
+pub mod rate_limit;
+pub mod route_table;
+pub mod secret_file;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -42,9 +54,9 @@ use self::allow::{AllowList, Route};
 use self::forward::{Forwarder, KeyTierService};
 use self::link::{LinkAddress, LinkSecret};
 use crate::error::Failure;
-use crate::http::{MAX_BODY, Rejected, failure_reply};
+use crate::json::{MAX_BODY, Rejected, failure_reply};
 use crate::rate_limit::{RateLimitConfig, RateLimits, retry_after_seconds};
-use crate::web::tls::PeerAddress;
+use crate::tls::PeerAddress;
 
 /// Bodies above [`MAX_BODY`] up to this size are read and dropped before
 /// the 413 answer; larger ones are answered without reading.
@@ -262,11 +274,11 @@ async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     if let Some(RateLimited(wait)) = rejection.find::<RateLimited>() {
         return Ok(rate_limited(*wait));
     }
-    crate::http::recover(rejection).await
+    crate::json::recover(rejection).await
 }
 
 /// The web tier as one warp filter, every answer a reply (typed JSON on
-/// refusal). Serve it with [`crate::web::tls::serve_tls`], which supplies the
+/// refusal). Serve it with [`crate::tls::serve_tls`], which supplies the
 /// [`PeerAddress`] the address limit keys on.
 pub fn routes(web: Arc<WebTier>) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let admitted = warp::any()

@@ -4,8 +4,8 @@
 //!
 //! Both tiers read it and neither owns it: the web tier builds its
 //! allow-list and picks the per-user-limited routes from it
-//! ([`crate::web`]), the key tier decides from it which routes count sealed
-//! requests per user ([`crate::keys::routes`]), and the API description
+//! ([`crate`]), the key tier decides from it which routes count sealed
+//! requests per user (`signet_keyserver::keys::routes`), and the API description
 //! describes exactly these routes (`tests/openapi.rs` compares them with what
 //! is served).
 

@@ -31,8 +31,8 @@ use signet_schema::api::ApiErrorCode;
 use tower_service::Service;
 use warp::reply::Response;
 
-use super::link::{CLIENT_HEADER, Guarded, LINK_HEADER, LinkAddress, LinkSecret, LinkStream};
 use crate::error::Failure;
+use crate::link::{CLIENT_HEADER, Guarded, LINK_HEADER, LinkAddress, LinkSecret, LinkStream};
 
 /// Largest answer accepted from the key tier (CRLs grow with revocations).
 pub const MAX_ANSWER: usize = 16 * 1024 * 1024;
@@ -94,7 +94,7 @@ impl KeyTierService {
             });
             Box::pin(async move {
                 answering.await.unwrap_or_else(|e| {
-                    crate::http::failure_reply(Failure::internal(format!("the key tier's task failed: {e}")))
+                    crate::json::failure_reply(Failure::internal(format!("the key tier's task failed: {e}")))
                 })
             })
         }))
@@ -191,7 +191,7 @@ impl Forwarder {
         }
         let request = match builder.body(Full::new(body)) {
             Ok(request) => request,
-            Err(e) => return crate::http::failure_reply(Failure::internal(format!("building the request: {e}"))),
+            Err(e) => return crate::json::failure_reply(Failure::internal(format!("building the request: {e}"))),
         };
         match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(Ok(response)) => response,
@@ -251,7 +251,7 @@ fn is_signet_header(name: &HeaderName) -> bool {
 }
 
 fn unavailable(detail: String) -> Response {
-    crate::http::failure_reply(Failure {
+    crate::json::failure_reply(Failure {
         detail: Some(detail),
         ..Failure::new(
             ApiErrorCode::Unavailable,
@@ -263,7 +263,7 @@ fn unavailable(detail: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::link::ClientAddress;
+    use crate::link::ClientAddress;
     use warp::{Filter, Reply};
 
     /// The key tier's side, reduced to one route that reports what reached it.
