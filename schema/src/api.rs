@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::Bytes;
 use crate::record::KdfParams;
 use crate::registration::RegistrationData;
+pub use crate::vocabulary::{AuditEventKind, CertificateStatus, LetterState, Role, UserState};
 use crate::{KeySize, SignatureScheme};
 
 /// What the key server asks of clients: KDF cost, key size, signature scheme.
@@ -127,9 +128,9 @@ pub struct SigninResponse {
     pub registration: RegistrationData,
     /// The user's active certificate, DER.
     pub certificate: Bytes,
-    /// `user`, `helpdesk` or `auditor`: which screens the app shows (the
-    /// server checks the role on every staff request regardless).
-    pub role: String,
+    /// Which screens the app shows (the server checks the role on every
+    /// staff request regardless).
+    pub role: Role,
 }
 
 /// Why a certificate is revoked (RFC 5280 §5.3.1).
@@ -147,6 +148,42 @@ pub enum RevocationReason {
     Superseded,
     /// The key is no longer needed.
     CessationOfOperation,
+}
+
+impl RevocationReason {
+    /// Every reason, in declaration order.
+    pub const ALL: &'static [RevocationReason] = &[
+        RevocationReason::Unspecified,
+        RevocationReason::KeyCompromise,
+        RevocationReason::AffiliationChanged,
+        RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation,
+    ];
+
+    /// The RFC 5280 §5.3.1 `CRLReason` name (`keyCompromise`, …): how the
+    /// key tier stores the reason and names it in the audit log. On the wire
+    /// the reason is kebab-case (`key-compromise`), as the serde form says.
+    pub fn rfc5280_name(self) -> &'static str {
+        match self {
+            RevocationReason::Unspecified => "unspecified",
+            RevocationReason::KeyCompromise => "keyCompromise",
+            RevocationReason::AffiliationChanged => "affiliationChanged",
+            RevocationReason::Superseded => "superseded",
+            RevocationReason::CessationOfOperation => "cessationOfOperation",
+        }
+    }
+
+    /// The reason an RFC 5280 name stands for.
+    pub fn from_rfc5280_name(text: &str) -> Result<Self, crate::vocabulary::UnknownName> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|reason| reason.rfc5280_name() == text)
+            .ok_or_else(|| crate::vocabulary::UnknownName {
+                what: "revocation reason",
+                value: text.to_owned(),
+            })
+    }
 }
 
 /// Revoke one's own key: it is erased and its certificate revoked.
@@ -170,19 +207,6 @@ pub struct RevokeResponse {
     pub serial: String,
     /// The number of the CRL that lists it.
     pub crl_number: u64,
-}
-
-/// Status of a certificate in the archive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "kebab-case")]
-pub enum CertificateStatus {
-    /// In use.
-    Active,
-    /// Replaced by a newer certificate of the same user.
-    Superseded,
-    /// Revoked.
-    Revoked,
 }
 
 /// A certificate as published.
@@ -344,8 +368,8 @@ pub struct LetterInfo {
     pub user_id: String,
     /// Their name, for the envelope.
     pub full_name: String,
-    /// `queued`, `printed` or `dispatched`.
-    pub letter_state: String,
+    /// Where the letter stands.
+    pub letter_state: LetterState,
     /// When the application was made.
     pub created_at: i64,
     /// When the letter stops being valid.
@@ -362,10 +386,10 @@ pub struct UserInfo {
     pub user_id: String,
     /// Registration data.
     pub registration: RegistrationData,
-    /// `user`, `helpdesk` or `auditor`.
-    pub role: String,
-    /// `pending`, `active`, `revoked` or `reset`.
-    pub state: String,
+    /// Their role.
+    pub role: Role,
+    /// Where their account stands.
+    pub state: UserState,
     /// Consecutive failed sign-ins.
     pub failed_logins: i64,
     /// Locked until (Unix seconds), if locked.
@@ -392,7 +416,7 @@ pub struct EventInfo {
     /// Who acted.
     pub actor: String,
     /// What happened.
-    pub kind: String,
+    pub kind: AuditEventKind,
     /// Whom it concerns.
     pub subject: Option<String>,
     /// Detail (JSON).

@@ -23,6 +23,7 @@ pub mod protocol;
 pub mod record;
 pub mod registration;
 pub mod time;
+pub mod vocabulary;
 
 pub use error::{FormatError, Problem};
 pub use record::{CipherId, KdfId, KdfParams, RecordHeader, SealedKeyRecord};

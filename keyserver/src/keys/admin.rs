@@ -2,6 +2,7 @@
 //! admin …`), not over the network: making the first help-desk account and
 //! granting roles.
 
+use signet_schema::vocabulary::AuditEventKind;
 use std::path::Path;
 
 use signet_schema::api::ApiErrorCode;
@@ -39,7 +40,7 @@ impl KeyTier {
                 c,
                 event(
                     "operator",
-                    "helpdesk.bootstrapped",
+                    AuditEventKind::HelpdeskBootstrapped,
                     user_id,
                     serde_json::json!({ "application_id": application_id }),
                 ),
@@ -101,7 +102,7 @@ impl KeyTier {
                 c,
                 event(
                     "operator",
-                    "role.granted",
+                    AuditEventKind::RoleGranted,
                     user_id,
                     serde_json::json!({ "role": role.as_str() }),
                 ),

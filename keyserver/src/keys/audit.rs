@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use signet_crypto::keys::{PublicKey, ServerKey};
 use signet_crypto::sign;
 use signet_schema::SignatureScheme;
+use signet_schema::vocabulary::AuditEventKind;
 
 pub use crate::keys::db::models::Event;
 
@@ -26,7 +27,7 @@ pub struct NewEvent {
     /// Who acted.
     pub actor: String,
     /// What happened.
-    pub kind: &'static str,
+    pub kind: AuditEventKind,
     /// Whom it concerns.
     pub subject: Option<String>,
     /// JSON detail.
@@ -77,7 +78,7 @@ pub fn chain(
         seq,
         at,
         &event.actor,
-        event.kind,
+        event.kind.as_str(),
         event.subject.as_deref(),
         &detail,
     );
@@ -86,7 +87,7 @@ pub fn chain(
         seq,
         at,
         actor: event.actor,
-        kind: event.kind.to_owned(),
+        kind: event.kind.as_str().to_owned(),
         subject: event.subject,
         detail,
         prev_hash,
@@ -305,7 +306,7 @@ mod tests {
         for i in 0..n {
             let e = NewEvent {
                 actor: "alice".into(),
-                kind: "user.signed_in",
+                kind: AuditEventKind::UserSignedIn,
                 subject: Some("alice".into()),
                 detail: serde_json::json!({ "n": i }),
             };

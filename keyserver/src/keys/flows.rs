@@ -2,6 +2,7 @@
 //! sign-in, revoke, and publication of the CA certificate, CRLs and
 //! certificates.
 
+use signet_schema::vocabulary::AuditEventKind;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -81,7 +82,7 @@ pub(crate) fn settle<T>(result: Result<Outcome<T>, TxError>) -> Result<T, Failur
     }
 }
 
-pub(crate) fn event(actor: &str, kind: &'static str, subject: &str, detail: serde_json::Value) -> NewEvent {
+pub(crate) fn event(actor: &str, kind: AuditEventKind, subject: &str, detail: serde_json::Value) -> NewEvent {
     NewEvent {
         actor: actor.to_owned(),
         kind,
@@ -115,20 +116,16 @@ fn ca_failure(e: CaError) -> Failure {
 }
 
 /// The stored reason (RFC 5280 name); an unreadable one reads as unspecified.
-fn reason_of(stored: Option<&str>) -> ca::RevocationReason {
+fn reason_of(stored: Option<&str>) -> RevocationReason {
     stored
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(ca::RevocationReason::Unspecified)
+        .and_then(|s| RevocationReason::from_rfc5280_name(s).ok())
+        .unwrap_or(RevocationReason::Unspecified)
 }
 
 pub(crate) fn info(c: Certificate) -> CertificateInfo {
     CertificateInfo {
-        status: match c.status {
-            CertificateStatus::Active => api::CertificateStatus::Active,
-            CertificateStatus::Superseded => api::CertificateStatus::Superseded,
-            CertificateStatus::Revoked => api::CertificateStatus::Revoked,
-        },
-        revocation_reason: c.revoked_at.map(|_| reason_of(c.revocation_reason.as_deref()).into()),
+        status: c.status,
+        revocation_reason: c.revoked_at.map(|_| reason_of(c.revocation_reason.as_deref())),
         serial: c.serial,
         user_id: c.user_id,
         subject: c.subject,
@@ -244,7 +241,7 @@ fn store_certificate(
         },
     )?;
     let detail = serde_json::json!({ "serial": issued.serial_hex, "sha256": issued.sha256_fingerprint_hex });
-    tier.audit(c, event("system", "certificate.issued", user_id, detail))?;
+    tier.audit(c, event("system", AuditEventKind::CertificateIssued, user_id, detail))?;
     Ok(())
 }
 
@@ -378,7 +375,7 @@ impl KeyTier {
                 c,
                 event(
                     &user_id,
-                    "application.created",
+                    AuditEventKind::ApplicationCreated,
                     &user_id,
                     serde_json::json!({ "application_id": application_id, "public_key_sha256": fingerprint }),
                 ),
@@ -449,7 +446,7 @@ impl KeyTier {
                     c,
                     event(
                         "system",
-                        "application.expired",
+                        AuditEventKind::ApplicationExpired,
                         &req.user_id,
                         serde_json::json!({ "application_id": app.application_id }),
                     ),
@@ -471,7 +468,7 @@ impl KeyTier {
                     c,
                     event(
                         "anonymous",
-                        "consent.failed",
+                        AuditEventKind::ConsentFailed,
                         &req.user_id,
                         serde_json::json!({ "attempts": attempts }),
                     ),
@@ -482,7 +479,7 @@ impl KeyTier {
                         c,
                         event(
                             "system",
-                            "application.locked",
+                            AuditEventKind::ApplicationLocked,
                             &req.user_id,
                             serde_json::json!({ "application_id": app.application_id }),
                         ),
@@ -540,7 +537,7 @@ impl KeyTier {
                 c,
                 event(
                     &req.user_id,
-                    "user.activated",
+                    AuditEventKind::UserActivated,
                     &req.user_id,
                     serde_json::json!({ "application_id": app.application_id }),
                 ),
@@ -625,7 +622,7 @@ impl KeyTier {
                 if user.failed_logins > 0 || user.locked_until.is_some() {
                     models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
                     let detail = serde_json::json!({ "after_failures": user.failed_logins });
-                    self.audit(c, event(user_id, "signin.counter_reset", user_id, detail))?;
+                    self.audit(c, event(user_id, AuditEventKind::SigninCounterReset, user_id, detail))?;
                 }
                 let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
                     .into_iter()
@@ -639,7 +636,7 @@ impl KeyTier {
                 c,
                 event(
                     "anonymous",
-                    "signin.failed",
+                    AuditEventKind::SigninFailed,
                     user_id,
                     serde_json::json!({ "consecutive": failures }),
                 ),
@@ -647,7 +644,12 @@ impl KeyTier {
             if let Some(until) = lock {
                 self.audit(
                     c,
-                    event("system", "user.locked", user_id, serde_json::json!({ "until": until })),
+                    event(
+                        "system",
+                        AuditEventKind::UserLocked,
+                        user_id,
+                        serde_json::json!({ "until": until }),
+                    ),
                 )?;
                 return Ok(Outcome::Refused(locked()));
             }
@@ -718,7 +720,7 @@ impl KeyTier {
             record: Bytes(sealed.to_vec()),
             registration,
             certificate: Bytes(certificate.der),
-            role: user.role.as_str().to_string(),
+            role: user.role,
         };
         Ok((response, generation))
     }
@@ -772,19 +774,19 @@ impl KeyTier {
                     .ca
                     .issue(&csr.0, &registration, now, self.policy.certificate_validity_days)
                     .map_err(|e| TxError::Abort(Failure::internal(e)))?;
-                let superseded = ca::RevocationReason::Superseded;
+                let superseded = RevocationReason::Superseded;
                 for old in models::certificates::for_user(c, &body.user_id, CertificateStatus::Active)? {
                     models::certificates::set_status(
                         c,
                         &old.serial,
                         CertificateStatus::Superseded,
-                        Some((now, superseded.as_str())),
+                        Some((now, superseded.rfc5280_name())),
                     )?;
                     self.audit(
                         c,
                         event(
                             &body.user_id,
-                            "certificate.superseded",
+                            AuditEventKind::CertificateSuperseded,
                             &body.user_id,
                             serde_json::json!({ "serial": old.serial }),
                         ),
@@ -811,9 +813,9 @@ impl KeyTier {
                 },
             )?;
             let kind = if body.certification_request.is_some() {
-                "key.replaced"
+                AuditEventKind::KeyReplaced
             } else {
-                "passphrase.changed"
+                AuditEventKind::PassphraseChanged
             };
             self.audit(c, event(&body.user_id, kind, &body.user_id, serde_json::json!({})))?;
             Ok(Outcome::Done(response))
@@ -846,27 +848,29 @@ impl KeyTier {
         now: i64,
     ) -> Result<usize, TxError> {
         let erased = models::key_records::delete(c, user_id)?;
-        let reason = ca::RevocationReason::from(reason);
         let active = models::certificates::for_user(c, user_id, CertificateStatus::Active)?;
         for cert in &active {
             models::certificates::set_status(
                 c,
                 &cert.serial,
                 CertificateStatus::Revoked,
-                Some((now, reason.as_str())),
+                Some((now, reason.rfc5280_name())),
             )?;
             self.audit(
                 c,
                 event(
                     actor,
-                    "certificate.revoked",
+                    AuditEventKind::CertificateRevoked,
                     user_id,
-                    serde_json::json!({ "serial": cert.serial, "reason": reason.as_str() }),
+                    serde_json::json!({ "serial": cert.serial, "reason": reason.rfc5280_name() }),
                 ),
             )?;
         }
         if erased {
-            self.audit(c, event(actor, "key.erased", user_id, serde_json::json!({})))?;
+            self.audit(
+                c,
+                event(actor, AuditEventKind::KeyErased, user_id, serde_json::json!({})),
+            )?;
         }
         Ok(active.len())
     }
@@ -903,9 +907,9 @@ impl KeyTier {
             c,
             event(
                 actor,
-                "user.revoked",
+                AuditEventKind::UserRevoked,
                 user_id,
-                serde_json::json!({ "reason": ca::RevocationReason::from(reason).as_str() }),
+                serde_json::json!({ "reason": reason.rfc5280_name() }),
             ),
         )?;
         Ok(serial)
@@ -938,7 +942,7 @@ impl KeyTier {
             c,
             NewEvent {
                 actor: "system".into(),
-                kind: "crl.published",
+                kind: AuditEventKind::CrlPublished,
                 subject: None,
                 detail: serde_json::json!({ "crl_number": number, "entries": revoked.len() }),
             },

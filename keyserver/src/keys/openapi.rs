@@ -711,7 +711,7 @@ fn operations() -> Vec<Operation> {
                 query(
                     "state",
                     "Only users in this state.",
-                    json!({ "type": "string", "enum": ["pending", "active", "revoked", "reset"] }),
+                    json!({ "type": "string", "enum": signet_schema::vocabulary::UserState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() }),
                 ),
                 query(
                     "q",

@@ -15,6 +15,7 @@ use signet_schema::api::{
     self, ActionDone, ApiErrorCode, AuditVerification, EventInfo, LetterInfo, StaffRevokeRequest, UserInfo,
     signed_headers, signed_request_bytes,
 };
+use signet_schema::vocabulary::AuditEventKind;
 use signet_schema::{RegistrationData, SignatureScheme};
 use warp::Filter;
 
@@ -239,7 +240,7 @@ impl KeyTier {
                     application_id: app.application_id,
                     user_id: app.user_id,
                     full_name: registration.common_name,
-                    letter_state: app.letter_state.as_str().to_owned(),
+                    letter_state: app.letter_state,
                     created_at: app.created_at,
                     expires_at: app.expires_at,
                     pdf_available: app.letter_pdf.is_some(),
@@ -269,7 +270,7 @@ impl KeyTier {
                 c,
                 event(
                     &staff.user_id,
-                    "letter.downloaded",
+                    AuditEventKind::LetterDownloaded,
                     &app.user_id,
                     serde_json::json!({ "application_id": application_id }),
                 ),
@@ -296,9 +297,9 @@ impl KeyTier {
             };
             models::applications::set_letter_state(c, application_id, state)?;
             let kind = if state == LetterState::Printed {
-                "letter.printed"
+                AuditEventKind::LetterPrinted
             } else {
-                "letter.dispatched"
+                AuditEventKind::LetterDispatched
             };
             self.audit(
                 c,
@@ -337,8 +338,8 @@ impl KeyTier {
                     out.push(UserInfo {
                         user_id: user.user_id,
                         registration,
-                        role: user.role.as_str().to_owned(),
-                        state: user.state.as_str().to_owned(),
+                        role: user.role,
+                        state: user.state,
                         failed_logins: user.failed_logins,
                         locked_until: user.locked_until,
                     });
@@ -378,7 +379,7 @@ impl KeyTier {
                 c,
                 event(
                     &staff.user_id,
-                    "user.reset",
+                    AuditEventKind::UserReset,
                     user_id,
                     serde_json::json!({ "certificates_revoked": revoked }),
                 ),
@@ -404,7 +405,12 @@ impl KeyTier {
             models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
             self.audit(
                 c,
-                event(&staff.user_id, "user.unlocked", user_id, serde_json::json!({})),
+                event(
+                    &staff.user_id,
+                    AuditEventKind::UserUnlocked,
+                    user_id,
+                    serde_json::json!({}),
+                ),
             )?;
             Ok(Outcome::Done(ActionDone {
                 message: format!("{user_id} is unlocked"),
@@ -524,19 +530,20 @@ impl KeyTier {
                 Some(s) => models::events::for_subject(c, s, limit)?,
                 None => models::events::range(c, from.unwrap_or(1).max(1), limit)?,
             };
-            Ok(Outcome::Done(
-                events
-                    .into_iter()
-                    .map(|e| EventInfo {
+            let events = events
+                .into_iter()
+                .map(|e| {
+                    Ok(EventInfo {
                         seq: e.seq,
                         at: e.at,
                         actor: e.actor,
-                        kind: e.kind,
+                        kind: e.kind.parse().map_err(crate::keys::db::DbError::from)?,
                         subject: e.subject,
                         detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::String(e.detail)),
                     })
-                    .collect(),
-            ))
+                })
+                .collect::<Result<Vec<EventInfo>, crate::keys::db::DbError>>()?;
+            Ok(Outcome::Done(events))
         })
     }
 

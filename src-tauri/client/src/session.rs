@@ -18,6 +18,7 @@ use signet_schema::api::{
 };
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
+use signet_schema::vocabulary::Role;
 use signet_schema::{RegistrationData, SignatureScheme};
 
 use crate::error::{ClientError, Result};
@@ -341,7 +342,7 @@ pub struct Session {
     user_id: String,
     registration: RegistrationData,
     certificate: Vec<u8>,
-    role: String,
+    role: Role,
     key_bits: u32,
 }
 
@@ -366,8 +367,8 @@ impl Session {
     }
 
     /// `user`, `helpdesk` or `auditor`.
-    pub fn role(&self) -> &str {
-        &self.role
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     /// Their active certificate (DER).

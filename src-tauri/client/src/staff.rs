@@ -67,14 +67,7 @@ pub struct CertificateFilter {
 
 impl CertificateFilter {
     fn query(&self, path: &str) -> String {
-        let status = self.status.map(|s| {
-            match s {
-                CertificateStatus::Active => "active",
-                CertificateStatus::Superseded => "superseded",
-                CertificateStatus::Revoked => "revoked",
-            }
-            .to_string()
-        });
+        let status = self.status.map(|s| s.as_str().to_owned());
         with_query(
             path,
             &[

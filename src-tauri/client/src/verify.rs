@@ -87,7 +87,7 @@ pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]
             if let Some(revoked) = archived.revoked_at.filter(|revoked| at >= *revoked) {
                 problems.push(format!(
                     "the file was signed after the certificate was {} (at {revoked})",
-                    status_word(archived.status)
+                    archived.status.as_str()
                 ));
             }
         }
@@ -109,14 +109,6 @@ pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]
         revoked_at: archived.revoked_at,
         revocation_reason: archived.revocation_reason,
     })
-}
-
-fn status_word(status: CertificateStatus) -> &'static str {
-    match status {
-        CertificateStatus::Active => "active",
-        CertificateStatus::Superseded => "superseded",
-        CertificateStatus::Revoked => "revoked",
-    }
 }
 
 /// Whether `ca` issued `certificate`: names match and the CA key verifies

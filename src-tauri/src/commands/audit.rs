@@ -46,10 +46,10 @@ impl ArchiveQuery {
         };
         let status = match self.status.trim() {
             "" => None,
-            "active" => Some(CertificateStatus::Active),
-            "superseded" => Some(CertificateStatus::Superseded),
-            "revoked" => Some(CertificateStatus::Revoked),
-            _ => return Err(CommandError::input("status", "active, superseded or revoked")),
+            text => Some(
+                text.parse::<CertificateStatus>()
+                    .map_err(|_| CommandError::input("status", "active, superseded or revoked"))?,
+            ),
         };
         Ok(CertificateFilter {
             user: non_empty(&self.user),

@@ -28,7 +28,6 @@ mod signer;
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use der::asn1::Ia5String;
@@ -127,97 +126,18 @@ fn signing(error: impl std::fmt::Display) -> CaError {
     CaError::Signing(error.to_string())
 }
 
-/// Why a certificate was revoked: the subset of RFC 5280 §5.3.1 `CRLReason`
-/// the key server uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RevocationReason {
-    /// No reason given. RFC 5280 §5.3.1: the reasonCode extension is then
-    /// left out of the entry rather than carrying `unspecified (0)`.
-    Unspecified,
-    /// The private key is known or suspected to be in other hands.
-    KeyCompromise,
-    /// The subject's name or organisation changed.
-    AffiliationChanged,
-    /// A new certificate replaces this one (re-registration with a new key).
-    Superseded,
-    /// The key is no longer used (the user revoked it, or left).
-    CessationOfOperation,
-}
+/// Why a certificate was revoked: the API's reasons, the subset of RFC 5280
+/// §5.3.1 `CRLReason` the key server uses, stored by their RFC 5280 names.
+pub use signet_schema::api::RevocationReason;
 
-impl RevocationReason {
-    /// The RFC 5280 name, as stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevocationReason::Unspecified => "unspecified",
-            RevocationReason::KeyCompromise => "keyCompromise",
-            RevocationReason::AffiliationChanged => "affiliationChanged",
-            RevocationReason::Superseded => "superseded",
-            RevocationReason::CessationOfOperation => "cessationOfOperation",
-        }
-    }
-
-    fn crl_reason(self) -> CrlReason {
-        match self {
-            RevocationReason::Unspecified => CrlReason::Unspecified,
-            RevocationReason::KeyCompromise => CrlReason::KeyCompromise,
-            RevocationReason::AffiliationChanged => CrlReason::AffiliationChanged,
-            RevocationReason::Superseded => CrlReason::Superseded,
-            RevocationReason::CessationOfOperation => CrlReason::CessationOfOperation,
-        }
-    }
-}
-
-impl std::fmt::Display for RevocationReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<signet_schema::api::RevocationReason> for RevocationReason {
-    fn from(reason: signet_schema::api::RevocationReason) -> Self {
-        use signet_schema::api::RevocationReason as Api;
-        match reason {
-            Api::Unspecified => RevocationReason::Unspecified,
-            Api::KeyCompromise => RevocationReason::KeyCompromise,
-            Api::AffiliationChanged => RevocationReason::AffiliationChanged,
-            Api::Superseded => RevocationReason::Superseded,
-            Api::CessationOfOperation => RevocationReason::CessationOfOperation,
-        }
-    }
-}
-
-impl From<RevocationReason> for signet_schema::api::RevocationReason {
-    fn from(reason: RevocationReason) -> Self {
-        use signet_schema::api::RevocationReason as Api;
-        match reason {
-            RevocationReason::Unspecified => Api::Unspecified,
-            RevocationReason::KeyCompromise => Api::KeyCompromise,
-            RevocationReason::AffiliationChanged => Api::AffiliationChanged,
-            RevocationReason::Superseded => Api::Superseded,
-            RevocationReason::CessationOfOperation => Api::CessationOfOperation,
-        }
-    }
-}
-
-/// A text that is not one of the [`RevocationReason`] names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown revocation reason {0:?}")]
-pub struct UnknownReason(pub String);
-
-impl FromStr for RevocationReason {
-    type Err = UnknownReason;
-
-    fn from_str(text: &str) -> Result<Self, UnknownReason> {
-        [
-            RevocationReason::Unspecified,
-            RevocationReason::KeyCompromise,
-            RevocationReason::AffiliationChanged,
-            RevocationReason::Superseded,
-            RevocationReason::CessationOfOperation,
-        ]
-        .into_iter()
-        .find(|reason| reason.as_str() == text)
-        .ok_or_else(|| UnknownReason(text.to_owned()))
+/// The CRL entry's reasonCode for `reason`.
+fn crl_reason(reason: RevocationReason) -> CrlReason {
+    match reason {
+        RevocationReason::Unspecified => CrlReason::Unspecified,
+        RevocationReason::KeyCompromise => CrlReason::KeyCompromise,
+        RevocationReason::AffiliationChanged => CrlReason::AffiliationChanged,
+        RevocationReason::Superseded => CrlReason::Superseded,
+        RevocationReason::CessationOfOperation => CrlReason::CessationOfOperation,
     }
 }
 
@@ -476,7 +396,7 @@ impl CertificateAuthority {
                 .map_err(|_| CaError::BadSerial(entry.serial_hex.clone()))?;
             let crl_entry_extensions = match entry.reason {
                 RevocationReason::Unspecified => None,
-                reason => Some(vec![reason.crl_reason().to_extension(&issuer, &[]).map_err(encoding)?]),
+                reason => Some(vec![crl_reason(reason).to_extension(&issuer, &[]).map_err(encoding)?]),
             };
             entries.push(RevokedCert {
                 serial_number,

@@ -11,140 +11,16 @@ use super::schema;
 use super::{AnyConnection, DbError};
 
 /// A state name stored as `TEXT` that is not one the code knows.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown {what} {value:?} in the database")]
-pub struct UnknownName {
-    what: &'static str,
-    value: String,
-}
+pub use signet_schema::vocabulary::{
+    ApplicationState, CertificateStatus, LetterState, Role as UserRole, UnknownName, UserState,
+};
 
 impl From<UnknownName> for DbError {
     fn from(error: UnknownName) -> Self {
-        DbError::Corrupt(error.to_string())
+        DbError::Corrupt(format!("{error} in the database"))
     }
 }
 
-/// A closed set of names stored in a `TEXT` column.
-macro_rules! stored_name {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The name stored in the database.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = UnknownName;
-
-            fn from_str(text: &str) -> Result<Self, UnknownName> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownName { what: $what, value: text.to_owned() }),
-                }
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = UnknownName;
-
-            fn try_from(text: String) -> Result<Self, UnknownName> {
-                text.parse()
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.as_str().to_owned()
-            }
-        }
-    };
-}
-
-stored_name! {
-    /// What a person may do on the server.
-    UserRole, "user role" {
-        /// Holds a key and signs.
-        User = "user",
-        /// Resets keys and revokes certificates for others.
-        Helpdesk = "helpdesk",
-        /// Reads the certificate archive and the audit log.
-        Auditor = "auditor",
-    }
-}
-
-stored_name! {
-    /// Where a person stands in registration.
-    UserState, "user state" {
-        /// Applied; waiting for the consent letter to come back.
-        Pending = "pending",
-        /// Holds a key and a valid certificate.
-        Active = "active",
-        /// Certificate revoked.
-        Revoked = "revoked",
-        /// The help desk erased the key; the person may apply again.
-        Reset = "reset",
-    }
-}
-
-stored_name! {
-    /// Where an application stands.
-    ApplicationState, "application state" {
-        /// The letter with the consent phrase is on its way.
-        AwaitingConsent = "awaiting_consent",
-        /// The phrase was entered; the certificate was issued.
-        Consented = "consented",
-        /// Too many wrong phrases.
-        Locked = "locked",
-        /// The phrase was not entered in time.
-        Expired = "expired",
-        /// The applicant or the help desk withdrew it.
-        Withdrawn = "withdrawn",
-    }
-}
-
-stored_name! {
-    /// Where a consent letter stands.
-    LetterState, "letter state" {
-        /// Waiting to be printed; the PDF is stored.
-        Queued = "queued",
-        /// Printed; the PDF (and with it the phrase) is erased.
-        Printed = "printed",
-        /// Handed to the post.
-        Dispatched = "dispatched",
-    }
-}
-
-stored_name! {
-    /// Whether a certificate is still the one to use.
-    CertificateStatus, "certificate status" {
-        /// The current certificate of its holder.
-        Active = "active",
-        /// Replaced by a newer certificate; still valid.
-        Superseded = "superseded",
-        /// Revoked (RFC 5280 §5.3.1 gives the reason).
-        Revoked = "revoked",
-    }
-}
-
-/// Fails with [`DbError::NotFound`] when an update touched no row.
 fn touched(rows: usize) -> Result<(), DbError> {
     if rows == 0 { Err(DbError::NotFound) } else { Ok(()) }
 }

@@ -54,14 +54,6 @@ fn reason(reason: Reason) -> RevocationReason {
     }
 }
 
-fn status_word(status: CertificateStatus) -> &'static str {
-    match status {
-        CertificateStatus::Active => "active",
-        CertificateStatus::Superseded => "superseded",
-        CertificateStatus::Revoked => "revoked",
-    }
-}
-
 /// Runs `command`; the exit code when it finished without an error.
 pub fn run(command: Command) -> Result<u8> {
     match command {
@@ -413,7 +405,7 @@ fn print_report(report: &SignatureReport, json: bool) {
         println!("  - {problem}");
     }
     println!("signer:       {} ({})", report.signer, report.user_id);
-    println!("certificate:  {} ({})", report.serial, status_word(report.status));
+    println!("certificate:  {} ({})", report.serial, report.status.as_str());
     println!("signed at:    {}", when(report.signing_time));
     if let Some(revoked) = report.revoked_at {
         println!("ended at:     {}", when(Some(revoked)));
@@ -440,7 +432,7 @@ fn helpdesk_with(session: &mut Session, command: Helpdesk) -> Result<u8> {
                         l.application_id,
                         l.user_id,
                         l.full_name,
-                        l.letter_state,
+                        l.letter_state.to_string(),
                         date(l.created_at),
                         date(l.expires_at),
                         if l.pdf_available { "yes" } else { "no" }.into(),
@@ -477,8 +469,8 @@ fn helpdesk_with(session: &mut Session, command: Helpdesk) -> Result<u8> {
                         u.user_id,
                         u.registration.common_name,
                         u.registration.email,
-                        u.role,
-                        u.state,
+                        u.role.to_string(),
+                        u.state.to_string(),
                         u.failed_logins.to_string(),
                         when(u.locked_until),
                     ]
@@ -553,7 +545,7 @@ fn audit_with(session: &mut Session, command: Audit) -> Result<u8> {
                     vec![
                         c.serial,
                         c.user_id,
-                        status_word(c.status).into(),
+                        c.status.as_str().into(),
                         date(c.not_before),
                         date(c.not_after),
                         when(c.revoked_at),
@@ -581,7 +573,7 @@ fn audit_with(session: &mut Session, command: Audit) -> Result<u8> {
                         e.seq.to_string(),
                         when(Some(e.at)),
                         e.actor,
-                        e.kind,
+                        e.kind.to_string(),
                         e.subject.unwrap_or_default(),
                         e.detail.to_string(),
                     ]
