@@ -1,0 +1,140 @@
+//! Every route of the route table called as an outsider would — no
+//! credentials, a malformed body, the wrong method — straight through the
+//! key tier's warp filters (`warp::test`, no process and no socket). Each
+//! answer must be a typed JSON error with a 4xx status: never a success,
+//! never a 500. The list of routes comes from the route table, so a new
+//! route is covered the day it is declared.
+
+use std::sync::Arc;
+
+use signet_keyserver::keys::routes::routes;
+use signet_keyserver::keys::{KeyTier, Policy, system_clock};
+use signet_keyserver::route_table::{Caller, ROUTES, Route};
+use signet_schema::api::{ApiError, ApiErrorCode};
+
+/// A key tier on a fresh SQLite database in a temporary directory.
+fn key_tier() -> (tempfile::TempDir, Arc<KeyTier>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tier = KeyTier::open(&dir.path().join("data"), None, Policy::default(), system_clock()).expect("key tier");
+    (dir, Arc::new(tier))
+}
+
+/// The route's path with a plausible value in each `{name}` segment.
+fn concrete(route: &Route) -> String {
+    route
+        .path
+        .split('/')
+        .map(|segment| match segment {
+            "{serial}" => "0A1B2C3D",
+            "{application}" => "app-0001",
+            "{user}" => "nobody",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The typed error of a refusal, checked to be a 4xx.
+fn refusal(route: &Route, what: &str, response: &http::Response<bytes::Bytes>) -> ApiError {
+    let status = response.status();
+    assert!(
+        status.is_client_error(),
+        "{} {} {what}: answered {status}, not a refusal: {}",
+        route.method,
+        route.path,
+        String::from_utf8_lossy(response.body())
+    );
+    serde_json::from_slice(response.body()).unwrap_or_else(|e| {
+        panic!(
+            "{} {} {what}: the {status} answer is not a typed error ({e}): {}",
+            route.method,
+            route.path,
+            String::from_utf8_lossy(response.body())
+        )
+    })
+}
+
+#[tokio::test]
+async fn every_route_refuses_a_caller_without_credentials() {
+    let (_dir, tier) = key_tier();
+    let filter = routes(tier);
+    for route in ROUTES.iter().filter(|r| r.caller != Caller::Anyone) {
+        let mut request = warp::test::request().method(route.method).path(&concrete(route));
+        if route.method == "POST" {
+            request = request.header("content-type", "application/json").body("{}");
+        }
+        let response = request.reply(&filter).await;
+        let error = refusal(route, "without credentials", &response);
+        if matches!(
+            route.caller,
+            Caller::SignedByUser | Caller::SignedByHelpDesk | Caller::SignedByAuditor
+        ) {
+            assert!(
+                matches!(
+                    error.code,
+                    ApiErrorCode::BadSignature | ApiErrorCode::Forbidden | ApiErrorCode::BadRequest
+                ),
+                "{} {}: an unsigned request got {:?}",
+                route.method,
+                route.path,
+                error.code
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_post_route_refuses_a_malformed_body() {
+    let (_dir, tier) = key_tier();
+    let filter = routes(tier);
+    for route in ROUTES.iter().filter(|r| r.method == "POST") {
+        for (what, body) in [
+            ("with broken JSON", "{\"user_id\": "),
+            ("with a JSON array", "[1, 2, 3]"),
+            ("with the wrong types", "{\"user_id\": 7, \"verifier\": false}"),
+        ] {
+            let response = warp::test::request()
+                .method("POST")
+                .path(&concrete(route))
+                .header("content-type", "application/json")
+                .body(body)
+                .reply(&filter)
+                .await;
+            refusal(route, what, &response);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_refuses_the_other_method() {
+    let (_dir, tier) = key_tier();
+    let filter = routes(tier);
+    for route in ROUTES {
+        let other = if route.method == "GET" { "POST" } else { "GET" };
+        if ROUTES.iter().any(|r| r.method == other && r.path == route.path) {
+            continue;
+        }
+        let response = warp::test::request()
+            .method(other)
+            .path(&concrete(route))
+            .reply(&filter)
+            .await;
+        let error = refusal(route, &format!("called with {other}"), &response);
+        // A path that another route's pattern also matches (`POST
+        // …/{application}/pdf` against `POST …/{application}/{action}`) is
+        // refused by that route's own checks, the signature first.
+        assert!(
+            matches!(
+                error.code,
+                ApiErrorCode::MethodNotAllowed
+                    | ApiErrorCode::NotFound
+                    | ApiErrorCode::BadSignature
+                    | ApiErrorCode::Forbidden
+                    | ApiErrorCode::BadRequest
+            ),
+            "{other} {}: {:?}",
+            route.path,
+            error.code
+        );
+    }
+}
