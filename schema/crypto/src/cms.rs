@@ -202,12 +202,7 @@ pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Result<VerifiedSignatu
         }
         None => None,
     };
-    let spki = certificate
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .map_err(encoding)?;
-    let key = PublicKey::from_spki_der(&spki).map_err(|_| Error::SignatureInvalid)?;
+    let key = PublicKey::from_certificate(certificate).map_err(|_| Error::SignatureInvalid)?;
     let signed = attributes.to_der().map_err(encoding)?;
     crate::sign::verify(&key, scheme, &signed, signer.signature.as_bytes())?;
     Ok(VerifiedSignature {
@@ -236,12 +231,7 @@ fn names(sid: &SignerIdentifier, certificate: &Certificate) -> bool {
 /// (RFC 5280 §4.1.2.7) is `key`'s. Keys are compared as RSA (n, e), not as
 /// bytes, so an equivalent encoding of the same key is accepted.
 fn check_certificate_key(certificate: &Certificate, key: &UserKey) -> Result<()> {
-    let spki = certificate
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .map_err(encoding)?;
-    match PublicKey::from_spki_der(&spki) {
+    match PublicKey::from_certificate(certificate) {
         Ok(certified) if certified == key.public_key() => Ok(()),
         _ => Err(Error::CertificateMismatch),
     }

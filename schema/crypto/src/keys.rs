@@ -40,7 +40,11 @@ pub struct ServerKey {
 /// [`UserKey`] and [`ServerKey`] implement it.
 pub trait SigningKey: sealed::Sealed {
     /// The public half.
-    fn public_key(&self) -> PublicKey;
+    fn public_key(&self) -> PublicKey {
+        PublicKey {
+            inner: self.rsa().to_public_key(),
+        }
+    }
 }
 
 mod sealed {
@@ -52,39 +56,50 @@ mod sealed {
 
 pub(crate) use sealed::Sealed;
 
+/// A fresh RSA key with public exponent 65537 from the OS RNG (FIPS 186-5
+/// §A.1.3 style probable primes, as the rsa crate does).
+fn generate(size: KeySize) -> Result<RsaPrivateKey> {
+    RsaPrivateKey::new(&mut SysRng, size.bits()).map_err(|e| Error::Rsa(e.to_string()))
+}
+
+/// Parses an unencrypted PKCS#8 `PrivateKeyInfo` (RFC 5208) and checks the
+/// key's consistency and size; the error says which check failed.
+fn parse_pkcs8(der: &[u8]) -> Result<RsaPrivateKey, &'static str> {
+    let inner = RsaPrivateKey::from_pkcs8_der(der).map_err(|_| "the private key does not parse")?;
+    inner.validate().map_err(|_| "the private key is inconsistent")?;
+    if KeySize::try_from(inner.n().bit_width_vartime()).is_err() {
+        return Err("the private key has an unsupported size");
+    }
+    Ok(inner)
+}
+
+/// The unencrypted PKCS#8 DER of `key`, wiped when dropped.
+fn pkcs8_der(key: &RsaPrivateKey) -> Result<Zeroizing<Vec<u8>>> {
+    let doc = key.to_pkcs8_der().map_err(|e| Error::Encoding(e.to_string()))?;
+    Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+}
+
 impl UserKey {
-    /// Generates a key pair with public exponent 65537 from the OS RNG
-    /// (FIPS 186-5 §A.1.3 style probable primes, as the rsa crate does).
+    /// Generates a key pair (public exponent 65537, OS RNG).
     pub fn generate(size: KeySize) -> Result<Self> {
-        let inner = RsaPrivateKey::new(&mut SysRng, size.bits()).map_err(|e| Error::Rsa(e.to_string()))?;
-        Ok(UserKey { inner })
+        Ok(UserKey { inner: generate(size)? })
     }
 
-    /// Parses an unencrypted PKCS#8 `PrivateKeyInfo` (RFC 5208) and checks the key.
+    /// Parses an unencrypted PKCS#8 `PrivateKeyInfo` and checks the key: a
+    /// key that fails is an invalid record.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let inner =
-            RsaPrivateKey::from_pkcs8_der(der).map_err(|_| Error::RecordInvalid("the private key does not parse"))?;
-        inner
-            .validate()
-            .map_err(|_| Error::RecordInvalid("the private key is inconsistent"))?;
-        let bits = inner.n().bit_width_vartime();
-        if KeySize::try_from(bits).is_err() {
-            return Err(Error::RecordInvalid("the private key has an unsupported size"));
-        }
+        let inner = parse_pkcs8(der).map_err(Error::RecordInvalid)?;
         Ok(UserKey { inner })
     }
 
     /// The unencrypted PKCS#8 DER, wiped when dropped.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let doc = self.inner.to_pkcs8_der().map_err(|e| Error::Encoding(e.to_string()))?;
-        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+        pkcs8_der(&self.inner)
     }
 
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey {
-            inner: self.inner.to_public_key(),
-        }
+        SigningKey::public_key(self)
     }
 
     /// Modulus size in bits.
@@ -94,37 +109,26 @@ impl UserKey {
 }
 
 impl ServerKey {
-    /// Generates a key with public exponent 65537 from the OS RNG.
+    /// Generates a key (public exponent 65537, OS RNG).
     pub fn generate(size: KeySize) -> Result<Self> {
-        let inner = RsaPrivateKey::new(&mut SysRng, size.bits()).map_err(|e| Error::Rsa(e.to_string()))?;
-        Ok(ServerKey { inner })
+        Ok(ServerKey { inner: generate(size)? })
     }
 
-    /// Parses an unencrypted PKCS#8 `PrivateKeyInfo` (RFC 5208) and checks the
-    /// key's consistency and size.
+    /// Parses an unencrypted PKCS#8 `PrivateKeyInfo` and checks the key: a
+    /// key file that fails is an encoding error.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
-        let inner = RsaPrivateKey::from_pkcs8_der(der)
-            .map_err(|e| Error::Encoding(format!("the private key does not parse: {e}")))?;
-        inner
-            .validate()
-            .map_err(|_| Error::Encoding("the private key is inconsistent".into()))?;
-        if KeySize::try_from(inner.n().bit_width_vartime()).is_err() {
-            return Err(Error::Encoding("the private key has an unsupported size".into()));
-        }
+        let inner = parse_pkcs8(der).map_err(|why| Error::Encoding(why.to_owned()))?;
         Ok(ServerKey { inner })
     }
 
     /// The unencrypted PKCS#8 DER, wiped when dropped.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let doc = self.inner.to_pkcs8_der().map_err(|e| Error::Encoding(e.to_string()))?;
-        Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+        pkcs8_der(&self.inner)
     }
 
     /// The public half.
     pub fn public_key(&self) -> PublicKey {
-        PublicKey {
-            inner: self.inner.to_public_key(),
-        }
+        SigningKey::public_key(self)
     }
 
     /// Modulus size in bits.
@@ -144,11 +148,7 @@ impl ServerKey {
     }
 }
 
-impl SigningKey for UserKey {
-    fn public_key(&self) -> PublicKey {
-        UserKey::public_key(self)
-    }
-}
+impl SigningKey for UserKey {}
 
 impl Sealed for UserKey {
     fn rsa(&self) -> &RsaPrivateKey {
@@ -156,11 +156,7 @@ impl Sealed for UserKey {
     }
 }
 
-impl SigningKey for ServerKey {
-    fn public_key(&self) -> PublicKey {
-        ServerKey::public_key(self)
-    }
-}
+impl SigningKey for ServerKey {}
 
 impl Sealed for ServerKey {
     fn rsa(&self) -> &RsaPrivateKey {
@@ -189,6 +185,17 @@ impl PublicKey {
         use rsa::pkcs8::DecodePublicKey;
         let inner = RsaPublicKey::from_public_key_der(der).map_err(|e| Error::Encoding(e.to_string()))?;
         Ok(PublicKey { inner })
+    }
+
+    /// The subject public key a certificate certifies (RFC 5280 §4.1.2.7).
+    pub fn from_certificate(certificate: &x509_cert::Certificate) -> Result<Self> {
+        use der::Encode;
+        let spki = certificate
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|e| Error::Encoding(e.to_string()))?;
+        Self::from_spki_der(&spki)
     }
 
     /// SHA-256 of the SubjectPublicKeyInfo DER: the fingerprint in the record header.
@@ -230,6 +237,27 @@ pub(crate) mod tests {
             back.public_key().fingerprint().expect("fp"),
             key.public_key().fingerprint().expect("fp")
         );
+    }
+
+    #[test]
+    fn a_server_key_round_trips_and_decrypts_what_its_public_half_encrypts() {
+        use rsa::traits::{Decryptor, RandomizedEncryptor};
+        let user_der = test_key().to_pkcs8_der().expect("encode");
+        let key = ServerKey::from_pkcs8_der(&user_der).expect("decode");
+        assert_eq!(key.public_key(), test_key().public_key());
+        assert_eq!((key.bits(), key.modulus_len()), (2048, 256));
+        let back = ServerKey::from_pkcs8_der(&key.to_pkcs8_der().expect("encode")).expect("decode");
+        assert_eq!(back.public_key(), key.public_key());
+        let encrypting =
+            rsa::oaep::EncryptingKey::<Sha256>::new_with_label(key.public_key().rsa().clone(), &b"label"[..]);
+        let ciphertext = encrypting.encrypt_with_rng(&mut SysRng, b"secret").expect("encrypt");
+        let decrypting = key.oaep_decrypting_key(b"label");
+        assert_eq!(decrypting.decrypt(&ciphertext).expect("decrypt"), b"secret");
+        assert!(key.oaep_decrypting_key(b"other label").decrypt(&ciphertext).is_err());
+        assert!(matches!(
+            ServerKey::from_pkcs8_der(b"\x30\x03\x02\x01\x00"),
+            Err(Error::Encoding(_))
+        ));
     }
 
     #[test]

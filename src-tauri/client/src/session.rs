@@ -569,15 +569,10 @@ fn check_what_was_signed(
             }
         }
         SignatureFormat::Raw => {
-            use der::{Decode, Encode};
-            let parsed = x509_cert::Certificate::from_der(certificate)
-                .map_err(|e| refused(format!("this session's certificate does not parse ({e})")))?;
-            let spki = parsed
-                .tbs_certificate()
-                .subject_public_key_info()
-                .to_der()
-                .map_err(|e| refused(format!("this session's certificate has no usable key ({e})")))?;
-            let key = signet_crypto::keys::PublicKey::from_spki_der(&spki)
+            use der::Decode;
+            let key = x509_cert::Certificate::from_der(certificate)
+                .map_err(|e| e.to_string())
+                .and_then(|parsed| signet_crypto::keys::PublicKey::from_certificate(&parsed).map_err(|e| e.to_string()))
                 .map_err(|e| refused(format!("this session's certificate has no usable key ({e})")))?;
             signet_crypto::sign::verify(&key, scheme, content, signature)
                 .map_err(|e| refused(format!("it does not verify over the signed bytes ({e})")))?;

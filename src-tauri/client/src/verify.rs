@@ -120,13 +120,7 @@ fn issued_by(certificate: &Certificate, ca: &Certificate) -> bool {
     let Some(scheme) = signet_crypto::sign::scheme_of(certificate.signature_algorithm()) else {
         return false;
     };
-    let (Ok(tbs), Ok(spki)) = (
-        certificate.tbs_certificate().to_der(),
-        ca.tbs_certificate().subject_public_key_info().to_der(),
-    ) else {
-        return false;
-    };
-    let Ok(key) = PublicKey::from_spki_der(&spki) else {
+    let (Ok(tbs), Ok(key)) = (certificate.tbs_certificate().to_der(), PublicKey::from_certificate(ca)) else {
         return false;
     };
     let Some(signature) = certificate.signature().as_bytes() else {
