@@ -263,7 +263,7 @@ impl KeyTier {
     pub fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse, Failure> {
         let now = self.now();
         req.registration.validate()?;
-        if (req.timestamp - now).abs() > self.policy.max_clock_skew_seconds {
+        if !self.policy.is_fresh(req.timestamp, now) {
             return Err(Failure::new(
                 ApiErrorCode::StaleRequest,
                 "the request's time stamp is more than five minutes from the server's clock; check the computer's clock",

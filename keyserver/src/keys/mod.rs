@@ -85,6 +85,14 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// Whether a client's time stamp is within [`Policy::max_clock_skew_seconds`]
+    /// of `now`, compared without overflow whatever the time stamp.
+    pub fn is_fresh(&self, timestamp: i64, now: i64) -> bool {
+        timestamp.abs_diff(now) <= self.max_clock_skew_seconds.unsigned_abs()
+    }
+}
+
 /// The server's clock (Unix seconds); tests move it.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 

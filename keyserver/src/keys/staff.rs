@@ -158,8 +158,8 @@ pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp:
 
 impl KeyTier {
     /// Checks a signed request inside a write transaction: fresh time
-    /// stamp, unused nonce, an active signer with one of `roles`, and the
-    /// signature against their active certificate. Consumes the nonce.
+    /// stamp, an active signer with one of `roles`, the signature against
+    /// their active certificate, and then an unused nonce, which it consumes.
     pub(crate) fn check_signed(
         &self,
         c: &mut AnyConnection,
@@ -167,7 +167,7 @@ impl KeyTier {
         roles: &[UserRole],
         now: i64,
     ) -> Result<Result<User, Failure>, TxError> {
-        if (req.timestamp - now).abs() > self.policy.max_clock_skew_seconds {
+        if !self.policy.is_fresh(req.timestamp, now) {
             return Ok(Err(Failure::new(
                 ApiErrorCode::StaleRequest,
                 "the signed request is too old or from the future; check the clock",
@@ -180,12 +180,6 @@ impl KeyTier {
                 .all(|b| b.is_ascii_alphanumeric() || b"+/=_-".contains(&b));
         if !nonce_ok {
             return Ok(Err(forbidden("the nonce must be 16 to 64 characters of base64 or hex")));
-        }
-        if !models::nonces::consume(c, &req.nonce, now, now + 2 * self.policy.max_clock_skew_seconds)? {
-            return Ok(Err(Failure::new(
-                ApiErrorCode::NonceReused,
-                "this signed request was sent before",
-            )));
         }
         let refused = || forbidden("the signature is not from an active account allowed on this route");
         let Some(user) = models::users::find(c, &req.signer)? else {
@@ -209,6 +203,14 @@ impl KeyTier {
             return Ok(Err(Failure::new(
                 ApiErrorCode::BadSignature,
                 "the request's signature does not verify with your certificate",
+            )));
+        }
+        // Only a request that verifies spends its nonce: a forged one writes
+        // nothing, and a replayed genuine one is refused here.
+        if !models::nonces::consume(c, &req.nonce, now, now + 2 * self.policy.max_clock_skew_seconds)? {
+            return Ok(Err(Failure::new(
+                ApiErrorCode::NonceReused,
+                "this signed request was sent before",
             )));
         }
         Ok(Ok(user))
