@@ -106,11 +106,6 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/v1/audit/verify", Caller::SignedByAuditor),
 ];
 
-/// The route with exactly this method and path pattern.
-pub fn find(method: &str, path: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.method == method && r.path == path)
-}
-
 /// Whether requests to the route with path pattern `path` count against the
 /// rate of the user they name.
 pub fn counts_per_user(path: &str) -> bool {
