@@ -26,7 +26,7 @@ SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps uti
   libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
   xvfb xauth webkit2gtk-driver xdotool imagemagick x11-utils dbus dbus-x11 gnome-keyring libsecret-tools python3-xlib
 
-.PHONY: bundle test-bundle all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
+.PHONY: bindings bundle test-bundle all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
 
 all: build
 
@@ -85,6 +85,11 @@ lint: deps ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# The screens' TypeScript types (ui/src/bindings.ts), generated from the Rust
+# types; `make test` fails while the checked-in file differs.
+bindings:
+	SIGNET_WRITE_BINDINGS=1 $(CARGO) test --locked -p signet-desktop --lib bindings
+
 test: deps ui desktop-test-tools test-unit test-bundle test-fuzz
 	@echo "make test: all suites passed"
 
@@ -110,7 +115,7 @@ screenshots: deps ui desktop-test-tools
 	SIGNET_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test --locked -p signet-journeys --test desktop
 
 test-fuzz: fuzz-tools
-	@for target in record_parse protocol_decode response_decode channel_messages; do \
+	@for target in record_parse protocol_decode response_decode channel_messages keyserver_inputs; do \
 	  mkdir -p fuzz/corpus/$$target; cp -n fuzz/corpus_seed/$$target/* fuzz/corpus/$$target/ 2>/dev/null || true; \
 	  echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
 	  (cd fuzz && CARGO_TARGET_DIR=$(TARGET_DIR)/fuzz $(FUZZ_CARGO) fuzz run $$target corpus/$$target -- \

@@ -136,6 +136,7 @@ pub struct SigninResponse {
 /// Why a certificate is revoked (RFC 5280 §5.3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RevocationReason {
     /// No reason given.
@@ -212,6 +213,7 @@ pub struct RevokeResponse {
 /// A certificate as published.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct CertificateInfo {
     /// Serial, upper-case hex.
     pub serial: String,
@@ -361,6 +363,7 @@ pub struct ReregisterResponse {
 /// A consent letter waiting for the help desk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct LetterInfo {
     /// The application it belongs to.
     pub application_id: String,
@@ -381,6 +384,7 @@ pub struct LetterInfo {
 /// A user as the help desk sees them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct UserInfo {
     /// User id.
     pub user_id: String,
@@ -408,6 +412,7 @@ pub struct StaffRevokeRequest {
 /// An audit event as auditors see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct EventInfo {
     /// Position in the chain.
     pub seq: i64,
@@ -421,12 +426,14 @@ pub struct EventInfo {
     pub subject: Option<String>,
     /// Detail (JSON).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "typescript", ts(type = "unknown"))]
     pub detail: serde_json::Value,
 }
 
 /// Result of checking the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct AuditVerification {
     /// Whether every event checked out.
     pub intact: bool,
@@ -441,6 +448,7 @@ pub struct AuditVerification {
 /// A help-desk or other state-changing action done.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct ActionDone {
     /// What was done, for a person.
     pub message: String,

@@ -38,6 +38,7 @@ pub const FRAME_HEADER_LEN: usize = 4;
 
 /// Bytes carried as base64 in JSON.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Bytes(pub Vec<u8>);
 
 impl Serialize for Bytes {

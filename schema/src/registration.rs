@@ -24,6 +24,7 @@ pub const MAX_TEXT_CHARS: usize = 64;
 /// The data a user registers with; it becomes the certificate subject.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationData {
     /// Login identity; see [`validate_user_id`].

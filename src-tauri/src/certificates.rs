@@ -7,6 +7,7 @@ use x509_cert::Certificate;
 
 /// A certificate's facts and its PEM.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateView {
     /// Subject distinguished name.

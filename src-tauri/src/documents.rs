@@ -28,6 +28,7 @@ pub struct PreparedDocument {
 
 /// What the person sees before confirming.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DocumentSummary {
     /// Handle to confirm with.
     pub id: String,
@@ -45,6 +46,7 @@ pub struct DocumentSummary {
 
 /// The payment-order form.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentOrderForm {
     /// Paying account holder.

@@ -6,6 +6,7 @@ use signet_client::ClientError;
 
 /// A command's failure, as the UI receives it.
 #[derive(Debug, Serialize, thiserror::Error)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[error("{message}")]
 pub struct CommandError {
     /// Stable code (`signin-failed`, `locked`, `unreachable`, …).

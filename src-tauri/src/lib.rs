@@ -6,6 +6,7 @@
 //! use, when the window is closed and when the app exits; if the app is
 //! killed, the signer ends by itself (it watches its parent).
 
+mod bindings;
 mod certificates;
 mod commands;
 mod documents;

@@ -3,12 +3,35 @@
 // sends what the person typed and shows what comes back.
 
 import { invoke } from "@tauri-apps/api/core";
+import type {
+  ActionDone,
+  Applied,
+  AppInfo,
+  ArchiveQuery,
+  AuditVerification,
+  CertificateDetail,
+  CertificateInfo,
+  CommandError,
+  Consented,
+  DocumentSummary,
+  EventInfo,
+  LetterInfo,
+  LetterState,
+  PaymentOrderForm,
+  RegistrationData,
+  RevocationReason,
+  Revoked,
+  SessionInfo,
+  SignatureReport,
+  SignedDocument,
+  Strength,
+  UserInfo,
+} from "./bindings";
 
-/** What a failed command says: a stable code and a message for a person. */
-export interface CommandError {
-  code: string;
-  message: string;
-}
+// The types the commands take and give are generated from the Rust types
+// (`make bindings`); screens import them from here.
+export type * from "./bindings";
+export type PaymentOrder = PaymentOrderForm;
 
 /** Any rejection as a CommandError (the shell may also reject with a bare string). */
 export function asCommandError(error: unknown): CommandError {
@@ -17,173 +40,6 @@ export function asCommandError(error: unknown): CommandError {
     return { code: typeof code === "string" ? code : "internal", message: String(message) };
   }
   return { code: "internal", message: String(error) };
-}
-
-export type Role = "user" | "helpdesk" | "auditor";
-export type RevocationReason =
-  | "unspecified"
-  | "key-compromise"
-  | "affiliation-changed"
-  | "superseded"
-  | "cessation-of-operation";
-export type CertificateStatus = "active" | "superseded" | "revoked";
-
-export interface AppInfo {
-  version: string;
-  serverUrl: string | null;
-  fingerprint: string | null;
-  rememberedUser: string | null;
-  keyringProblem: string | null;
-  signedIn: boolean;
-  suggestedServer: string | null;
-}
-
-export interface RegistrationData {
-  user_id: string;
-  common_name: string;
-  organization: string;
-  organizational_unit: string;
-  email: string;
-  country: string;
-}
-
-export interface Strength {
-  score: number;
-  acceptable: boolean;
-  problems: string[];
-  suggestions: string[];
-}
-
-export interface CertificateView {
-  subject: string;
-  issuer: string;
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-  sha256: string;
-  sha1: string;
-  pem: string;
-}
-
-export interface SessionInfo {
-  userId: string;
-  name: string;
-  email: string;
-  role: Role;
-  keyBits: number;
-  certificate: CertificateView | null;
-  signerPid: number;
-}
-
-export interface PaymentOrder {
-  debtorName: string;
-  debtorIban: string;
-  creditorName: string;
-  creditorIban: string;
-  amount: string;
-  currency: string;
-  reference: string;
-  executionDate: string;
-}
-
-export interface DocumentSummary {
-  id: string;
-  name: string;
-  size: number;
-  sha256: string;
-  facts: [string, string][];
-  preview: string | null;
-}
-
-export interface SignedDocument {
-  userId: string;
-  name: string;
-  sha256: string;
-  signedAt: number;
-  serial: string;
-  documentPath: string;
-  signaturePath: string;
-  signatureSize: number;
-}
-
-export interface LetterInfo {
-  application_id: string;
-  user_id: string;
-  full_name: string;
-  letter_state: "queued" | "printed" | "dispatched";
-  created_at: number;
-  expires_at: number;
-  pdf_available: boolean;
-}
-
-export interface UserInfo {
-  user_id: string;
-  registration: RegistrationData;
-  role: string;
-  state: "pending" | "active" | "revoked" | "reset";
-  failed_logins: number;
-  locked_until: number | null;
-}
-
-export interface ActionDone {
-  message: string;
-  crl_number?: number;
-}
-
-export interface ArchiveQuery {
-  user: string;
-  serial: string;
-  status: string;
-  from: string;
-  to: string;
-}
-
-export interface CertificateInfo {
-  serial: string;
-  user_id: string;
-  subject: string;
-  sha256_fingerprint: string;
-  not_before: number;
-  not_after: number;
-  status: CertificateStatus;
-  revoked_at: number | null;
-  revocation_reason: RevocationReason | null;
-}
-
-export interface EventInfo {
-  seq: number;
-  at: number;
-  actor: string;
-  kind: string;
-  subject: string | null;
-  detail: unknown;
-}
-
-export interface AuditVerification {
-  intact: boolean;
-  verified: number;
-  broken_seq: number | null;
-  problem: string | null;
-}
-
-export interface SignatureReport {
-  valid: boolean;
-  problems: string[];
-  signer: string;
-  user_id: string;
-  serial: string;
-  certificate_sha256: string;
-  signing_time: number | null;
-  scheme: string;
-  status: CertificateStatus;
-  revoked_at: number | null;
-  revocation_reason: RevocationReason | null;
-}
-
-/** Progress of long work, sent by the shell as `progress` events. */
-export interface Progress {
-  step: string;
-  text: string;
 }
 
 export const api = {
@@ -195,9 +51,9 @@ export const api = {
   passphraseStrength: (passphrase: string, personal: string[]) =>
     invoke<Strength>("passphrase_strength", { passphrase, personal }),
   apply: (registration: RegistrationData, passphrase: string, passphraseAgain: string) =>
-    invoke<{ applicationId: string; expiresAt: number }>("apply", { registration, passphrase, passphraseAgain }),
+    invoke<Applied>("apply", { registration, passphrase, passphraseAgain }),
   consent: (userId: string, phrase: string) =>
-    invoke<{ certificate: CertificateView | null }>("consent", { userId, phrase }),
+    invoke<Consented>("consent", { userId, phrase }),
   signIn: (userId: string, passphrase: string) => invoke<SessionInfo>("sign_in", { userId, passphrase }),
   sessionInfo: () => invoke<SessionInfo | null>("session_info"),
   signOut: () => invoke<null>("sign_out"),
@@ -211,11 +67,11 @@ export const api = {
     invoke<null>("change_passphrase", { current, passphrase, passphraseAgain }),
   newKey: (current: string) => invoke<SessionInfo>("new_key", { current }),
   revokeOwnKey: (passphrase: string, reason: RevocationReason) =>
-    invoke<{ serial: string; crlNumber: number }>("revoke_own_key", { passphrase, reason }),
+    invoke<Revoked>("revoke_own_key", { passphrase, reason }),
 
   helpdeskLetters: () => invoke<LetterInfo[]>("helpdesk_letters"),
   helpdeskSaveLetter: (applicationId: string) => invoke<string>("helpdesk_save_letter", { applicationId }),
-  helpdeskMarkLetter: (applicationId: string, mark: "printed" | "dispatched") =>
+  helpdeskMarkLetter: (applicationId: string, mark: Exclude<LetterState, "queued">) =>
     invoke<ActionDone>("helpdesk_mark_letter", { applicationId, mark }),
   helpdeskUsers: (search: string, stateFilter: string | null) =>
     invoke<UserInfo[]>("helpdesk_users", { search, stateFilter }),
@@ -226,7 +82,7 @@ export const api = {
 
   auditCertificates: (query: ArchiveQuery) => invoke<CertificateInfo[]>("audit_certificates", { query }),
   auditCertificate: (serial: string) =>
-    invoke<{ info: CertificateInfo; view: CertificateView | null }>("audit_certificate", { serial }),
+    invoke<CertificateDetail>("audit_certificate", { serial }),
   auditSaveCertificate: (serial: string) => invoke<string>("audit_save_certificate", { serial }),
   auditExportCsv: (query: ArchiveQuery) => invoke<string>("audit_export_csv", { query }),
   auditEvents: (subject: string, fromSeq: number | null) => invoke<EventInfo[]>("audit_events", { subject, fromSeq }),

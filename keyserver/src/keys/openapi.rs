@@ -1,19 +1,19 @@
 //! The key server's HTTP API as an OpenAPI 3.1 document
 //! (<https://spec.openapis.org/oas/v3.1.0>), served on [`DOCUMENT_PATH`].
 //!
-//! Every route of [`crate::route_table::ROUTES`] is described once here: its
-//! method and path (with path parameters), what it is for, its JSON request
-//! body, its answer and content type, its error answers and, on routes that
-//! take a request signed with a person's own key, the four `signet-*` headers
-//! of [`signed_headers`]. The sealed channel's routes (`GET /v1/bootstrap`,
-//! `POST /v1/channel/open`) are described while the route table lists them.
+//! The operations are the route table's ([`crate::route_table::ROUTES`]):
+//! method, path, path parameters, who must sign (the four `signet-*`
+//! headers of [`signed_headers`]), the request body and the answer with its
+//! media type all come from each route's entry; [`doc`], one exhaustive
+//! match over [`RouteId`], adds what only a reader needs (summary,
+//! description, query parameters, the errors particular to the route).
 //!
 //! Body schemas come from the API types themselves (`utoipa::ToSchema`,
 //! derived in `signet_schema` under its `openapi` feature), so the document
 //! follows the types. Error answers are grouped by the status that
 //! [`status_of`] gives each [`ApiErrorCode`], and every one carries the
-//! [`ApiError`] body. `tests/openapi.rs` checks that the document and the
-//! route table list exactly the same routes.
+//! [`ApiError`] body. `tests/openapi.rs` checks the document against the
+//! route table and the types.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +29,7 @@ use utoipa::ToSchema;
 
 use crate::error::status_of;
 use crate::json::MAX_BODY;
-use crate::route_table::ROUTES;
+use crate::route_table::{Caller, Payload, ROUTES, Route, RouteId};
 
 /// Where the key server serves this document.
 pub const DOCUMENT_PATH: &str = "/v1/openapi.json";
@@ -41,26 +41,26 @@ pub const OPENAPI_VERSION: &str = "3.1.0";
 pub fn document() -> Value {
     let mut paths: BTreeMap<&'static str, Map<String, Value>> = BTreeMap::new();
     let mut schemas: BTreeMap<String, Value> = BTreeMap::new();
-    let mut add_schemas = |payload: &Payload| {
+    let mut add_schemas = |payload: &Body| {
         for (name, schema) in &payload.components {
             schemas.entry(name.clone()).or_insert_with(|| schema.clone());
         }
     };
     let error = named::<ApiError>();
     add_schemas(&error);
-    for op in operations().into_iter().filter(Operation::routed) {
+    for op in ROUTES.iter().map(Operation::new) {
         if let Some(body) = &op.body {
             add_schemas(body);
         }
         if let Answer::Json(answer) = &op.answer {
             add_schemas(answer);
         }
-        for payload in &op.parameter_schemas {
+        for payload in &op.doc.parameter_schemas {
             add_schemas(payload);
         }
-        let method = op.method.to_ascii_lowercase();
+        let method = op.route.method.to_ascii_lowercase();
         paths
-            .entry(op.path)
+            .entry(op.route.path)
             .or_default()
             .insert(method, op.to_json(&error.schema));
     }
@@ -168,13 +168,13 @@ fn signed_header_parameters() -> Value {
 }
 
 /// A JSON body or answer: the schema to put in place and the named schemas it refers to.
-struct Payload {
+struct Body {
     schema: Value,
     components: Vec<(String, Value)>,
 }
 
 /// A `$ref` to `T`'s schema, with `T`'s schema and those it refers to.
-fn named<T: ToSchema>() -> Payload {
+fn named<T: ToSchema>() -> Body {
     let mut found = Vec::new();
     T::schemas(&mut found);
     found.push((T::name().into_owned(), T::schema()));
@@ -185,25 +185,16 @@ fn named<T: ToSchema>() -> Payload {
             (name, schema)
         })
         .collect();
-    Payload {
+    Body {
         schema: json!({ "$ref": format!("#/components/schemas/{}", T::name()) }),
         components,
-    }
-}
-
-/// A JSON array of `T`.
-fn list_of<T: ToSchema>() -> Payload {
-    let item = named::<T>();
-    Payload {
-        schema: json!({ "type": "array", "items": item.schema }),
-        components: item.components,
     }
 }
 
 /// A named schema written here, for a type of `signet_schema::channel`; its
 /// fields are all required and no others are allowed, as the type's
 /// `deny_unknown_fields` says. `tests/openapi.rs` checks it against the type.
-fn written<const N: usize>(name: &str, description: &str, fields: [(&str, &str, Value); N]) -> Payload {
+fn written<const N: usize>(name: &str, description: &str, fields: [(&str, &str, Value); N]) -> Body {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for (field, text, mut schema) in fields {
@@ -224,7 +215,7 @@ fn written<const N: usize>(name: &str, description: &str, fields: [(&str, &str, 
             "additionalProperties": false,
         }),
     ));
-    Payload {
+    Body {
         schema: json!({ "$ref": format!("#/components/schemas/{name}") }),
         components,
     }
@@ -233,7 +224,7 @@ fn written<const N: usize>(name: &str, description: &str, fields: [(&str, &str, 
 /// What a route answers with on success (always `200 OK`).
 enum Answer {
     /// A JSON document.
-    Json(Payload),
+    Json(Body),
     /// Raw bytes of a media type.
     Raw {
         media_type: &'static str,
@@ -242,48 +233,89 @@ enum Answer {
     },
 }
 
-/// Who may call a route.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
-    /// Anyone.
-    Public,
-    /// A request signed with the key of an active account of this kind.
-    Signed(&'static str),
-}
-
-/// One operation of the API.
-struct Operation {
-    method: &'static str,
-    path: &'static str,
-    id: &'static str,
+/// What the API description says of a route beyond the route table.
+struct Doc {
+    operation_id: &'static str,
     tag: &'static str,
     summary: &'static str,
     description: &'static str,
-    access: Access,
-    body: Option<Payload>,
-    answer: Answer,
+    /// For a route answering with bytes: their schema and what they are.
+    raw: Option<(Value, &'static str)>,
     query: Vec<Value>,
     /// Schemas referred to by query parameters.
-    parameter_schemas: Vec<Payload>,
+    parameter_schemas: Vec<Body>,
     /// The errors particular to this route; those every route of its kind has are added.
     errors: &'static [ApiErrorCode],
-    /// Described only while the route table has the route (the sealed channel's routes join it
-    /// with their handlers).
-    only_when_routed: bool,
+}
+
+/// One operation of the API: a route of the table with its description.
+struct Operation {
+    route: &'static Route,
+    doc: Doc,
+    body: Option<Body>,
+    answer: Answer,
+}
+
+/// A route table's payload as a JSON body, if it is one.
+fn json_payload(payload: Payload) -> Option<Body> {
+    match payload {
+        Payload::Json(name) => Some(schema_named(name).unwrap_or_else(|| unknown_schema(name))),
+        Payload::JsonList(name) => {
+            let item = schema_named(name).unwrap_or_else(|| unknown_schema(name));
+            Some(Body {
+                schema: json!({ "type": "array", "items": item.schema }),
+                components: item.components,
+            })
+        }
+        Payload::Raw(_) | Payload::Empty => None,
+    }
+}
+
+/// A schema name the route table uses that [`schema_named`] lacks (the
+/// tests refuse it).
+fn unknown_schema(name: &str) -> Body {
+    Body {
+        schema: json!({ "description": format!("unknown schema {name}") }),
+        components: Vec::new(),
+    }
 }
 
 impl Operation {
-    fn routed(&self) -> bool {
-        !self.only_when_routed
-            || ROUTES
-                .iter()
-                .any(|route| route.method == self.method && route.path == self.path)
+    fn new(route: &'static Route) -> Self {
+        let doc = doc(route.id);
+        let answer = match route.answer {
+            Payload::Raw(media_type) => {
+                let (schema, description) = doc.raw.clone().unwrap_or((binary(), ""));
+                Answer::Raw {
+                    media_type,
+                    schema,
+                    description,
+                }
+            }
+            other => Answer::Json(json_payload(other).unwrap_or_else(|| unknown_schema("of nothing"))),
+        };
+        Operation {
+            route,
+            body: json_payload(route.request),
+            answer,
+            doc,
+        }
+    }
+
+    /// Who must have signed, for a signed route.
+    fn signer(&self) -> Option<&'static str> {
+        match self.route.caller {
+            Caller::Anyone | Caller::ProvingKnowledge => None,
+            Caller::SignedByUser => Some("user, help-desk or auditor"),
+            Caller::SignedByHelpDesk => Some("help-desk"),
+            Caller::SignedByAuditor => Some("auditor"),
+        }
     }
 
     fn to_json(&self, error_schema: &Value) -> Value {
-        let mut parameters: Vec<Value> = path_parameters(self.path);
-        parameters.extend(self.query.iter().cloned());
-        if let Access::Signed(_) = self.access {
+        let mut parameters: Vec<Value> = path_parameters(self.route.path);
+        parameters.extend(self.doc.query.iter().cloned());
+        if self.route.caller.signs() {
             for (name, _) in SIGNED_HEADER_PARAMETERS {
                 parameters.push(json!({ "$ref": format!("#/components/parameters/{name}") }));
             }
@@ -304,16 +336,16 @@ impl Operation {
             }
             responses.insert(status.to_string(), response);
         }
-        let mut description = self.description.to_owned();
-        if let Access::Signed(who) = self.access {
+        let mut description = self.doc.description.to_owned();
+        if let Some(who) = self.signer() {
             description.push_str(&format!(
                 "\n\nSigned request: the signer must be an active {who} account."
             ));
         }
         let mut op = json!({
-            "tags": [self.tag],
-            "operationId": self.id,
-            "summary": self.summary,
+            "tags": [self.doc.tag],
+            "operationId": self.doc.operation_id,
+            "summary": self.doc.summary,
             "description": description,
             "responses": responses,
         });
@@ -358,14 +390,14 @@ impl Operation {
                 }
             }
         };
-        add(self.errors);
+        add(self.doc.errors);
         if self.body.is_some() {
             add(&[C::BadRequest, C::PayloadTooLarge]);
         }
-        if self.path.contains('{') {
+        if self.route.path.contains('{') {
             add(&[C::NotFound]);
         }
-        if let Access::Signed(_) = self.access {
+        if self.route.caller.signs() {
             add(&[
                 C::BadRequest,
                 C::StaleRequest,
@@ -446,37 +478,24 @@ fn code_text(code: ApiErrorCode) -> &'static str {
     }
 }
 
-fn bytes_answer(media_type: &'static str, description: &'static str) -> Answer {
-    Answer::Raw {
-        media_type,
-        schema: json!({ "type": "string", "format": "binary" }),
-        description,
-    }
+/// The schema of raw bytes.
+fn binary() -> Value {
+    json!({ "type": "string", "format": "binary" })
 }
 
-/// Every operation of the API.
-fn operations() -> Vec<Operation> {
+/// What the API description says of the route `id`, beyond the route table.
+fn doc(id: RouteId) -> Doc {
     use ApiErrorCode as C;
-    const HELP_DESK: Access = Access::Signed("help-desk");
-    const AUDITOR: Access = Access::Signed("auditor");
-    let op = |method, path, id, tag, summary, description, access| Operation {
-        method,
-        path,
-        id,
+    use RouteId as R;
+    let text = |operation_id, tag, summary, description| Doc {
+        operation_id,
         tag,
         summary,
         description,
-        access,
-        body: None,
-        answer: Answer::Raw {
-            media_type: "application/json",
-            schema: json!({}),
-            description: "",
-        },
+        raw: None,
         query: Vec::new(),
         parameter_schemas: Vec::new(),
         errors: &[],
-        only_when_routed: false,
     };
     let number =
         |description: &'static str| json!({ "type": "integer", "format": "int64", "description": description });
@@ -502,40 +521,28 @@ fn operations() -> Vec<Operation> {
         ),
         query("offset", "Skip this many.", json!({ "type": "integer", "minimum": 0 })),
     ];
-    let bytes = json!({ "$ref": "#/components/schemas/Bytes" });
-    vec![
-        Operation {
-            answer: Answer::Json(named::<Policy>()),
-            ..op(
-                "GET",
-                "/v1/policy",
+    match id {
+        R::Policy => Doc {
+            ..text(
                 "getPolicy",
                 "public",
                 "What the server asks of clients",
                 "Argon2id cost, RSA key size and signature scheme for new keys, the server's clock and how long \
                  consent letters stay valid.",
-                Access::Public,
             )
         },
-        Operation {
-            body: Some(named::<ApplyRequest>()),
-            answer: Answer::Json(named::<ApplyResponse>()),
+        R::Apply => Doc {
             errors: &[C::StaleRequest, C::NonceReused, C::BadSignature, C::IdentityTaken],
-            ..op(
-                "POST",
-                "/v1/apply",
+            ..text(
                 "apply",
                 "registration",
                 "Apply to register a new key",
                 "Stores the sealed key record (which the server cannot open), the PKCS#10 request (RFC 2986) and \
                  the sign-in verifier, and queues a consent letter with a one-time phrase for the help desk to \
                  print and post.",
-                Access::Public,
             )
         },
-        Operation {
-            body: Some(named::<ConsentRequest>()),
-            answer: Answer::Json(named::<ConsentResponse>()),
+        R::Consent => Doc {
             errors: &[
                 C::PhraseTypo,
                 C::WrongPhrase,
@@ -543,170 +550,117 @@ fn operations() -> Vec<Operation> {
                 C::Locked,
                 C::LetterExpired,
             ],
-            ..op(
-                "POST",
-                "/v1/consent",
+            ..text(
                 "consent",
                 "registration",
                 "Consent with the phrase from the letter",
                 "Checks the phrase typed from the consent letter; on success the account becomes active and its \
                  certificate is issued. Repeated wrong phrases lock the application.",
-                Access::Public,
             )
         },
-        Operation {
-            body: Some(named::<PreloginRequest>()),
-            answer: Answer::Json(named::<PreloginResponse>()),
-            ..op(
-                "POST",
-                "/v1/prelogin",
+        R::Prelogin => Doc {
+            ..text(
                 "prelogin",
                 "sign-in",
                 "First step of signing in",
                 "The KDF salt and Argon2id parameters the signing core needs to derive the verifier. Unknown \
                  users get deterministic decoys, so the answer does not tell whether a user exists.",
-                Access::Public,
             )
         },
-        Operation {
-            body: Some(named::<SigninRequest>()),
-            answer: Answer::Json(named::<SigninResponse>()),
+        R::Signin => Doc {
             errors: &[C::SigninFailed, C::Locked, C::Revoked],
-            ..op(
-                "POST",
-                "/v1/signin",
+            ..text(
                 "signin",
                 "sign-in",
                 "Prove the pass phrase and receive the sealed key record",
                 "Releases the sealed record, its registration data and the active certificate once the verifier \
                  matches. Failed attempts count towards a lock.",
-                Access::Public,
             )
         },
-        Operation {
-            body: Some(named::<RevokeRequest>()),
-            answer: Answer::Json(named::<RevokeResponse>()),
+        R::Revoke => Doc {
             errors: &[C::SigninFailed, C::Locked, C::Revoked],
-            ..op(
-                "POST",
-                "/v1/revoke",
+            ..text(
                 "revoke",
                 "revocation",
                 "Revoke one's own key",
                 "Proves the pass phrase, erases the sealed record for good, revokes the certificate (RFC 5280 \
                  §5.3.1 reason) and publishes a new CRL.",
-                Access::Public,
             )
         },
-        Operation {
-            answer: Answer::Raw {
-                media_type: "application/x-pem-file",
-                schema: json!({ "type": "string" }),
-                description: "The CA certificate, PEM (RFC 7468 §5).",
-            },
-            ..op(
-                "GET",
-                "/v1/ca.pem",
+        R::CaPem => Doc {
+            raw: Some((json!({ "type": "string" }), "The CA certificate, PEM (RFC 7468 §5).")),
+            ..text(
                 "getCaCertificate",
                 "public",
                 "The CA certificate",
                 "The certificate of the CA that issues users' certificates.",
-                Access::Public,
             )
         },
-        Operation {
-            answer: bytes_answer("application/pkix-crl", "The current CRL, DER (RFC 5280 §5)."),
-            ..op(
-                "GET",
-                "/v1/crl",
+        R::Crl => Doc {
+            raw: Some((binary(), "The current CRL, DER (RFC 5280 §5).")),
+            ..text(
                 "getCrl",
                 "public",
                 "The current certificate revocation list",
                 "The latest CRL; a new one is published whenever a certificate is revoked or superseded, and \
                  when the current one nears its next update.",
-                Access::Public,
             )
         },
-        Operation {
-            answer: Answer::Json(named::<CertificateInfo>()),
-            ..op(
-                "GET",
-                "/v1/certificates/{serial}",
+        R::Certificate => Doc {
+            ..text(
                 "getCertificate",
                 "public",
                 "One certificate by serial number",
                 "A certificate as published, with its status and, when revoked, when and why.",
-                Access::Public,
             )
         },
-        Operation {
-            body: Some(named::<ReregisterRequest>()),
-            answer: Answer::Json(named::<ReregisterResponse>()),
+        R::Reregister => Doc {
             errors: &[C::SigninFailed, C::Locked, C::Revoked],
-            ..op(
-                "POST",
-                "/v1/reregister",
+            ..text(
                 "reregister",
                 "registration",
                 "Re-register: new pass phrase, or new key pair",
                 "Replaces the sealed record (new pass phrase) and, with a PKCS#10 request, the key pair: a new \
                  certificate is issued and the old one superseded. Signed with the current key by the user \
                  themself, and proving the current pass phrase.",
-                Access::Signed("user, help-desk or auditor"),
             )
         },
-        Operation {
-            answer: Answer::Json(list_of::<LetterInfo>()),
-            ..op(
-                "GET",
-                "/v1/helpdesk/letters",
+        R::Letters => Doc {
+            ..text(
                 "listLetters",
                 "help desk",
                 "Consent letters waiting to be printed or posted",
                 "Queued and printed letters, oldest first.",
-                HELP_DESK,
             )
         },
-        Operation {
-            answer: bytes_answer("application/pdf", "The printable one-page letter."),
+        R::LetterPdf => Doc {
+            raw: Some((binary(), "The printable one-page letter.")),
             errors: &[C::WrongState],
-            ..op(
-                "GET",
-                "/v1/helpdesk/letters/{application}/pdf",
+            ..text(
                 "getLetterPdf",
                 "help desk",
                 "Download a consent letter",
                 "The letter with the consent phrase. It is kept only until it is marked printed; afterwards the \
                  answer is `wrong-state`.",
-                HELP_DESK,
             )
         },
-        Operation {
-            answer: Answer::Json(named::<ActionDone>()),
-            ..op(
-                "POST",
-                "/v1/helpdesk/letters/{application}/printed",
+        R::LetterPrinted => Doc {
+            ..text(
                 "markLetterPrinted",
                 "help desk",
                 "Mark a letter printed",
                 "The letter's PDF, and with it the phrase, is deleted from the server.",
-                HELP_DESK,
             )
         },
-        Operation {
-            answer: Answer::Json(named::<ActionDone>()),
-            ..op(
-                "POST",
-                "/v1/helpdesk/letters/{application}/dispatched",
+        R::LetterDispatched => Doc {
+            ..text(
                 "markLetterDispatched",
                 "help desk",
                 "Mark a letter posted",
                 "The letter has left; its PDF, if still kept, is deleted.",
-                HELP_DESK,
             )
         },
-        Operation {
-            answer: Answer::Json(list_of::<UserInfo>()),
+        R::Users => Doc {
             query: vec![
                 query(
                     "state",
@@ -719,91 +673,66 @@ fn operations() -> Vec<Operation> {
                     json!({ "type": "string" }),
                 ),
             ],
-            ..op(
-                "GET",
-                "/v1/helpdesk/users",
+            ..text(
                 "listUsers",
                 "help desk",
                 "Search users",
                 "Users with their registration data, role, state and sign-in lock.",
-                HELP_DESK,
             )
         },
-        Operation {
-            answer: Answer::Json(named::<ActionDone>()),
+        R::UserReset => Doc {
             errors: &[C::WrongState],
-            ..op(
-                "POST",
-                "/v1/helpdesk/users/{user}/reset",
+            ..text(
                 "resetUser",
                 "help desk",
                 "Reset a user who lost the pass phrase",
                 "Erases the key, revokes its certificate (publishing a new CRL), withdraws a pending application \
                  and lets the user apply again for a new letter.",
-                HELP_DESK,
             )
         },
-        Operation {
-            answer: Answer::Json(named::<ActionDone>()),
-            ..op(
-                "POST",
-                "/v1/helpdesk/users/{user}/unlock",
+        R::UserUnlock => Doc {
+            ..text(
                 "unlockUser",
                 "help desk",
                 "Lift a sign-in lock",
                 "Clears the user's failed sign-ins and lock.",
-                HELP_DESK,
             )
         },
-        Operation {
-            body: Some(named::<StaffRevokeRequest>()),
-            answer: Answer::Json(named::<ActionDone>()),
+        R::UserRevoke => Doc {
             errors: &[C::WrongState],
-            ..op(
-                "POST",
-                "/v1/helpdesk/users/{user}/revoke",
+            ..text(
                 "revokeUser",
                 "help desk",
                 "Revoke a user",
                 "Erases the user's key for good, revokes their certificates and publishes a new CRL.",
-                HELP_DESK,
             )
         },
-        Operation {
-            answer: Answer::Json(list_of::<CertificateInfo>()),
+        R::AuditCertificates => Doc {
             query: certificate_queries.clone(),
             parameter_schemas: vec![named::<CertificateStatus>()],
-            ..op(
-                "GET",
-                "/v1/audit/certificates",
+            ..text(
                 "searchCertificates",
                 "audit",
                 "Search the archive of every certificate issued",
                 "Certificates with their DER, filtered and paged.",
-                AUDITOR,
             )
         },
-        Operation {
-            answer: Answer::Raw {
-                media_type: "text/csv",
-                schema: json!({ "type": "string" }),
-                description: "RFC 4180 CSV, one certificate a row: serial, user_id, subject, status, \
+        R::AuditCertificatesCsv => Doc {
+            raw: Some((
+                json!({ "type": "string" }),
+                "RFC 4180 CSV, one certificate a row: serial, user_id, subject, status, \
                               not_before, not_after, revoked_at, revocation_reason, sha256_fingerprint.",
-            },
+            )),
             query: certificate_queries,
             parameter_schemas: vec![certificate_status],
-            ..op(
-                "GET",
-                "/v1/audit/certificates.csv",
+            ..text(
                 "exportCertificates",
                 "audit",
                 "Export the certificate archive as CSV",
                 "The same search as /v1/audit/certificates, as a CSV file for spreadsheets.",
-                AUDITOR,
             )
         },
-        Operation {
-            answer: Answer::Json(list_of::<EventInfo>()),
+        R::AuditEvents => Doc {
             query: vec![
                 query(
                     "subject",
@@ -821,108 +750,143 @@ fn operations() -> Vec<Operation> {
                     json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 200 }),
                 ),
             ],
-            ..op(
-                "GET",
-                "/v1/audit/events",
+            ..text(
                 "listEvents",
                 "audit",
                 "Read the audit log",
                 "Events of the hash-chained, signed audit log in order.",
-                AUDITOR,
             )
         },
-        Operation {
-            answer: Answer::Json(named::<AuditVerification>()),
-            ..op(
-                "GET",
-                "/v1/audit/verify",
+        R::AuditVerify => Doc {
+            ..text(
                 "verifyAuditLog",
                 "audit",
                 "Check the audit log",
                 "Verifies every event's hash link and signature and reports the first broken one.",
-                AUDITOR,
             )
         },
-        Operation {
-            answer: Answer::Json(written(
-                "SignedBootstrap",
-                "A bootstrap document as served: its exact JSON bytes and the integrity key's signature over them. \
-                 The document carries the key tier's confidentiality and integrity keys (SubjectPublicKeyInfo DER), \
-                 a fresh nonce, the time it was issued and the policy.",
-                [
-                    ("document", "The bootstrap document's UTF-8 JSON bytes.", bytes.clone()),
-                    (
-                        "signature",
-                        "RSASSA-PSS-SHA256 (RFC 8017 §8.1) by the integrity key over `document`.",
-                        bytes.clone(),
-                    ),
-                ],
-            )),
+        R::Bootstrap => Doc {
             errors: &[C::Unavailable],
-            only_when_routed: true,
-            ..op(
-                "GET",
-                "/v1/bootstrap",
+            ..text(
                 "getBootstrap",
                 "channel",
                 "A signed bootstrap document for opening a sealed channel",
                 "Each document carries a fresh nonce and serves one opening; verify the signature over the exact \
                  `document` bytes before parsing them.",
-                Access::Public,
             )
         },
-        Operation {
-            body: Some(written(
-                "OpenRequest",
-                "Opens a session: the session master key under the confidentiality key.",
-                [
-                    (
-                        "bootstrap_nonce",
-                        "The `nonce` of the bootstrap document the client checked (16 bytes).",
-                        bytes.clone(),
-                    ),
-                    (
-                        "encrypted_key",
-                        "RSAES-OAEP (RFC 8017 §7.1; SHA-256, MGF1-SHA-256, label `signet/v1/channel`) of the 32-byte \
-                         session master key; exactly the modulus length.",
-                        bytes.clone(),
-                    ),
-                    ("client_nonce", "16 random bytes from the client.", bytes.clone()),
-                ],
-            )),
-            answer: Answer::Json(written(
-                "OpenResponse",
-                "The session id both ends derived.",
-                [("session_id", "16 bytes.", bytes.clone())],
-            )),
+        R::ChannelOpen => Doc {
             errors: &[C::NonceReused, C::Unavailable],
-            only_when_routed: true,
-            ..op(
-                "POST",
-                "/v1/channel/open",
+            ..text(
                 "openChannel",
                 "channel",
                 "Open a sealed channel session",
                 "Consumes the bootstrap document's nonce whatever the outcome. Every failure to decrypt the session \
                  key is the one `bad-request`, by design.",
-                Access::Public,
             )
         },
-        Operation {
-            answer: Answer::Raw {
-                media_type: "application/json",
-                schema: json!({ "type": "object", "description": "An OpenAPI 3.1 document." }),
-                description: "This document.",
-            },
-            ..op(
-                "GET",
-                DOCUMENT_PATH,
+        R::OpenApi => Doc {
+            raw: Some((
+                json!({ "type": "object", "description": "An OpenAPI 3.1 document." }),
+                "This document.",
+            )),
+            ..text(
                 "getOpenApiDocument",
                 "public",
                 "This API description",
                 "The OpenAPI 3.1 description of the key server's HTTP API.",
-                Access::Public,
             )
         },
-    ]
+    }
+}
+
+/// The named schema of a route table's [`Payload::Json`] or
+/// [`Payload::JsonList`], with those it refers to.
+fn schema_named(name: &str) -> Option<Body> {
+    let bytes = json!({ "$ref": "#/components/schemas/Bytes" });
+    Some(match name {
+        "Policy" => named::<Policy>(),
+        "ApplyRequest" => named::<ApplyRequest>(),
+        "ApplyResponse" => named::<ApplyResponse>(),
+        "ConsentRequest" => named::<ConsentRequest>(),
+        "ConsentResponse" => named::<ConsentResponse>(),
+        "PreloginRequest" => named::<PreloginRequest>(),
+        "PreloginResponse" => named::<PreloginResponse>(),
+        "SigninRequest" => named::<SigninRequest>(),
+        "SigninResponse" => named::<SigninResponse>(),
+        "RevokeRequest" => named::<RevokeRequest>(),
+        "RevokeResponse" => named::<RevokeResponse>(),
+        "CertificateInfo" => named::<CertificateInfo>(),
+        "ReregisterRequest" => named::<ReregisterRequest>(),
+        "ReregisterResponse" => named::<ReregisterResponse>(),
+        "LetterInfo" => named::<LetterInfo>(),
+        "UserInfo" => named::<UserInfo>(),
+        "ActionDone" => named::<ActionDone>(),
+        "StaffRevokeRequest" => named::<StaffRevokeRequest>(),
+        "EventInfo" => named::<EventInfo>(),
+        "AuditVerification" => named::<AuditVerification>(),
+        "SignedBootstrap" => written(
+            "SignedBootstrap",
+            "A bootstrap document as served: its exact JSON bytes and the integrity key's signature over them. \
+             The document carries the key tier's confidentiality and integrity keys (SubjectPublicKeyInfo DER), \
+             a fresh nonce, the time it was issued and the policy.",
+            [
+                ("document", "The bootstrap document's UTF-8 JSON bytes.", bytes.clone()),
+                (
+                    "signature",
+                    "RSASSA-PSS-SHA256 (RFC 8017 §8.1) by the integrity key over `document`.",
+                    bytes.clone(),
+                ),
+            ],
+        ),
+        "OpenRequest" => written(
+            "OpenRequest",
+            "Opens a session: the session master key under the confidentiality key.",
+            [
+                (
+                    "bootstrap_nonce",
+                    "The `nonce` of the bootstrap document the client checked (16 bytes).",
+                    bytes.clone(),
+                ),
+                (
+                    "encrypted_key",
+                    "RSAES-OAEP (RFC 8017 §7.1; SHA-256, MGF1-SHA-256, label `signet/v1/channel`) of the 32-byte \
+                     session master key; exactly the modulus length.",
+                    bytes.clone(),
+                ),
+                ("client_nonce", "16 random bytes from the client.", bytes.clone()),
+            ],
+        ),
+        "OpenResponse" => written(
+            "OpenResponse",
+            "The session id both ends derived.",
+            [("session_id", "16 bytes.", bytes.clone())],
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_the_route_table_names_is_known() {
+        for route in ROUTES {
+            for payload in [route.request, route.answer] {
+                if let Payload::Json(name) | Payload::JsonList(name) = payload {
+                    assert!(schema_named(name).is_some(), "{} {}: {name}", route.method, route.path);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn routes_answering_with_bytes_say_what_the_bytes_are() {
+        for route in ROUTES {
+            if let Payload::Raw(_) = route.answer {
+                assert!(doc(route.id).raw.is_some(), "{} {}", route.method, route.path);
+            }
+        }
+    }
 }

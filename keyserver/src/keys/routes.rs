@@ -1,15 +1,20 @@
-//! The key tier's routes. Each handler hands its work to the blocking pool;
-//! the web tier in front of it forwards only these paths.
+//! The key tier's routes, built from the route table
+//! ([`crate::route_table::ROUTES`]): each route's method and path come from
+//! its entry, its handler from one exhaustive match over [`RouteId`], so a
+//! route added to the table does not compile until it has a handler here and
+//! a description in [`super::openapi`]. Handlers hand their work to the
+//! blocking pool; the web tier in front forwards only these paths.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use warp::filters::BoxedFilter;
 use warp::http::Method;
+use warp::path::FullPath;
 use warp::reply::Response;
-use warp::{Filter, Reply};
+use warp::{Filter, Rejection, Reply};
 
 use signet_schema::api::{ApiErrorCode, SigninRequest};
-
 use signet_schema::channel::{OpenRequest, OpenResponse};
 use signet_schema::protocol::Bytes;
 
@@ -17,40 +22,191 @@ use super::KeyTier;
 use super::sealed::{self, Sealing};
 use super::staff::{SignedRequest, signed_request};
 use crate::error::Failure;
-use crate::json::{blocking, blocking_bytes, json_body, recover};
+use crate::json::{Rejected, blocking, blocking_bytes, json_body, recover};
 use crate::keys::db::models::LetterState;
+use crate::route_table::{self, PathMatch, Payload, ROUTES, Route, RouteId};
+
+/// A route's `{name}` path segments, in order.
+type Parameters = Vec<String>;
 
 /// Every route of the key tier, with the one `recover()`.
-pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
-    let tier_for_bodies = tier.clone();
-    let with = move || {
-        let tier = tier.clone();
-        warp::any().map(move || tier.clone())
-    };
-    let v1 = warp::path("v1");
+pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    // Each route is boxed before they are joined: warp's nested filter types
+    // otherwise grow with every `or` and compile times explode.
+    let mut joined = warp::any()
+        .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
+        .boxed();
+    for route in ROUTES.iter().rev() {
+        joined = handler(route, &tier).or(joined).unify().boxed();
+    }
+    known_route().and(joined).recover(recover).unify()
+}
 
-    // GET /v1/bootstrap: the signed bootstrap document of the sealed channel.
-    let bootstrap = v1
-        .and(warp::path("bootstrap"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and_then(|t: Arc<KeyTier>| {
-            blocking(move || {
-                t.channel
-                    .bootstrap_document((&t.policy).into())
-                    .map_err(Failure::internal)
+/// Passes a request whose method and path are a route's; answers `404` for
+/// a path no route has and `405` for another method on a route's path.
+fn known_route() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and_then(|method: Method, path: FullPath| {
+            let found = match route_table::find(method.as_str(), path.as_str()) {
+                PathMatch::Route(..) => Ok(()),
+                PathMatch::OtherMethod => Err(warp::reject::custom(Rejected(Failure::new(
+                    ApiErrorCode::MethodNotAllowed,
+                    "this method is not allowed on this route",
+                )))),
+                PathMatch::NoRoute => Err(warp::reject::not_found()),
+            };
+            async move { found }
+        })
+        .untuple_one()
+}
+
+/// The handler of `route`.
+fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)> {
+    use RouteId as R;
+    match route.id {
+        R::Policy => read(route, tier, |t, _| Ok(t.policy_document())),
+        R::Bootstrap => read(route, tier, |t, _| {
+            t.channel
+                .bootstrap_document((&t.policy).into())
+                .map_err(Failure::internal)
+        }),
+        R::ChannelOpen => channel_open(route, tier),
+        R::OpenApi => at(route)
+            .map(move |_: Parameters| {
+                warp::reply::with_header(super::openapi::document_text(), "content-type", media_type(route))
+                    .into_response()
             })
-        });
-    // POST /v1/channel/open: a session key under RSA-OAEP-SHA256.
-    let channel_open = v1
-        .and(warp::path("channel"))
-        .and(warp::path("open"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
+            .boxed(),
+        R::Apply => sealable_post(route, tier, KeyTier::apply),
+        R::Consent => sealable_post(route, tier, KeyTier::consent),
+        R::Prelogin => sealable_post(route, tier, KeyTier::prelogin),
+        R::Signin => signin(route, tier),
+        R::Revoke => sealable_post(route, tier, KeyTier::revoke),
+        R::CaPem => read_bytes(route, tier, |t, _| t.ca_pem()),
+        R::Crl => read_bytes(route, tier, |t, _| t.current_crl()),
+        R::Certificate => read(route, tier, |t, p| t.certificate(p)),
+        R::Reregister => signed(route, tier, |t, req, _| t.reregister(req)),
+        R::Letters => signed(route, tier, |t, req, _| t.letters(req)),
+        R::LetterPdf => signed_bytes(route, tier, |t, req, p| t.letter_pdf(req, p)),
+        R::LetterPrinted => signed(route, tier, |t, req, p| t.mark_letter(req, p, LetterState::Printed)),
+        R::LetterDispatched => signed(route, tier, |t, req, p| t.mark_letter(req, p, LetterState::Dispatched)),
+        R::Users => signed(route, tier, |t, req, _| t.users(req)),
+        R::UserReset => signed(route, tier, |t, req, p| t.reset_user(req, p)),
+        R::UserUnlock => signed(route, tier, |t, req, p| t.unlock_user(req, p)),
+        R::UserRevoke => signed(route, tier, |t, req, p| t.staff_revoke(req, p)),
+        R::AuditCertificates => signed(route, tier, |t, req, _| t.audit_certificates(req)),
+        R::AuditCertificatesCsv => signed_bytes(route, tier, |t, req, _| t.audit_certificates_csv(req)),
+        R::AuditEvents => signed(route, tier, |t, req, _| t.audit_events(req)),
+        R::AuditVerify => signed(route, tier, |t, req, _| t.audit_verify(req)),
+    }
+}
+
+/// Passes requests to exactly `route`'s method and path, with the path's
+/// parameters.
+fn at(route: &'static Route) -> impl Filter<Extract = (Parameters,), Error = Rejection> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and_then(move |method: Method, path: FullPath| {
+            let found = (method.as_str() == route.method)
+                .then(|| route_table::parameters(route.path, path.as_str()))
+                .flatten()
+                .map(|p| p.into_iter().map(str::to_owned).collect::<Parameters>());
+            async move { found.ok_or_else(warp::reject::not_found) }
+        })
+}
+
+/// The route's one path parameter (empty on a route without one).
+fn parameter(parameters: &Parameters) -> &str {
+    parameters.first().map_or("", String::as_str)
+}
+
+fn with_tier(tier: &Arc<KeyTier>) -> impl Filter<Extract = (Arc<KeyTier>,), Error = Infallible> + Clone + use<> {
+    let tier = tier.clone();
+    warp::any().map(move || tier.clone())
+}
+
+/// The media type of a route that answers with bytes.
+fn media_type(route: &Route) -> &'static str {
+    match route.answer {
+        Payload::Raw(media_type) => media_type,
+        Payload::Json(_) | Payload::JsonList(_) | Payload::Empty => "application/json",
+    }
+}
+
+/// A public `GET` answered with JSON.
+fn read<R>(
+    route: &'static Route,
+    tier: &Arc<KeyTier>,
+    work: fn(&KeyTier, &str) -> Result<R, Failure>,
+) -> BoxedFilter<(Response,)>
+where
+    R: serde::Serialize + Send + 'static,
+{
+    declared::<R>(route, route.answer);
+    at(route)
+        .and(with_tier(tier))
+        .and_then(move |p: Parameters, t: Arc<KeyTier>| blocking(move || work(&t, parameter(&p))))
+        .boxed()
+}
+
+/// A public `GET` answered with bytes of the route's media type.
+fn read_bytes(
+    route: &'static Route,
+    tier: &Arc<KeyTier>,
+    work: fn(&KeyTier, &str) -> Result<Vec<u8>, Failure>,
+) -> BoxedFilter<(Response,)> {
+    at(route)
+        .and(with_tier(tier))
+        .and_then(move |p: Parameters, t: Arc<KeyTier>| {
+            blocking_bytes(media_type(route), move || work(&t, parameter(&p)))
+        })
+        .boxed()
+}
+
+/// A request signed with its sender's own key (see [`super::staff`]),
+/// handed to `work` on the blocking pool and answered with JSON.
+fn signed<R>(
+    route: &'static Route,
+    tier: &Arc<KeyTier>,
+    work: fn(&KeyTier, SignedRequest, &str) -> Result<R, Failure>,
+) -> BoxedFilter<(Response,)>
+where
+    R: serde::Serialize + Send + 'static,
+{
+    declared::<R>(route, route.answer);
+    at(route)
+        .and(with_tier(tier))
+        .and(signed_request())
+        .and_then(move |p: Parameters, t: Arc<KeyTier>, req: SignedRequest| {
+            blocking(move || work(&t, req, parameter(&p)))
+        })
+        .boxed()
+}
+
+/// A signed request answered with bytes of the route's media type.
+fn signed_bytes(
+    route: &'static Route,
+    tier: &Arc<KeyTier>,
+    work: fn(&KeyTier, SignedRequest, &str) -> Result<Vec<u8>, Failure>,
+) -> BoxedFilter<(Response,)> {
+    at(route)
+        .and(with_tier(tier))
+        .and(signed_request())
+        .and_then(move |p: Parameters, t: Arc<KeyTier>, req: SignedRequest| {
+            blocking_bytes(media_type(route), move || work(&t, req, parameter(&p)))
+        })
+        .boxed()
+}
+
+/// `POST /v1/channel/open`: a session key under RSA-OAEP-SHA256.
+fn channel_open(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)> {
+    declared::<OpenRequest>(route, route.request);
+    declared::<OpenResponse>(route, route.answer);
+    at(route)
+        .and(with_tier(tier))
         .and(json_body())
-        .and_then(|t: Arc<KeyTier>, req: OpenRequest| {
+        .and_then(|_: Parameters, t: Arc<KeyTier>, req: OpenRequest| {
             blocking(move || {
                 let session_id = t
                     .channel
@@ -60,251 +216,97 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
                     session_id: Bytes(session_id.to_vec()),
                 })
             })
-        });
-    // GET /v1/policy
-    let policy = v1
-        .and(warp::path("policy"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and_then(|t: Arc<KeyTier>| blocking(move || Ok(t.policy_document())));
-    // POST /v1/apply
-    let apply = sealable_post(&tier_for_bodies, "apply", KeyTier::apply);
-    // POST /v1/consent
-    let consent = sealable_post(&tier_for_bodies, "consent", KeyTier::consent);
-    // POST /v1/prelogin
-    let prelogin = sealable_post(&tier_for_bodies, "prelogin", KeyTier::prelogin);
-    // POST /v1/signin: from the release cache when it holds a current answer.
-    let signin = v1
-        .and(warp::path("signin"))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(sealed::body(tier_for_bodies.clone(), true))
-        .and_then(
-            |t: Arc<KeyTier>, (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>)| async move {
-                let outcome = match req {
-                    Ok(req) => t.clone().signin_answer(req).await,
-                    Err(refused) => Err(refused),
-                };
-                Ok::<_, std::convert::Infallible>(sealed::answer(&t, sealing, outcome))
-            },
-        );
-    // POST /v1/revoke
-    let revoke = sealable_post(&tier_for_bodies, "revoke", KeyTier::revoke);
-    // GET /v1/ca.pem
-    let ca_pem = v1
-        .and(warp::path("ca.pem"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and_then(|t: Arc<KeyTier>| blocking_bytes("application/x-pem-file", move || t.ca_pem()));
-    // GET /v1/crl
-    let crl = v1
-        .and(warp::path("crl"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and_then(|t: Arc<KeyTier>| blocking_bytes("application/pkix-crl", move || t.current_crl()));
-    // GET /v1/openapi.json
-    let openapi = v1
-        .and(warp::path("openapi.json"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .map(|| {
-            warp::reply::with_header(
-                crate::keys::openapi::document_text(),
-                "content-type",
-                "application/json",
-            )
-            .into_response()
-        });
-    // GET /v1/certificates/{serial}
-    let certificate = v1
-        .and(warp::path("certificates"))
-        .and(warp::path::param::<String>())
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and_then(|serial: String, t: Arc<KeyTier>| blocking(move || t.certificate(&serial)));
-
-    // POST /v1/reregister (signed with the current key)
-    let reregister = signed_route(&tier_for_bodies, Method::POST, "/v1/reregister", KeyTier::reregister);
-    let helpdesk = v1.and(warp::path("helpdesk"));
-    // GET /v1/helpdesk/letters
-    let letters = signed_route(&tier_for_bodies, Method::GET, "/v1/helpdesk/letters", KeyTier::letters);
-    // GET /v1/helpdesk/letters/{application}/pdf
-    let letter_pdf = helpdesk
-        .and(warp::path("letters"))
-        .and(warp::path::param::<String>())
-        .and(warp::path("pdf"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and(signed_request())
-        .and_then(|id: String, t: Arc<KeyTier>, req: SignedRequest| {
-            blocking_bytes("application/pdf", move || t.letter_pdf(req, &id))
-        });
-    // POST /v1/helpdesk/letters/{application}/printed | /dispatched
-    let letter_state = helpdesk
-        .and(warp::path("letters"))
-        .and(warp::path::param::<String>())
-        .and(warp::path::param::<String>())
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(signed_request())
-        .and_then(|id: String, action: String, t: Arc<KeyTier>, req: SignedRequest| {
-            blocking(move || {
-                let state = match action.as_str() {
-                    "printed" => LetterState::Printed,
-                    "dispatched" => LetterState::Dispatched,
-                    _ => return Err(Failure::new(ApiErrorCode::NotFound, "no such route")),
-                };
-                t.mark_letter(req, &id, state)
-            })
-        });
-    // GET /v1/helpdesk/users
-    let users = signed_route(&tier_for_bodies, Method::GET, "/v1/helpdesk/users", KeyTier::users);
-    // POST /v1/helpdesk/users/{user}/reset | /unlock | /revoke
-    let user_action = helpdesk
-        .and(warp::path("users"))
-        .and(warp::path::param::<String>())
-        .and(warp::path::param::<String>())
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with())
-        .and(signed_request())
-        .and_then(|user: String, action: String, t: Arc<KeyTier>, req: SignedRequest| {
-            blocking(move || match action.as_str() {
-                "reset" => t.reset_user(req, &user),
-                "unlock" => t.unlock_user(req, &user),
-                "revoke" => t.staff_revoke(req, &user),
-                _ => Err(Failure::new(ApiErrorCode::NotFound, "no such route")),
-            })
-        });
-    let audit = v1.and(warp::path("audit"));
-    // GET /v1/audit/certificates
-    let audit_certificates = signed_route(
-        &tier_for_bodies,
-        Method::GET,
-        "/v1/audit/certificates",
-        KeyTier::audit_certificates,
-    );
-    // GET /v1/audit/certificates.csv
-    let audit_certificates_csv = audit
-        .and(warp::path("certificates.csv"))
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(with())
-        .and(signed_request())
-        .and_then(|t: Arc<KeyTier>, req: SignedRequest| {
-            blocking_bytes("text/csv; charset=utf-8", move || t.audit_certificates_csv(req))
-        });
-    // GET /v1/audit/events
-    let audit_events = signed_route(&tier_for_bodies, Method::GET, "/v1/audit/events", KeyTier::audit_events);
-    // GET /v1/audit/verify
-    let audit_verify = signed_route(&tier_for_bodies, Method::GET, "/v1/audit/verify", KeyTier::audit_verify);
-
-    // Each route is boxed before they are joined: warp's nested filter types
-    // otherwise grow with every `or` and compile times explode.
-    // Tried in this order: the sign-in path (bootstrap, opening, pre-login,
-    // sign-in) first, since it carries most of the traffic.
-    let all: Vec<BoxedFilter<(Response,)>> = vec![
-        signin.boxed(),
-        prelogin.boxed(),
-        bootstrap.boxed(),
-        channel_open.boxed(),
-        policy.boxed(),
-        openapi.boxed(),
-        apply.boxed(),
-        consent.boxed(),
-        revoke.boxed(),
-        ca_pem.boxed(),
-        crl.boxed(),
-        certificate.boxed(),
-        reregister.boxed(),
-        letters.boxed(),
-        letter_pdf.boxed(),
-        letter_state.boxed(),
-        users.boxed(),
-        user_action.boxed(),
-        audit_certificates.boxed(),
-        audit_certificates_csv.boxed(),
-        audit_events.boxed(),
-        audit_verify.boxed(),
-    ];
-    let mut joined = warp::any()
-        .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
-        .boxed();
-    for route in all.into_iter().rev() {
-        joined = route.or(joined).unify().boxed();
-    }
-    joined.recover(recover).unify()
-}
-
-/// A request signed with its sender's own key (see [`super::staff`]) to
-/// exactly `method` `path`, handed to `work` on the blocking pool.
-fn signed_route<R>(
-    tier: &Arc<KeyTier>,
-    method: Method,
-    path: &'static str,
-    work: fn(&KeyTier, SignedRequest) -> Result<R, Failure>,
-) -> BoxedFilter<(Response,)>
-where
-    R: serde::Serialize + Send + 'static,
-{
-    let tier = tier.clone();
-    warp::method()
-        .and(warp::path::full())
-        .and_then(move |m: Method, p: warp::path::FullPath| {
-            let matches = m == method && p.as_str() == path;
-            async move {
-                if matches {
-                    Ok(())
-                } else {
-                    Err(warp::reject::not_found())
-                }
-            }
-        })
-        .untuple_one()
-        .and(signed_request())
-        .and_then(move |req: SignedRequest| {
-            let tier = tier.clone();
-            blocking(move || work(&tier, req))
         })
         .boxed()
 }
 
-/// `POST /v1/{name}`: a JSON body, plain or sealed (see [`sealed`]), handed
-/// to `work` on the blocking pool and answered the same way it came.
+/// `POST /v1/signin`: from the sign-in cache when it holds a current answer.
+fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)> {
+    declared::<SigninRequest>(route, route.request);
+    at(route)
+        .and(with_tier(tier))
+        .and(sealed::body(tier.clone(), route.per_user_limit))
+        .and_then(
+            |_: Parameters, t: Arc<KeyTier>, (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>)| async move {
+                let outcome = match req {
+                    Ok(req) => t.clone().signin_answer(req).await,
+                    Err(refused) => Err(refused),
+                };
+                Ok::<_, Infallible>(sealed::answer(&t, sealing, outcome))
+            },
+        )
+        .boxed()
+}
+
+/// A JSON body, plain or sealed (see [`sealed`]), handed to `work` on the
+/// blocking pool and answered the same way it came.
 fn sealable_post<T, R>(
+    route: &'static Route,
     tier: &Arc<KeyTier>,
-    name: &'static str,
     work: fn(&KeyTier, T) -> Result<R, Failure>,
 ) -> BoxedFilter<(Response,)>
 where
     T: serde::de::DeserializeOwned + Send + 'static,
     R: serde::Serialize + Send + 'static,
 {
-    let with = {
-        let tier = tier.clone();
-        warp::any().map(move || tier.clone())
-    };
-    warp::path("v1")
-        .and(warp::path(name))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(with)
-        .and(sealed::body(
-            tier.clone(),
-            crate::route_table::counts_per_user(&format!("/v1/{name}")),
-        ))
+    declared::<T>(route, route.request);
+    declared::<R>(route, route.answer);
+    at(route)
+        .and(with_tier(tier))
+        .and(sealed::body(tier.clone(), route.per_user_limit))
         .and_then(
-            move |t: Arc<KeyTier>, (req, sealing): (Result<T, Failure>, Option<Sealing>)| {
+            move |_: Parameters, t: Arc<KeyTier>, (req, sealing): (Result<T, Failure>, Option<Sealing>)| {
                 let tier = t.clone();
                 sealed::reply(tier, sealing, move || work(&t, req?))
             },
         )
         .boxed()
+}
+
+/// Checks, when the routes are built, that the handler's type `T` is the one
+/// the route table declares (and so the API description shows).
+fn declared<T>(route: &Route, payload: Payload) {
+    let actual = short_type_name(std::any::type_name::<T>());
+    let expected = match payload {
+        Payload::Json(name) => name.to_owned(),
+        Payload::JsonList(name) => format!("Vec<{name}>"),
+        Payload::Raw(_) | Payload::Empty => String::from("bytes or nothing"),
+    };
+    assert_eq!(
+        actual, expected,
+        "{} {}: the handler's type differs from the route table",
+        route.method, route.path
+    );
+}
+
+/// `alloc::vec::Vec<signet_schema::api::LetterInfo>` → `Vec<LetterInfo>`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    for c in full.chars().chain(std::iter::once('\0')) {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+            continue;
+        }
+        out.push_str(word.rsplit("::").next().unwrap_or_default());
+        word.clear();
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_lose_their_modules() {
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<signet_schema::api::LetterInfo>"),
+            "Vec<LetterInfo>"
+        );
+        assert_eq!(short_type_name("signet_schema::api::Policy"), "Policy");
+    }
 }

@@ -46,7 +46,57 @@ pub struct SignedRequest {
     pub body: bytes::Bytes,
 }
 
+/// The four `signet-*` headers of a signed request, as received.
+#[derive(Clone, Debug, Default)]
+pub struct SignedHeaders {
+    /// [`signed_headers::SIGNER`].
+    pub signer: Option<String>,
+    /// [`signed_headers::TIMESTAMP`].
+    pub timestamp: Option<String>,
+    /// [`signed_headers::NONCE`].
+    pub nonce: Option<String>,
+    /// [`signed_headers::SIGNATURE`].
+    pub signature: Option<String>,
+}
+
 impl SignedRequest {
+    /// Reads a signed request from what arrived; a missing or malformed
+    /// signing header is `forbidden`. Nothing is checked against the
+    /// database or the clock here (see `check_signed`).
+    pub fn from_parts(
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: SignedHeaders,
+        body: bytes::Bytes,
+    ) -> Result<SignedRequest, Failure> {
+        let (Some(signer), Some(timestamp), Some(nonce), Some(signature)) =
+            (headers.signer, headers.timestamp, headers.nonce, headers.signature)
+        else {
+            return Err(forbidden("this route needs a request signed with your own key"));
+        };
+        let timestamp = timestamp
+            .parse::<i64>()
+            .map_err(|_| forbidden("the signing time stamp is not a number"))?;
+        let signature = B64
+            .decode(signature.as_bytes())
+            .map_err(|_| forbidden("the signature is not base64"))?;
+        let path_and_query = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        };
+        Ok(SignedRequest {
+            method: method.to_owned(),
+            path_and_query,
+            signer,
+            timestamp,
+            nonce,
+            signature,
+            body,
+        })
+    }
+
     /// Parses the body as JSON of type `T`.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Failure> {
         serde_json::from_slice(&self.body).map_err(|e| {
@@ -126,32 +176,14 @@ pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp:
              nonce: Option<String>,
              signature: Option<String>,
              body: bytes::Bytes| async move {
-                let reject = |m: &str| warp::reject::custom(Rejected(forbidden(m)));
-                let (Some(signer), Some(timestamp), Some(nonce), Some(signature)) =
-                    (signer, timestamp, nonce, signature)
-                else {
-                    return Err(reject("this route needs a request signed with your own key"));
-                };
-                let timestamp = timestamp
-                    .parse::<i64>()
-                    .map_err(|_| reject("the signing time stamp is not a number"))?;
-                let signature = B64
-                    .decode(signature.as_bytes())
-                    .map_err(|_| reject("the signature is not base64"))?;
-                let path_and_query = if query.is_empty() {
-                    path.as_str().to_owned()
-                } else {
-                    format!("{}?{query}", path.as_str())
-                };
-                Ok(SignedRequest {
-                    method: method.as_str().to_owned(),
-                    path_and_query,
+                let headers = SignedHeaders {
                     signer,
                     timestamp,
                     nonce,
                     signature,
-                    body,
-                })
+                };
+                SignedRequest::from_parts(method.as_str(), path.as_str(), &query, headers, body)
+                    .map_err(|refused| warp::reject::custom(Rejected(refused)))
             },
         )
 }

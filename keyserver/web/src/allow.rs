@@ -1,15 +1,10 @@
 //! The allow-list: the web tier forwards a request only when its method and
 //! path match one of the key server's routes ([`crate::route_table::ROUTES`]).
 //!
-//! Paths are matched as the client sent them, segment by segment, without
-//! any decoding or normalisation: `/v1/../admin`, `/v1//policy`,
-//! `/v1/%70olicy` and a trailing slash match nothing. A `{name}` segment
-//! matches 1 to [`MAX_PARAMETER_LEN`] characters of `A–Z a–z 0–9 . - _`
-//! starting with a letter or digit (user ids, serials, application ids), so
-//! never `.` or `..`.
+//! Paths are matched as [`crate::route_table::find`] matches them: as sent,
+//! without decoding or normalisation.
 
-/// Longest path parameter accepted (a certificate serial is 32 hex digits).
-pub const MAX_PARAMETER_LEN: usize = 64;
+use crate::route_table;
 
 /// One allowed route: a method and a path pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,20 +22,10 @@ pub struct AllowList {
 }
 
 impl AllowList {
-    /// The allow-list of `(method, pattern)` pairs.
-    pub fn new(routes: &[(&'static str, &'static str)]) -> Self {
-        AllowList {
-            routes: routes
-                .iter()
-                .map(|&(method, pattern)| Route { method, pattern })
-                .collect(),
-        }
-    }
-
     /// The key tier's own routes.
     pub fn key_tier() -> Self {
         AllowList {
-            routes: crate::route_table::ROUTES
+            routes: route_table::ROUTES
                 .iter()
                 .map(|r| Route {
                     method: r.method,
@@ -54,39 +39,15 @@ impl AllowList {
     pub fn find(&self, method: &str, path: &str) -> Option<Route> {
         self.routes
             .iter()
-            .find(|route| route.method == method && path_matches(route.pattern, path))
+            .find(|route| route.method == method && route_table::parameters(route.pattern, path).is_some())
             .copied()
     }
-}
-
-fn path_matches(pattern: &str, path: &str) -> bool {
-    let mut want = pattern.split('/');
-    let mut got = path.split('/');
-    loop {
-        match (want.next(), got.next()) {
-            (None, None) => return true,
-            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
-                if !is_parameter(g) {
-                    return false;
-                }
-            }
-            (Some(w), Some(g)) if w == g => {}
-            _ => return false,
-        }
-    }
-}
-
-fn is_parameter(segment: &str) -> bool {
-    (1..=MAX_PARAMETER_LEN).contains(&segment.len())
-        && segment.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && segment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route_table::MAX_PARAMETER_LEN;
 
     #[test]
     fn only_listed_routes_match() {

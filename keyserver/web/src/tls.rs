@@ -16,36 +16,21 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use der::asn1::{Ia5String, OctetString};
-use der::pem::LineEnding;
-use der::{Decode, DecodePem, Encode};
+use der::Decode;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use rand::rngs::SysRng;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
-use signature::Keypair;
-use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_service::Service;
 use x509_cert::Certificate;
-use x509_cert::builder::profile::BuilderProfile;
-use x509_cert::builder::{self, Builder, CertificateBuilder};
-use x509_cert::certificate::TbsCertificate;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName};
-use x509_cert::ext::{Extension, ToExtension};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::Validity;
 use zeroize::Zeroizing;
 
 /// File name of the self-signed certificate inside `STATE_DIR/tls/`.
@@ -54,7 +39,7 @@ pub const CERTIFICATE_FILE: &str = "cert.pem";
 pub const KEY_FILE: &str = "key.pem";
 /// Lifetime of a self-signed certificate: 825 days, the longest that
 /// clients which cap server-certificate lifetimes accept.
-pub const SELF_SIGNED_VALIDITY_DAYS: u64 = 825;
+pub const SELF_SIGNED_VALIDITY_DAYS: i64 = 825;
 
 /// Why the TLS listener could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -209,88 +194,38 @@ pub fn names_for(listen: &SocketAddr, extra: &[String]) -> Vec<String> {
     names
 }
 
-/// A TLS server certificate (RFC 5280; CA/Browser Forum baseline profile):
-/// self-issued, basicConstraints cA FALSE, keyUsage digitalSignature +
-/// keyEncipherment (critical), extKeyUsage serverAuth (RFC 5280
-/// §4.2.1.12), subjectAltName with every name (RFC 6125 §6.4: clients match
-/// the SAN, not the CN).
-struct ServerProfile {
-    subject: Name,
-    names: Vec<GeneralName>,
-}
-
-impl BuilderProfile for ServerProfile {
-    fn get_issuer(&self, subject: &Name) -> Name {
-        subject.clone()
-    }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        _spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        tbs: &TbsCertificate,
-    ) -> builder::Result<Vec<Extension>> {
-        let subject = tbs.subject();
-        let mut extensions = Vec::new();
-        let basic = BasicConstraints {
-            ca: false,
-            path_len_constraint: None,
-        };
-        extensions.push(basic.to_extension(subject, &extensions)?);
-        let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment);
-        extensions.push(usage.to_extension(subject, &extensions)?);
-        let eku = ExtendedKeyUsage(vec![const_oid::db::rfc5280::ID_KP_SERVER_AUTH]);
-        extensions.push(eku.to_extension(subject, &extensions)?);
-        let san = SubjectAltName(self.names.clone());
-        extensions.push(san.to_extension(subject, &extensions)?);
-        Ok(extensions)
-    }
-}
-
-/// A fresh RSA-2048 key and a self-signed certificate for `names`, both PEM
-/// (the key as PKCS#8, RFC 5208). Signed with RSASSA-PKCS1-v1_5 / SHA-256.
+/// A fresh ECDSA P-256 key and a self-signed TLS server certificate for
+/// `names`, both PEM (the key as PKCS#8, RFC 5208), made with `rcgen`:
+/// basicConstraints cA FALSE, keyUsage digitalSignature, extKeyUsage
+/// serverAuth (RFC 5280 §4.2.1.12), subjectAltName with every name (RFC 6125
+/// §6.4: clients match the SAN, not the CN), a random 128-bit serial.
 fn make_self_signed(names: &[String]) -> Result<(String, Zeroizing<String>), TlsError> {
-    use rsa::pkcs8::EncodePrivateKey;
+    use rcgen::{
+        CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+        SerialNumber,
+    };
     let fail = |e: &dyn std::fmt::Display| TlsError::SelfSigned(e.to_string());
     let first = names
         .first()
         .ok_or_else(|| TlsError::SelfSigned("no name to make the certificate for".into()))?;
-    let general_names = names
-        .iter()
-        .map(|name| match name.parse::<IpAddr>() {
-            Ok(IpAddr::V4(v4)) => OctetString::new(v4.octets().to_vec()).map(GeneralName::IpAddress),
-            Ok(IpAddr::V6(v6)) => OctetString::new(v6.octets().to_vec()).map(GeneralName::IpAddress),
-            Err(_) => Ia5String::new(name).map(GeneralName::DnsName),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| fail(&e))?;
-    let subject = Name::from_str(&format!("CN={first},O=Signet key server")).map_err(|e| fail(&e))?;
-    let key = rsa::PrivateKey::new(&mut SysRng, 2048).map_err(|e| fail(&e))?;
-    let key_pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))?;
-    let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key);
-    let spki = SubjectPublicKeyInfoOwned::from_key(&signer.verifying_key()).map_err(|e| fail(&e))?;
+    let mut params = CertificateParams::new(names.to_vec()).map_err(|e| fail(&e))?;
+    let mut subject = DistinguishedName::new();
+    subject.push(DnType::CommonName, first.as_str());
+    subject.push(DnType::OrganizationName, "Signet key server");
+    params.distinguished_name = subject;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now;
+    params.not_after = now + time::Duration::days(SELF_SIGNED_VALIDITY_DAYS);
     let mut serial = [0u8; 16];
     getrandom::fill(&mut serial).map_err(|e| fail(&e))?;
     serial[0] = (serial[0] & 0x7f) | 0x40;
-    let serial = SerialNumber::new(&serial).map_err(|e| fail(&e))?;
-    let validity = Validity::from_now(Duration::from_secs(SELF_SIGNED_VALIDITY_DAYS * 86_400)).map_err(|e| fail(&e))?;
-    let profile = ServerProfile {
-        subject,
-        names: general_names,
-    };
-    let certificate = CertificateBuilder::new(profile, serial, validity, spki)
-        .map_err(|e| fail(&e))?
-        .build::<_, rsa::pkcs1v15::Signature>(&signer)
-        .map_err(|e| fail(&e))?;
-    let cert_pem = der::EncodePem::to_pem(&certificate, LineEnding::LF).map_err(|e| fail(&e))?;
-    // Parse back what was written, so a bad encoding shows now, not at the first client.
-    Certificate::from_pem(cert_pem.as_bytes()).map_err(|e| fail(&e))?;
-    certificate.to_der().map_err(|e| fail(&e))?;
-    Ok((cert_pem, Zeroizing::new(key_pem.as_str().to_owned())))
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
+    let key = KeyPair::generate().map_err(|e| fail(&e))?;
+    let certificate = params.self_signed(&key).map_err(|e| fail(&e))?;
+    Ok((certificate.pem(), Zeroizing::new(key.serialize_pem())))
 }
 
 /// The remote address of the connection a request came on.
@@ -416,6 +351,9 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::{DecodePem, Encode};
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectAltName};
 
     #[test]
     fn self_signed_is_made_once_and_reused() {
@@ -436,5 +374,22 @@ mod tests {
             Sha256::digest(cert.to_der().expect("der")).as_slice(),
             first.fingerprint.as_slice()
         );
+        let tbs = cert.tbs_certificate();
+        let san: SubjectAltName = tbs.get_extension().expect("decode").expect("SAN").1;
+        assert!(
+            san.0
+                .iter()
+                .any(|n| matches!(n, GeneralName::IpAddress(ip) if ip.as_bytes() == [127, 0, 0, 1])),
+            "{san:?}"
+        );
+        assert!(
+            san.0
+                .iter()
+                .any(|n| matches!(n, GeneralName::DnsName(d) if d.as_str() == "localhost"))
+        );
+        let eku: ExtendedKeyUsage = tbs.get_extension().expect("decode").expect("EKU").1;
+        assert_eq!(eku.0, [const_oid::db::rfc5280::ID_KP_SERVER_AUTH]);
+        let basic: BasicConstraints = tbs.get_extension().expect("decode").expect("basic constraints").1;
+        assert!(!basic.ca);
     }
 }

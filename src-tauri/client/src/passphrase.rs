@@ -16,6 +16,7 @@ pub const MIN_SCORE: u8 = 3;
 
 /// The meter's reading.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct Strength {
     /// 0 (guessed at once) to 4 (very unlikely to be guessed).
     pub score: u8,

@@ -44,6 +44,7 @@ pub fn random_nonce() -> Result<String> {
 
 /// Long work reports where it is, for a progress display.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     /// Starting the signing process.

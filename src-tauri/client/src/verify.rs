@@ -19,6 +19,7 @@ use crate::session::Connection;
 
 /// What a check found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct SignatureReport {
     /// Whether the signature holds: the bytes are unchanged, the CA issued
     /// the certificate, and it was valid when the file was signed.

@@ -16,6 +16,7 @@ use crate::error::{CommandError, CommandResult};
 
 /// The archive's filters as the page sends them (dates as `YYYY-MM-DD`).
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default)]
 pub struct ArchiveQuery {
     /// Only this user's.
@@ -75,6 +76,7 @@ pub async fn audit_certificates(app: AppHandle, query: ArchiveQuery) -> CommandR
 
 /// One certificate in full.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateDetail {
     /// What the archive says.

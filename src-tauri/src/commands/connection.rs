@@ -11,6 +11,7 @@ use crate::error::{CommandError, CommandResult};
 
 /// What the app knows at start.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AppInfo {
     /// The app's version.

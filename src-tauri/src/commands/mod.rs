@@ -29,7 +29,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// A progress report for the page.
 #[derive(Clone, Serialize)]
-struct Progress {
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub(crate) struct Progress {
     step: Step,
     text: &'static str,
 }

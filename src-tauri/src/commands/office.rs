@@ -51,6 +51,7 @@ fn checked_new(passphrase: String, again: String, registration: &RegistrationDat
 
 /// The application's outcome.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Applied {
     /// Application id, for the help desk.
@@ -87,6 +88,7 @@ pub async fn apply(
 
 /// Consent done.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Consented {
     /// The new certificate.
@@ -109,6 +111,7 @@ pub async fn consent(app: AppHandle, user_id: String, phrase: String) -> Command
 
 /// Who is signed in.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// User id.
@@ -117,8 +120,8 @@ pub struct SessionInfo {
     pub name: String,
     /// E-mail address (the pass-phrase meter keeps it out of new pass phrases).
     pub email: String,
-    /// `user`, `helpdesk` or `auditor`.
-    pub role: String,
+    /// Which screens they see.
+    pub role: signet_schema::vocabulary::Role,
     /// Modulus size of the key.
     pub key_bits: u32,
     /// The active certificate.
@@ -132,7 +135,7 @@ fn session_info_of(session: &mut signet_client::Session) -> SessionInfo {
         user_id: session.user_id().to_string(),
         name: session.registration().common_name.clone(),
         email: session.registration().email.clone(),
-        role: session.role().to_string(),
+        role: session.role(),
         key_bits: session.key_bits(),
         certificate: view(session.certificate()),
         signer_pid: session.signer().pid(),
@@ -217,6 +220,7 @@ pub async fn prepare_file(app: AppHandle, name: String, content: String) -> Comm
 
 /// A signature made.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SignedDocument {
     /// Who signed.
@@ -361,6 +365,7 @@ pub async fn new_key(app: AppHandle, current: String) -> CommandResult<SessionIn
 
 /// The revocation's outcome.
 #[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Revoked {
     /// The revoked certificate.

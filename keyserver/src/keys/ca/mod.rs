@@ -22,7 +22,7 @@
 //! Times are Unix seconds (`i64`), as everywhere in the key server.
 
 mod profile;
-pub(crate) mod request;
+pub mod request;
 mod signer;
 
 use std::fs;

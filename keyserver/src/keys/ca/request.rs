@@ -36,7 +36,7 @@ struct RawRequest<'a> {
 }
 
 /// A request that passed every check.
-pub(crate) struct CheckedRequest {
+pub struct CheckedRequest {
     /// The requester's SubjectPublicKeyInfo.
     pub(crate) public_key: SubjectPublicKeyInfoOwned,
     /// The subject, equal to the registration's.
@@ -44,7 +44,7 @@ pub(crate) struct CheckedRequest {
 }
 
 /// Runs the checks listed in the module documentation.
-pub(crate) fn check(csr_der: &[u8], registration: &RegistrationData) -> Result<CheckedRequest, CaError> {
+pub fn check(csr_der: &[u8], registration: &RegistrationData) -> Result<CheckedRequest, CaError> {
     let request = CertReq::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
     let raw = RawRequest::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
 

@@ -1,7 +1,6 @@
 //! Shared by the key server's process tests: start the real binary on a
 //! temporary data directory (SQLite) or a throwaway PostgreSQL database, and
 //! talk to it over HTTP.
-#![allow(dead_code)]
 
 mod client;
 mod postgres;
@@ -12,13 +11,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use base64::Engine as _;
-// Each test binary uses a subset of what is shared.
-#[allow(unused_imports)]
 pub use client::{BaseUrl, Client};
-#[allow(unused_imports)]
 pub use postgres::PgDatabase;
-#[allow(unused_imports)]
-pub use server::{KeyServer, Launch};
+pub use server::KeyServer;
 use signet_schema::RegistrationData;
 
 pub fn now() -> i64 {

@@ -2,12 +2,10 @@
 //! from the signing core's own PSS requests chain to the CA, CRLs revoke
 //! them, and `openssl` reads every field the design asks for.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use common::now;
+use crate::common::now;
 use signet_crypto::keys::UserKey;
 use signet_keyserver::keys::ca::{CaError, CertificateAuthority, RevocationReason, RevokedEntry};
 use signet_schema::{KeySize, RegistrationData, SignatureScheme};
@@ -80,13 +78,13 @@ impl Openssl {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let (success, text) = common::openssl_status(self.dir.path(), args);
+        let (success, text) = crate::common::openssl_status(self.dir.path(), args);
         assert!(success, "openssl {} failed:\n{text}", args.join(" "));
         text
     }
 
     fn fails(&self, args: &[&str]) -> String {
-        let (success, text) = common::openssl_status(self.dir.path(), args);
+        let (success, text) = crate::common::openssl_status(self.dir.path(), args);
         assert!(!success, "openssl {} succeeded:\n{text}", args.join(" "));
         text
     }

@@ -2,13 +2,11 @@
 //! `SIGNET_TEST_POSTGRES_URL` names a PostgreSQL server, on a fresh PostgreSQL database created for it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use common::PgDatabase;
+use crate::common::PgDatabase;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};

@@ -2,13 +2,11 @@
 //! internal link (TCP or Unix socket, link secret required), the web tier on
 //! HTTPS in front of it, a client pinned to the web tier's certificate.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Client, Tier};
+use crate::common::{Client, Tier};
 use sha2::{Digest, Sha256};
 use signet_schema::api::{ApiError, ApiErrorCode};
 

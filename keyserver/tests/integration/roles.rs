@@ -4,10 +4,8 @@
 //! user, help desk, auditor). No one reads another user's record; auditors
 //! change nothing; the help desk's actions land in the audit log.
 
-mod common;
-
+use crate::common::{Client, KeyServer, nonce, phrase_in_pdf, registration};
 use base64::Engine as _;
-use common::{Client, KeyServer, nonce, phrase_in_pdf, registration};
 use sha2::{Digest, Sha256};
 use signet_crypto::kdf::{self, PassphraseKeys};
 use signet_crypto::keys::UserKey;
@@ -50,7 +48,7 @@ fn apply(client: &Client, user_id: &str) -> (RegistrationData, UserKey, Passphra
             certification_request: Bytes(request),
             verifier: Bytes(keys.verifier().to_vec()),
             nonce: nonce(),
-            timestamp: common::now(),
+            timestamp: crate::common::now(),
         },
     );
     (reg, key, keys)
@@ -77,7 +75,7 @@ fn consent(client: &Client, reg: RegistrationData, key: UserKey, keys: Passphras
 fn call(client: &Client, who: Option<&Account>, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
     let mut headers = Vec::new();
     if let Some(a) = who {
-        let ts = common::now();
+        let ts = crate::common::now();
         let n = nonce();
         let signed = signed_request_bytes(method, path, ts, &n, &hex::encode(Sha256::digest(body)));
         let signature = sign::sign(&a.key, SignatureScheme::RsaPssSha256, &signed).expect("sign");
@@ -300,7 +298,7 @@ fn every_route_for_every_role() {
             verifier: Bytes(new_keys.verifier().to_vec()),
         },
     );
-    let released = common::b64(signed_in["record"].as_str().expect("record"));
+    let released = crate::common::b64(signed_in["record"].as_str().expect("record"));
     let opened = seal::open(
         &SealedKeyRecord::parse(&released).expect("parse"),
         &alice.registration,
@@ -338,7 +336,7 @@ fn every_route_for_every_role() {
         ),
         verifier: Bytes(keys.verifier().to_vec()),
         nonce: nonce(),
-        timestamp: common::now(),
+        timestamp: crate::common::now(),
     };
     assert_eq!(
         client.post_err("/v1/apply", &takeover).code,

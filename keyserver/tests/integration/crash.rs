@@ -15,16 +15,14 @@
 //! back exactly the record they sealed last, and the audit log's hash chain
 //! and signatures are intact.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::{BaseUrl, Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::{BaseUrl, Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
 use sha2::{Digest, Sha256};
 use signet_crypto::keys::UserKey;
 use signet_crypto::{csr, kdf, seal, sign};

@@ -9,15 +9,13 @@
 //!
 //! Skipped (saying why) when `SIGNET_TEST_POSTGRES_URL` is not set.
 
-mod common;
-
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
+use crate::common::{Client, KeyServer, PgDatabase, letter_phrase_in, nonce, now, registration};
 use signet_crypto::keys::UserKey;
 use signet_crypto::{csr, kdf, seal};
 use signet_keyserver::keys::db::Database;

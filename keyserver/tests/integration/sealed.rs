@@ -3,9 +3,7 @@
 //! signing core and the key tier. Replays and reordering are refused, and
 //! nothing secret crosses the web tier in a readable form.
 
-mod common;
-
-use common::{Client, KeyServer};
+use crate::common::{Client, KeyServer};
 use signet_crypto::channel::{ChannelClient, first_use_integrity_key};
 use signet_crypto::keys::UserKey;
 use signet_crypto::{csr, kdf, seal};
@@ -24,8 +22,8 @@ struct Sealed<'c> {
 impl Sealed<'_> {
     fn connect(client: &Client) -> Sealed<'_> {
         let bootstrap: SignedBootstrap = serde_json::from_slice(&client.get_bytes("/v1/bootstrap")).expect("bootstrap");
-        let pinned = first_use_integrity_key(&bootstrap, common::now()).expect("self-signed, fresh bootstrap");
-        let (channel, open) = ChannelClient::open(&bootstrap, &pinned, common::now()).expect("open");
+        let pinned = first_use_integrity_key(&bootstrap, crate::common::now()).expect("self-signed, fresh bootstrap");
+        let (channel, open) = ChannelClient::open(&bootstrap, &pinned, crate::common::now()).expect("open");
         let opened: OpenResponse = client.post_ok("/v1/channel/open", &open);
         assert_eq!(opened.session_id.0, channel.session_id().to_vec());
         Sealed { client, channel }
@@ -83,7 +81,7 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
     let client = server.client();
     let mut sealed = Sealed::connect(&client);
 
-    let reg = common::alice();
+    let reg = crate::common::alice();
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let salt = kdf::new_salt().expect("salt");
     let keys = kdf::derive(b"sealed all the way", "alice", KdfParams::FLOOR, &salt).expect("kdf");
@@ -95,8 +93,8 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
             csr::certification_request(&key, &reg, SignatureScheme::RsaPssSha256).expect("csr"),
         ),
         verifier: Bytes(keys.verifier().to_vec()),
-        nonce: common::nonce(),
-        timestamp: common::now(),
+        nonce: crate::common::nonce(),
+        timestamp: crate::common::now(),
     };
     let wire = sealed.seal("/v1/apply", &apply);
     // What crosses the web tier shows neither the record nor the verifier.
@@ -151,7 +149,7 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
         },
     );
     assert_eq!((status, error["code"].as_str()), (401, Some("wrong-phrase")));
-    let phrase = common::letter_phrase(&server, "alice");
+    let phrase = crate::common::letter_phrase(&server, "alice");
     let (status, consented) = sealed.post(
         "/v1/consent",
         &ConsentRequest {
@@ -168,7 +166,7 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
             user_id: "alice".into(),
         },
     );
-    assert_eq!(common::b64(pre["salt"].as_str().expect("salt")), salt.to_vec());
+    assert_eq!(crate::common::b64(pre["salt"].as_str().expect("salt")), salt.to_vec());
     let (status, signed_in) = sealed.post(
         "/v1/signin",
         &SigninRequest {
@@ -177,7 +175,7 @@ fn a_registration_and_sign_in_sealed_end_to_end() {
         },
     );
     assert_eq!(status, 200);
-    let released = common::b64(signed_in["record"].as_str().expect("record"));
+    let released = crate::common::b64(signed_in["record"].as_str().expect("record"));
     let opened = seal::open(&SealedKeyRecord::parse(&released).expect("parse"), &reg, &keys).expect("open");
     assert_eq!(opened.public_key(), key.public_key());
 

@@ -6,8 +6,6 @@
 //! release cache are served only while nothing they depend on has changed,
 //! whoever changed it.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -24,7 +22,7 @@ use signet_keyserver::keys::{KeyTier, Policy, system_clock};
 use signet_schema::api::{ApiErrorCode, RevocationReason, RevokeRequest, SigninRequest, SigninResponse};
 use signet_schema::protocol::Bytes;
 
-use common::PgDatabase;
+use crate::common::PgDatabase;
 
 const RIGHT: [u8; 32] = [7; 32];
 
@@ -64,8 +62,8 @@ impl Rig {
     /// storage key, the verifier's keyed tag, an active certificate.
     fn add_user(&self, user_id: &str) {
         let storage = StorageKey::load_or_create(self.tier.data_dir()).expect("storage key");
-        let now = common::now();
-        let registration = serde_json::to_string(&common::registration(user_id)).expect("json");
+        let now = crate::common::now();
+        let registration = serde_json::to_string(&crate::common::registration(user_id)).expect("json");
         let record = KeyRecord {
             user_id: user_id.into(),
             sealed_record: storage
@@ -122,7 +120,7 @@ impl Rig {
     fn set_failures(&self, user_id: &str, failures: i64, locked_until: Option<i64>) {
         self.tier
             .database()
-            .write(|c| models::users::set_sign_in_failures(c, user_id, failures, locked_until, common::now()))
+            .write(|c| models::users::set_sign_in_failures(c, user_id, failures, locked_until, crate::common::now()))
             .expect("set failures");
     }
 
@@ -204,7 +202,7 @@ fn right_sign_ins_do_not_wait_for_writers(rig: &Rig) {
     rig.add_user("bob");
     rig.add_user("carol");
     rig.set_failures("bob", 3, None);
-    rig.set_failures("carol", 0, Some(common::now() - 1));
+    rig.set_failures("carol", 0, Some(crate::common::now() - 1));
 
     let lock = rig.hold_write_lock();
     let right: Vec<_> = (0..8).map(|_| rig.sign_in_later("alice", RIGHT)).collect();
@@ -215,7 +213,7 @@ fn right_sign_ins_do_not_wait_for_writers(rig: &Rig) {
             .expect("released");
         assert_eq!(released.record.0, b"record of alice");
         assert_eq!(released.certificate.0, b"certificate of alice");
-        assert_eq!(released.registration, common::registration("alice"));
+        assert_eq!(released.registration, crate::common::registration("alice"));
     }
     let wrong = rig.sign_in_later("alice", [8; 32]);
     let reset = rig.sign_in_later("bob", RIGHT);
@@ -409,7 +407,9 @@ fn cached_answers_stay_current(rig: &Rig) {
 
     // Another connection locks alice's account.
     other
-        .write(|c| models::users::set_sign_in_failures(c, "alice", 0, Some(common::now() + 600), common::now()))
+        .write(|c| {
+            models::users::set_sign_in_failures(c, "alice", 0, Some(crate::common::now() + 600), crate::common::now())
+        })
         .expect("lock");
     assert_eq!(answer(rig, &runtime, "alice", NEW), Err(ApiErrorCode::Locked));
 
@@ -424,10 +424,10 @@ fn cached_answers_stay_current(rig: &Rig) {
                     c,
                     &certificate.serial,
                     CertificateStatus::Revoked,
-                    Some((common::now(), "keyCompromise")),
+                    Some((crate::common::now(), "keyCompromise")),
                 )?;
             }
-            models::users::set_state(c, "bob", UserState::Revoked, common::now())
+            models::users::set_state(c, "bob", UserState::Revoked, crate::common::now())
         })
         .expect("revoke bob");
     assert_eq!(answer(rig, &runtime, "bob", RIGHT), Err(ApiErrorCode::Revoked));

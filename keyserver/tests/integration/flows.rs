@@ -3,9 +3,7 @@
 //! OpenSSL checking the certificates and the CRL, on SQLite and (when
 //! configured) PostgreSQL.
 
-mod common;
-
-use common::{KeyServer, alice, letter_phrase};
+use crate::common::{KeyServer, alice, letter_phrase};
 use signet_crypto::keys::UserKey;
 use signet_crypto::{csr, kdf, seal};
 use signet_schema::api::{
@@ -32,7 +30,7 @@ fn journey(server: &KeyServer) {
         certification_request: Bytes(request.clone()),
         verifier: Bytes(keys.verifier().to_vec()),
         nonce: nonce.into(),
-        timestamp: common::now(),
+        timestamp: crate::common::now(),
     };
     let applied: serde_json::Value = client.post_ok("/v1/apply", &apply("0123456789abcdef0001"));
     assert!(applied["application_id"].as_str().is_some_and(|id| id.len() == 32));
@@ -94,17 +92,17 @@ fn journey(server: &KeyServer) {
         },
     );
     let serial = consented["serial"].as_str().expect("serial").to_owned();
-    let cert_der = common::b64(consented["certificate"].as_str().expect("certificate"));
+    let cert_der = crate::common::b64(consented["certificate"].as_str().expect("certificate"));
 
     // OpenSSL accepts the certificate with the published CA.
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("ca.pem"), client.get_bytes("/v1/ca.pem")).expect("ca");
     std::fs::write(dir.path().join("leaf.der"), &cert_der).expect("leaf");
-    common::openssl(
+    crate::common::openssl(
         dir.path(),
         &["x509", "-inform", "DER", "-in", "leaf.der", "-out", "leaf.pem"],
     );
-    let verified = common::openssl(dir.path(), &["verify", "-CAfile", "ca.pem", "leaf.pem"]);
+    let verified = crate::common::openssl(dir.path(), &["verify", "-CAfile", "ca.pem", "leaf.pem"]);
     assert!(verified.contains("leaf.pem: OK"), "{verified}");
 
     // Pre-login: the real salt; an unknown user gets a stable decoy of the same shape.
@@ -114,7 +112,7 @@ fn journey(server: &KeyServer) {
             user_id: "alice".into(),
         },
     );
-    assert_eq!(common::b64(pre["salt"].as_str().expect("salt")), salt.to_vec());
+    assert_eq!(crate::common::b64(pre["salt"].as_str().expect("salt")), salt.to_vec());
     let decoy1: serde_json::Value = client.post_ok(
         "/v1/prelogin",
         &PreloginRequest {
@@ -128,7 +126,7 @@ fn journey(server: &KeyServer) {
         },
     );
     assert_eq!(decoy1, decoy2);
-    assert_eq!(common::b64(decoy1["salt"].as_str().expect("salt")).len(), 16);
+    assert_eq!(crate::common::b64(decoy1["salt"].as_str().expect("salt")).len(), 16);
 
     // Sign in: a wrong verifier is refused; the right one releases the record.
     let wrong_keys = kdf::derive(b"not the pass phrase", "alice", KdfParams::FLOOR, &salt).expect("derive");
@@ -147,12 +145,12 @@ fn journey(server: &KeyServer) {
             verifier: Bytes(keys.verifier().to_vec()),
         },
     );
-    let released = common::b64(signed_in["record"].as_str().expect("record"));
+    let released = crate::common::b64(signed_in["record"].as_str().expect("record"));
     assert_eq!(released, record, "the record comes back exactly as sealed");
     let opened = seal::open(&SealedKeyRecord::parse(&released).expect("parse"), &reg, &keys).expect("open");
     assert_eq!(opened.public_key(), key.public_key());
     assert_eq!(
-        common::b64(signed_in["certificate"].as_str().expect("certificate")),
+        crate::common::b64(signed_in["certificate"].as_str().expect("certificate")),
         cert_der
     );
 
@@ -171,11 +169,11 @@ fn journey(server: &KeyServer) {
     );
     assert_eq!(revoked["serial"], serde_json::json!(serial));
     std::fs::write(dir.path().join("crl.der"), client.get_bytes("/v1/crl")).expect("crl");
-    common::openssl(
+    crate::common::openssl(
         dir.path(),
         &["crl", "-inform", "DER", "-in", "crl.der", "-out", "crl.pem"],
     );
-    let check = common::openssl_status(
+    let check = crate::common::openssl_status(
         dir.path(),
         &[
             "verify",
@@ -315,7 +313,7 @@ fn bad_input_gets_typed_errors_and_changes_nothing() {
         certification_request: Bytes(vec![0x30, 0x03, 0x02, 0x01, 0x00]),
         verifier: Bytes(vec![0; 32]),
         nonce: "0123456789abcdef9999".into(),
-        timestamp: common::now(),
+        timestamp: crate::common::now(),
     };
     let error = client.post_err("/v1/apply", &bad);
     assert_eq!(
@@ -350,10 +348,10 @@ fn the_signin_lock_holds_under_parallel_guessing() {
         ),
         verifier: Bytes(keys.verifier().to_vec()),
         nonce: "0123456789abcdef7777".into(),
-        timestamp: common::now(),
+        timestamp: crate::common::now(),
     };
     let _: serde_json::Value = client.post_ok("/v1/apply", &apply);
-    let phrase = common::letter_phrase(&server, "alice");
+    let phrase = crate::common::letter_phrase(&server, "alice");
     let _: serde_json::Value = client.post_ok(
         "/v1/consent",
         &ConsentRequest {

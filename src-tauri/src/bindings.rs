@@ -1,0 +1,99 @@
+//! The TypeScript declarations of everything the screens send to and
+//! receive from the commands, `ui/src/bindings.ts`, are generated from the
+//! Rust types (`ts_rs::TS`, derived under `cfg(test)` here and under the
+//! `typescript` feature in `signet-schema` and `signet-client`). The test
+//! below fails when the checked-in file differs from a fresh generation;
+//! `make bindings` writes it.
+//!
+//! Unix times and sizes are `number` in TypeScript: JSON numbers, all far
+//! below 2^53.
+
+#[cfg(test)]
+mod tests {
+    use ts_rs::{Config, TS};
+
+    use crate::certificates::CertificateView;
+    use crate::commands::Progress;
+    use crate::commands::audit::{ArchiveQuery, CertificateDetail};
+    use crate::commands::connection::AppInfo;
+    use crate::commands::office::{Applied, Consented, Revoked, SessionInfo, SignedDocument};
+    use crate::documents::{DocumentSummary, PaymentOrderForm};
+    use crate::error::CommandError;
+    use signet_client::passphrase::Strength;
+    use signet_client::session::Step;
+    use signet_client::verify::SignatureReport;
+    use signet_schema::api::{
+        ActionDone, AuditVerification, CertificateInfo, EventInfo, LetterInfo, RevocationReason, UserInfo,
+    };
+    use signet_schema::protocol::Bytes;
+    use signet_schema::vocabulary::AuditEventKind;
+    use signet_schema::vocabulary::{CertificateStatus, LetterState, Role, UserState};
+    use signet_schema::{RegistrationData, SignatureScheme};
+
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts");
+
+    /// The file's text, freshly generated.
+    fn bindings() -> String {
+        let cfg = Config::new().with_large_int("number");
+        let mut out = String::from(
+            "// Generated from the Rust types by `make bindings` (src-tauri/src/bindings.rs); do not edit.\n",
+        );
+        macro_rules! declare {
+            ($($t:ty),+ $(,)?) => {
+                $(
+                    out.push_str("\nexport ");
+                    out.push_str(&<$t as TS>::decl(&cfg));
+                    out.push('\n');
+                )+
+            };
+        }
+        declare!(
+            Bytes,
+            Role,
+            UserState,
+            LetterState,
+            CertificateStatus,
+            RevocationReason,
+            AuditEventKind,
+            SignatureScheme,
+            CommandError,
+            AppInfo,
+            RegistrationData,
+            Strength,
+            Step,
+            Progress,
+            Applied,
+            Consented,
+            CertificateView,
+            SessionInfo,
+            PaymentOrderForm,
+            DocumentSummary,
+            SignedDocument,
+            Revoked,
+            LetterInfo,
+            UserInfo,
+            ActionDone,
+            ArchiveQuery,
+            CertificateInfo,
+            CertificateDetail,
+            EventInfo,
+            AuditVerification,
+            SignatureReport,
+        );
+        out
+    }
+
+    #[test]
+    fn the_checked_in_bindings_are_those_of_the_rust_types() {
+        let fresh = bindings();
+        if std::env::var_os("SIGNET_WRITE_BINDINGS").is_some() {
+            std::fs::write(PATH, &fresh).expect("write ui/src/bindings.ts");
+            return;
+        }
+        let current = std::fs::read_to_string(PATH).unwrap_or_default();
+        assert!(
+            current == fresh,
+            "ui/src/bindings.ts differs from the Rust types; run `make bindings` and commit the result"
+        );
+    }
+}

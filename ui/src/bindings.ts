@@ -1,0 +1,521 @@
+// Generated from the Rust types by `make bindings` (src-tauri/src/bindings.rs); do not edit.
+
+export type Bytes = string;
+
+export type Role = "user" | "helpdesk" | "auditor";
+
+export type UserState = "pending" | "active" | "revoked" | "reset";
+
+export type LetterState = "queued" | "printed" | "dispatched";
+
+export type CertificateStatus = "active" | "superseded" | "revoked";
+
+export type RevocationReason = "unspecified" | "key-compromise" | "affiliation-changed" | "superseded" | "cessation-of-operation";
+
+export type AuditEventKind = "application.created" | "application.expired" | "application.locked" | "certificate.issued" | "certificate.revoked" | "certificate.superseded" | "consent.failed" | "crl.published" | "helpdesk.bootstrapped" | "key.erased" | "key.replaced" | "letter.dispatched" | "letter.downloaded" | "letter.printed" | "passphrase.changed" | "role.granted" | "signin.counter_reset" | "signin.failed" | "user.activated" | "user.locked" | "user.reset" | "user.revoked" | "user.signed_in" | "user.unlocked";
+
+export type SignatureScheme = "rsa-pss-sha256" | "rsa-pkcs1v15-sha256";
+
+export type CommandError = { 
+/**
+ * Stable code (`signin-failed`, `locked`, `unreachable`, …).
+ */
+code: string, 
+/**
+ * For a person.
+ */
+message: string, };
+
+export type AppInfo = { 
+/**
+ * The app's version.
+ */
+version: string, 
+/**
+ * The server set up, if any.
+ */
+serverUrl: string | null, 
+/**
+ * Its pinned fingerprint, `AB:CD:…`.
+ */
+fingerprint: string | null, 
+/**
+ * The user id last signed in.
+ */
+rememberedUser: string | null, 
+/**
+ * Why the keyring cannot be used, when it cannot.
+ */
+keyringProblem: string | null, 
+/**
+ * Whether someone is signed in.
+ */
+signedIn: boolean, 
+/**
+ * A server address to offer on the Connect screen (`SIGNET_SERVER`,
+ * set by `make run`); it is never trusted without the person's confirmation.
+ */
+suggestedServer: string | null, };
+
+export type RegistrationData = { 
+/**
+ * Login identity; see [`validate_user_id`].
+ */
+user_id: string, 
+/**
+ * Full name (subject CN).
+ */
+common_name: string, 
+/**
+ * Organisation (subject O).
+ */
+organization: string, 
+/**
+ * Department (subject OU); may be empty.
+ */
+organizational_unit: string, 
+/**
+ * E-mail address, for the letter and the help desk.
+ */
+email: string, 
+/**
+ * ISO 3166-1 alpha-2 country code (subject C).
+ */
+country: string, };
+
+export type Strength = { 
+/**
+ * 0 (guessed at once) to 4 (very unlikely to be guessed).
+ */
+score: number, 
+/**
+ * Whether it may be used.
+ */
+acceptable: boolean, 
+/**
+ * What rules it out, for a person.
+ */
+problems: Array<string>, 
+/**
+ * How to do better.
+ */
+suggestions: Array<string>, };
+
+export type Step = "starting-signer" | "opening-channel" | "generating-key" | "deriving-keys" | "contacting" | "opening-record" | "done";
+
+export type Progress = { step: Step, text: string, };
+
+export type Applied = { 
+/**
+ * Application id, for the help desk.
+ */
+applicationId: string, 
+/**
+ * When the letter stops being valid (Unix seconds).
+ */
+expiresAt: number, };
+
+export type Consented = { 
+/**
+ * The new certificate.
+ */
+certificate: CertificateView | null, };
+
+export type CertificateView = { 
+/**
+ * Subject distinguished name.
+ */
+subject: string, 
+/**
+ * Issuer distinguished name.
+ */
+issuer: string, 
+/**
+ * Serial, upper-case hex.
+ */
+serial: string, 
+/**
+ * Valid from (RFC 5280 time as printed).
+ */
+notBefore: string, 
+/**
+ * Valid until.
+ */
+notAfter: string, 
+/**
+ * SHA-256 of the DER, `AB:CD:…`.
+ */
+sha256: string, 
+/**
+ * SHA-1 of the DER (what older tools show), `AB:CD:…`.
+ */
+sha1: string, 
+/**
+ * PEM, for download.
+ */
+pem: string, };
+
+export type SessionInfo = { 
+/**
+ * User id.
+ */
+userId: string, 
+/**
+ * Full name.
+ */
+name: string, 
+/**
+ * E-mail address (the pass-phrase meter keeps it out of new pass phrases).
+ */
+email: string, 
+/**
+ * Which screens they see.
+ */
+role: Role, 
+/**
+ * Modulus size of the key.
+ */
+keyBits: number, 
+/**
+ * The active certificate.
+ */
+certificate: CertificateView | null, 
+/**
+ * The signing process's id (it holds the key).
+ */
+signerPid: number, };
+
+export type PaymentOrderForm = { 
+/**
+ * Paying account holder.
+ */
+debtorName: string, 
+/**
+ * Paying account (IBAN).
+ */
+debtorIban: string, 
+/**
+ * Payee.
+ */
+creditorName: string, 
+/**
+ * Payee's account (IBAN).
+ */
+creditorIban: string, 
+/**
+ * Amount, e.g. `1250.00`.
+ */
+amount: string, 
+/**
+ * ISO 4217 code.
+ */
+currency: string, 
+/**
+ * Remittance information.
+ */
+reference: string, 
+/**
+ * Requested execution date, `YYYY-MM-DD`.
+ */
+executionDate: string, };
+
+export type DocumentSummary = { 
+/**
+ * Handle to confirm with.
+ */
+id: string, 
+/**
+ * File name.
+ */
+name: string, 
+/**
+ * Size in bytes.
+ */
+size: number, 
+/**
+ * SHA-256 of the bytes, upper-case hex.
+ */
+sha256: string, 
+/**
+ * Key facts, label and value (for a payment order).
+ */
+facts: Array<[string, string]>, 
+/**
+ * The start of the text, when it is text.
+ */
+preview: string | null, };
+
+export type SignedDocument = { 
+/**
+ * Who signed.
+ */
+userId: string, 
+/**
+ * The document's name.
+ */
+name: string, 
+/**
+ * SHA-256 of what was signed.
+ */
+sha256: string, 
+/**
+ * Unix seconds.
+ */
+signedAt: number, 
+/**
+ * The certificate's serial.
+ */
+serial: string, 
+/**
+ * Where the document was saved.
+ */
+documentPath: string, 
+/**
+ * Where its detached signature (.p7s) was saved.
+ */
+signaturePath: string, 
+/**
+ * Size of the signature.
+ */
+signatureSize: number, };
+
+export type Revoked = { 
+/**
+ * The revoked certificate.
+ */
+serial: string, 
+/**
+ * The CRL that lists it.
+ */
+crlNumber: number, };
+
+export type LetterInfo = { 
+/**
+ * The application it belongs to.
+ */
+application_id: string, 
+/**
+ * The applicant.
+ */
+user_id: string, 
+/**
+ * Their name, for the envelope.
+ */
+full_name: string, 
+/**
+ * Where the letter stands.
+ */
+letter_state: LetterState, 
+/**
+ * When the application was made.
+ */
+created_at: number, 
+/**
+ * When the letter stops being valid.
+ */
+expires_at: number, 
+/**
+ * Whether the PDF is still available (it is deleted once printed).
+ */
+pdf_available: boolean, };
+
+export type UserInfo = { 
+/**
+ * User id.
+ */
+user_id: string, 
+/**
+ * Registration data.
+ */
+registration: RegistrationData, 
+/**
+ * Their role.
+ */
+role: Role, 
+/**
+ * Where their account stands.
+ */
+state: UserState, 
+/**
+ * Consecutive failed sign-ins.
+ */
+failed_logins: number, 
+/**
+ * Locked until (Unix seconds), if locked.
+ */
+locked_until: number | null, };
+
+export type ActionDone = { 
+/**
+ * What was done, for a person.
+ */
+message: string, 
+/**
+ * The CRL number when a certificate was revoked.
+ */
+crl_number?: number | null, };
+
+export type ArchiveQuery = { 
+/**
+ * Only this user's.
+ */
+user: string, 
+/**
+ * Only this serial.
+ */
+serial: string, 
+/**
+ * `active`, `superseded`, `revoked` or empty.
+ */
+status: string, 
+/**
+ * Issued on or after.
+ */
+from: string, 
+/**
+ * Issued on or before.
+ */
+to: string, };
+
+export type CertificateInfo = { 
+/**
+ * Serial, upper-case hex.
+ */
+serial: string, 
+/**
+ * Owner.
+ */
+user_id: string, 
+/**
+ * Subject, RFC 4514 form.
+ */
+subject: string, 
+/**
+ * SHA-256 of the DER, hex.
+ */
+sha256_fingerprint: string, 
+/**
+ * Validity start, Unix seconds.
+ */
+not_before: number, 
+/**
+ * Validity end, Unix seconds.
+ */
+not_after: number, 
+/**
+ * Status.
+ */
+status: CertificateStatus, 
+/**
+ * When it was revoked.
+ */
+revoked_at: number | null, 
+/**
+ * Why.
+ */
+revocation_reason: RevocationReason | null, 
+/**
+ * The certificate, DER.
+ */
+der: Bytes, };
+
+export type CertificateDetail = { 
+/**
+ * What the archive says.
+ */
+info: CertificateInfo, 
+/**
+ * What the certificate says.
+ */
+view: CertificateView | null, };
+
+export type EventInfo = { 
+/**
+ * Position in the chain.
+ */
+seq: number, 
+/**
+ * Unix seconds.
+ */
+at: number, 
+/**
+ * Who acted.
+ */
+actor: string, 
+/**
+ * What happened.
+ */
+kind: AuditEventKind, 
+/**
+ * Whom it concerns.
+ */
+subject: string | null, 
+/**
+ * Detail (JSON).
+ */
+detail: unknown, };
+
+export type AuditVerification = { 
+/**
+ * Whether every event checked out.
+ */
+intact: boolean, 
+/**
+ * Events verified before the first broken one (or all).
+ */
+verified: number, 
+/**
+ * The first broken event, when there is one.
+ */
+broken_seq: number | null, 
+/**
+ * What is wrong with it.
+ */
+problem: string | null, };
+
+export type SignatureReport = { 
+/**
+ * Whether the signature holds: the bytes are unchanged, the CA issued
+ * the certificate, and it was valid when the file was signed.
+ */
+valid: boolean, 
+/**
+ * Why not, when it does not hold.
+ */
+problems: Array<string>, 
+/**
+ * The certificate's subject.
+ */
+signer: string, 
+/**
+ * The account the certificate belongs to (from the archive).
+ */
+user_id: string, 
+/**
+ * The certificate's serial (hex).
+ */
+serial: string, 
+/**
+ * SHA-256 of the certificate (hex).
+ */
+certificate_sha256: string, 
+/**
+ * The signing time the signer's clock put in the signature.
+ */
+signing_time: number | null, 
+/**
+ * `rsa-pss-sha256` or `rsa-pkcs1v15-sha256`.
+ */
+scheme: SignatureScheme, 
+/**
+ * The certificate's status now.
+ */
+status: CertificateStatus, 
+/**
+ * When it was revoked or superseded, if it was.
+ */
+revoked_at: number | null, 
+/**
+ * Why.
+ */
+revocation_reason: RevocationReason | null, };
