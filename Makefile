@@ -19,14 +19,17 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Debian packages: what the build and the tests run.
 # - key server and signer: a C toolchain, SQLite and PostgreSQL client libraries, OpenSSL for interop tests;
+# - payment orders: libxml2 (XML Schema validation; its Rust bindings are generated with libclang at build
+#   time) and xmllint, the reference the order tests and benchmarks compare with;
 # - desktop app (Tauri 2 on WebKitGTK);
 # - tests of the desktop app and the keyring: a virtual display, the WebKit WebDriver, a session bus and a
 #   Secret Service (GNOME Keyring), screenshots.
 SYSTEM_PACKAGES := build-essential pkg-config openssl ca-certificates procps util-linux libsqlite3-dev libpq-dev \
+  libxml2-dev libxml2-utils libclang-dev \
   libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev \
   xvfb xauth webkit2gtk-driver xdotool imagemagick x11-utils dbus dbus-x11 gnome-keyring libsecret-tools python3-xlib
 
-.PHONY: bindings bundle test-bundle all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
+.PHONY: python-test-tools bindings bundle test-bundle all build run demo test test-unit test-fuzz lint fmt bench deps fuzz-tools desktop-test-tools ui screenshots clean
 
 all: build
 
@@ -93,7 +96,13 @@ bindings:
 test: deps ui desktop-test-tools test-unit test-bundle test-fuzz
 	@echo "make test: all suites passed"
 
-test-unit:
+# sepaxml, a widely used Python pain.001 writer: the order tests read what it writes.
+PYTHON_TEST_PACKAGES := sepaxml==2.7.0
+python-test-tools:
+	@python3 -c 'import sepaxml' 2>/dev/null || python3 -m pip install --quiet --user $(PYTHON_TEST_PACKAGES) 2>/dev/null \
+	  || python3 -m pip install --quiet --user --break-system-packages $(PYTHON_TEST_PACKAGES)
+
+test-unit: python-test-tools
 	@[ -n "$${SIGNET_TEST_POSTGRES_URL:-}" ] || echo "PostgreSQL backend tests will be skipped: set SIGNET_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run them"
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked --no-fail-fast

@@ -13,6 +13,7 @@
 
 pub mod child;
 pub mod error;
+pub mod orders;
 pub mod passphrase;
 pub mod server;
 pub mod session;

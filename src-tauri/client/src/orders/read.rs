@@ -1,0 +1,168 @@
+//! Reads an [`Order`] from a document the schema has accepted: the same
+//! parsed tree that was validated, so what is summarised is what the
+//! validator saw. The schema guarantees the structure; what it allows in
+//! several forms (a date or a date and time, `BIC` or `BICFI`, an IBAN or
+//! another account id, an instructed or an equivalent amount) is kept as
+//! such for the bank checks.
+
+use libxml::readonly::RoNode;
+use libxml::tree::Document;
+use rust_decimal::Decimal;
+
+use super::{Account, Address, Amount, Batch, Order, OrderError, Party, Payment, Version};
+
+/// The version named by the root element's namespace.
+pub fn version_of(document: &Document) -> Result<Version, OrderError> {
+    let root = document
+        .get_root_readonly()
+        .ok_or_else(|| OrderError::UnknownMessage("missing".into()))?;
+    let namespace = root.get_namespace().map(|ns| ns.get_href()).unwrap_or_default();
+    if root.get_name() != "Document" {
+        return Err(OrderError::UnknownMessage(format!("<{}>", root.get_name())));
+    }
+    Version::from_namespace(&namespace)
+        .ok_or_else(|| OrderError::UnknownMessage(format!("<Document xmlns=\"{namespace}\">")))
+}
+
+/// The element children of `node` named `name`.
+fn children(node: RoNode, name: &'static str) -> impl Iterator<Item = RoNode> {
+    std::iter::successors(node.get_first_element_child(), |n| n.get_next_element_sibling())
+        .filter(move |n| n.get_name() == name)
+}
+
+/// The element at `path` below `node` (first match at each step).
+fn at(node: RoNode, path: &[&'static str]) -> Option<RoNode> {
+    path.iter().try_fold(node, |n, name| children(n, name).next())
+}
+
+/// The text of the element at `path` below `node`.
+fn text(node: RoNode, path: &[&'static str]) -> Option<String> {
+    at(node, path).map(|n| n.get_content())
+}
+
+fn decimal(node: RoNode, path: &[&'static str]) -> Result<Option<Decimal>, OrderError> {
+    text(node, path)
+        .map(|t| {
+            Decimal::from_str_exact(t.trim()).map_err(|e| OrderError::Input {
+                field: path.join("/"),
+                problem: format!("{t:?} is not a decimal amount: {e}"),
+            })
+        })
+        .transpose()
+}
+
+fn required(node: RoNode, path: &[&'static str]) -> Result<String, OrderError> {
+    // The schema makes these mandatory; a missing one means the schema was
+    // not applied, which is a defect, not a file to guess at.
+    text(node, path).ok_or_else(|| OrderError::Input {
+        field: path.join("/"),
+        problem: "missing".into(),
+    })
+}
+
+fn party(node: Option<RoNode>) -> Party {
+    let Some(node) = node else {
+        return Party::default();
+    };
+    Party {
+        name: text(node, &["Nm"]),
+        address: at(node, &["PstlAdr"]).map(|a| Address {
+            street: text(a, &["StrtNm"]),
+            building: text(a, &["BldgNb"]),
+            post_code: text(a, &["PstCd"]),
+            town: text(a, &["TwnNm"]),
+            country: text(a, &["Ctry"]),
+            lines: children(a, "AdrLine").map(|l| l.get_content()).collect(),
+        }),
+    }
+}
+
+fn account(node: RoNode) -> Option<Account> {
+    if let Some(iban) = text(node, &["Id", "IBAN"]) {
+        return Some(Account::Iban(iban));
+    }
+    text(node, &["Id", "Othr", "Id"]).map(Account::Other)
+}
+
+fn bic(agent: Option<RoNode>) -> Option<String> {
+    let agent = agent?;
+    text(agent, &["FinInstnId", "BICFI"]).or_else(|| text(agent, &["FinInstnId", "BIC"]))
+}
+
+/// Reads the whole message.
+pub fn order(document: &Document, version: Version) -> Result<Order, OrderError> {
+    let root = document
+        .get_root_readonly()
+        .ok_or_else(|| OrderError::UnknownMessage("missing".into()))?;
+    let message = at(root, &["CstmrCdtTrfInitn"]).ok_or_else(|| OrderError::Input {
+        field: "CstmrCdtTrfInitn".into(),
+        problem: "missing".into(),
+    })?;
+    let header = at(message, &["GrpHdr"]).ok_or_else(|| OrderError::Input {
+        field: "GrpHdr".into(),
+        problem: "missing".into(),
+    })?;
+    let mut number = 0usize;
+    let mut batches = Vec::new();
+    for block in children(message, "PmtInf") {
+        let execution = at(block, &["ReqdExctnDt"]);
+        let execution_date = match (version, execution) {
+            (Version::V03, Some(n)) => n.get_content(),
+            (Version::V09, Some(n)) => text(n, &["Dt"])
+                .or_else(|| text(n, &["DtTm"]).map(|t| t.chars().take(10).collect()))
+                .unwrap_or_default(),
+            (_, None) => String::new(),
+        };
+        let mut payments = Vec::new();
+        for tx in children(block, "CdtTrfTxInf") {
+            number += 1;
+            let amount = match at(tx, &["Amt", "InstdAmt"]) {
+                Some(n) => Amount::Instructed {
+                    value: Decimal::from_str_exact(n.get_content().trim()).map_err(|e| OrderError::Input {
+                        field: format!("payment {number}: Amt/InstdAmt"),
+                        problem: e.to_string(),
+                    })?,
+                    currency: n.get_attribute("Ccy").unwrap_or_default(),
+                },
+                None => Amount::Equivalent,
+            };
+            let remittance =
+                text(tx, &["RmtInf", "Ustrd"]).or_else(|| text(tx, &["RmtInf", "Strd", "CdtrRefInf", "Ref"]));
+            payments.push(Payment {
+                number,
+                instruction_id: text(tx, &["PmtId", "InstrId"]),
+                end_to_end_id: required(tx, &["PmtId", "EndToEndId"])?,
+                amount,
+                creditor_agent_bic: bic(at(tx, &["CdtrAgt"])),
+                creditor: party(at(tx, &["Cdtr"])),
+                creditor_account: at(tx, &["CdtrAcct"]).and_then(account),
+                remittance,
+            });
+        }
+        let debtor_account = at(block, &["DbtrAcct"]);
+        batches.push(Batch {
+            id: required(block, &["PmtInfId"])?,
+            method: required(block, &["PmtMtd"])?,
+            number_of_transactions: text(block, &["NbOfTxs"]),
+            control_sum: decimal(block, &["CtrlSum"])?,
+            execution_date,
+            debtor: party(at(block, &["Dbtr"])),
+            debtor_account: debtor_account.and_then(account).ok_or_else(|| OrderError::Input {
+                field: "PmtInf/DbtrAcct".into(),
+                problem: "missing".into(),
+            })?,
+            debtor_account_currency: debtor_account.and_then(|a| text(a, &["Ccy"])),
+            debtor_agent_bic: bic(at(block, &["DbtrAgt"])),
+            payments,
+        });
+    }
+    Ok(Order {
+        version,
+        message_id: required(header, &["MsgId"])?,
+        created: required(header, &["CreDtTm"])?,
+        number_of_transactions: required(header, &["NbOfTxs"])?,
+        control_sum: decimal(header, &["CtrlSum"])?,
+        initiating_party: text(header, &["InitgPty", "Nm"]),
+        batches,
+    })
+}
