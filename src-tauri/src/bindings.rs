@@ -16,11 +16,14 @@ mod tests {
     use crate::commands::Progress;
     use crate::commands::audit::{ArchiveQuery, CertificateDetail};
     use crate::commands::connection::AppInfo;
-    use crate::commands::office::{Applied, Consented, Revoked, SessionInfo, SignedDocument};
-    use crate::documents::{DocumentSummary, PaymentOrderForm};
+    use crate::commands::office::{Applied, Consented, Revoked, SessionInfo};
     use crate::error::CommandError;
+    use crate::orders::OrderReview;
+    use signet_client::orders::summary::{AccountTotal, CurrencyTotal, PaymentRow, Summary};
+    use signet_client::orders::{NewAddress, NewBatch, NewOrder, NewPayment};
     use signet_client::passphrase::Strength;
     use signet_client::session::Step;
+    use signet_client::signing::SignedDocument;
     use signet_client::verify::SignatureReport;
     use signet_schema::api::{
         ActionDone, AuditVerification, CertificateInfo, EventInfo, LetterInfo, RevocationReason, UserInfo,
@@ -66,8 +69,15 @@ mod tests {
             Consented,
             CertificateView,
             SessionInfo,
-            PaymentOrderForm,
-            DocumentSummary,
+            NewAddress,
+            NewPayment,
+            NewBatch,
+            NewOrder,
+            CurrencyTotal,
+            AccountTotal,
+            PaymentRow,
+            Summary,
+            OrderReview,
             SignedDocument,
             Revoked,
             LetterInfo,

@@ -9,8 +9,8 @@
 mod bindings;
 mod certificates;
 mod commands;
-mod documents;
 mod error;
+mod orders;
 mod state;
 mod webview_env;
 
@@ -70,6 +70,7 @@ pub fn run() {
             commands::office::sign_out,
             commands::office::session_info,
             commands::office::prepare_order,
+            commands::office::check_order_field,
             commands::office::prepare_file,
             commands::office::sign_document,
             commands::office::my_signatures,

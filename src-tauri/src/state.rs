@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use signet_client::{Connection, Session, SettingsStore};
 
-use crate::documents::PreparedDocument;
 use crate::error::{CommandError, CommandResult};
+use crate::orders::PreparedOrder;
 
 /// A session unused this long is ended.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -26,7 +26,7 @@ pub struct AppState {
     pub store: SettingsStore,
     connection: Mutex<Option<Connection>>,
     session: Mutex<Option<Session>>,
-    documents: Mutex<HashMap<String, PreparedDocument>>,
+    documents: Mutex<HashMap<String, PreparedOrder>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -101,7 +101,7 @@ impl AppState {
     }
 
     /// Keeps a prepared document until it is signed or the session ends.
-    pub fn keep_document(&self, document: PreparedDocument) {
+    pub fn keep_document(&self, document: PreparedOrder) {
         let mut documents = lock(&self.documents);
         // A person prepares a handful; never let a page fill memory.
         if documents.len() >= 32 {
@@ -111,7 +111,7 @@ impl AppState {
     }
 
     /// A prepared document, removed from the list.
-    pub fn take_document(&self, id: &str) -> CommandResult<PreparedDocument> {
+    pub fn take_document(&self, id: &str) -> CommandResult<PreparedOrder> {
         lock(&self.documents)
             .remove(id)
             .ok_or_else(|| CommandError::new("not-found", "That document is no longer prepared: prepare it again."))

@@ -1,7 +1,7 @@
 //! The `signet` command line as scripts use it, as real processes against a
 //! real key server, with settings in a real Secret Service: connect with a
 //! confirmed fingerprint, apply, consent from the printed letter, sign a
-//! folder, verify, help-desk and auditor work, pass-phrase change, new key,
+//! folder, verify, write, check and sign payment orders, help-desk and auditor work, pass-phrase change, new key,
 //! revocation — and the exit codes a script relies on.
 
 use signet_journeys::{KeyServer, Run, SecretService};
@@ -117,6 +117,50 @@ fn a_script_registers_signs_a_folder_and_audits() {
         &keys.signet(&["verify", &orders.join("order-2.xml").display().to_string()]),
         NOT_VALID,
     );
+
+    // Payment orders: one written from a CSV of transactions, one refused by the
+    // banks' checks; signing the folder signs the good one only, after one
+    // pass-phrase entry, and the signature verifies.
+    let payments = work.join("payments");
+    std::fs::create_dir_all(&payments).expect("mkdir");
+    let csv = keys.write(
+        "payments.csv",
+        "execution_date,debtor_name,debtor_iban,creditor_name,creditor_iban,amount,remittance\n\
+         2099-01-05,Dana Example Ltd,DE89370400440532013000,Fournitures Dupont SARL,FR1420041010050500013M02606,1250.00,Invoice 4711\n\
+         2099-01-05,Dana Example Ltd,DE89370400440532013000,Office Supplies Ltd,IE29AIBK93115212345678,99.95,Order 77\n",
+    );
+    let good = payments.join("good.xml");
+    let run = keys.signet(&["orders", "new", "--from", &csv, "-o", &good.display().to_string()]);
+    expect(&run, OK);
+    assert!(
+        run.stdout.contains("total 1349.95 EUR (2 payment(s))"),
+        "{}",
+        run.stdout
+    );
+    let written = std::fs::read_to_string(&good).expect("the order");
+    std::fs::write(payments.join("bad.xml"), written.replace(">1250.00<", ">1250.001<")).expect("bad order");
+    expect(&keys.signet(&["orders", "check", &good.display().to_string()]), OK);
+    let folder = payments.display().to_string();
+    let run = keys.signet(&["orders", "check", &folder]);
+    expect(&run, FAILED);
+    assert!(
+        run.stdout.contains("REFUSED") && run.stdout.contains("Amt/InstdAmt"),
+        "{}",
+        run.stdout
+    );
+    expect(&keys.signet(&["orders", "check", "/nonexistent/order.xml"]), USAGE);
+    let run = keys.signet(&["orders", "sign", "--passphrase-file", &dana_pass, &folder]);
+    expect(&run, FAILED);
+    assert!(
+        run.stdout.contains("1 of 2 order(s) signed; 1 refused"),
+        "{}",
+        run.stdout
+    );
+    assert!(payments.join("good.xml.p7s").exists());
+    assert!(!payments.join("bad.xml.p7s").exists(), "a refused order was signed");
+    let run = keys.signet(&["verify", &good.display().to_string()]);
+    expect(&run, OK);
+    assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
 
     // Erik applies; the help desk prints his letter; he consents and becomes an auditor.
     let erik_pass = keys.write("erik-pass", "quiet harbour umbrella ninety violins\n");

@@ -13,11 +13,11 @@ import type {
   CertificateInfo,
   CommandError,
   Consented,
-  DocumentSummary,
   EventInfo,
   LetterInfo,
   LetterState,
-  PaymentOrderForm,
+  NewOrder,
+  OrderReview,
   RegistrationData,
   RevocationReason,
   Revoked,
@@ -31,7 +31,6 @@ import type {
 // The types the commands take and give are generated from the Rust types
 // (`make bindings`); screens import them from here.
 export type * from "./bindings";
-export type PaymentOrder = PaymentOrderForm;
 
 /** Any rejection as a CommandError (the shell may also reject with a bare string). */
 export function asCommandError(error: unknown): CommandError {
@@ -58,8 +57,9 @@ export const api = {
   sessionInfo: () => invoke<SessionInfo | null>("session_info"),
   signOut: () => invoke<null>("sign_out"),
 
-  prepareOrder: (order: PaymentOrder) => invoke<DocumentSummary>("prepare_order", { order }),
-  prepareFile: (name: string, content: string) => invoke<DocumentSummary>("prepare_file", { name, content }),
+  prepareOrder: (order: NewOrder) => invoke<OrderReview>("prepare_order", { order }),
+  prepareFile: (name: string, content: string) => invoke<OrderReview>("prepare_file", { name, content }),
+  checkOrderField: (kind: string, value: string) => invoke<string | null>("check_order_field", { kind, value }),
   signDocument: (id: string) => invoke<SignedDocument>("sign_document", { id }),
   mySignatures: () => invoke<SignedDocument[]>("my_signatures"),
 

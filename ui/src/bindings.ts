@@ -185,25 +185,173 @@ certificate: CertificateView | null,
  */
 signerPid: number, };
 
-export type PaymentOrderForm = { 
+export type NewAddress = { 
 /**
- * Paying account holder.
+ * Street name.
  */
-debtorName: string, 
+street: string, 
 /**
- * Paying account (IBAN).
+ * Building number.
  */
-debtorIban: string, 
+building: string, 
+/**
+ * Post code.
+ */
+postCode: string, 
+/**
+ * Town (required).
+ */
+town: string, 
+/**
+ * ISO 3166 country code (required).
+ */
+country: string, };
+
+export type NewPayment = { 
+/**
+ * End-to-end id; made from the message id when empty.
+ */
+endToEndId: string, 
+/**
+ * Amount, a decimal with at most 2 decimals, e.g. `1250.00`.
+ */
+amount: string, 
+/**
+ * ISO 4217 code; `EUR` when empty.
+ */
+currency: string, 
 /**
  * Payee.
  */
 creditorName: string, 
 /**
- * Payee's account (IBAN).
+ * Payee's IBAN.
  */
 creditorIban: string, 
 /**
- * Amount, e.g. `1250.00`.
+ * Payee's bank (BIC), optional within SEPA.
+ */
+creditorBic: string, 
+/**
+ * Payee's address, optional.
+ */
+creditorAddress: NewAddress | null, 
+/**
+ * Remittance information (at most 140 characters).
+ */
+remittance: string, };
+
+export type NewBatch = { 
+/**
+ * Payment-information id; made from the message id when empty.
+ */
+id: string, 
+/**
+ * Requested execution date, `YYYY-MM-DD`.
+ */
+executionDate: string, 
+/**
+ * Paying account holder.
+ */
+debtorName: string, 
+/**
+ * Paying account.
+ */
+debtorIban: string, 
+/**
+ * Paying bank (BIC); `NOTPROVIDED` is written when empty.
+ */
+debtorBic: string, 
+/**
+ * Debtor's address, optional.
+ */
+debtorAddress: NewAddress | null, 
+/**
+ * The payments.
+ */
+payments: Array<NewPayment>, };
+
+export type NewOrder = { 
+/**
+ * Message id; made from the time and random bits when empty.
+ */
+messageId: string, 
+/**
+ * Who initiates the payments (usually the company); the first debtor when empty.
+ */
+initiatingParty: string, 
+/**
+ * One or more batches.
+ */
+batches: Array<NewBatch>, };
+
+export type CurrencyTotal = { 
+/**
+ * ISO 4217 code.
+ */
+currency: string, 
+/**
+ * The sum, exact, as a decimal string.
+ */
+amount: string, 
+/**
+ * How many payments.
+ */
+payments: number, };
+
+export type AccountTotal = { 
+/**
+ * The debtor's IBAN.
+ */
+account: string, 
+/**
+ * The debtor's name.
+ */
+debtor: string, 
+/**
+ * ISO 4217 code.
+ */
+currency: string, 
+/**
+ * The sum, as a decimal string.
+ */
+amount: string, 
+/**
+ * How many payments.
+ */
+payments: number, };
+
+export type PaymentRow = { 
+/**
+ * Position in the file, from 1.
+ */
+number: number, 
+/**
+ * Its batch (`PmtInfId`).
+ */
+batch: string, 
+/**
+ * `EndToEndId`.
+ */
+endToEndId: string, 
+/**
+ * Requested execution date.
+ */
+executionDate: string, 
+/**
+ * The paying account.
+ */
+debtorAccount: string, 
+/**
+ * Payee.
+ */
+creditor: string, 
+/**
+ * Payee's account.
+ */
+creditorAccount: string, 
+/**
+ * Amount, as a decimal string.
  */
 amount: string, 
 /**
@@ -213,13 +361,63 @@ currency: string,
 /**
  * Remittance information.
  */
-reference: string, 
-/**
- * Requested execution date, `YYYY-MM-DD`.
- */
-executionDate: string, };
+remittance: string, };
 
-export type DocumentSummary = { 
+export type Summary = { 
+/**
+ * `pain.001.001.09` or `pain.001.001.03`.
+ */
+version: string, 
+/**
+ * `MsgId`.
+ */
+messageId: string, 
+/**
+ * `CreDtTm`, as written.
+ */
+created: string, 
+/**
+ * Who initiates it, when named.
+ */
+initiatingParty: string | null, 
+/**
+ * Size of the file in bytes.
+ */
+size: number, 
+/**
+ * SHA-256 of the exact bytes, upper-case hex.
+ */
+sha256: string, 
+/**
+ * Number of payments.
+ */
+payments: number, 
+/**
+ * Number of payment-information blocks.
+ */
+batches: number, 
+/**
+ * Totals per currency.
+ */
+totals: Array<CurrencyTotal>, 
+/**
+ * Totals per debtor account and currency.
+ */
+accounts: Array<AccountTotal>, 
+/**
+ * The distinct execution dates, earliest first.
+ */
+executionDates: Array<string>, 
+/**
+ * The largest payments, largest first.
+ */
+largest: Array<PaymentRow>, 
+/**
+ * Every payment, in file order.
+ */
+rows: Array<PaymentRow>, };
+
+export type OrderReview = { 
 /**
  * Handle to confirm with.
  */
@@ -229,21 +427,9 @@ id: string,
  */
 name: string, 
 /**
- * Size in bytes.
+ * The summary of the exact bytes.
  */
-size: number, 
-/**
- * SHA-256 of the bytes, upper-case hex.
- */
-sha256: string, 
-/**
- * Key facts, label and value (for a payment order).
- */
-facts: Array<[string, string]>, 
-/**
- * The start of the text, when it is text.
- */
-preview: string | null, };
+summary: Summary, };
 
 export type SignedDocument = { 
 /**
@@ -255,7 +441,7 @@ userId: string,
  */
 name: string, 
 /**
- * SHA-256 of what was signed.
+ * SHA-256 of what was signed, upper-case hex.
  */
 sha256: string, 
 /**
@@ -263,15 +449,15 @@ sha256: string,
  */
 signedAt: number, 
 /**
- * The certificate's serial.
+ * The certificate's serial, upper-case hex.
  */
 serial: string, 
 /**
- * Where the document was saved.
+ * Where the document is.
  */
 documentPath: string, 
 /**
- * Where its detached signature (.p7s) was saved.
+ * Where its detached signature (CMS, `.p7s`) is.
  */
 signaturePath: string, 
 /**

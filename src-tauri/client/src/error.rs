@@ -85,6 +85,9 @@ pub enum ClientError {
     /// A signature or certificate did not verify.
     #[error("not valid: {0}")]
     NotValid(String),
+    /// A payment order that may not be signed (schema, bank checks, form).
+    #[error("payment order: {0}")]
+    Order(#[from] crate::orders::OrderError),
 }
 
 /// Exit codes of the `signet` command line, stable for scripts.
@@ -145,6 +148,9 @@ impl ClientError {
             },
             ClientError::SignerFailed(_) => "signer-failed",
             ClientError::Input { .. } => "bad-input",
+            ClientError::Order(crate::orders::OrderError::Input { .. }) => "bad-input",
+            ClientError::Order(crate::orders::OrderError::Refused(_)) => "order-refused",
+            ClientError::Order(_) => "order-invalid",
             ClientError::File { .. } => "file",
             ClientError::NotValid(_) => "not-valid",
         }
@@ -168,6 +174,7 @@ impl ClientError {
             ClientError::SignerUnavailable(_) | ClientError::SignerFailed(_) => exit::SIGNER,
             ClientError::NotValid(_) => exit::NOT_VALID,
             ClientError::Input { .. } => exit::USAGE,
+            ClientError::Order(crate::orders::OrderError::Input { .. }) => exit::USAGE,
             _ => exit::FAILED,
         }
     }

@@ -19,6 +19,7 @@ pub mod server;
 pub mod session;
 pub mod settings;
 pub mod signer;
+pub mod signing;
 pub mod staff;
 pub mod tls;
 pub mod verify;

@@ -276,7 +276,8 @@ fn ids_must_be_unique_in_the_file() {
 
 #[test]
 fn bad_fields_of_a_new_order_are_named() {
-    let cases: [(&str, fn(&mut NewOrder)); 5] = [
+    type Spoil = fn(&mut NewOrder);
+    let cases: [(&str, Spoil); 5] = [
         ("batches[0].debtorIban", |o| {
             o.batches[0].debtor_iban = "DE00370400440532013000".into()
         }),

@@ -11,8 +11,8 @@ use tauri::AppHandle;
 
 use super::{blocking, output_dir};
 use crate::certificates::{CertificateView, view};
-use crate::documents::{unused_path, write_file};
 use crate::error::{CommandError, CommandResult};
+use signet_client::signing::{unused_path, write_durably as write_file};
 
 /// The archive's filters as the page sends them (dates as `YYYY-MM-DD`).
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -7,8 +7,8 @@ use signet_schema::api::{ActionDone, LetterInfo, RevocationReason, UserInfo};
 use tauri::AppHandle;
 
 use super::{blocking, output_dir};
-use crate::documents::{unused_path, write_file};
 use crate::error::{CommandError, CommandResult};
+use signet_client::signing::{unused_path, write_durably as write_file};
 
 /// Letters waiting to be printed or posted.
 #[tauri::command]

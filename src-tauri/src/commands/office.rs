@@ -2,23 +2,22 @@
 //! new key, revoke. Pass phrases arrive from the input field and go straight
 //! into the signer request; the page clears its field as it sends.
 
-use std::io::Write;
-
 use base64::Engine as _;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use signet_client::passphrase::{self, Strength};
 use signet_schema::RegistrationData;
-use signet_schema::SignatureScheme;
 use signet_schema::api::RevocationReason;
-use signet_schema::protocol::{Passphrase, SignatureFormat};
-use tauri::{AppHandle, Manager};
+use signet_schema::protocol::Passphrase;
+use tauri::AppHandle;
 use zeroize::Zeroizing;
 
 use super::{blocking, output_dir, progress};
 use crate::certificates::{CertificateView, view};
-use crate::documents::{self, DocumentSummary, PaymentOrderForm, unused_path, write_file};
 use crate::error::{CommandError, CommandResult};
+use crate::orders::{self, OrderReview};
+use signet_client::orders::NewOrder;
+use signet_client::signing::{History, Placement, SignedDocument, sign_and_save};
 
 fn secret(text: String) -> Passphrase {
     Passphrase::new(text)
@@ -183,151 +182,77 @@ pub async fn sign_out(app: AppHandle) -> CommandResult<()> {
     .await
 }
 
-/// Turns the payment-order form into the document to sign, and its summary.
+/// Writes the order composed in the form as pain.001.001.09, checks it,
+/// and keeps it for confirmation; the page gets its summary.
 #[tauri::command]
-pub async fn prepare_order(app: AppHandle, order: PaymentOrderForm) -> CommandResult<DocumentSummary> {
+pub async fn prepare_order(app: AppHandle, order: NewOrder) -> CommandResult<OrderReview> {
     blocking(app, move |_, state| {
         state.with_session(|_| Ok(()))?;
-        let now = signet_client::session::unix_now();
-        let id = format!(
-            "SGN-{}-{}",
-            signet_schema::time::date(now).replace('-', ""),
-            &signet_client::session::random_nonce()?[..8]
-        );
-        let document = documents::payment_order(&order, &id.to_uppercase(), now)?;
-        let summary = document.summary.clone();
-        state.keep_document(document);
-        Ok(summary)
+        let prepared = orders::compose(&order)?;
+        let review = prepared.review();
+        state.keep_document(prepared);
+        Ok(review)
     })
     .await
 }
 
-/// A file the person chose in the page, to sign as it is.
+/// A payment-order file the person chose, checked as it is (never
+/// rewritten) and kept for confirmation.
 #[tauri::command]
-pub async fn prepare_file(app: AppHandle, name: String, content: String) -> CommandResult<DocumentSummary> {
+pub async fn prepare_file(app: AppHandle, name: String, content: String) -> CommandResult<OrderReview> {
     blocking(app, move |_, state| {
         state.with_session(|_| Ok(()))?;
         let content = base64::engine::general_purpose::STANDARD
             .decode(content.trim())
             .map_err(|_| CommandError::input("file", "the file could not be read"))?;
-        let document = documents::file(&name, content)?;
-        let summary = document.summary.clone();
-        state.keep_document(document);
-        Ok(summary)
+        let prepared = orders::import(&name, content)?;
+        let review = prepared.review();
+        state.keep_document(prepared);
+        Ok(review)
     })
     .await
 }
 
-/// A signature made.
-#[derive(Clone, Serialize, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-#[serde(rename_all = "camelCase")]
-pub struct SignedDocument {
-    /// Who signed.
-    pub user_id: String,
-    /// The document's name.
-    pub name: String,
-    /// SHA-256 of what was signed.
-    pub sha256: String,
-    /// Unix seconds.
-    pub signed_at: i64,
-    /// The certificate's serial.
-    pub serial: String,
-    /// Where the document was saved.
-    pub document_path: String,
-    /// Where its detached signature (.p7s) was saved.
-    pub signature_path: String,
-    /// Size of the signature.
-    pub signature_size: usize,
+/// One field of the order form, checked as the bank will (`iban`, `bic`,
+/// `amount`, `date`, `id`, `name`, `text`): the problem, or nothing.
+#[tauri::command]
+pub fn check_order_field(kind: String, value: String) -> Option<String> {
+    signet_client::orders::write::field_problem(&kind, &value, signet_client::orders::today())
 }
 
-/// Signs the prepared document exactly as summarised, saves it with its
-/// signature under ~/Signet/signed, and records it in the history.
+/// Signs the prepared order exactly as summarised: the signature is
+/// verified over those bytes, both are saved under ~/Signet/signed, and the
+/// signature is recorded in the history.
 #[tauri::command]
 pub async fn sign_document(app: AppHandle, id: String) -> CommandResult<SignedDocument> {
     blocking(app, move |app, state| {
         let document = state.take_document(&id)?;
-        let signed = state.with_session(|session| {
-            let signature = session.sign(&document.bytes, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
-            Ok((signature, session.user_id().to_string(), session.certificate().to_vec()))
-        });
-        let (signature, user_id, certificate) = match signed {
-            Ok(signed) => signed,
-            Err(e) => {
-                // Nothing was signed: the person may confirm the same document again.
-                state.keep_document(document);
-                return Err(e);
-            }
-        };
-        // `Session::sign` verified the signature over these bytes with this
-        // session's certificate before returning it: nothing unchecked is saved.
         let dir = output_dir(app, "signed")?;
-        let document_path = unused_path(&dir, &document.name);
-        let mut signature_name = document_path.file_name().unwrap_or_default().to_os_string();
-        signature_name.push(".p7s");
-        let signature_path = dir.join(signature_name);
-        write_file(&document_path, &document.bytes)?;
-        write_file(&signature_path, &signature)?;
-        let signed = SignedDocument {
-            user_id,
-            name: document.name.clone(),
-            sha256: document.summary.sha256.clone(),
-            signed_at: signet_client::session::unix_now(),
-            serial: view(&certificate).map(|c| c.serial).unwrap_or_default(),
-            document_path: document_path.display().to_string(),
-            signature_path: signature_path.display().to_string(),
-            signature_size: signature.len(),
-        };
-        record(app, &signed)?;
-        Ok(signed)
+        let history = History::default_location()?;
+        let signed = state.with_session(|session| {
+            Ok(sign_and_save(
+                session,
+                &document.name,
+                &document.bytes,
+                Placement::Into { dir: &dir },
+                &history,
+            )?)
+        });
+        if signed.is_err() {
+            // Nothing was signed: the person may confirm the same order again.
+            state.keep_document(document);
+        }
+        signed
     })
     .await
 }
 
-fn history_file(app: &AppHandle) -> CommandResult<std::path::PathBuf> {
-    let dir = app
-        .path()
-        .app_data_dir()
-        .map_err(|e| CommandError::new("file", format!("no data directory: {e}")))?;
-    Ok(dir.join("signatures.jsonl"))
-}
-
-/// Appends to the history of signatures (what was signed, never a key).
-fn record(app: &AppHandle, signed: &SignedDocument) -> CommandResult<()> {
-    let path = history_file(app)?;
-    let fail = |e: std::io::Error| CommandError::new("file", format!("{}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    let mut line = serde_json::to_vec(signed).map_err(|e| CommandError::new("internal", e.to_string()))?;
-    line.push(b'\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(fail)?;
-    file.write_all(&line).map_err(fail)?;
-    file.sync_data().map_err(fail)
-}
-
-/// The signed-in person's signatures made on this computer, newest first.
+/// The signed-in person's signatures made on this computer, latest first.
 #[tauri::command]
 pub async fn my_signatures(app: AppHandle) -> CommandResult<Vec<SignedDocument>> {
-    blocking(app, |app, state| {
+    blocking(app, |_, state| {
         let user_id = state.with_session(|s| Ok(s.user_id().to_string()))?;
-        let path = history_file(app)?;
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(CommandError::new("file", format!("{}: {e}", path.display()))),
-        };
-        let mut mine: Vec<SignedDocument> = text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<SignedDocument>(line).ok())
-            .filter(|s| s.user_id == user_id)
-            .collect();
-        mine.reverse();
-        Ok(mine)
+        Ok(History::default_location()?.of_user(&user_id)?)
     })
     .await
 }

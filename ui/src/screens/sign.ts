@@ -1,14 +1,17 @@
-// Sign: a payment order typed in the form, or a file. The shell turns it
-// into the exact bytes to sign and summarises those bytes; the person
-// confirms the summary, and only then does the signer sign them.
+// Sign: a payment order composed in the form (one or many payments), or a
+// pain.001 file. The shell writes or reads the exact bytes, validates them
+// against the official schema and the banks' checks, and summarises those
+// bytes; the person confirms the summary, and only then does the signer
+// sign them.
 
-import { api, type DocumentSummary } from "../api";
+import { api, type NewOrder, type NewPayment, type OrderReview, type PaymentRow } from "../api";
 import { register } from "../app";
 import {
   button,
   bytes,
   card,
   code,
+  emptyRow,
   facts,
   field,
   fill,
@@ -16,30 +19,116 @@ import {
   input,
   messageRegion,
   readFileBase64,
+  row,
   screen,
+  thead,
   today,
   when,
 } from "../dom";
 import { form, run, showError } from "../feedback";
 
-const debtorName = input("order-debtor-name", { required: true });
-const debtorIban = input("order-debtor-iban", { required: true, class: "mono", autocapitalize: "characters" });
-const creditorName = input("order-creditor-name", { required: true });
-const creditorIban = input("order-creditor-iban", { required: true, class: "mono", autocapitalize: "characters" });
-const amount = input("order-amount", { required: true, inputmode: "decimal", placeholder: "1250.00", class: "amount" });
-const currency = input("order-currency", {
-  required: true,
-  value: "EUR",
-  maxlength: 3,
-  pattern: "[A-Za-z]{3}",
-  class: "short",
-  autocapitalize: "characters",
-});
-const reference = input("order-reference", { maxlength: 140 });
-const date = input("order-date", { type: "date", required: true, value: today() });
+/** `1250.5` → `1,250.50`: amounts as people read them (the exact decimal comes from Rust). */
+export function money(amount: string, currency: string): string {
+  const [whole, fraction = ""] = amount.split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${grouped}.${fraction.padEnd(2, "0")} ${currency}`;
+}
+
+/** Asks the shell whether a field is acceptable, and shows the answer beside it. */
+function liveCheck(element: HTMLInputElement, kind: string): HTMLInputElement {
+  const note = h("span", { class: "field-problem", id: `${element.id}-problem`, role: "status" });
+  element.setAttribute("aria-describedby", note.id);
+  element.addEventListener("change", () => {
+    void api.checkOrderField(kind, element.value).then((problem) => {
+      element.setCustomValidity(problem ?? "");
+      note.textContent = problem ?? "";
+    });
+  });
+  // Placed beside the input once `field()` has wrapped it.
+  queueMicrotask(() => element.parentElement?.append(note));
+  return element;
+}
+
+const debtorName = input("order-debtor-name", { required: true, maxlength: 70 });
+const debtorIban = liveCheck(
+  input("order-debtor-iban", { required: true, class: "mono", autocapitalize: "characters" }),
+  "iban",
+);
+const debtorBic = liveCheck(
+  input("order-debtor-bic", { class: "mono", autocapitalize: "characters", placeholder: "optional" }),
+  "bic",
+);
+const date = liveCheck(input("order-date", { type: "date", required: true, value: today() }), "date");
+
+/** One payment's fields; the first keeps the plain ids. */
+interface PaymentFields {
+  creditorName: HTMLInputElement;
+  creditorIban: HTMLInputElement;
+  amount: HTMLInputElement;
+  currency: HTMLInputElement;
+  reference: HTMLInputElement;
+  element: HTMLElement;
+}
+
+const paymentList = h("div", { id: "order-payments", class: "payments" });
+const payments: PaymentFields[] = [];
+
+function paymentFields(): PaymentFields {
+  const n = payments.length + 1;
+  const suffix = n === 1 ? "" : `-${n}`;
+  const fields = {
+    creditorName: liveCheck(input(`order-creditor-name${suffix}`, { required: true, maxlength: 70 }), "name"),
+    creditorIban: liveCheck(
+      input(`order-creditor-iban${suffix}`, { required: true, class: "mono", autocapitalize: "characters" }),
+      "iban",
+    ),
+    amount: liveCheck(
+      input(`order-amount${suffix}`, { required: true, inputmode: "decimal", placeholder: "1250.00", class: "amount" }),
+      "amount",
+    ),
+    currency: input(`order-currency${suffix}`, {
+      required: true,
+      value: "EUR",
+      maxlength: 3,
+      pattern: "[A-Za-z]{3}",
+      class: "short",
+      autocapitalize: "characters",
+    }),
+    reference: liveCheck(input(`order-reference${suffix}`, { maxlength: 140 }), "text"),
+    element: h("fieldset", { class: "payment" }),
+  };
+  const remove = button(undefined, "Remove", { type: "button", class: "secondary" });
+  remove.addEventListener("click", () => {
+    const at = payments.indexOf(fields);
+    if (at > 0) {
+      payments.splice(at, 1);
+      fields.element.remove();
+    }
+  });
+  fill(
+    fields.element,
+    h("legend", {}, `Payment ${n}`),
+    h(
+      "div",
+      { class: "grid" },
+      field("Payee", fields.creditorName),
+      field("Payee's account (IBAN)", fields.creditorIban),
+      h("div", { class: "field-pair" }, field("Amount", fields.amount), field("Currency", fields.currency)),
+      field("Reference (shown to the payee)", fields.reference),
+    ),
+    n > 1 ? h("div", { class: "actions" }, remove) : "",
+  );
+  payments.push(fields);
+  paymentList.append(fields.element);
+  return fields;
+}
+
+paymentFields();
+const addPayment = button("order-add-payment", "Add a payment", { type: "button", class: "secondary" });
+addPayment.addEventListener("click", () => paymentFields().creditorName.focus());
 const prepare = button("order-prepare", "Review the order", { type: "submit", class: "primary" });
 
-const file = h("input", { id: "file-input", name: "file-input", type: "file" });
+const file = h("input", { id: "file-input", name: "file-input", type: "file", accept: ".xml,application/xml,text/xml" });
 const filePrepare = button("file-prepare", "Review the file", { type: "submit", class: "primary" });
 
 const summary = h("div", { id: "order-summary", class: "card summary", hidden: true, tabindex: -1 });
@@ -47,23 +136,42 @@ const confirm = button("order-confirm", "Sign this order", { class: "primary" })
 const cancel = button("order-cancel", "Cancel", { class: "secondary" });
 const result = messageRegion("sign-result");
 
-/** The document the summary shows, the only one `#order-confirm` signs. */
-let pending: DocumentSummary | null = null;
+/** The order the summary shows, the only one `#order-confirm` signs. */
+let pending: OrderReview | null = null;
+
+function composed(): NewOrder {
+  const list: NewPayment[] = payments.map((p) => ({
+    endToEndId: "",
+    amount: p.amount.value.trim(),
+    currency: p.currency.value.trim().toUpperCase(),
+    creditorName: p.creditorName.value.trim(),
+    creditorIban: p.creditorIban.value.trim(),
+    creditorBic: "",
+    creditorAddress: null,
+    remittance: p.reference.value.trim(),
+  }));
+  return {
+    messageId: "",
+    initiatingParty: "",
+    batches: [
+      {
+        id: "",
+        executionDate: date.value,
+        debtorName: debtorName.value.trim(),
+        debtorIban: debtorIban.value.trim(),
+        debtorBic: debtorBic.value.trim(),
+        debtorAddress: null,
+        payments: list,
+      },
+    ],
+  };
+}
 
 const orderForm = form(
   { id: "order-form" },
   () => {
-    const order = {
-      debtorName: debtorName.value.trim(),
-      debtorIban: debtorIban.value.trim(),
-      creditorName: creditorName.value.trim(),
-      creditorIban: creditorIban.value.trim(),
-      amount: amount.value.trim(),
-      currency: currency.value.trim().toUpperCase(),
-      reference: reference.value.trim(),
-      executionDate: date.value,
-    };
-    void run(prepare, "Preparing the payment order…", async () => {
+    const order = composed();
+    void run(prepare, "Writing and checking the payment order…", async () => {
       showSummary(await api.prepareOrder(order), "Sign this order");
     });
   },
@@ -72,18 +180,11 @@ const orderForm = form(
     { class: "grid" },
     field("Paying account holder", debtorName),
     field("Paying account (IBAN)", debtorIban),
-    field("Payee", creditorName),
-    field("Payee's account (IBAN)", creditorIban),
-    h(
-      "div",
-      { class: "field-pair" },
-      field("Amount", amount),
-      field("Currency", currency),
-    ),
+    field("Paying bank (BIC)", debtorBic),
     field("Execution date", date),
-    h("div", { class: "field span-2" }, h("label", { for: reference.id }, "Reference (shown to the payee)"), reference),
   ),
-  h("div", { class: "actions" }, prepare),
+  paymentList,
+  h("div", { class: "actions" }, addPayment, prepare),
 );
 
 const fileForm = form(
@@ -94,12 +195,16 @@ const fileForm = form(
       showError({ code: "bad-input", message: "Choose a file first." });
       return;
     }
-    void run(filePrepare, "Reading the file…", async () => {
+    void run(filePrepare, "Reading and checking the file…", async () => {
       const content = await readFileBase64(chosen);
       showSummary(await api.prepareFile(chosen.name, content), "Sign this file");
     });
   },
-  field("File", file, "A payment-order file (pain.001 XML) or any other document, up to 8 MiB."),
+  field(
+    "File",
+    file,
+    "A payment order, ISO 20022 pain.001.001.09 or .03. It is checked against the official schema and the banks' rules, and signed exactly as it is.",
+  ),
   h("div", { class: "actions" }, filePrepare),
 );
 
@@ -107,32 +212,94 @@ const entry = h(
   "div",
   { class: "entry" },
   card("Payment order", orderForm),
-  card("Or sign a file", fileForm),
+  card("Or import an order file", fileForm),
 );
 
-function showSummary(prepared: DocumentSummary, verb: string): void {
+/** How many payments the table shows at once. */
+const PAGE = 200;
+
+function paymentTable(rows: PaymentRow[]): HTMLElement {
+  const search = input("order-search", { type: "search", placeholder: "Payee, IBAN, reference, id or amount" });
+  const body = h("tbody", {});
+  const shown = h("p", { class: "hint", id: "order-rows-shown" });
+  const render = (): void => {
+    const needle = search.value.trim().toLowerCase();
+    const matching = needle
+      ? rows.filter((r) =>
+          [r.creditor, r.creditorAccount, r.remittance, r.endToEndId, r.amount, r.debtorAccount]
+            .join(" ")
+            .toLowerCase()
+            .includes(needle),
+        )
+      : rows;
+    body.replaceChildren(
+      ...(matching.length === 0
+        ? [emptyRow(6, "No payment matches.")]
+        : matching
+            .slice(0, PAGE)
+            .map((r) =>
+              row(
+                {},
+                String(r.number),
+                r.creditor,
+                code(r.creditorAccount),
+                h("span", { class: "amount" }, money(r.amount, r.currency)),
+                r.executionDate,
+                r.remittance,
+              ),
+            )),
+    );
+    shown.textContent =
+      matching.length > PAGE
+        ? `Showing ${PAGE} of ${matching.length} matching payments; search to narrow them down.`
+        : `${matching.length} of ${rows.length} payments.`;
+  };
+  search.addEventListener("input", render);
+  render();
+  return h(
+    "div",
+    { class: "payments-table" },
+    h("h3", {}, "Every payment"),
+    field("Search", search),
+    h(
+      "div",
+      { class: "scroll", tabindex: 0 },
+      h("table", { class: "data", id: "order-rows" }, thead("#", "Payee", "Account", "Amount", "Date", "Reference"), body),
+    ),
+    shown,
+  );
+}
+
+function showSummary(prepared: OrderReview, verb: string): void {
   pending = prepared;
   result.hidden = true;
-  const parts = [
-    h("h2", {}, "Check before signing"),
-    h("p", { class: "hint" }, "This is what will be signed, read from the exact bytes the signer receives."),
-  ];
-  if (prepared.facts.length > 0) {
-    const body = h("tbody", {});
-    for (const [label, value] of prepared.facts) body.appendChild(h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, value)));
-    parts.push(h("table", { class: "facts-table" }, body));
-  }
+  const s = prepared.summary;
+  const totals = h("tbody", {});
+  for (const t of s.totals) totals.append(row({}, t.currency, h("span", { class: "amount" }, money(t.amount, t.currency)), String(t.payments)));
+  const accounts = h("tbody", {});
+  for (const a of s.accounts)
+    accounts.append(row({}, code(a.account), a.debtor, h("span", { class: "amount" }, money(a.amount, a.currency)), String(a.payments)));
+  const largest = h("tbody", {});
+  for (const r of s.largest)
+    largest.append(row({}, h("span", { class: "amount" }, money(r.amount, r.currency)), r.creditor, code(r.creditorAccount), r.endToEndId));
   fill(
     summary,
-    ...parts,
+    h("h2", {}, "Check before signing"),
+    h("p", { class: "hint" }, "This is what will be signed, read from the exact bytes the signer receives."),
     facts([
-      ["Document", prepared.name],
-      ["Size", bytes(prepared.size)],
-      ["SHA-256", code(prepared.sha256)],
+      ["Order", `${s.version}, message ${s.messageId}`],
+      ["Payments", `${s.payments} in ${s.batches} batch${s.batches === 1 ? "" : "es"}`],
+      ["Execution", s.executionDates.join(", ")],
+      ["File", `${prepared.name}, ${bytes(s.size)}`],
+      ["SHA-256", code(s.sha256)],
     ]),
-    prepared.preview !== null
-      ? h("div", { class: "preview" }, h("h3", {}, "The document's text"), h("pre", { tabindex: 0 }, prepared.preview))
-      : h("p", { class: "hint" }, "No preview: this file is not text."),
+    h("h3", {}, "Totals"),
+    h("table", { class: "data", id: "order-totals" }, thead("Currency", "Total", "Payments"), totals),
+    h("h3", {}, "From each account"),
+    h("table", { class: "data", id: "order-accounts" }, thead("Account", "Holder", "Total", "Payments"), accounts),
+    h("h3", {}, "Largest payments"),
+    h("table", { class: "data", id: "order-largest" }, thead("Amount", "Payee", "Account", "End-to-end id"), largest),
+    paymentTable(s.rows),
     h("div", { class: "actions" }, confirm, cancel),
   );
   confirm.textContent = verb;
@@ -149,8 +316,11 @@ function backToEntry(): void {
 }
 
 function clearEntry(): void {
-  for (const field of [debtorName, debtorIban, creditorName, creditorIban, amount, reference]) field.value = "";
-  currency.value = "EUR";
+  for (const element of [debtorName, debtorIban, debtorBic]) element.value = "";
+  while (payments.length > 1) payments.pop()?.element.remove();
+  const first = payments[0];
+  for (const element of [first.creditorName, first.creditorIban, first.amount, first.reference]) element.value = "";
+  first.currency.value = "EUR";
   date.value = today();
   file.value = "";
 }
@@ -166,7 +336,7 @@ confirm.addEventListener("click", () => {
       result,
       h("h2", {}, "Signed"),
       facts([
-        ["Document", signed.name],
+        ["Order", signed.name],
         ["Saved as", code(signed.documentPath)],
         ["Signature", h("span", {}, code(signed.signaturePath), `, ${bytes(signed.signatureSize)}`)],
         ["SHA-256", code(signed.sha256)],
@@ -178,7 +348,7 @@ confirm.addEventListener("click", () => {
     result.hidden = false;
     result.scrollIntoView({ block: "start" });
   }).then((signed) => {
-    // The shell hands a prepared document to the signer once: after a failure it must be reviewed again.
+    // The shell hands a prepared order to the signer once: after a failure it must be reviewed again.
     if (!signed) backToEntry();
   });
 });
@@ -191,7 +361,7 @@ cancel.addEventListener("click", () => {
 const section = screen(
   "sign",
   "Sign a payment order",
-  "Type the order or choose a file. You will see exactly what is signed before you confirm.",
+  "Compose the order or import a pain.001 file. It is checked as your bank will, and you see exactly what is signed before you confirm.",
   result,
   entry,
   summary,

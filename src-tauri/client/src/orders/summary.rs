@@ -197,13 +197,13 @@ impl Summary {
         ];
         for total in &self.totals {
             out.push(format!(
-                "total {} {} ({} payments)",
+                "total {} {} ({} payment(s))",
                 total.amount, total.currency, total.payments
             ));
         }
         for account in &self.accounts {
             out.push(format!(
-                "from {} ({}): {} {} ({} payments)",
+                "from {} ({}): {} {} ({} payment(s))",
                 account.account, account.debtor, account.amount, account.currency, account.payments
             ));
         }

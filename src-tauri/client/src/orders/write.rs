@@ -403,3 +403,8 @@ pub fn write(order: &NewOrder, now: time::OffsetDateTime) -> Result<(Vec<u8>, Ch
     let checked = super::check(&bytes, now.date())?;
     Ok((bytes, checked))
 }
+
+/// [`write`] at the current time.
+pub fn write_now(order: &NewOrder) -> Result<(Vec<u8>, CheckedOrder), OrderError> {
+    write(order, time::OffsetDateTime::now_utc())
+}

@@ -30,11 +30,11 @@ fn progress(step: Step) {
     eprintln!("… {text}");
 }
 
-fn connection() -> Result<Connection> {
+pub(crate) fn connection() -> Result<Connection> {
     Connection::open(&SettingsStore::default())
 }
 
-fn sign_in(connection: &mut Connection, who: &SignIn) -> Result<Session> {
+pub(crate) fn sign_in(connection: &mut Connection, who: &SignIn) -> Result<Session> {
     let user_id = who
         .user_id
         .clone()
@@ -58,6 +58,7 @@ fn reason(reason: Reason) -> RevocationReason {
 pub fn run(command: Command) -> Result<u8> {
     match command {
         Command::Connect { url, fingerprint } => connect(&url, fingerprint.as_deref()),
+        Command::Orders(command) => crate::orders::run(command),
         Command::Status => {
             let store = SettingsStore::default();
             match store.load()? {
@@ -264,7 +265,7 @@ fn apply(register: Register) -> Result<u8> {
 
 /// The files to sign under `paths`: files as given, folders' regular files
 /// (not recursively), never signature files.
-fn files_to_sign(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn files_to_sign(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| ClientError::file(path, e))?;

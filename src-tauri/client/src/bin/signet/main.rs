@@ -13,6 +13,7 @@
 
 mod commands;
 mod input;
+mod orders;
 mod output;
 
 use std::path::PathBuf;
@@ -95,6 +96,9 @@ enum Command {
     },
     /// Check a signed file against the key server's CA and archive.
     Verify(Check),
+    /// Payment orders (ISO 20022 pain.001): check, sign, write.
+    #[command(subcommand)]
+    Orders(Orders),
     /// Change your pass phrase (the key stays the same).
     Passphrase {
         #[command(flatten)]
@@ -143,6 +147,52 @@ enum Command {
         sign_in: SignIn,
         #[command(subcommand)]
         command: Audit,
+    },
+}
+
+#[derive(Subcommand)]
+enum Orders {
+    /// Validate payment orders against the official schema and the banks' checks, and summarise them.
+    Check {
+        /// pain.001.001.09 or .03 files, or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// List every payment, not only the largest.
+        #[arg(long)]
+        all: bool,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign payment orders as detached CMS signatures (FILE.p7s), after one pass-phrase entry.
+    /// Each file is checked and summarised first; a refused one is never signed.
+    Sign {
+        #[command(flatten)]
+        sign_in: SignIn,
+        /// Files or folders of orders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write signatures into this folder (default: next to each file).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Replace signatures that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a pain.001.001.09 order from a CSV or JSON file of transactions.
+    New {
+        /// The transactions: `.json` in the shape of an order, otherwise CSV (see the README).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Where to write the order.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: PathBuf,
+        /// Who initiates the payments (default: the first debtor).
+        #[arg(long)]
+        initiating_party: Option<String>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 

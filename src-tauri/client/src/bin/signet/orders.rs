@@ -1,0 +1,267 @@
+//! `signet orders check | sign | new`.
+
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use signet_client::error::exit;
+use signet_client::orders::{self, OrderError, Summary};
+use signet_client::signing::{History, Placement, sign_and_save, write_durably};
+use signet_client::{ClientError, Result};
+
+use crate::Orders;
+use crate::commands::{connection, files_to_sign, sign_in};
+
+pub fn run(command: Orders) -> Result<u8> {
+    match command {
+        Orders::Check { paths, all, json } => check(&paths, all, json),
+        Orders::Sign {
+            sign_in,
+            paths,
+            out,
+            force,
+        } => sign(&sign_in, &paths, out.as_deref(), force),
+        Orders::New {
+            from,
+            out,
+            initiating_party,
+            force,
+        } => new(&from, &out, initiating_party.as_deref(), force),
+    }
+}
+
+/// One file, read and checked.
+struct Checked {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    outcome: std::result::Result<Summary, OrderError>,
+}
+
+fn read_and_check(paths: &[PathBuf]) -> Result<Vec<Checked>> {
+    // A path that cannot be read is bad input (exit 2), not a refused order.
+    let unreadable = |e: ClientError| match e {
+        ClientError::File { path, source } => ClientError::input(path, format!("cannot be read: {source}")),
+        other => other,
+    };
+    let files = files_to_sign(paths).map_err(unreadable)?;
+    let today = orders::today();
+    let bar = progress_bar(files.len(), "checking");
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        bar.set_message(path.display().to_string());
+        let bytes = std::fs::read(&path).map_err(|e| unreadable(ClientError::file(&path, e)))?;
+        let outcome = orders::check(&bytes, today).map(|c| c.summary);
+        out.push(Checked { path, bytes, outcome });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+fn progress_bar(len: usize, what: &str) -> ProgressBar {
+    let bar = if len > 1 {
+        ProgressBar::new(len as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} {{msg}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn print_outcome(file: &Checked, all: bool) {
+    match &file.outcome {
+        Ok(summary) => {
+            println!("OK {}", file.path.display());
+            for line in summary.lines() {
+                println!("  {line}");
+            }
+            if all {
+                for row in &summary.rows {
+                    println!(
+                        "  #{} {} {} {} to {} ({}) on {}: {}",
+                        row.number,
+                        row.end_to_end_id,
+                        row.amount,
+                        row.currency,
+                        row.creditor,
+                        row.creditor_account,
+                        row.execution_date,
+                        row.remittance
+                    );
+                }
+            }
+        }
+        Err(error) => {
+            println!("REFUSED {}", file.path.display());
+            for line in error.lines() {
+                println!("  {line}");
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonOutcome<'a> {
+    file: String,
+    valid: bool,
+    summary: Option<&'a Summary>,
+    problems: Vec<String>,
+}
+
+fn check(paths: &[PathBuf], all: bool, json: bool) -> Result<u8> {
+    let files = read_and_check(paths)?;
+    if json {
+        let outcomes: Vec<JsonOutcome<'_>> = files
+            .iter()
+            .map(|f| JsonOutcome {
+                file: f.path.display().to_string(),
+                valid: f.outcome.is_ok(),
+                summary: f.outcome.as_ref().ok(),
+                problems: f.outcome.as_ref().err().map(OrderError::lines).unwrap_or_default(),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).map_err(|e| ClientError::input("json", e.to_string()))?
+        );
+    } else {
+        for file in &files {
+            print_outcome(file, all);
+        }
+    }
+    Ok(if files.iter().all(|f| f.outcome.is_ok()) {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+fn sign(who: &crate::SignIn, paths: &[PathBuf], out: Option<&Path>, force: bool) -> Result<u8> {
+    let files = read_and_check(paths)?;
+    let mut refused = 0usize;
+    for file in &files {
+        print_outcome(file, false);
+        if file.outcome.is_err() {
+            refused += 1;
+        }
+    }
+    let to_sign: Vec<&Checked> = files.iter().filter(|f| f.outcome.is_ok()).collect();
+    if to_sign.is_empty() {
+        println!("nothing signed: every file was refused");
+        return Ok(exit::FAILED);
+    }
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
+    }
+    if !force {
+        for file in &to_sign {
+            let target = signature_of(&file.path, out);
+            if target.exists() {
+                return Err(ClientError::input(
+                    target.display().to_string(),
+                    "a signature is already there: give --force to replace it",
+                ));
+            }
+        }
+    }
+    let history = History::default_location()?;
+    let mut connection = connection()?;
+    let mut session = sign_in(&mut connection, who)?;
+    let bar = progress_bar(to_sign.len(), "signing");
+    let mut failed = 0usize;
+    for file in to_sign {
+        bar.set_message(file.path.display().to_string());
+        let name = file.path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let outcome = unchanged(file).and_then(|()| {
+            sign_and_save(
+                &mut session,
+                &name,
+                &file.bytes,
+                Placement::Beside {
+                    document: &file.path,
+                    out,
+                },
+                &history,
+            )
+        });
+        match outcome {
+            Ok(signed) => bar.println(format!(
+                "signed {} -> {} (SHA-256 {})",
+                file.path.display(),
+                signed.signature_path,
+                signed.sha256
+            )),
+            Err(e @ (ClientError::SignerFailed(_) | ClientError::SignerUnavailable(_))) => {
+                bar.abandon();
+                return Err(e);
+            }
+            Err(e) => {
+                failed += 1;
+                bar.println(format!("NOT signed {}: {e}", file.path.display()));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let total = files.len();
+    println!(
+        "{} of {total} order(s) signed; {refused} refused; {failed} failed",
+        total - refused - failed
+    );
+    Ok(if refused == 0 && failed == 0 {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+fn signature_of(file: &Path, out: Option<&Path>) -> PathBuf {
+    let mut name = file.file_name().unwrap_or_default().to_os_string();
+    name.push(".p7s");
+    match out {
+        Some(dir) => dir.join(name),
+        None => file.with_file_name(name),
+    }
+}
+
+/// What was checked is what is on disk: the file did not change since.
+fn unchanged(file: &Checked) -> Result<()> {
+    let now = std::fs::read(&file.path).map_err(|e| ClientError::file(&file.path, e))?;
+    if Sha256::digest(&now) == Sha256::digest(&file.bytes) {
+        Ok(())
+    } else {
+        Err(ClientError::input(
+            file.path.display().to_string(),
+            "the file changed after it was checked; check it again",
+        ))
+    }
+}
+
+fn new(from: &Path, out: &Path, initiating_party: Option<&str>, force: bool) -> Result<u8> {
+    if out.exists() && !force {
+        return Err(ClientError::input(
+            out.display().to_string(),
+            "the file exists: give --force to replace it",
+        ));
+    }
+    let input = std::fs::read(from).map_err(|e| ClientError::file(from, e))?;
+    let mut order = if from.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        orders::input::from_json(&input)?
+    } else {
+        orders::input::from_csv(&input, "")?
+    };
+    if let Some(party) = initiating_party {
+        order.initiating_party = party.to_owned();
+    }
+    let (bytes, checked) = orders::write::write(&order, time::OffsetDateTime::now_utc())?;
+    write_durably(out, &bytes)?;
+    println!("wrote {}", out.display());
+    for line in checked.summary.lines() {
+        println!("  {line}");
+    }
+    Ok(exit::OK)
+}

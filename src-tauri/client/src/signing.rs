@@ -1,0 +1,305 @@
+//! Sign → check → save → record, the one sequence behind every signature
+//! the app and the command line make:
+//!
+//! 1. the signing core signs the exact bytes, and [`Session::sign`] verifies
+//!    the new signature over those bytes with the session's certificate
+//!    before returning it;
+//! 2. the files are written durably ([`write_durably`]: a temporary file,
+//!    `fsync`, rename, `fsync` of the directory), so a signature reported
+//!    as saved survives a crash;
+//! 3. the signature is appended to the history ([`History`], one JSON line
+//!    each, `fsync`ed), which holds what was signed and never a key.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use signet_schema::SignatureScheme;
+use signet_schema::protocol::SignatureFormat;
+
+use crate::error::ClientError;
+use crate::session::{Session, unix_now};
+
+/// A signature made and saved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignedDocument {
+    /// Who signed.
+    pub user_id: String,
+    /// The document's name.
+    pub name: String,
+    /// SHA-256 of what was signed, upper-case hex.
+    pub sha256: String,
+    /// Unix seconds.
+    pub signed_at: i64,
+    /// The certificate's serial, upper-case hex.
+    pub serial: String,
+    /// Where the document is.
+    pub document_path: String,
+    /// Where its detached signature (CMS, `.p7s`) is.
+    pub signature_path: String,
+    /// Size of the signature.
+    pub signature_size: usize,
+}
+
+/// `name`, or `name (2)`, `name (3)`, … in `dir`: the first that does not exist.
+pub fn unused_path(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    let (stem, extension) = match name.rsplit_once('.') {
+        Some((stem, extension)) => (stem.to_string(), format!(".{extension}")),
+        None => (name.to_string(), String::new()),
+    };
+    (2..)
+        .map(|n| dir.join(format!("{stem} ({n}){extension}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+fn sync_directory(dir: &Path) -> Result<(), ClientError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ClientError::file(dir, e))
+}
+
+/// Writes `bytes` to `path` so that afterwards it is complete or absent,
+/// even across a crash: a temporary file beside it, flushed to disk,
+/// renamed over `path`, and the directory flushed.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
+    let mut temporary = path.as_os_str().to_os_string();
+    temporary.push(".partial");
+    let temporary = PathBuf::from(temporary);
+    let written = std::fs::File::create(&temporary)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .map_err(|e| ClientError::file(&temporary, e));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(e);
+    }
+    std::fs::rename(&temporary, path).map_err(|e| ClientError::file(path, e))?;
+    sync_directory(dir)
+}
+
+/// The history of signatures made on this computer.
+#[derive(Clone, Debug)]
+pub struct History {
+    path: PathBuf,
+}
+
+impl History {
+    /// The history kept in `path`.
+    pub fn at(path: PathBuf) -> History {
+        History { path }
+    }
+
+    /// Where the app and the command line keep it:
+    /// `$XDG_DATA_HOME/signet/signatures.jsonl` (by default under
+    /// `~/.local/share`).
+    pub fn default_location() -> Result<History, ClientError> {
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .ok_or_else(|| ClientError::input("HOME", "neither XDG_DATA_HOME nor HOME is set"))?;
+        Ok(History::at(base.join("signet").join("signatures.jsonl")))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one signature, flushed to disk before this returns.
+    pub fn record(&self, signed: &SignedDocument) -> Result<(), ClientError> {
+        let fail = |e: std::io::Error| ClientError::file(&self.path, e);
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(fail)?;
+        }
+        let mut line = Vec::new();
+        if ends_mid_line(&self.path) {
+            // Start afresh after a line a crash cut short, so this one reads.
+            line.push(b'\n');
+        }
+        serde_json::to_writer(&mut line, signed).map_err(|e| ClientError::input("history", e.to_string()))?;
+        line.push(b'\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(fail)?;
+        file.write_all(&line).and_then(|()| file.sync_data()).map_err(fail)
+    }
+
+    /// `user_id`'s signatures, latest first. A line that does not read (a
+    /// write cut short by a crash) is skipped.
+    pub fn of_user(&self, user_id: &str) -> Result<Vec<SignedDocument>, ClientError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(ClientError::file(&self.path, e)),
+        };
+        let mut mine: Vec<SignedDocument> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<SignedDocument>(line).ok())
+            .filter(|s| s.user_id == user_id)
+            .collect();
+        mine.reverse();
+        Ok(mine)
+    }
+}
+
+/// The serial of a DER certificate, upper-case hex.
+fn serial_of(der: &[u8]) -> String {
+    use der::Decode;
+    x509_cert::Certificate::from_der(der)
+        .map(|c| hex::encode_upper(c.tbs_certificate().serial_number().as_bytes()))
+        .unwrap_or_default()
+}
+
+/// Whether the file at `path` is non-empty and does not end with a newline
+/// (a line cut short by a crash).
+fn ends_mid_line(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let last = std::fs::File::open(path).and_then(|mut f| {
+        if f.metadata()?.len() == 0 {
+            return Ok(b'\n');
+        }
+        f.seek(SeekFrom::End(-1))?;
+        let mut byte = [0u8];
+        f.read_exact(&mut byte)?;
+        Ok(byte[0])
+    });
+    matches!(last, Ok(b) if b != b'\n')
+}
+
+/// Where a document and its signature go.
+#[derive(Clone, Copy, Debug)]
+pub enum Placement<'a> {
+    /// The document is already where it belongs (a file the person chose):
+    /// the signature goes beside it as `FILE.p7s`, or into `out` when given.
+    Beside {
+        /// The document.
+        document: &'a Path,
+        /// Another folder for the signature.
+        out: Option<&'a Path>,
+    },
+    /// The document is new (composed, or imported from the page): it is
+    /// saved in `dir` under an unused name, with its signature.
+    Into {
+        /// The folder.
+        dir: &'a Path,
+    },
+}
+
+/// Signs `bytes` (named `name`) as a detached CMS signature with
+/// RSASSA-PSS, saves what `placement` says, and records it in `history`.
+/// Nothing is saved unless the signature verified.
+pub fn sign_and_save(
+    session: &mut Session,
+    name: &str,
+    bytes: &[u8],
+    placement: Placement<'_>,
+    history: &History,
+) -> Result<SignedDocument, ClientError> {
+    let signature = session.sign(bytes, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
+    let (document_path, signature_path) = match placement {
+        Placement::Beside { document, out } => {
+            let mut file_name = document.file_name().unwrap_or_default().to_os_string();
+            file_name.push(".p7s");
+            let dir = out
+                .map(Path::to_path_buf)
+                .or_else(|| document.parent().map(Path::to_path_buf))
+                .unwrap_or_default();
+            (document.to_path_buf(), dir.join(file_name))
+        }
+        Placement::Into { dir } => {
+            let document_path = unused_path(dir, name);
+            write_durably(&document_path, bytes)?;
+            let mut file_name = document_path.file_name().unwrap_or_default().to_os_string();
+            file_name.push(".p7s");
+            (document_path, dir.join(file_name))
+        }
+    };
+    write_durably(&signature_path, &signature)?;
+    let signed = SignedDocument {
+        user_id: session.user_id().to_string(),
+        name: name.to_owned(),
+        sha256: hex::encode_upper(Sha256::digest(bytes)),
+        signed_at: unix_now(),
+        serial: serial_of(session.certificate()),
+        document_path: document_path.display().to_string(),
+        signature_path: signature_path.display().to_string(),
+        signature_size: signature.len(),
+    };
+    history.record(&signed)?;
+    Ok(signed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durable_writes_replace_whole_files_and_leave_no_partial() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("order.xml.p7s");
+        write_durably(&path, b"first").expect("write");
+        write_durably(&path, b"second").expect("replace");
+        assert_eq!(std::fs::read(&path).expect("read"), b"second");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, [std::ffi::OsString::from("order.xml.p7s")]);
+        assert_eq!(
+            unused_path(dir.path(), "order.xml.p7s"),
+            dir.path().join("order.xml (2).p7s")
+        );
+    }
+
+    #[test]
+    fn the_history_keeps_each_users_signatures_and_skips_a_torn_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let history = History::at(dir.path().join("signet").join("signatures.jsonl"));
+        let signed = |user: &str, name: &str| SignedDocument {
+            user_id: user.into(),
+            name: name.into(),
+            sha256: "AB".into(),
+            signed_at: 1,
+            serial: "01".into(),
+            document_path: name.into(),
+            signature_path: format!("{name}.p7s"),
+            signature_size: 3,
+        };
+        history.record(&signed("alice", "a.xml")).expect("record");
+        history.record(&signed("bob", "b.xml")).expect("record");
+        // A write cut short by a crash leaves half a line.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(history.path())
+            .expect("open");
+        file.write_all(b"{\"userId\":\"alice\",\"na").expect("torn");
+        drop(file);
+        history
+            .record(&signed("alice", "c.xml"))
+            .expect("record after the torn line");
+        let names: Vec<String> = history
+            .of_user("alice")
+            .expect("read")
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["c.xml", "a.xml"]);
+        assert!(history.of_user("carol").expect("read").is_empty());
+    }
+}
