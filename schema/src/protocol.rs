@@ -178,6 +178,22 @@ pub enum Request {
         #[serde(default)]
         certificate: Option<Bytes>,
     },
+    /// Signs the content whose SHA-256 is `sha256` with the loaded key: the
+    /// same signature as [`Request::Sign`] over the content, for documents
+    /// of any size (the content never has to cross the pipe).
+    SignDigest {
+        /// SHA-256 of the exact bytes to sign: 32 bytes.
+        sha256: Bytes,
+        /// Signature scheme.
+        #[serde(default)]
+        scheme: SignatureScheme,
+        /// Raw signature or detached CMS.
+        #[serde(default)]
+        format: SignatureFormat,
+        /// The signer's certificate (DER), required for CMS.
+        #[serde(default)]
+        certificate: Option<Bytes>,
+    },
     /// Seals the loaded key again under a new pass phrase (fresh salt and IV).
     Reseal {
         /// The new pass phrase.
@@ -293,7 +309,7 @@ pub enum Response {
         /// Its modulus size.
         key_bits: u32,
     },
-    /// Answer to [`Request::Sign`].
+    /// Answer to [`Request::Sign`] and [`Request::SignDigest`].
     Signed {
         /// The raw signature or the DER of the CMS ContentInfo.
         signature: Bytes,
@@ -450,6 +466,7 @@ pub fn decode_request(body: &[u8]) -> Result<RequestEnvelope, DecodeError> {
         "unlock",
         "open-record",
         "sign",
+        "sign-digest",
         "reseal",
         "export-key",
         "channel-open",

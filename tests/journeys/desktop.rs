@@ -139,8 +139,22 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     app.set_value("#order-currency", "EUR");
     app.fill("#order-reference", "Invoice 4711");
     app.set_value("#order-date", "2099-12-01");
+    // A second payment in the same order.
+    app.click("#order-add-payment");
+    app.fill("#order-creditor-name-2", "Office Supplies Ltd");
+    app.fill("#order-creditor-iban-2", "IE29 AIBK 9311 5212 3456 78");
+    app.fill("#order-amount-2", "99.95");
+    app.fill("#order-reference-2", "Order 77");
+    shots.take(&app, "sign-compose");
     app.click("#order-prepare");
-    app.wait_text("#order-summary", "1,250.00 EUR", LONG);
+    // Totals, each payment and the largest, read back from the written pain.001.001.09.
+    let summary = app.wait_text("#order-summary", "1,349.95 EUR", LONG);
+    assert!(summary.contains("pain.001.001.09"), "{summary}");
+    assert!(
+        summary.contains("1,250.00 EUR") && summary.contains("99.95 EUR"),
+        "{summary}"
+    );
+    assert!(summary.contains("2 of 2 payments"), "{summary}");
     shots.take(&app, "sign-summary");
     app.click("#order-confirm");
     app.wait_text("#sign-result", ".p7s", LONG);
@@ -174,10 +188,20 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
         ],
     );
     assert!(ok, "{text}");
+    // What was signed is a pain.001.001.09 file the official schema accepts.
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/iso20022/pain.001.001.09.xsd");
+    let valid = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(&files[0])
+        .output()
+        .expect("xmllint runs");
+    assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
+    let order_name = files[0].file_name().expect("name").to_string_lossy().into_owned();
 
     // My keys: the certificate and the history of signatures.
     app.click("#nav [data-screen=keys]");
-    app.wait_text("#history", "SGN-", LONG);
+    app.wait_text("#history", &order_name, LONG);
     let first_certificate = app.wait_text("#keys-certificate", "Dana Example", LONG);
     shots.take(&app, "keys");
 

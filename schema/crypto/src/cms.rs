@@ -62,11 +62,30 @@ pub fn sign_detached(
     content: &[u8],
     signing_time: SystemTime,
 ) -> Result<Vec<u8>> {
+    sign_detached_digest(
+        key,
+        scheme,
+        certificate_der,
+        &Sha256::digest(content).into(),
+        signing_time,
+    )
+}
+
+/// [`sign_detached`] for the content whose SHA-256 is `content_digest`: the
+/// signed attributes carry only the content's digest (§11.2), so the
+/// signature is the same as over the content itself.
+pub fn sign_detached_digest(
+    key: &UserKey,
+    scheme: SignatureScheme,
+    certificate_der: &[u8],
+    content_digest: &[u8; 32],
+    signing_time: SystemTime,
+) -> Result<Vec<u8>> {
     let certificate = Certificate::from_der(certificate_der)
         .map_err(|_| signet_schema::FormatError::new("certificate", signet_schema::Problem::Malformed))?;
     check_certificate_key(&certificate, key)?;
 
-    let message_digest = Sha256::digest(content);
+    let message_digest = content_digest;
     // RFC 5754 §2: SHA-2 AlgorithmIdentifiers omit the parameters.
     let digest_algorithm = AlgorithmIdentifierOwned {
         oid: const_oid::db::rfc5912::ID_SHA_256,
@@ -427,6 +446,25 @@ mod tests {
             sign_detached(test_key(), SignatureScheme::RsaPssSha256, certificate(), ORDER, before),
             Err(Error::Encoding(_))
         ));
+    }
+
+    #[test]
+    fn a_signature_over_the_digest_verifies_over_the_content() {
+        let key = test_key();
+        let digest: [u8; 32] = Sha256::digest(ORDER).into();
+        for scheme in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256] {
+            let when = time(1_793_614_830);
+            let der = sign_detached_digest(key, scheme, certificate(), &digest, when).expect("sign");
+            let verified = super::verify_detached(&der, ORDER).expect("verifies over the content");
+            assert_eq!((verified.scheme, verified.signing_time), (scheme, Some(when)));
+            // Deterministic scheme, same time: the same bytes as signing the content.
+            if scheme == SignatureScheme::RsaPkcs1v15Sha256 {
+                assert_eq!(
+                    der,
+                    sign_detached(key, scheme, certificate(), ORDER, when).expect("sign")
+                );
+            }
+        }
     }
 
     #[test]

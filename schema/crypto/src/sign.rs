@@ -47,14 +47,22 @@ const _: () = assert!(
 /// The content is hashed with SHA-256 here; callers pass the message itself,
 /// never a hash of it.
 pub fn sign<K: SigningKey + ?Sized>(key: &K, scheme: SignatureScheme, content: &[u8]) -> Result<Vec<u8>> {
-    let digest = Sha256::digest(content);
+    sign_digest(key, scheme, &Sha256::digest(content).into())
+}
+
+/// Signs the content whose SHA-256 is `digest`: the same signature
+/// [`sign`] makes over the content itself (both schemes sign the hash,
+/// RFC 8017 §9.1.1 step 2 and §9.2 step 1), for a caller that hashed a large
+/// document and hands over only its digest.
+pub fn sign_digest<K: SigningKey + ?Sized>(key: &K, scheme: SignatureScheme, digest: &[u8; 32]) -> Result<Vec<u8>> {
+    let digest = digest.as_slice();
     let rsa = key.rsa();
     let signature = match scheme {
         // §8.1.1 with a PSS_SALT_LEN-byte salt drawn from SysRng; SysRng
         // also blinds RSASP1.
-        SignatureScheme::RsaPssSha256 => rsa.sign_with_rng(&mut SysRng, pss(), &digest),
+        SignatureScheme::RsaPssSha256 => rsa.sign_with_rng(&mut SysRng, pss(), digest),
         // §8.2.1; SysRng only blinds RSASP1, the result is deterministic.
-        SignatureScheme::RsaPkcs1v15Sha256 => rsa.pkcs1v15_sign_prehash_with_rng::<Sha256, _>(&mut SysRng, &digest),
+        SignatureScheme::RsaPkcs1v15Sha256 => rsa.pkcs1v15_sign_prehash_with_rng::<Sha256, _>(&mut SysRng, digest),
     };
     signature.map_err(|e| Error::Rsa(e.to_string()))
 }
@@ -189,6 +197,21 @@ mod tests {
 
     const SCHEMES: [SignatureScheme; 2] = [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256];
     const ORDER: &[u8] = b"pain.001: pay 100.00 EUR to GB33BUKB20201555555555";
+
+    #[test]
+    fn signing_the_digest_is_signing_the_content() {
+        let key = test_key();
+        let digest: [u8; 32] = Sha256::digest(ORDER).into();
+        for scheme in SCHEMES {
+            let signature = sign_digest(key, scheme, &digest).expect("sign");
+            verify(&key.public_key(), scheme, ORDER, &signature).expect("verifies over the content");
+        }
+        // PKCS#1 v1.5 is deterministic: the very same bytes.
+        assert_eq!(
+            sign_digest(key, SignatureScheme::RsaPkcs1v15Sha256, &digest).expect("sign"),
+            sign(key, SignatureScheme::RsaPkcs1v15Sha256, ORDER).expect("sign")
+        );
+    }
 
     #[test]
     fn signatures_verify_and_have_modulus_length() {

@@ -400,8 +400,11 @@ impl Session {
     /// every signed request get only signatures that a verifier will accept.
     pub fn sign(&mut self, content: &[u8], format: SignatureFormat, scheme: SignatureScheme) -> Result<Vec<u8>> {
         let certificate = matches!(format, SignatureFormat::Cms).then(|| Bytes(self.certificate.clone()));
+        // Only the digest crosses the pipe: a document of any size signs in
+        // one small frame, and the signing core never holds documents.
+        let sha256 = Bytes(Sha256::digest(content).to_vec());
         let signature = expect_answer!(
-            self.signer.call(Request::Sign { content: Bytes(content.to_vec()), scheme, format, certificate })?,
+            self.signer.call(Request::SignDigest { sha256, scheme, format, certificate })?,
             Response::Signed { signature } => signature
         )?;
         check_what_was_signed(&self.certificate, content, format, scheme, &signature.0)?;

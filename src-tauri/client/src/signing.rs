@@ -44,8 +44,21 @@ pub struct SignedDocument {
     pub signature_size: usize,
 }
 
-/// `name`, or `name (2)`, `name (3)`, … in `dir`: the first that does not exist.
+/// `name` as a plain file name: its last path component, without leading
+/// dots; `document` when nothing is left. Whatever a page or a file says,
+/// what is saved stays in the folder it is saved in.
+pub fn safe_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let trimmed = last.trim_start_matches('.').trim();
+    let cleaned: String = trimmed.chars().filter(|c| !c.is_control()).collect();
+    if cleaned.is_empty() { "document".into() } else { cleaned }
+}
+
+/// `name` (made safe, see [`safe_file_name`]), or `name (2)`, `name (3)`,
+/// … in `dir`: the first that does not exist.
 pub fn unused_path(dir: &Path, name: &str) -> PathBuf {
+    let name = safe_file_name(name);
+    let name = name.as_str();
     let first = dir.join(name);
     if !first.exists() {
         return first;
@@ -75,17 +88,18 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
-    let mut temporary = path.as_os_str().to_os_string();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    let written = std::fs::File::create(&temporary)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .map_err(|e| ClientError::file(&temporary, e));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(e);
-    }
-    std::fs::rename(&temporary, path).map_err(|e| ClientError::file(path, e))?;
+    // A fresh, unpredictable temporary name (O_EXCL): nothing planted beside
+    // the target can redirect the write; it is removed if anything fails.
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".signet-")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| ClientError::file(dir, e))?;
+    temporary
+        .write_all(bytes)
+        .and_then(|()| temporary.as_file().sync_all())
+        .map_err(|e| ClientError::file(temporary.path(), e))?;
+    temporary.persist(path).map_err(|e| ClientError::file(path, e.error))?;
     sync_directory(dir)
 }
 
@@ -121,6 +135,7 @@ impl History {
     /// Appends one signature, flushed to disk before this returns.
     pub fn record(&self, signed: &SignedDocument) -> Result<(), ClientError> {
         let fail = |e: std::io::Error| ClientError::file(&self.path, e);
+        let new_file = !self.path.exists();
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(fail)?;
         }
@@ -136,7 +151,11 @@ impl History {
             .append(true)
             .open(&self.path)
             .map_err(fail)?;
-        file.write_all(&line).and_then(|()| file.sync_data()).map_err(fail)
+        file.write_all(&line).and_then(|()| file.sync_data()).map_err(fail)?;
+        match self.path.parent().filter(|_| new_file) {
+            Some(dir) => sync_directory(dir),
+            None => Ok(()),
+        }
     }
 
     /// `user_id`'s signatures, latest first. A line that does not read (a
@@ -158,11 +177,11 @@ impl History {
 }
 
 /// The serial of a DER certificate, upper-case hex.
-fn serial_of(der: &[u8]) -> String {
+fn serial_of(der: &[u8]) -> Result<String, ClientError> {
     use der::Decode;
     x509_cert::Certificate::from_der(der)
         .map(|c| hex::encode_upper(c.tbs_certificate().serial_number().as_bytes()))
-        .unwrap_or_default()
+        .map_err(|e| ClientError::NotValid(format!("the session's certificate does not parse: {e}")))
 }
 
 /// Whether the file at `path` is non-empty and does not end with a newline
@@ -210,6 +229,7 @@ pub fn sign_and_save(
     placement: Placement<'_>,
     history: &History,
 ) -> Result<SignedDocument, ClientError> {
+    let serial = serial_of(session.certificate())?;
     let signature = session.sign(bytes, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
     let (document_path, signature_path) = match placement {
         Placement::Beside { document, out } => {
@@ -223,6 +243,12 @@ pub fn sign_and_save(
         }
         Placement::Into { dir } => {
             let document_path = unused_path(dir, name);
+            if document_path.parent() != Some(dir) {
+                return Err(ClientError::input(
+                    "name",
+                    "the document would be saved outside its folder",
+                ));
+            }
             write_durably(&document_path, bytes)?;
             let mut file_name = document_path.file_name().unwrap_or_default().to_os_string();
             file_name.push(".p7s");
@@ -235,7 +261,7 @@ pub fn sign_and_save(
         name: name.to_owned(),
         sha256: hex::encode_upper(Sha256::digest(bytes)),
         signed_at: unix_now(),
-        serial: serial_of(session.certificate()),
+        serial,
         document_path: document_path.display().to_string(),
         signature_path: signature_path.display().to_string(),
         signature_size: signature.len(),

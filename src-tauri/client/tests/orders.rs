@@ -237,6 +237,20 @@ fn every_bank_check_refuses_its_case() {
         "<Nm>Fournitures Dupont SARL</Nm><PstlAdr><AdrLine>1 rue de la Paix</AdrLine><AdrLine>75002 Paris</AdrLine></PstlAdr>",
         "Cdtr/PstlAdr",
     );
+    // What the summary would not show is refused: an ultimate creditor, a
+    // second remittance line, charges borne otherwise, another service level.
+    refused_for(
+        "</CdtrAcct>",
+        "</CdtrAcct><UltmtCdtr><Nm>Someone Else</Nm></UltmtCdtr>",
+        "PmtInf/CdtTrfTxInf/UltmtCdtr",
+    );
+    refused_for(
+        "<Ustrd>Invoice 4711</Ustrd>",
+        "<Ustrd>Invoice 4711</Ustrd><Ustrd>and pay twice</Ustrd>",
+        "PmtInf/CdtTrfTxInf/RmtInf",
+    );
+    refused_for("<ChrgBr>SLEV</ChrgBr>", "<ChrgBr>DEBT</ChrgBr>", "PmtInf/ChrgBr");
+    refused_for("<Cd>SEPA</Cd>", "<Cd>URGP</Cd>", "PmtInf/PmtTpInf/SvcLvl/Cd");
     // A BIC that is not ISO 9362 is already refused by the schema; the check says why too.
     assert!(orders::checks::bic_problem("COBA1EFF").is_some());
     assert!(orders::checks::bic_problem("COBADEFF").is_none());

@@ -149,6 +149,29 @@ impl Session {
                     signature: Bytes(signature),
                 })
             }
+            Request::SignDigest {
+                sha256,
+                scheme,
+                format,
+                certificate,
+            } => {
+                let loaded = self.loaded.as_ref().ok_or(Error::NoKey)?;
+                let digest: [u8; 32] = sha256
+                    .0
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Error::from(FormatError::new("sha256", Problem::BadLength)))?;
+                let signature = match format {
+                    SignatureFormat::Raw => sign::sign_digest(&loaded.key, scheme, &digest)?,
+                    SignatureFormat::Cms => {
+                        let certificate = certificate.ok_or(Error::CertificateRequired)?;
+                        cms::sign_detached_digest(&loaded.key, scheme, &certificate.0, &digest, SystemTime::now())?
+                    }
+                };
+                Ok(Response::Signed {
+                    signature: Bytes(signature),
+                })
+            }
             Request::Reseal { passphrase, kdf } => {
                 let loaded = self.loaded.as_ref().ok_or(Error::NoKey)?;
                 let salt = kdf::new_salt()?;

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sha2::Digest as _;
 use signet_client::child::{ChildError, SignerProcess};
 use signet_crypto::keys::PublicKey;
 use signet_crypto::sign;
@@ -207,6 +208,29 @@ fn apply_then_sign_in_then_sign() {
         };
         sign::verify(&public, scheme, &content, &signature.0).expect("signature verifies");
     }
+    // A document of any size: only its SHA-256 crosses the pipe (8 MiB here,
+    // beyond what one frame could carry).
+    let large = vec![b'x'; 8 * 1024 * 1024];
+    let digest = sha2::Sha256::digest(&large).to_vec();
+    for scheme in [SignatureScheme::RsaPssSha256, SignatureScheme::RsaPkcs1v15Sha256] {
+        let reply = signer.call(Request::SignDigest {
+            sha256: Bytes(digest.clone()),
+            scheme,
+            format: SignatureFormat::Raw,
+            certificate: None,
+        });
+        let Ok(Response::Signed { signature }) = reply else {
+            panic!("not signed: {reply:?}")
+        };
+        sign::verify(&public, scheme, &large, &signature.0).expect("the digest's signature verifies over the content");
+    }
+    let short = signer.call(Request::SignDigest {
+        sha256: Bytes(vec![0; 20]),
+        scheme: SignatureScheme::RsaPssSha256,
+        format: SignatureFormat::Raw,
+        certificate: None,
+    });
+    assert_eq!(refused(short), ErrorCode::BadRequest);
     let no_cert = signer.call(Request::Sign {
         content: Bytes(b"x".to_vec()),
         scheme: SignatureScheme::RsaPssSha256,

@@ -227,6 +227,9 @@ pub fn check_order_field(kind: String, value: String) -> Option<String> {
 pub async fn sign_document(app: AppHandle, id: String) -> CommandResult<SignedDocument> {
     blocking(app, move |app, state| {
         let document = state.take_document(&id)?;
+        // Checked again now: an execution date may have passed since the review.
+        signet_client::orders::check(&document.bytes, signet_client::orders::today())
+            .map_err(signet_client::ClientError::from)?;
         let dir = output_dir(app, "signed")?;
         let history = History::default_location()?;
         let signed = state.with_session(|session| {

@@ -36,9 +36,31 @@ pub struct Refusal {
     /// Where: `group header`, `batch PMT-1`, `payment 3 (E2E-0003)`.
     pub place: String,
     /// The element, e.g. `CdtrAcct/Id/IBAN`.
-    pub field: &'static str,
+    pub field: String,
     /// What is wrong, for a person.
     pub problem: String,
+}
+
+impl Refusal {
+    /// An element Signet does not show, at `path` below `CstmrCdtTrfInitn`.
+    pub fn unshown(path: String) -> Refusal {
+        Refusal {
+            place: "file".into(),
+            field: path,
+            problem: "Signet does not show this element, so it does not sign it; remove it or ask for it to be \
+                      supported"
+                .into(),
+        }
+    }
+
+    /// Remittance information given more than once in a payment.
+    pub fn twice(path: String) -> Refusal {
+        Refusal {
+            place: "file".into(),
+            field: path,
+            problem: "a payment may carry one remittance information (Ustrd or Strd), not several".into(),
+        }
+    }
 }
 
 impl std::fmt::Display for Refusal {
@@ -179,7 +201,7 @@ impl Checker {
     fn refuse(&mut self, place: &str, field: &'static str, problem: String) {
         self.refusals.push(Refusal {
             place: place.to_owned(),
-            field,
+            field: field.to_owned(),
             problem,
         });
     }

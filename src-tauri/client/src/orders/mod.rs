@@ -284,7 +284,8 @@ pub fn check(bytes: &[u8], today: time::Date) -> Result<CheckedOrder, OrderError
     let version = read::version_of(&document)?;
     xsd::validate(&document, version)?;
     let order = read::order(&document, version)?;
-    let refusals = checks::bank_checks(&order, today);
+    let mut refusals = read::unshown(&document);
+    refusals.extend(checks::bank_checks(&order, today));
     if !refusals.is_empty() {
         return Err(OrderError::Refused(refusals));
     }

@@ -166,3 +166,140 @@ pub fn order(document: &Document, version: Version) -> Result<Order, OrderError>
         batches,
     })
 }
+
+/// Every element path (below `CstmrCdtTrfInitn`, local names) that Signet
+/// reads and shows, or that carries nothing a bank acts on beyond what is
+/// shown. Anything else in a file is refused: what is not shown is not
+/// signed.
+const SHOWN: &[&str] = &[
+    "GrpHdr",
+    "GrpHdr/MsgId",
+    "GrpHdr/CreDtTm",
+    "GrpHdr/NbOfTxs",
+    "GrpHdr/CtrlSum",
+    "GrpHdr/InitgPty",
+    "GrpHdr/InitgPty/Nm",
+    "PmtInf",
+    "PmtInf/PmtInfId",
+    "PmtInf/PmtMtd",
+    "PmtInf/BtchBookg",
+    "PmtInf/NbOfTxs",
+    "PmtInf/CtrlSum",
+    "PmtInf/PmtTpInf",
+    "PmtInf/PmtTpInf/SvcLvl",
+    "PmtInf/PmtTpInf/SvcLvl/Cd",
+    "PmtInf/ReqdExctnDt",
+    "PmtInf/ReqdExctnDt/Dt",
+    "PmtInf/ReqdExctnDt/DtTm",
+    "PmtInf/Dbtr",
+    "PmtInf/Dbtr/Nm",
+    "PmtInf/DbtrAcct",
+    "PmtInf/DbtrAcct/Id",
+    "PmtInf/DbtrAcct/Id/IBAN",
+    "PmtInf/DbtrAcct/Id/Othr",
+    "PmtInf/DbtrAcct/Id/Othr/Id",
+    "PmtInf/DbtrAcct/Ccy",
+    "PmtInf/DbtrAgt",
+    "PmtInf/DbtrAgt/FinInstnId",
+    "PmtInf/DbtrAgt/FinInstnId/BIC",
+    "PmtInf/DbtrAgt/FinInstnId/BICFI",
+    "PmtInf/DbtrAgt/FinInstnId/Othr",
+    "PmtInf/DbtrAgt/FinInstnId/Othr/Id",
+    "PmtInf/ChrgBr",
+    "PmtInf/CdtTrfTxInf",
+    "PmtInf/CdtTrfTxInf/PmtId",
+    "PmtInf/CdtTrfTxInf/PmtId/InstrId",
+    "PmtInf/CdtTrfTxInf/PmtId/EndToEndId",
+    "PmtInf/CdtTrfTxInf/Amt",
+    "PmtInf/CdtTrfTxInf/Amt/InstdAmt",
+    "PmtInf/CdtTrfTxInf/Amt/EqvtAmt",
+    "PmtInf/CdtTrfTxInf/Amt/EqvtAmt/Amt",
+    "PmtInf/CdtTrfTxInf/Amt/EqvtAmt/CcyOfTrf",
+    "PmtInf/CdtTrfTxInf/ChrgBr",
+    "PmtInf/CdtTrfTxInf/CdtrAgt",
+    "PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId",
+    "PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BIC",
+    "PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI",
+    "PmtInf/CdtTrfTxInf/Cdtr",
+    "PmtInf/CdtTrfTxInf/Cdtr/Nm",
+    "PmtInf/CdtTrfTxInf/CdtrAcct",
+    "PmtInf/CdtTrfTxInf/CdtrAcct/Id",
+    "PmtInf/CdtTrfTxInf/CdtrAcct/Id/IBAN",
+    "PmtInf/CdtTrfTxInf/CdtrAcct/Id/Othr",
+    "PmtInf/CdtTrfTxInf/CdtrAcct/Id/Othr/Id",
+    "PmtInf/CdtTrfTxInf/RmtInf",
+    "PmtInf/CdtTrfTxInf/RmtInf/Ustrd",
+    "PmtInf/CdtTrfTxInf/RmtInf/Strd",
+    "PmtInf/CdtTrfTxInf/RmtInf/Strd/CdtrRefInf",
+    "PmtInf/CdtTrfTxInf/RmtInf/Strd/CdtrRefInf/Tp",
+    "PmtInf/CdtTrfTxInf/RmtInf/Strd/CdtrRefInf/Tp/CdOrPrtry",
+    "PmtInf/CdtTrfTxInf/RmtInf/Strd/CdtrRefInf/Tp/CdOrPrtry/Cd",
+    "PmtInf/CdtTrfTxInf/RmtInf/Strd/CdtrRefInf/Tp/Issr",
+    "PmtInf/CdtTrfTxInf/RmtInf/Strd/CdtrRefInf/Ref",
+];
+
+/// The postal address elements shown (below a party's `PstlAdr`).
+const ADDRESS: &[&str] = &["StrtNm", "BldgNb", "PstCd", "TwnNm", "Ctry", "AdrLine"];
+
+fn is_shown(path: &str) -> bool {
+    if SHOWN.contains(&path) {
+        return true;
+    }
+    for party in ["PmtInf/Dbtr/PstlAdr", "PmtInf/CdtTrfTxInf/Cdtr/PstlAdr"] {
+        if path == party {
+            return true;
+        }
+        if let Some(rest) = path.strip_prefix(party).and_then(|r| r.strip_prefix('/')) {
+            return ADDRESS.contains(&rest);
+        }
+    }
+    false
+}
+
+/// The elements of the message that Signet does not show, each once, with
+/// the number of the first payment (or batch) it stands in; and the
+/// remittance information given more than once in a payment.
+pub fn unshown(document: &Document) -> Vec<super::Refusal> {
+    let mut found: Vec<super::Refusal> = Vec::new();
+    let Some(message) = document.get_root_readonly().and_then(|r| at(r, &["CstmrCdtTrfInitn"])) else {
+        return found;
+    };
+    let mut stack: Vec<(RoNode, String)> =
+        std::iter::successors(message.get_first_element_child(), |n| n.get_next_element_sibling())
+            .map(|n| (n, n.get_name()))
+            .collect();
+    while let Some((node, path)) = stack.pop() {
+        if !is_shown(&path) {
+            if !found.iter().any(|r| r.field == path) {
+                found.push(super::Refusal::unshown(path));
+            }
+            continue;
+        }
+        let required = match path.as_str() {
+            "PmtInf/ChrgBr" | "PmtInf/CdtTrfTxInf/ChrgBr" => Some("SLEV"),
+            "PmtInf/PmtTpInf/SvcLvl/Cd" => Some("SEPA"),
+            _ => None,
+        };
+        if let Some(want) = required
+            && node.get_content().trim() != want
+            && !found.iter().any(|r| r.field == path)
+        {
+            found.push(super::Refusal {
+                place: "file".into(),
+                field: path.clone(),
+                problem: format!("must be {want}: Signet signs SEPA credit transfers, charges shared (SLEV)"),
+            });
+        }
+        if path == "PmtInf/CdtTrfTxInf/RmtInf" {
+            let ustrd = children(node, "Ustrd").count();
+            let strd = children(node, "Strd").count();
+            if ustrd + strd > 1 && !found.iter().any(|r| r.field == path) {
+                found.push(super::Refusal::twice(path.clone()));
+            }
+        }
+        for child in std::iter::successors(node.get_first_element_child(), |n| n.get_next_element_sibling()) {
+            stack.push((child, format!("{path}/{}", child.get_name())));
+        }
+    }
+    found
+}

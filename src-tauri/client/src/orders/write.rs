@@ -228,6 +228,11 @@ fn completed(order: &NewOrder, now: time::OffsetDateTime) -> Result<NewOrder, Or
             if let Some(problem) = field_problem("amount", &payment.amount, today) {
                 return Err(input(at("amount"), problem));
             }
+            // Written as banks expect it: digits, a point, exactly two decimals.
+            let mut amount =
+                Decimal::from_str_exact(&payment.amount).map_err(|e| input(at("amount"), e.to_string()))?;
+            amount.rescale(2);
+            payment.amount = amount.to_string();
             payment.currency = payment.currency.trim().to_ascii_uppercase();
             if payment.currency.is_empty() {
                 payment.currency = "EUR".into();

@@ -50,11 +50,25 @@ pub fn parse(bytes: &[u8]) -> Result<Document, OrderError> {
     if bytes.len() > MAX_ORDER_BYTES {
         return Err(OrderError::TooLarge { limit: MAX_ORDER_BYTES });
     }
-    if contains(prolog(bytes), b"<!DOCTYPE") {
-        return Err(OrderError::NotXml(vec![SchemaProblem {
+    let refuse = |message: &str| {
+        Err(OrderError::NotXml(vec![SchemaProblem {
             line: None,
-            message: "a document type declaration is not allowed in a payment order".into(),
-        }]));
+            message: message.into(),
+        }]))
+    };
+    // Anywhere, not only before the root: a comment cannot hide one from this.
+    if declares_markup(bytes) {
+        return refuse("a document type declaration is not allowed in a payment order");
+    }
+    // ISO 20022 messages are UTF-8; another encoding would make this check and
+    // the bank's parser see different characters.
+    if std::str::from_utf8(bytes).is_err() {
+        return refuse("a payment order must be UTF-8");
+    }
+    if let Some(declared) = declared_encoding(bytes)
+        && !declared.eq_ignore_ascii_case("UTF-8")
+    {
+        return refuse("a payment order must be UTF-8 (its XML declaration names another encoding)");
     }
     let options = ParserOptions {
         recover: false,
@@ -84,18 +98,33 @@ pub fn parse(bytes: &[u8]) -> Result<Document, OrderError> {
     }
 }
 
-/// What comes before the root element: the only place a document type
-/// declaration (and with it any entity declaration) can stand.
-fn prolog(bytes: &[u8]) -> &[u8] {
-    let root = bytes
-        .windows(2)
-        .position(|w| w[0] == b'<' && w[1].is_ascii_alphabetic())
-        .unwrap_or(bytes.len());
-    &bytes[..root]
+/// The `encoding` of the XML declaration, if the file starts with one.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let declaration = text.strip_prefix("<?xml")?;
+    let declaration = &declaration[..declaration.find("?>")?];
+    let at = declaration.find("encoding")?;
+    let rest = declaration[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next()?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_owned())
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+/// Whether `<!DOCTYPE` or `<!ENTITY` stands anywhere in the bytes (one pass).
+fn declares_markup(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|&b| b == b'<') {
+        let after = &rest[at + 1..];
+        if after.starts_with(b"!DOCTYPE") || after.starts_with(b"!ENTITY") {
+            return true;
+        }
+        rest = after;
+    }
+    false
 }
 
 /// Validates `document` against the schema of `version`.

@@ -157,6 +157,16 @@ fn sign(who: &crate::SignIn, paths: &[PathBuf], out: Option<&Path>, force: bool)
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
     }
+    // Two files of the same name would put their signatures in one place.
+    let mut targets = std::collections::HashSet::new();
+    for file in &to_sign {
+        if !targets.insert(signature_of(&file.path, out)) {
+            return Err(ClientError::input(
+                file.path.display().to_string(),
+                "another file of this name would put its signature in the same place: sign them apart",
+            ));
+        }
+    }
     if !force {
         for file in &to_sign {
             let target = signature_of(&file.path, out);
