@@ -38,3 +38,6 @@ bash scripts/bench_keyserver.sh
 
 # The desktop app (cold start, memory, sign click to result): its own section.
 bash scripts/bench_desktop.sh
+
+# Payment orders (validation, summary, signing path): their own section.
+bash scripts/bench_orders.sh

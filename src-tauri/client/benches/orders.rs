@@ -94,6 +94,10 @@ fn benches(c: &mut Criterion) {
     let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/iso20022/pain.001.001.09.xsd");
     let today = orders::today();
     eprintln!("order: {} bytes, 10000 payments", bytes.len());
+    // The script measures the command line's memory on the same file.
+    if let Some(out) = std::env::var_os("SIGNET_BENCH_ORDER_OUT") {
+        std::fs::write(out, &bytes).expect("write the order for the script");
+    }
 
     let mut group = c.benchmark_group("orders-check");
     group.sample_size(20);

@@ -77,7 +77,7 @@ fn party(node: Option<RoNode>) -> Party {
     }
 }
 
-fn account(node: RoNode) -> Option<Account> {
+fn account_of(node: RoNode) -> Option<Account> {
     if let Some(iban) = text(node, &["Id", "IBAN"]) {
         return Some(Account::Iban(iban));
     }
@@ -116,7 +116,26 @@ pub fn order(document: &Document, version: Version) -> Result<Order, OrderError>
         let mut payments = Vec::new();
         for tx in children(block, "CdtTrfTxInf") {
             number += 1;
-            let amount = match at(tx, &["Amt", "InstdAmt"]) {
+            // One pass over the transaction's children, then short paths below each.
+            let (mut id, mut amt, mut agent, mut creditor, mut account, mut remittance) =
+                (None, None, None, None, None, None);
+            for child in element_children(tx) {
+                let slot = match child.get_name().as_str() {
+                    "PmtId" => &mut id,
+                    "Amt" => &mut amt,
+                    "CdtrAgt" => &mut agent,
+                    "Cdtr" => &mut creditor,
+                    "CdtrAcct" => &mut account,
+                    "RmtInf" => &mut remittance,
+                    _ => continue,
+                };
+                *slot = Some(child);
+            }
+            let id = id.ok_or_else(|| OrderError::Input {
+                field: format!("payment {number}: PmtId"),
+                problem: "missing".into(),
+            })?;
+            let amount = match amt.and_then(|a| at(a, &["InstdAmt"])) {
                 Some(n) => Amount::Instructed {
                     value: Decimal::from_str_exact(n.get_content().trim()).map_err(|e| OrderError::Input {
                         field: format!("payment {number}: Amt/InstdAmt"),
@@ -127,15 +146,15 @@ pub fn order(document: &Document, version: Version) -> Result<Order, OrderError>
                 None => Amount::Equivalent,
             };
             let remittance =
-                text(tx, &["RmtInf", "Ustrd"]).or_else(|| text(tx, &["RmtInf", "Strd", "CdtrRefInf", "Ref"]));
+                remittance.and_then(|r| text(r, &["Ustrd"]).or_else(|| text(r, &["Strd", "CdtrRefInf", "Ref"])));
             payments.push(Payment {
                 number,
-                instruction_id: text(tx, &["PmtId", "InstrId"]),
-                end_to_end_id: required(tx, &["PmtId", "EndToEndId"])?,
+                instruction_id: text(id, &["InstrId"]),
+                end_to_end_id: required(id, &["EndToEndId"])?,
                 amount,
-                creditor_agent_bic: bic(at(tx, &["CdtrAgt"])),
-                creditor: party(at(tx, &["Cdtr"])),
-                creditor_account: at(tx, &["CdtrAcct"]).and_then(account),
+                creditor_agent_bic: bic(agent),
+                creditor: party(creditor),
+                creditor_account: account.and_then(account_of),
                 remittance,
             });
         }
@@ -147,7 +166,7 @@ pub fn order(document: &Document, version: Version) -> Result<Order, OrderError>
             control_sum: decimal(block, &["CtrlSum"])?,
             execution_date,
             debtor: party(at(block, &["Dbtr"])),
-            debtor_account: debtor_account.and_then(account).ok_or_else(|| OrderError::Input {
+            debtor_account: debtor_account.and_then(account_of).ok_or_else(|| OrderError::Input {
                 field: "PmtInf/DbtrAcct".into(),
                 problem: "missing".into(),
             })?,
@@ -264,42 +283,56 @@ pub fn unshown(document: &Document) -> Vec<super::Refusal> {
     let Some(message) = document.get_root_readonly().and_then(|r| at(r, &["CstmrCdtTrfInitn"])) else {
         return found;
     };
-    let mut stack: Vec<(RoNode, String)> =
-        std::iter::successors(message.get_first_element_child(), |n| n.get_next_element_sibling())
-            .map(|n| (n, n.get_name()))
-            .collect();
-    while let Some((node, path)) = stack.pop() {
-        if !is_shown(&path) {
-            if !found.iter().any(|r| r.field == path) {
-                found.push(super::Refusal::unshown(path));
-            }
-            continue;
-        }
-        let required = match path.as_str() {
-            "PmtInf/ChrgBr" | "PmtInf/CdtTrfTxInf/ChrgBr" => Some("SLEV"),
-            "PmtInf/PmtTpInf/SvcLvl/Cd" => Some("SEPA"),
-            _ => None,
-        };
-        if let Some(want) = required
-            && node.get_content().trim() != want
-            && !found.iter().any(|r| r.field == path)
-        {
-            found.push(super::Refusal {
-                place: "file".into(),
-                field: path.clone(),
-                problem: format!("must be {want}: Signet signs SEPA credit transfers, charges shared (SLEV)"),
-            });
-        }
-        if path == "PmtInf/CdtTrfTxInf/RmtInf" {
-            let ustrd = children(node, "Ustrd").count();
-            let strd = children(node, "Strd").count();
-            if ustrd + strd > 1 && !found.iter().any(|r| r.field == path) {
-                found.push(super::Refusal::twice(path.clone()));
-            }
-        }
-        for child in std::iter::successors(node.get_first_element_child(), |n| n.get_next_element_sibling()) {
-            stack.push((child, format!("{path}/{}", child.get_name())));
-        }
+    let mut path = String::with_capacity(96);
+    for child in element_children(message) {
+        visit(child, &mut path, &mut found);
     }
     found
+}
+
+fn element_children(node: RoNode) -> impl Iterator<Item = RoNode> {
+    std::iter::successors(node.get_first_element_child(), |n| n.get_next_element_sibling())
+}
+
+/// Checks `node` (and what is below it) against [`SHOWN`]; `path` is its
+/// parent's path, restored on return.
+fn visit(node: RoNode, path: &mut String, found: &mut Vec<super::Refusal>) {
+    let parent_len = path.len();
+    if !path.is_empty() {
+        path.push('/');
+    }
+    path.push_str(&node.get_name());
+    let seen = |found: &[super::Refusal], path: &str| found.iter().any(|r| r.field == path);
+    if !is_shown(path) {
+        if !seen(found, path) {
+            found.push(super::Refusal::unshown(path.clone()));
+        }
+        path.truncate(parent_len);
+        return;
+    }
+    let required = match path.as_str() {
+        "PmtInf/ChrgBr" | "PmtInf/CdtTrfTxInf/ChrgBr" => Some("SLEV"),
+        "PmtInf/PmtTpInf/SvcLvl/Cd" => Some("SEPA"),
+        _ => None,
+    };
+    if let Some(want) = required
+        && node.get_content().trim() != want
+        && !seen(found, path)
+    {
+        found.push(super::Refusal {
+            place: "file".into(),
+            field: path.clone(),
+            problem: format!("must be {want}: Signet signs SEPA credit transfers, charges shared (SLEV)"),
+        });
+    }
+    if path == "PmtInf/CdtTrfTxInf/RmtInf"
+        && element_children(node).count() > 1
+        && !seen(found, path)
+    {
+        found.push(super::Refusal::twice(path.clone()));
+    }
+    for child in element_children(node) {
+        visit(child, path, found);
+    }
+    path.truncate(parent_len);
 }

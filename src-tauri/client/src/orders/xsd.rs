@@ -76,6 +76,11 @@ pub fn parse(bytes: &[u8]) -> Result<Document, OrderError> {
         no_error: false,
         no_warning: true,
         no_net: true,
+        // Whitespace between elements is not kept as text nodes (element-only
+        // content ignores it), and small texts are stored compactly: fewer
+        // nodes to build, validate, read and free.
+        no_blanks: true,
+        compact: true,
         ..ParserOptions::default()
     };
     match Parser::default().parse_string_with_diagnostics(bytes, options) {
