@@ -45,9 +45,7 @@ use sha2::Sha256;
 use signet_crypto::channel::{ChannelClient, first_use_integrity_key};
 use signet_crypto::keys::UserKey;
 use signet_crypto::{csr, kdf, seal};
-use signet_keyserver::keys::db::models::{
-    self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState,
-};
+use signet_keyserver::keys::db::models::{self, Certificate, KeyRecord, NewUser, UserRole, UserState};
 use signet_keyserver::keys::db::{AnyConnection, Database, DbError};
 use signet_keyserver::keys::sealed::SEALED_CONTENT_TYPE;
 use signet_keyserver::keys::server_keys::ServerKeys;
@@ -649,19 +647,7 @@ fn insert_sample_users(tier: &KeyTier, material: &Material) -> (KeyRecord, Certi
             public_key_fingerprint: fingerprint.clone(),
             updated_at: t,
         };
-        let certificate = Certificate {
-            serial: format!("A{k:031}"),
-            user_id,
-            der: issued.der.clone(),
-            sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
-            subject: issued.subject.clone(),
-            not_before: issued.not_before,
-            not_after: issued.not_after,
-            status: CertificateStatus::Active,
-            revoked_at: None,
-            revocation_reason: None,
-            issued_at: t,
-        };
+        let certificate = Certificate::issued(&issued, format!("A{k:031}"), &user_id, t);
         rows.push((user, key_record, certificate));
     }
     tier.database()

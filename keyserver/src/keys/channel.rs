@@ -91,31 +91,12 @@ pub enum ChannelError {
     /// The session is older than its lifetime.
     #[error("the session expired: open a new one")]
     SessionExpired,
-    /// A request whose counter was accepted before, or a response already sealed.
-    #[error("message {counter} is a replay (expected {expected})")]
-    Replay {
-        /// The message's counter.
-        counter: u64,
-        /// The counter that would have been accepted.
-        expected: u64,
-    },
-    /// A request that skips counters, or a response to a request that is not the latest.
-    #[error("message {counter} is out of order (expected {expected})")]
-    OutOfOrder {
-        /// The message's counter.
-        counter: u64,
-        /// The counter that would have been accepted.
-        expected: u64,
-    },
-    /// The body's tag did not verify: altered, or for another route, session, counter or direction.
-    #[error("the sealed message was altered or is not for this session, counter or route")]
-    BadTag,
-    /// The method or path is too long to be bound into a message.
-    #[error("the {0} is too long for a sealed message")]
-    RouteTooLong(&'static str),
-    /// Every counter value was used.
-    #[error("the session's counter is exhausted: open a new session")]
-    CounterExhausted,
+    /// What the message protection of both ends refuses (shared with the
+    /// client, `signet_crypto::channel`): a replayed or out-of-order counter,
+    /// a tag that does not verify, a route too long to bind, an exhausted
+    /// counter.
+    #[error(transparent)]
+    Sealing(shared::ChannelError),
     /// A key operation or the OS random number generator failed.
     #[error("channel failure: {0}")]
     Internal(String),
@@ -127,16 +108,18 @@ impl ChannelError {
         match self {
             ChannelError::Malformed(_)
             | ChannelError::BadKeyEncryption
-            | ChannelError::BadTag
-            | ChannelError::RouteTooLong(_) => ApiErrorCode::BadRequest,
-            ChannelError::UnknownBootstrap | ChannelError::Replay { .. } | ChannelError::OutOfOrder { .. } => {
+            | ChannelError::Sealing(shared::ChannelError::BadTag | shared::ChannelError::RouteTooLong(_)) => {
+                ApiErrorCode::BadRequest
+            }
+            ChannelError::UnknownBootstrap
+            | ChannelError::Sealing(shared::ChannelError::Replay { .. } | shared::ChannelError::OutOfOrder { .. }) => {
                 ApiErrorCode::NonceReused
             }
-            ChannelError::UnknownSession | ChannelError::SessionExpired | ChannelError::CounterExhausted => {
-                ApiErrorCode::StaleRequest
-            }
+            ChannelError::UnknownSession
+            | ChannelError::SessionExpired
+            | ChannelError::Sealing(shared::ChannelError::CounterExhausted) => ApiErrorCode::StaleRequest,
             ChannelError::TooManySessions | ChannelError::TooManyBootstraps => ApiErrorCode::Unavailable,
-            ChannelError::Internal(_) => ApiErrorCode::Internal,
+            ChannelError::Internal(_) | ChannelError::Sealing(_) => ApiErrorCode::Internal,
         }
     }
 }
@@ -145,11 +128,9 @@ impl From<shared::ChannelError> for ChannelError {
     fn from(e: shared::ChannelError) -> Self {
         use shared::ChannelError as S;
         match e {
-            S::Replay { counter, expected } => ChannelError::Replay { counter, expected },
-            S::OutOfOrder { counter, expected } => ChannelError::OutOfOrder { counter, expected },
-            S::BadTag => ChannelError::BadTag,
-            S::RouteTooLong(what) => ChannelError::RouteTooLong(what),
-            S::CounterExhausted => ChannelError::CounterExhausted,
+            S::Replay { .. } | S::OutOfOrder { .. } | S::BadTag | S::RouteTooLong(_) | S::CounterExhausted => {
+                ChannelError::Sealing(e)
+            }
             other => ChannelError::Internal(other.to_string()),
         }
     }
@@ -504,13 +485,10 @@ impl ChannelServer {
     ) -> Result<Zeroizing<Vec<u8>>, ChannelError> {
         self.with_session(session_id, |session| {
             let expected = session.next_request;
-            if counter < expected {
-                return Err(ChannelError::Replay { counter, expected });
-            }
-            if counter > expected {
-                return Err(ChannelError::OutOfOrder { counter, expected });
-            }
-            let next = expected.checked_add(1).ok_or(ChannelError::CounterExhausted)?;
+            shared::check_request_counter(counter, expected)?;
+            let next = expected
+                .checked_add(1)
+                .ok_or(ChannelError::Sealing(shared::ChannelError::CounterExhausted))?;
             let plaintext = session
                 .keys
                 .open(Direction::ClientToServer, counter, method, path, body)?;
@@ -626,31 +604,31 @@ mod tests {
         // Reordered: 1 before 0; skipped: 2 before 1.
         assert!(matches!(
             server.unseal_request(&id, c1, "POST", "/v1/apply", &b1),
-            Err(ChannelError::OutOfOrder {
+            Err(ChannelError::Sealing(shared::ChannelError::OutOfOrder {
                 counter: 1,
                 expected: 0
-            })
+            }))
         ));
         server.unseal_request(&id, c0, "POST", "/v1/apply", &b0).expect("0");
         assert!(matches!(
             server.unseal_request(&id, c2, "POST", "/v1/apply", &b2),
-            Err(ChannelError::OutOfOrder {
+            Err(ChannelError::Sealing(shared::ChannelError::OutOfOrder {
                 counter: 2,
                 expected: 1
-            })
+            }))
         ));
         // Replayed.
         assert!(matches!(
             server.unseal_request(&id, c0, "POST", "/v1/apply", &b0),
-            Err(ChannelError::Replay {
+            Err(ChannelError::Sealing(shared::ChannelError::Replay {
                 counter: 0,
                 expected: 1
-            })
+            }))
         ));
         // A body under another counter fails its tag and spends nothing.
         assert!(matches!(
             server.unseal_request(&id, 1, "POST", "/v1/apply", &b2),
-            Err(ChannelError::BadTag)
+            Err(ChannelError::Sealing(shared::ChannelError::BadTag))
         ));
         server.unseal_request(&id, c1, "POST", "/v1/apply", &b1).expect("1");
         server.unseal_request(&id, c2, "POST", "/v1/apply", &b2).expect("2");
@@ -664,20 +642,20 @@ mod tests {
         for (method, path) in [("GET", "/v1/revoke"), ("POST", "/v1/apply"), ("POST", "/v1/revoke?x")] {
             assert!(matches!(
                 server.unseal_request(&id, c, method, path, &body),
-                Err(ChannelError::BadTag)
+                Err(ChannelError::Sealing(shared::ChannelError::BadTag))
             ));
         }
         let mut altered = body.clone();
         altered[30] ^= 4;
         assert!(matches!(
             server.unseal_request(&id, c, "POST", "/v1/revoke", &altered),
-            Err(ChannelError::BadTag)
+            Err(ChannelError::Sealing(shared::ChannelError::BadTag))
         ));
         // Another session's id with this body.
         let (_, other) = connect(&server, T0);
         assert!(matches!(
             server.unseal_request(&other, c, "POST", "/v1/revoke", &body),
-            Err(ChannelError::BadTag)
+            Err(ChannelError::Sealing(shared::ChannelError::BadTag))
         ));
         server
             .unseal_request(&id, c, "POST", "/v1/revoke", &body)
@@ -691,7 +669,7 @@ mod tests {
         // Nothing to answer yet.
         assert!(matches!(
             server.seal_response(&id, 0, "GET", "/v1/policy", b"{}"),
-            Err(ChannelError::OutOfOrder { .. })
+            Err(ChannelError::Sealing(shared::ChannelError::OutOfOrder { .. }))
         ));
         let (c0, b0) = client.seal_request("GET", "/v1/policy", b"").expect("seal");
         server
@@ -704,15 +682,15 @@ mod tests {
         // Request 0 was never answered, but 1 is the latest: only 1 may be answered.
         assert!(matches!(
             server.seal_response(&id, c0, "GET", "/v1/policy", b"{}"),
-            Err(ChannelError::OutOfOrder {
+            Err(ChannelError::Sealing(shared::ChannelError::OutOfOrder {
                 counter: 0,
                 expected: 1
-            })
+            }))
         ));
         let r1 = server.seal_response(&id, c1, "GET", "/v1/policy", b"{}").expect("seal");
         assert!(matches!(
             server.seal_response(&id, c1, "GET", "/v1/policy", b"{}"),
-            Err(ChannelError::Replay { counter: 1, .. })
+            Err(ChannelError::Sealing(shared::ChannelError::Replay { counter: 1, .. }))
         ));
         // The client refuses it under the other counter or route.
         assert!(matches!(

@@ -224,22 +224,7 @@ fn store_certificate(
     issued: &ca::IssuedCertificate,
     now: i64,
 ) -> Result<(), TxError> {
-    models::certificates::insert(
-        c,
-        &Certificate {
-            serial: issued.serial_hex.clone(),
-            user_id: user_id.to_owned(),
-            der: issued.der.clone(),
-            sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
-            subject: issued.subject.clone(),
-            not_before: issued.not_before,
-            not_after: issued.not_after,
-            status: CertificateStatus::Active,
-            revoked_at: None,
-            revocation_reason: None,
-            issued_at: now,
-        },
-    )?;
+    models::certificates::insert(c, &Certificate::issued(issued, issued.serial_hex.clone(), user_id, now))?;
     let detail = serde_json::json!({ "serial": issued.serial_hex, "sha256": issued.sha256_fingerprint_hex });
     tier.audit(c, event("system", AuditEventKind::CertificateIssued, user_id, detail))?;
     Ok(())

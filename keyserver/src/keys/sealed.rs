@@ -43,9 +43,10 @@ fn channel_failure(e: ChannelError) -> Failure {
         ChannelError::UnknownSession | ChannelError::SessionExpired => {
             "the secure session is unknown or expired: open a new one".to_owned()
         }
-        ChannelError::Replay { .. } | ChannelError::OutOfOrder { .. } => {
-            "this sealed message was replayed or arrived out of order".to_owned()
-        }
+        ChannelError::Sealing(
+            signet_crypto::channel::ChannelError::Replay { .. }
+            | signet_crypto::channel::ChannelError::OutOfOrder { .. },
+        ) => "this sealed message was replayed or arrived out of order".to_owned(),
         other => format!("the sealed message was refused: {other}"),
     };
     Failure::new(e.api_code(), message)

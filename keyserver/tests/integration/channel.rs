@@ -120,25 +120,25 @@ fn the_web_tier_cannot_replay_reorder_drop_or_redirect() {
     handle(&tier, "POST", "/v1/apply", &first).expect("first");
     assert!(matches!(
         handle(&tier, "POST", "/v1/apply", &first),
-        Err(ChannelError::Replay {
+        Err(ChannelError::Sealing(client_side::ChannelError::Replay {
             counter: 0,
             expected: 1
-        })
+        }))
     ));
     // Redirected to another route.
     let second = send(&mut client, "POST", "/v1/apply", &serde_json::json!({"n": 1}));
     assert!(matches!(
         handle(&tier, "POST", "/v1/revoke", &second),
-        Err(ChannelError::BadTag)
+        Err(ChannelError::Sealing(client_side::ChannelError::BadTag))
     ));
     // Dropped, and the next one sent on: refused (the client opens a new session).
     let third = send(&mut client, "POST", "/v1/apply", &serde_json::json!({"n": 2}));
     assert!(matches!(
         handle(&tier, "POST", "/v1/apply", &third),
-        Err(ChannelError::OutOfOrder {
+        Err(ChannelError::Sealing(client_side::ChannelError::OutOfOrder {
             counter: 2,
             expected: 1
-        })
+        }))
     ));
     // The held-back one still goes through in order, then the third.
     handle(&tier, "POST", "/v1/apply", &second).expect("second");

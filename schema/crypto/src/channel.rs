@@ -378,6 +378,18 @@ impl ChannelClient {
     }
 }
 
+/// The request rule the key tier applies: only the next counter is
+/// accepted, so a request is never answered twice and none is skipped.
+pub fn check_request_counter(counter: u64, expected: u64) -> Result<(), ChannelError> {
+    if counter < expected {
+        return Err(ChannelError::Replay { counter, expected });
+    }
+    if counter > expected {
+        return Err(ChannelError::OutOfOrder { counter, expected });
+    }
+    Ok(())
+}
+
 /// The response rule both ends apply: a response is for the latest request
 /// (`counter + 1 == next_request`) and was not answered before
 /// (`counter >= next_response`).

@@ -366,6 +366,26 @@ pub struct Certificate {
     pub issued_at: i64,
 }
 
+impl Certificate {
+    /// The archive row of a certificate just issued to `user_id`, active,
+    /// under `serial` (upper-case hex), at `now`.
+    pub fn issued(issued: &crate::keys::ca::IssuedCertificate, serial: String, user_id: &str, now: i64) -> Certificate {
+        Certificate {
+            serial,
+            user_id: user_id.to_owned(),
+            der: issued.der.clone(),
+            sha256_fingerprint: issued.sha256_fingerprint_hex.clone(),
+            subject: issued.subject.clone(),
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+            status: CertificateStatus::Active,
+            revoked_at: None,
+            revocation_reason: None,
+            issued_at: now,
+        }
+    }
+}
+
 /// Which certificates [`certificates::search`] answers; every field set narrows the result.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertificateFilter {

@@ -7,29 +7,12 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::str::FromStr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
-use der::pem::LineEnding;
-use der::{Decode, Encode, EncodePem};
-use rand::rngs::SysRng;
-use sha2::Sha256;
-use signature::Keypair;
 use signet_crypto::keys::UserKey;
 use signet_schema::{KeySize, RegistrationData};
-use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use tempfile::TempDir;
-use x509_cert::Certificate;
-use x509_cert::builder::{self, Builder, CertificateBuilder, Profile, profile};
-use x509_cert::certificate::TbsCertificate;
-use x509_cert::ext::pkix::{AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
-use x509_cert::ext::{Extension, ToExtension};
-use x509_cert::name::Name;
-use x509_cert::request::CertReq;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::Validity;
 
 /// One 2048-bit key per test binary: generation costs 0.1–1 s.
 pub fn key_2048() -> &'static UserKey {
@@ -55,11 +38,12 @@ pub fn registration() -> RegistrationData {
     }
 }
 
-/// A test certification authority: a self-signed RSA-2048 root (CA/B Forum
-/// root profile from x509-cert) that signs with PKCS#1 v1.5 / SHA-256.
+/// A test certification authority run by OpenSSL: a self-signed RSA-2048
+/// root made by `openssl req -x509`, which issues signing certificates for
+/// our PKCS#10 requests with `openssl x509 -req` — so the certificates under
+/// test come from another implementation than the key server's CA.
 pub struct TestCa {
-    signer: rsa::pkcs1v15::SigningKey<Sha256>,
-    certificate: Certificate,
+    openssl: Openssl,
     next_serial: AtomicU32,
 }
 
@@ -69,92 +53,78 @@ pub fn ca() -> &'static TestCa {
     CA.get_or_init(TestCa::new)
 }
 
+/// Extensions of an end-entity signing certificate (RFC 5280 §4.2.1.3:
+/// digitalSignature + nonRepudiation, critical).
+const SIGNING_EXTENSIONS: &str = "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+";
+
 impl TestCa {
     fn new() -> TestCa {
-        let key = rsa::PrivateKey::new(&mut SysRng, 2048).expect("CA keygen");
-        let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(key);
-        let subject = Name::from_str("CN=Signet Test Root,O=Signet Tests,C=GB").expect("CA name");
-        let profile = profile::cabf::Root::new(false, subject).expect("root profile");
-        let spki = SubjectPublicKeyInfoOwned::from_key(&signer.verifying_key()).expect("CA spki");
-        let builder = CertificateBuilder::new(profile, SerialNumber::from(1u32), validity(), spki).expect("CA builder");
-        let certificate = builder
-            .build::<_, rsa::pkcs1v15::Signature>(&signer)
-            .expect("CA certificate");
+        let openssl = Openssl::in_temp_dir();
+        openssl.ok(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/C=GB/O=Signet Tests/CN=Signet Test Root",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE,pathlen:0",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl.write("signing.ext", SIGNING_EXTENSIONS);
         TestCa {
-            signer,
-            certificate,
+            openssl,
             next_serial: AtomicU32::new(2),
         }
     }
 
     /// The root certificate as PEM, for `-CAfile`.
     pub fn certificate_pem(&self) -> String {
-        self.certificate.to_pem(LineEnding::LF).expect("CA pem")
+        String::from_utf8(self.openssl.read("ca.pem")).expect("CA pem")
     }
 
     /// Issues a signing certificate for the subject and key of a PKCS#10
-    /// request (the request's own signature is checked by the tests that
-    /// run `openssl req -verify`).
+    /// request (OpenSSL checks the request's own signature as it issues).
     pub fn issue(&self, request_der: &[u8]) -> Vec<u8> {
-        let request = CertReq::from_der(request_der).expect("request parses");
-        let profile = SigningCertificate {
-            issuer: self.certificate.tbs_certificate().subject().clone(),
-            subject: request.info.subject.clone(),
-        };
-        let serial = SerialNumber::from(self.next_serial.fetch_add(1, Ordering::Relaxed));
-        let builder =
-            CertificateBuilder::new(profile, serial, validity(), request.info.public_key).expect("leaf builder");
-        let certificate = builder
-            .build::<_, rsa::pkcs1v15::Signature>(&self.signer)
-            .expect("leaf certificate");
-        certificate.to_der().expect("leaf der")
-    }
-}
-
-fn validity() -> Validity {
-    Validity::from_now(Duration::from_secs(24 * 3600)).expect("validity")
-}
-
-/// End-entity profile for a signing certificate (x509-cert 0.3 has none):
-/// basicConstraints cA FALSE, keyUsage digitalSignature + nonRepudiation
-/// (critical, RFC 5280 §4.2.1.3), subject and authority key identifiers.
-struct SigningCertificate {
-    issuer: Name,
-    subject: Name,
-}
-
-impl Profile for SigningCertificate {
-    fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
-    }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        spk: SubjectPublicKeyInfoRef<'_>,
-        issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        tbs: &TbsCertificate,
-    ) -> builder::Result<Vec<Extension>> {
-        let subject = tbs.subject();
-        let mut extensions = Vec::new();
-        let basic = BasicConstraints {
-            ca: false,
-            path_len_constraint: None,
-        };
-        extensions.push(basic.to_extension(subject, &extensions)?);
-        let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation);
-        extensions.push(usage.to_extension(subject, &extensions)?);
-        let ski = SubjectKeyIdentifier::try_from(spk)?;
-        extensions.push(ski.to_extension(subject, &extensions)?);
-        let aki = AuthorityKeyIdentifier {
-            key_identifier: Some(SubjectKeyIdentifier::try_from(issuer_spk)?.0),
-            ..Default::default()
-        };
-        extensions.push(aki.to_extension(subject, &extensions)?);
-        Ok(extensions)
+        let serial = self.next_serial.fetch_add(1, Ordering::Relaxed).to_string();
+        let request = format!("request-{serial}.der");
+        let certificate = format!("certificate-{serial}.der");
+        self.openssl.write(&request, request_der);
+        self.openssl.ok(&[
+            "x509",
+            "-req",
+            "-inform",
+            "DER",
+            "-in",
+            &request,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            &serial,
+            "-days",
+            "1",
+            "-extfile",
+            "signing.ext",
+            "-outform",
+            "DER",
+            "-out",
+            &certificate,
+        ]);
+        self.openssl.read(&certificate)
     }
 }
 

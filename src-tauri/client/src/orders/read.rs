@@ -325,10 +325,7 @@ fn visit(node: RoNode, path: &mut String, found: &mut Vec<super::Refusal>) {
             problem: format!("must be {want}: Signet signs SEPA credit transfers, charges shared (SLEV)"),
         });
     }
-    if path == "PmtInf/CdtTrfTxInf/RmtInf"
-        && element_children(node).count() > 1
-        && !seen(found, path)
-    {
+    if path == "PmtInf/CdtTrfTxInf/RmtInf" && element_children(node).count() > 1 && !seen(found, path) {
         found.push(super::Refusal::twice(path.clone()));
     }
     for child in element_children(node) {
