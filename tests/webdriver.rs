@@ -260,6 +260,18 @@ impl App {
         self.command("POST", &format!("/element/{id}/value"), Some(json!({ "text": text })));
     }
 
+    /// Chooses `paths` in the file input matching `css`, as a person picking
+    /// several files in the dialog does.
+    pub fn upload(&self, css: &str, paths: &[&Path]) {
+        let id = self.wait_visible(css, Duration::from_secs(20));
+        let text = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.command("POST", &format!("/element/{id}/value"), Some(json!({ "text": text })));
+    }
+
     /// Sets a field's value directly and fires `input` and `change` (dates, selects).
     pub fn set_value(&self, css: &str, value: &str) {
         self.wait_visible(css, Duration::from_secs(20));

@@ -16,7 +16,7 @@ mod tests {
     use crate::commands::Progress;
     use crate::commands::audit::{ArchiveQuery, CertificateDetail};
     use crate::commands::connection::AppInfo;
-    use crate::commands::office::{Applied, Consented, Revoked, SessionInfo};
+    use crate::commands::office::{Applied, BatchEntry, BatchSigned, Consented, PageFile, Revoked, SessionInfo};
     use crate::error::CommandError;
     use crate::orders::OrderReview;
     use signet_client::orders::summary::{AccountTotal, CurrencyTotal, PaymentRow, Summary};
@@ -78,6 +78,9 @@ mod tests {
             PaymentRow,
             Summary,
             OrderReview,
+            PageFile,
+            BatchEntry,
+            BatchSigned,
             SignedDocument,
             Revoked,
             LetterInfo,

@@ -71,6 +71,8 @@ pub fn run() {
             commands::office::session_info,
             commands::office::prepare_order,
             commands::office::check_order_field,
+            commands::office::prepare_files,
+            commands::office::sign_documents,
             commands::office::prepare_file,
             commands::office::sign_document,
             commands::office::my_signatures,

@@ -73,14 +73,25 @@ pub fn import(name: &str, bytes: Vec<u8>) -> CommandResult<PreparedOrder> {
             format!("the file is larger than {MAX_FILE_BYTES} bytes"),
         ));
     }
-    let checked = orders::check(&bytes, orders::today()).map_err(signet_client::ClientError::from)?;
+    import_checked(name, bytes).map_err(|e| signet_client::ClientError::from(e).into())
+}
+
+/// [`import`], with the order's own error (its lines name each problem).
+pub fn import_checked(name: &str, bytes: Vec<u8>) -> Result<PreparedOrder, orders::OrderError> {
+    let checked = orders::check(&bytes, orders::today())?;
+    // A plain file name (the page's, or one made from the message id); it
+    // is made safe again where it is saved.
     let name = std::path::Path::new(name)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .filter(|n| !n.is_empty() && !n.starts_with('.'))
         .unwrap_or_else(|| format!("{}.xml", checked.summary.message_id));
+    let id = signet_client::session::random_nonce().map_err(|e| orders::OrderError::Input {
+        field: "handle".into(),
+        problem: e.to_string(),
+    })?;
     Ok(PreparedOrder {
-        id: handle()?,
+        id,
         name,
         bytes,
         summary: checked.summary,

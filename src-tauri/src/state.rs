@@ -103,8 +103,12 @@ impl AppState {
     /// Keeps a prepared document until it is signed or the session ends.
     pub fn keep_document(&self, document: PreparedOrder) {
         let mut documents = lock(&self.documents);
-        // A person prepares a handful; never let a page fill memory.
-        if documents.len() >= 32 {
+        // A batch prepares many at once; still, never let a page fill memory:
+        // past these bounds, what was prepared before must be prepared again.
+        const MAX_DOCUMENTS: usize = 4096;
+        const MAX_BYTES: usize = 1024 * 1024 * 1024;
+        let held: usize = documents.values().map(|d| d.bytes.len()).sum();
+        if documents.len() >= MAX_DOCUMENTS || held + document.bytes.len() > MAX_BYTES {
             documents.clear();
         }
         documents.insert(document.id.clone(), document);

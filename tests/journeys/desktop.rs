@@ -142,6 +142,10 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     // A second payment in the same order.
     app.click("#order-add-payment");
     app.fill("#order-creditor-name-2", "Office Supplies Ltd");
+    // A wrong check digit is pointed out beside the field as soon as it is left.
+    app.fill("#order-creditor-iban-2", "IE30 AIBK 9311 5212 3456 78");
+    app.fill("#order-amount-2", "99.95");
+    app.wait_text("#order-creditor-iban-2-problem", "not a valid IBAN", LONG);
     app.fill("#order-creditor-iban-2", "IE29 AIBK 9311 5212 3456 78");
     app.fill("#order-amount-2", "99.95");
     app.fill("#order-reference-2", "Order 77");
@@ -198,6 +202,38 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
         .expect("xmllint runs");
     assert!(valid.status.success(), "{}", String::from_utf8_lossy(&valid.stderr));
     let order_name = files[0].file_name().expect("name").to_string_lossy().into_owned();
+
+    // A batch: two orders that pass (one .09, one .03) and one the banks'
+    // checks refuse; one confirmation signs the two, the refused one is named.
+    let batch = home.join("batch");
+    std::fs::create_dir_all(&batch).expect("batch folder");
+    let written = std::fs::read_to_string(&files[0]).expect("the signed order");
+    std::fs::write(batch.join("repeat.xml"), &written).expect("order");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../src-tauri/client/tests/orders/sample.pain.001.001.03.xml"),
+        batch.join("accounting-package.xml"),
+    )
+    .expect("a .03 order");
+    std::fs::write(batch.join("refused.xml"), written.replace(">1250.00<", ">1250.001<")).expect("bad order");
+    app.upload(
+        "#file-input",
+        &[
+            &batch.join("repeat.xml"),
+            &batch.join("accounting-package.xml"),
+            &batch.join("refused.xml"),
+        ],
+    );
+    app.click("#file-prepare");
+    app.wait_text("#batch-counts", "2 of 3 files can be signed", LONG);
+    let listed = app.text("#batch-files");
+    assert!(
+        listed.contains("Amt/InstdAmt") && listed.contains("1,250.51 EUR"),
+        "{listed}"
+    );
+    shots.take(&app, "sign-batch");
+    app.click("#batch-confirm");
+    app.wait_text("#sign-result", "Signed 2 of 2", LONG);
+    shots.take(&app, "sign-batch-result");
 
     // My keys: the certificate and the history of signatures.
     app.click("#nav [data-screen=keys]");

@@ -103,7 +103,15 @@ suggestions: Array<string>, };
 
 export type Step = "starting-signer" | "opening-channel" | "generating-key" | "deriving-keys" | "contacting" | "opening-record" | "done";
 
-export type Progress = { step: Step, text: string, };
+export type Progress = { 
+/**
+ * The step of signing in or applying, when it is one.
+ */
+step: Step | null, 
+/**
+ * What is happening, for a person.
+ */
+text: string, };
 
 export type Applied = { 
 /**
@@ -430,6 +438,44 @@ name: string,
  * The summary of the exact bytes.
  */
 summary: Summary, };
+
+export type PageFile = { 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Its bytes, base64.
+ */
+content: string, };
+
+export type BatchEntry = { 
+/**
+ * The file's name.
+ */
+name: string, 
+/**
+ * Its summary, kept for signing, when it passed.
+ */
+review: OrderReview | null, 
+/**
+ * Why it may not be signed, one problem a line.
+ */
+problems: Array<string>, };
+
+export type BatchSigned = { 
+/**
+ * The order's handle.
+ */
+id: string, 
+/**
+ * The signature made, when it was.
+ */
+signed: SignedDocument | null, 
+/**
+ * Why not, when it was not.
+ */
+problem: string | null, };
 
 export type SignedDocument = { 
 /**

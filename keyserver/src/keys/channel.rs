@@ -301,7 +301,7 @@ impl ChannelServer {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The bootstrap document to serve: the current one while it is younger
+    /// `GET /v1/bootstrap`: the bootstrap document to serve: the current one while it is younger
     /// than [`ChannelLimits::bootstrap_reuse_seconds`] (and for `policy`),
     /// else a newly signed one with a fresh nonce, whose openings are
     /// accepted until it is [`ChannelLimits::bootstrap_lifetime_seconds`] old.
@@ -364,7 +364,7 @@ impl ChannelServer {
             .then(|| serving.signed.clone())
     }
 
-    /// Opens a session: checks the bootstrap nonce is live and this opening
+    /// `POST /v1/channel/open`: opens a session: checks the bootstrap nonce is live and this opening
     /// new (and remembers it), decrypts the session master key (blinded
     /// RSA-OAEP-SHA256), derives the session id and keys.
     pub fn open_session(&self, request: &OpenRequest) -> Result<SessionId, ChannelError> {

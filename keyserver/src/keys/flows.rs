@@ -242,7 +242,7 @@ impl KeyTier {
         }
     }
 
-    /// Apply to register. Checks everything that needs no database first;
+    /// `POST /v1/apply`: Apply to register. Checks everything that needs no database first;
     /// then, in one transaction: the nonce, the identity, the application
     /// with its wrapped record and letter, and the audit event.
     pub fn apply(&self, req: ApplyRequest) -> Result<ApplyResponse, Failure> {
@@ -373,7 +373,7 @@ impl KeyTier {
         })
     }
 
-    /// Consent to registration with the letter's phrase: unwrap, check the
+    /// `POST /v1/consent`: Consent to registration with the letter's phrase: unwrap, check the
     /// inner hash, activate, issue the certificate. Wrong phrases are
     /// counted; a typo (bad check group) is not.
     pub fn consent(&self, req: ConsentRequest) -> Result<ConsentResponse, Failure> {
@@ -534,7 +534,7 @@ impl KeyTier {
         }))
     }
 
-    /// Salt and parameters for a user; for an unknown or inactive user,
+    /// `POST /v1/prelogin`: Salt and parameters for a user; for an unknown or inactive user,
     /// deterministic decoys of the same shape from the same amount of work.
     pub fn prelogin(&self, req: PreloginRequest) -> Result<PreloginResponse, Failure> {
         let record = self
@@ -710,7 +710,7 @@ impl KeyTier {
         Ok((response, generation))
     }
 
-    /// Re-registration by the user, as a request signed with the current
+    /// `POST /v1/reregister`: Re-registration by the user, as a request signed with the current
     /// key and proving the current pass phrase: a new sealed record (new pass
     /// phrase) and, with a new PKCS#10 request, a new key pair — then a new
     /// certificate, and the old one superseded and put on a new CRL.
@@ -807,7 +807,7 @@ impl KeyTier {
         })
     }
 
-    /// The user revokes their own key: the sealed record is erased for good,
+    /// `POST /v1/revoke`: The user revokes their own key: the sealed record is erased for good,
     /// the certificate revoked and a new CRL published, in one transaction.
     pub fn revoke(&self, req: RevokeRequest) -> Result<RevokeResponse, Failure> {
         self.authenticate(&req.user_id, &req.verifier.0)?;

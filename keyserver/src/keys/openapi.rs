@@ -87,7 +87,7 @@ pub fn document() -> Value {
     })
 }
 
-/// The document as pretty-printed JSON text, as served.
+/// `GET /v1/openapi.json`: the document as pretty-printed JSON text, as served.
 pub fn document_text() -> String {
     let mut text = serde_json::to_string_pretty(&document()).unwrap_or_else(|_| String::from("{}"));
     text.push('\n');

@@ -313,7 +313,8 @@ impl KeyTier {
         })
     }
 
-    /// `POST /v1/helpdesk/letters/{id}/printed` and `…/dispatched`: the
+    /// `POST /v1/helpdesk/letters/{id}/printed` and
+    /// `POST /v1/helpdesk/letters/{id}/dispatched`: the
     /// letter leaves the server's keeping (its PDF, and the phrase in it,
     /// are deleted).
     pub fn mark_letter(

@@ -416,3 +416,50 @@ fn written_channel_schemas_match_the_channel_types() {
         }
     }
 }
+
+/// `{serial}`, `{id}`, … all read as `{}`.
+fn without_parameter_names(path: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push('{');
+            }
+            '}' => {
+                inside = false;
+                out.push('}');
+            }
+            _ if inside => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_has_its_method_and_path_doc_line_on_a_handler() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/keys");
+    let mut documented = String::new();
+    for entry in std::fs::read_dir(&dir).expect("src/keys") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            for line in std::fs::read_to_string(&path).expect("source").lines() {
+                if line.trim_start().starts_with("///") {
+                    documented.push_str(&without_parameter_names(line));
+                    documented.push('\n');
+                }
+            }
+        }
+    }
+    let missing: Vec<String> = ROUTES
+        .iter()
+        .map(|r| format!("`{} {}", r.method, without_parameter_names(r.path)))
+        .filter(|line| !documented.contains(line.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a `/// METHOD /path` doc line: {missing:?}"
+    );
+}

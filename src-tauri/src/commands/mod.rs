@@ -31,8 +31,15 @@ pub(crate) async fn blocking<T: Send + 'static>(
 #[derive(Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub(crate) struct Progress {
-    step: Step,
-    text: &'static str,
+    /// The step of signing in or applying, when it is one.
+    step: Option<Step>,
+    /// What is happening, for a person.
+    text: String,
+}
+
+/// Sends `text` to the page as a `progress` event (batch work).
+pub(crate) fn report(app: &AppHandle, text: String) {
+    let _ = app.emit("progress", Progress { step: None, text });
 }
 
 /// Sends each step of long work to the page as a `progress` event.
@@ -47,7 +54,13 @@ pub(crate) fn progress(app: &AppHandle) -> impl FnMut(Step) + '_ {
             Step::OpeningRecord => "Opening your key…",
             Step::Done => "Done.",
         };
-        let _ = app.emit("progress", Progress { step, text });
+        let _ = app.emit(
+            "progress",
+            Progress {
+                step: Some(step),
+                text: text.to_owned(),
+            },
+        );
     }
 }
 

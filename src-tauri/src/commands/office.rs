@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use signet_client::passphrase::{self, Strength};
 use signet_schema::RegistrationData;
 use signet_schema::api::RevocationReason;
@@ -209,6 +209,156 @@ pub async fn prepare_file(app: AppHandle, name: String, content: String) -> Comm
         let review = prepared.review();
         state.keep_document(prepared);
         Ok(review)
+    })
+    .await
+}
+
+/// A file the page read, base64.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PageFile {
+    /// Its name.
+    pub name: String,
+    /// Its bytes, base64.
+    pub content: String,
+}
+
+/// One file of a batch, checked: its review, or why it is refused.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct BatchEntry {
+    /// The file's name.
+    pub name: String,
+    /// Its summary, kept for signing, when it passed.
+    pub review: Option<OrderReview>,
+    /// Why it may not be signed, one problem a line.
+    pub problems: Vec<String>,
+}
+
+/// The most files one batch takes.
+pub const MAX_BATCH_FILES: usize = 2000;
+
+/// Several payment-order files (or a folder's), each checked as it is;
+/// those that pass are kept for signing, the others say why not.
+#[tauri::command]
+pub async fn prepare_files(app: AppHandle, files: Vec<PageFile>) -> CommandResult<Vec<BatchEntry>> {
+    blocking(app, move |app, state| {
+        state.with_session(|_| Ok(()))?;
+        if files.len() > MAX_BATCH_FILES {
+            return Err(CommandError::input(
+                "files",
+                format!("at most {MAX_BATCH_FILES} files at once"),
+            ));
+        }
+        let total = files.len();
+        let mut entries = Vec::with_capacity(total);
+        for (n, file) in files.into_iter().enumerate() {
+            crate::commands::report(app, format!("Checking {} of {total}: {}", n + 1, file.name));
+            let bytes = base64::engine::general_purpose::STANDARD.decode(file.content.trim());
+            let entry = match bytes {
+                Err(_) => BatchEntry {
+                    name: file.name,
+                    review: None,
+                    problems: vec!["the file could not be read".into()],
+                },
+                Ok(bytes) if bytes.len() > orders::MAX_FILE_BYTES => BatchEntry {
+                    name: file.name,
+                    review: None,
+                    problems: vec![format!("larger than {} bytes", orders::MAX_FILE_BYTES)],
+                },
+                Ok(bytes) => match orders::import_checked(&file.name, bytes) {
+                    Ok(prepared) => {
+                        let review = prepared.review();
+                        state.keep_document(prepared);
+                        BatchEntry {
+                            name: file.name,
+                            review: Some(review),
+                            problems: Vec::new(),
+                        }
+                    }
+                    Err(e) => BatchEntry {
+                        name: file.name,
+                        review: None,
+                        problems: e.lines(),
+                    },
+                },
+            };
+            entries.push(entry);
+        }
+        Ok(entries)
+    })
+    .await
+}
+
+/// One order of a batch after signing.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct BatchSigned {
+    /// The order's handle.
+    pub id: String,
+    /// The signature made, when it was.
+    pub signed: Option<SignedDocument>,
+    /// Why not, when it was not.
+    pub problem: Option<String>,
+}
+
+/// Signs prepared orders one after the other with the open session (one
+/// pass-phrase entry for all), each as [`sign_document`] does, reporting
+/// progress; a failure of one does not stop the others, but a failure of the
+/// signing process stops the batch.
+#[tauri::command]
+pub async fn sign_documents(app: AppHandle, ids: Vec<String>) -> CommandResult<Vec<BatchSigned>> {
+    blocking(app, move |app, state| {
+        let dir = output_dir(app, "signed")?;
+        let history = History::default_location()?;
+        let total = ids.len();
+        let mut results = Vec::with_capacity(total);
+        let mut stopped: Option<String> = None;
+        for (n, id) in ids.into_iter().enumerate() {
+            if let Some(why) = &stopped {
+                results.push(BatchSigned {
+                    id,
+                    signed: None,
+                    problem: Some(format!("not signed: {why}")),
+                });
+                continue;
+            }
+            let outcome = state.take_document(&id).and_then(|document| {
+                crate::commands::report(app, format!("Signing {} of {total}: {}", n + 1, document.name));
+                signet_client::orders::check(&document.bytes, signet_client::orders::today())
+                    .map_err(signet_client::ClientError::from)?;
+                state.with_session(|session| {
+                    Ok(sign_and_save(
+                        session,
+                        &document.name,
+                        &document.bytes,
+                        Placement::Into { dir: &dir },
+                        &history,
+                    )?)
+                })
+            });
+            match outcome {
+                Ok(signed) => results.push(BatchSigned {
+                    id,
+                    signed: Some(signed),
+                    problem: None,
+                }),
+                Err(e) => {
+                    if e.code == "signer-failed" || e.code == "signer-unavailable" || e.code == "not-signed-in" {
+                        stopped = Some(e.message.clone());
+                    }
+                    results.push(BatchSigned {
+                        id,
+                        signed: None,
+                        problem: Some(e.message),
+                    });
+                }
+            }
+        }
+        Ok(results)
     })
     .await
 }

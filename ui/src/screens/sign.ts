@@ -4,7 +4,7 @@
 // bytes; the person confirms the summary, and only then does the signer
 // sign them.
 
-import { api, type NewOrder, type NewPayment, type OrderReview, type PaymentRow } from "../api";
+import { api, type BatchEntry, type NewOrder, type NewPayment, type OrderReview, type PaymentRow } from "../api";
 import { register } from "../app";
 import {
   button,
@@ -128,7 +128,14 @@ const addPayment = button("order-add-payment", "Add a payment", { type: "button"
 addPayment.addEventListener("click", () => paymentFields().creditorName.focus());
 const prepare = button("order-prepare", "Review the order", { type: "submit", class: "primary" });
 
-const file = h("input", { id: "file-input", name: "file-input", type: "file", accept: ".xml,application/xml,text/xml" });
+const file = h("input", {
+  id: "file-input",
+  name: "file-input",
+  type: "file",
+  multiple: true,
+  accept: ".xml,application/xml,text/xml",
+});
+const folder = h("input", { id: "folder-input", name: "folder-input", type: "file", webkitdirectory: true });
 const filePrepare = button("file-prepare", "Review the file", { type: "submit", class: "primary" });
 
 const summary = h("div", { id: "order-summary", class: "card summary", hidden: true, tabindex: -1 });
@@ -187,32 +194,125 @@ const orderForm = form(
   h("div", { class: "actions" }, addPayment, prepare),
 );
 
+/** The files chosen, from both inputs. */
+function chosenFiles(): File[] {
+  return [...(file.files ?? []), ...(folder.files ?? [])];
+}
+
 const fileForm = form(
   { id: "file-form" },
   () => {
-    const chosen = file.files?.[0];
-    if (!chosen) {
-      showError({ code: "bad-input", message: "Choose a file first." });
+    const chosen = chosenFiles();
+    if (chosen.length === 0) {
+      showError({ code: "bad-input", message: "Choose a file or a folder first." });
       return;
     }
-    void run(filePrepare, "Reading and checking the file…", async () => {
-      const content = await readFileBase64(chosen);
-      showSummary(await api.prepareFile(chosen.name, content), "Sign this file");
+    if (chosen.length === 1) {
+      void run(filePrepare, "Reading and checking the file…", async () => {
+        const content = await readFileBase64(chosen[0]);
+        showSummary(await api.prepareFile(chosen[0].name, content), "Sign this file");
+      });
+      return;
+    }
+    void run(filePrepare, `Reading ${chosen.length} files…`, async () => {
+      const files = [];
+      for (const f of chosen) files.push({ name: f.webkitRelativePath || f.name, content: await readFileBase64(f) });
+      showBatch(await api.prepareFiles(files));
     });
   },
   field(
-    "File",
+    "Files",
     file,
-    "A payment order, ISO 20022 pain.001.001.09 or .03. It is checked against the official schema and the banks' rules, and signed exactly as it is.",
+    "Payment orders, ISO 20022 pain.001.001.09 or .03. Each is checked against the official schema and the banks' rules, and signed exactly as it is.",
   ),
+  field("Or a whole folder", folder),
   h("div", { class: "actions" }, filePrepare),
 );
+
+const batch = h("div", { id: "batch", class: "card summary", hidden: true, tabindex: -1 });
+const batchConfirm = button("batch-confirm", "Sign these orders", { class: "primary" });
+const batchCancel = button("batch-cancel", "Cancel", { class: "secondary" });
+let batchIds: string[] = [];
+
+function totalsText(entry: BatchEntry): string {
+  return entry.review ? entry.review.summary.totals.map((t) => money(t.amount, t.currency)).join(", ") : "—";
+}
+
+function showBatch(entries: BatchEntry[]): void {
+  result.hidden = true;
+  batchIds = entries.flatMap((e) => (e.review ? [e.review.id] : []));
+  const refused = entries.length - batchIds.length;
+  const body = h("tbody", {});
+  for (const e of entries)
+    body.append(
+      row(
+        { class: e.review ? "" : "refused" },
+        e.name,
+        e.review ? String(e.review.summary.payments) : "—",
+        h("span", { class: "amount" }, totalsText(e)),
+        e.review ? code(e.review.summary.sha256.slice(0, 16) + "…") : "",
+        e.review ? "ready to sign" : h("span", { class: "field-problem" }, e.problems.join("; ")),
+      ),
+    );
+  batchConfirm.textContent = `Sign ${batchIds.length} order${batchIds.length === 1 ? "" : "s"}`;
+  batchConfirm.disabled = batchIds.length === 0;
+  fill(
+    batch,
+    h("h2", {}, "Check before signing"),
+    h(
+      "p",
+      { class: "hint", id: "batch-counts" },
+      `${batchIds.length} of ${entries.length} files can be signed` + (refused > 0 ? `; ${refused} refused, see why below.` : "."),
+    ),
+    h("div", { class: "scroll" }, h("table", { class: "data", id: "batch-files" }, thead("File", "Payments", "Total", "SHA-256", "Status"), body)),
+    h("div", { class: "actions" }, batchConfirm, batchCancel),
+  );
+  entry.hidden = true;
+  batch.hidden = false;
+  batchConfirm.focus();
+}
+
+function closeBatch(): void {
+  batchIds = [];
+  batch.hidden = true;
+  batch.replaceChildren();
+  entry.hidden = false;
+}
+
+batchConfirm.addEventListener("click", () => {
+  const ids = batchIds;
+  if (ids.length === 0) return;
+  void run(batchConfirm, `Signing ${ids.length} orders…`, async () => {
+    const results = await api.signDocuments(ids);
+    closeBatch();
+    clearEntry();
+    const signed = results.filter((r) => r.signed).length;
+    const body = h("tbody", {});
+    for (const r of results)
+      body.append(
+        row(
+          {},
+          r.signed ? r.signed.name : r.id,
+          r.signed ? code(r.signed.signaturePath) : h("span", { class: "field-problem" }, r.problem ?? "not signed"),
+        ),
+      );
+    fill(
+      result,
+      h("h2", {}, `Signed ${signed} of ${results.length}`),
+      h("table", { class: "data", id: "batch-results" }, thead("Order", "Signature or problem"), body),
+      h("p", { class: "hint" }, "Send each order with its .p7s file to your bank."),
+    );
+    result.hidden = false;
+    result.scrollIntoView({ block: "start" });
+  });
+});
+batchCancel.addEventListener("click", closeBatch);
 
 const entry = h(
   "div",
   { class: "entry" },
   card("Payment order", orderForm),
-  card("Or import an order file", fileForm),
+  card("Or import order files", fileForm),
 );
 
 /** How many payments the table shows at once. */
@@ -323,6 +423,7 @@ function clearEntry(): void {
   first.currency.value = "EUR";
   date.value = today();
   file.value = "";
+  folder.value = "";
 }
 
 confirm.addEventListener("click", () => {
@@ -365,6 +466,7 @@ const section = screen(
   result,
   entry,
   summary,
+  batch,
 );
 
 register({
@@ -372,6 +474,7 @@ register({
   label: "Sign an order",
   section,
   reset: () => {
+    closeBatch();
     backToEntry();
     clearEntry();
     result.hidden = true;
