@@ -36,10 +36,26 @@ pub fn routes(tier: Arc<KeyTier>) -> impl Filter<Extract = (Response,), Error = 
     let mut joined = warp::any()
         .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
         .boxed();
-    for route in ROUTES.iter().rev() {
+    for route in in_trial_order().into_iter().rev() {
         joined = handler(route, &tier).or(joined).unify().boxed();
     }
     known_route().and(joined).recover(recover).unify()
+}
+
+/// The routes in the order the filters try them: the sign-in path first
+/// (sign-in, pre-login, bootstrap, channel opening), since it carries most of
+/// the traffic and every route tried before the right one costs a rejection;
+/// then the rest in the table's order.
+fn in_trial_order() -> Vec<&'static Route> {
+    const HOT: [RouteId; 4] = [
+        RouteId::Signin,
+        RouteId::Prelogin,
+        RouteId::Bootstrap,
+        RouteId::ChannelOpen,
+    ];
+    let mut routes: Vec<&'static Route> = HOT.iter().map(|id| route_table::route(*id)).collect();
+    routes.extend(ROUTES.iter().filter(|r| !HOT.contains(&r.id)));
+    routes
 }
 
 /// Passes a request whose method and path are a route's; answers `404` for
@@ -300,6 +316,16 @@ fn short_type_name(full: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_route_is_tried_once() {
+        let order = in_trial_order();
+        assert_eq!(order.len(), ROUTES.len());
+        for route in ROUTES {
+            assert_eq!(order.iter().filter(|r| r.id == route.id).count(), 1, "{:?}", route.id);
+        }
+        assert_eq!(order[0].id, RouteId::Signin);
+    }
 
     #[test]
     fn type_names_lose_their_modules() {
