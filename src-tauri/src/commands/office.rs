@@ -328,17 +328,7 @@ pub async fn sign_documents(app: AppHandle, ids: Vec<String>) -> CommandResult<V
             }
             let outcome = state.take_document(&id).and_then(|document| {
                 crate::commands::report(app, format!("Signing {} of {total}: {}", n + 1, document.name));
-                signet_client::orders::check(&document.bytes, signet_client::orders::today())
-                    .map_err(signet_client::ClientError::from)?;
-                state.with_session(|session| {
-                    Ok(sign_and_save(
-                        session,
-                        &document.name,
-                        &document.bytes,
-                        Placement::Into { dir: &dir },
-                        &history,
-                    )?)
-                })
+                sign_prepared(state, &document, &dir, &history)
             });
             match outcome {
                 Ok(signed) => results.push(BatchSigned {
@@ -377,20 +367,9 @@ pub fn check_order_field(kind: String, value: String) -> Option<String> {
 pub async fn sign_document(app: AppHandle, id: String) -> CommandResult<SignedDocument> {
     blocking(app, move |app, state| {
         let document = state.take_document(&id)?;
-        // Checked again now: an execution date may have passed since the review.
-        signet_client::orders::check(&document.bytes, signet_client::orders::today())
-            .map_err(signet_client::ClientError::from)?;
         let dir = output_dir(app, "signed")?;
         let history = History::default_location()?;
-        let signed = state.with_session(|session| {
-            Ok(sign_and_save(
-                session,
-                &document.name,
-                &document.bytes,
-                Placement::Into { dir: &dir },
-                &history,
-            )?)
-        });
+        let signed = sign_prepared(state, &document, &dir, &history);
         if signed.is_err() {
             // Nothing was signed: the person may confirm the same order again.
             state.keep_document(document);
@@ -398,6 +377,29 @@ pub async fn sign_document(app: AppHandle, id: String) -> CommandResult<SignedDo
         signed
     })
     .await
+}
+
+/// Checks a prepared order again (an execution date may have passed since
+/// the review), then signs it with the open session, saves it and its
+/// signature in `dir` and records it: the one path of [`sign_document`] and
+/// [`sign_documents`].
+fn sign_prepared(
+    state: &crate::state::AppState,
+    document: &orders::PreparedOrder,
+    dir: &std::path::Path,
+    history: &History,
+) -> CommandResult<SignedDocument> {
+    signet_client::orders::check(&document.bytes, signet_client::orders::today())
+        .map_err(signet_client::ClientError::from)?;
+    state.with_session(|session| {
+        Ok(sign_and_save(
+            session,
+            &document.name,
+            &document.bytes,
+            Placement::Into { dir },
+            history,
+        )?)
+    })
 }
 
 /// The signed-in person's signatures made on this computer, latest first.
