@@ -6,7 +6,7 @@
 //! copy from the page.
 
 use serde::Serialize;
-use signet_client::orders::{self, NewOrder, Summary};
+use signet_client::orders::{self, CheckedOrder, NewOrder, Summary};
 
 use crate::error::{CommandError, CommandResult};
 
@@ -22,8 +22,8 @@ pub struct PreparedOrder {
     pub name: String,
     /// The exact bytes to sign.
     pub bytes: Vec<u8>,
-    /// What the person confirms.
-    pub summary: Summary,
+    /// What they say and their summary, which the person confirms.
+    pub checked: CheckedOrder,
 }
 
 /// What the page shows before confirming.
@@ -45,7 +45,7 @@ impl PreparedOrder {
         OrderReview {
             id: self.id.clone(),
             name: self.name.clone(),
-            summary: self.summary.clone(),
+            summary: self.checked.summary.clone(),
         }
     }
 }
@@ -61,7 +61,7 @@ pub fn compose(order: &NewOrder) -> CommandResult<PreparedOrder> {
         id: handle()?,
         name: format!("{}.xml", checked.summary.message_id.replace('/', "-")),
         bytes,
-        summary: checked.summary,
+        checked,
     })
 }
 
@@ -94,6 +94,6 @@ pub fn import_checked(name: &str, bytes: Vec<u8>) -> Result<PreparedOrder, order
         id,
         name,
         bytes,
-        summary: checked.summary,
+        checked,
     })
 }

@@ -92,15 +92,31 @@ fn a_script_registers_signs_a_folder_and_audits() {
     let orders = work.join("orders");
     std::fs::create_dir_all(&orders).expect("mkdir");
     for n in 1..=3 {
-        std::fs::write(
-            orders.join(format!("order-{n}.xml")),
-            format!("<Document><MsgId>ORDER-{n}</MsgId></Document>"),
-        )
-        .expect("an order");
+        let csv = keys.write(
+            &format!("order-{n}.csv"),
+            &format!(
+                "execution_date,debtor_name,debtor_iban,creditor_name,creditor_iban,amount,remittance\n\
+                 2099-01-05,Dana Example Ltd,DE89370400440532013000,Supplier {n} Ltd,FR1420041010050500013M02606,{n}00.00,Invoice {n}\n"
+            ),
+        );
+        let order = orders.join(format!("order-{n}.xml")).display().to_string();
+        expect(&keys.signet(&["orders", "new", "--from", &csv, "-o", &order]), OK);
     }
+    // A file that is not a payment order is never signed, by `signet sign` either.
+    let note = orders.join("note.xml");
+    std::fs::write(&note, "<Document><MsgId>NOT-AN-ORDER</MsgId></Document>").expect("a file");
     let run = keys.signet(&["sign", "--passphrase-file", &dana_pass, &orders.display().to_string()]);
-    expect(&run, OK);
-    assert!(run.stderr.contains("3 signed, 0 failed"), "{}", run.stderr);
+    expect(&run, FAILED);
+    assert!(
+        run.stdout.contains("3 of 4 order(s) signed; 1 refused"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !orders.join("note.xml.p7s").exists(),
+        "a file that is not an order was signed"
+    );
+    std::fs::remove_file(&note).expect("remove the file");
     let order = orders.join("order-1.xml").display().to_string();
     // Signing again without --force would overwrite: refused, nothing signed.
     expect(&keys.signet(&["sign", "--passphrase-file", &dana_pass, &order]), USAGE);

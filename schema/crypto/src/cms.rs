@@ -149,6 +149,14 @@ pub struct VerifiedSignature {
 /// [`Error::Format`] (field `signature`) when the structure is not such a
 /// SignedData; [`Error::SignatureInvalid`] when anything fails to match.
 pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Result<VerifiedSignature> {
+    verify_detached_digest(cms_der, &Sha256::digest(content).into())
+}
+
+/// [`verify_detached`] for the content whose SHA-256 is `content_digest`
+/// (the signature covers the content only through that digest): a signer
+/// that hashed a large document once checks its new signature without
+/// hashing it again.
+pub fn verify_detached_digest(cms_der: &[u8], content_digest: &[u8; 32]) -> Result<VerifiedSignature> {
     use cms::content_info::ContentInfo;
     use cms::signed_data::SignedData;
 
@@ -203,9 +211,11 @@ pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Result<VerifiedSignatu
     let digest: der::asn1::OctetString = single(const_oid::db::rfc5911::ID_MESSAGE_DIGEST)?
         .decode_as()
         .map_err(|_| Error::SignatureInvalid)?;
-    let computed = Sha256::digest(content);
     if content_type != const_oid::db::rfc5911::ID_DATA
-        || !bool::from(subtle::ConstantTimeEq::ct_eq(digest.as_bytes(), computed.as_slice()))
+        || !bool::from(subtle::ConstantTimeEq::ct_eq(
+            digest.as_bytes(),
+            content_digest.as_slice(),
+        ))
     {
         return Err(Error::SignatureInvalid);
     }
@@ -457,6 +467,16 @@ mod tests {
             let der = sign_detached_digest(key, scheme, certificate(), &digest, when).expect("sign");
             let verified = super::verify_detached(&der, ORDER).expect("verifies over the content");
             assert_eq!((verified.scheme, verified.signing_time), (scheme, Some(when)));
+            assert_eq!(
+                super::verify_detached_digest(&der, &digest).expect("verifies over the digest"),
+                verified
+            );
+            let mut other = digest;
+            other[31] ^= 1;
+            assert!(matches!(
+                super::verify_detached_digest(&der, &other),
+                Err(Error::SignatureInvalid)
+            ));
             // Deterministic scheme, same time: the same bytes as signing the content.
             if scheme == SignatureScheme::RsaPkcs1v15Sha256 {
                 assert_eq!(

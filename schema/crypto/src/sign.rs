@@ -74,13 +74,18 @@ pub fn sign_digest<K: SigningKey + ?Sized>(key: &K, scheme: SignatureScheme, dig
 /// salt length — without saying which, so a caller cannot be used as an
 /// oracle.
 pub fn verify(key: &PublicKey, scheme: SignatureScheme, content: &[u8], signature: &[u8]) -> Result<()> {
-    let digest = Sha256::digest(content);
+    verify_digest(key, scheme, &Sha256::digest(content).into(), signature)
+}
+
+/// [`verify`] for the content whose SHA-256 is `digest`.
+pub fn verify_digest(key: &PublicKey, scheme: SignatureScheme, digest: &[u8; 32], signature: &[u8]) -> Result<()> {
+    let digest = digest.as_slice();
     let rsa = key.rsa();
     let verdict = match scheme {
         // EMSA-PSS-VERIFY (§9.1.2) with sLen fixed at PSS_SALT_LEN.
-        SignatureScheme::RsaPssSha256 => rsa.verify(pss(), &digest, signature),
+        SignatureScheme::RsaPssSha256 => rsa.verify(pss(), digest, signature),
         // §8.2.2: re-encode the DigestInfo and compare the whole encoded message.
-        SignatureScheme::RsaPkcs1v15Sha256 => rsa.pkcs1v15_verify_prehash::<Sha256>(&digest, signature),
+        SignatureScheme::RsaPkcs1v15Sha256 => rsa.pkcs1v15_verify_prehash::<Sha256>(digest, signature),
     };
     verdict.map_err(|_| Error::SignatureInvalid)
 }

@@ -399,15 +399,31 @@ impl Session {
     /// name this session's certificate). So the app, the command line and
     /// every signed request get only signatures that a verifier will accept.
     pub fn sign(&mut self, content: &[u8], format: SignatureFormat, scheme: SignatureScheme) -> Result<Vec<u8>> {
+        self.sign_digest(&Sha256::digest(content).into(), format, scheme)
+    }
+
+    /// [`Session::sign`] for the content whose SHA-256 is `sha256`, for a
+    /// caller that already hashed it (a large order is hashed once, when it
+    /// is checked): the signature is checked against that digest.
+    pub fn sign_digest(
+        &mut self,
+        sha256: &[u8; 32],
+        format: SignatureFormat,
+        scheme: SignatureScheme,
+    ) -> Result<Vec<u8>> {
         let certificate = matches!(format, SignatureFormat::Cms).then(|| Bytes(self.certificate.clone()));
         // Only the digest crosses the pipe: a document of any size signs in
         // one small frame, and the signing core never holds documents.
-        let sha256 = Bytes(Sha256::digest(content).to_vec());
         let signature = expect_answer!(
-            self.signer.call(Request::SignDigest { sha256, scheme, format, certificate })?,
+            self.signer.call(Request::SignDigest {
+                sha256: Bytes(sha256.to_vec()),
+                scheme,
+                format,
+                certificate
+            })?,
             Response::Signed { signature } => signature
         )?;
-        check_what_was_signed(&self.certificate, content, format, scheme, &signature.0)?;
+        check_what_was_signed(&self.certificate, sha256, format, scheme, &signature.0)?;
         Ok(signature.0)
     }
 
@@ -553,12 +569,13 @@ impl Session {
     }
 }
 
-/// Checks a signature the signing child returned: over `content`, by the key
+/// Checks a signature the signing child returned: over the content whose
+/// SHA-256 is `sha256`, by the key
 /// `certificate` certifies, in `scheme`; a CMS signature must also carry
 /// `certificate` itself.
 fn check_what_was_signed(
     certificate: &[u8],
-    content: &[u8],
+    sha256: &[u8; 32],
     format: SignatureFormat,
     scheme: SignatureScheme,
     signature: &[u8],
@@ -566,7 +583,7 @@ fn check_what_was_signed(
     let refused = |why: String| ClientError::SignerFailed(format!("the new signature was not kept: {why}"));
     match format {
         SignatureFormat::Cms => {
-            let verified = signet_crypto::cms::verify_detached(signature, content)
+            let verified = signet_crypto::cms::verify_detached_digest(signature, sha256)
                 .map_err(|e| refused(format!("it does not verify over the signed bytes ({e})")))?;
             if verified.certificate != certificate {
                 return Err(refused("it names another certificate than this session's".into()));
@@ -578,7 +595,7 @@ fn check_what_was_signed(
                 .map_err(|e| e.to_string())
                 .and_then(|parsed| signet_crypto::keys::PublicKey::from_certificate(&parsed).map_err(|e| e.to_string()))
                 .map_err(|e| refused(format!("this session's certificate has no usable key ({e})")))?;
-            signet_crypto::sign::verify(&key, scheme, content, signature)
+            signet_crypto::sign::verify_digest(&key, scheme, sha256, signature)
                 .map_err(|e| refused(format!("it does not verify over the signed bytes ({e})")))?;
         }
     }

@@ -230,7 +230,10 @@ pub fn sign_and_save(
     history: &History,
 ) -> Result<SignedDocument, ClientError> {
     let serial = serial_of(session.certificate())?;
-    let signature = session.sign(bytes, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
+    // Hashed once: the digest is signed, checked against the new signature
+    // and recorded.
+    let sha256: [u8; 32] = Sha256::digest(bytes).into();
+    let signature = session.sign_digest(&sha256, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
     let (document_path, signature_path) = match placement {
         Placement::Beside { document, out } => {
             let mut file_name = document.file_name().unwrap_or_default().to_os_string();
@@ -259,7 +262,7 @@ pub fn sign_and_save(
     let signed = SignedDocument {
         user_id: session.user_id().to_string(),
         name: name.to_owned(),
-        sha256: hex::encode_upper(Sha256::digest(bytes)),
+        sha256: hex::encode_upper(sha256),
         signed_at: unix_now(),
         serial,
         document_path: document_path.display().to_string(),

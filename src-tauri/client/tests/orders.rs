@@ -257,6 +257,53 @@ fn every_bank_check_refuses_its_case() {
 }
 
 #[test]
+fn a_checked_order_is_no_longer_signable_once_its_date_has_passed() {
+    let (_, checked) = orders::write::write(&one_payment_order(), NOW).expect("written");
+    checked
+        .still_signable(TODAY)
+        .expect("signable on the day it was checked");
+    let later = time::macros::date!(2026 - 12 - 08);
+    match checked.still_signable(later) {
+        Err(OrderError::Refused(refusals)) => {
+            assert_eq!(refusals.len(), 1, "{refusals:?}");
+            assert_eq!(refusals[0].field, "PmtInf/ReqdExctnDt");
+            assert!(refusals[0].problem.contains("in the past"), "{refusals:?}");
+        }
+        other => panic!("expected the date to be refused, got {other:?}"),
+    }
+}
+
+#[test]
+fn checks_from_many_threads_get_the_answers_of_one() {
+    let good = written();
+    let bad = good.replacen(">1250.00<", ">1250.001<", 1);
+    let (good_alone, bad_alone) = (
+        orders::check(good.as_bytes(), TODAY).map(|c| c.summary),
+        orders::check(bad.as_bytes(), TODAY).map(|c| c.summary),
+    );
+    assert!(good_alone.is_ok() && bad_alone.is_err());
+    std::thread::scope(|scope| {
+        let answers: Vec<_> = (0..8)
+            .map(|i| {
+                let bytes = if i % 2 == 0 { good.as_bytes() } else { bad.as_bytes() };
+                scope.spawn(move || (i, orders::check(bytes, TODAY).map(|c| c.summary)))
+            })
+            .collect();
+        for answer in answers {
+            let (i, summary) = answer.join().expect("the thread ran");
+            assert_eq!(
+                summary,
+                if i % 2 == 0 {
+                    good_alone.clone()
+                } else {
+                    bad_alone.clone()
+                }
+            );
+        }
+    });
+}
+
+#[test]
 fn ids_must_be_unique_in_the_file() {
     let mut order = one_payment_order();
     let payment = order.batches[0].payments[0].clone();

@@ -389,7 +389,9 @@ fn sign_prepared(
     dir: &std::path::Path,
     history: &History,
 ) -> CommandResult<SignedDocument> {
-    signet_client::orders::check(&document.bytes, signet_client::orders::today())
+    document
+        .checked
+        .still_signable(signet_client::orders::today())
         .map_err(signet_client::ClientError::from)?;
     state.with_session(|session| {
         Ok(sign_and_save(

@@ -192,6 +192,30 @@ pub fn bank_checks(order: &Order, today: time::Date) -> Vec<Refusal> {
     out.refusals
 }
 
+/// The checks that depend on the day, for an order checked earlier and
+/// signed now (a review left open past midnight): every batch's execution
+/// date is still today or later.
+pub fn date_checks(order: &Order, today: time::Date) -> Vec<Refusal> {
+    let mut out = Checker::default();
+    for batch in &order.batches {
+        out.check(
+            &format!("batch {}", batch.id),
+            "PmtInf/ReqdExctnDt",
+            execution_date_problem(&batch.execution_date, today),
+        );
+    }
+    out.refusals
+}
+
+fn execution_date_problem(date: &str, today: time::Date) -> Option<String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(date, format) {
+        Ok(date) if date < today => Some(format!("{date} is in the past (today is {today})")),
+        Ok(_) => None,
+        Err(e) => Some(format!("{date:?} is not a date: {e}")),
+    }
+}
+
 #[derive(Default)]
 struct Checker {
     refusals: Vec<Refusal>,
@@ -299,20 +323,11 @@ impl Checker {
                 &payments,
             );
         }
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        match time::Date::parse(&batch.execution_date, format) {
-            Ok(date) if date < today => self.refuse(
-                place,
-                "PmtInf/ReqdExctnDt",
-                format!("{date} is in the past (today is {today})"),
-            ),
-            Ok(_) => {}
-            Err(e) => self.refuse(
-                place,
-                "PmtInf/ReqdExctnDt",
-                format!("{:?} is not a date: {e}", batch.execution_date),
-            ),
-        }
+        self.check(
+            place,
+            "PmtInf/ReqdExctnDt",
+            execution_date_problem(&batch.execution_date, today),
+        );
         self.party(place, "Dbtr", &batch.debtor);
         match &batch.debtor_account {
             Account::Iban(iban) => self.check(place, "DbtrAcct/Id/IBAN", iban_problem(iban)),

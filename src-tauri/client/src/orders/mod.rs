@@ -9,6 +9,7 @@
 //! never rewritten. [`write`] makes a `.09` file from a [`NewOrder`] and
 //! runs [`check`] over what it wrote before handing it out.
 
+mod checker;
 pub mod checks;
 pub mod input;
 pub mod read;
@@ -277,9 +278,33 @@ pub struct CheckedOrder {
     pub summary: Summary,
 }
 
+impl CheckedOrder {
+    /// Whether the order may still be signed `today`: the schema and every
+    /// other check hold for good once passed (the bytes cannot change), so
+    /// only the execution dates are looked at again.
+    pub fn still_signable(&self, today: time::Date) -> Result<(), OrderError> {
+        let refusals = checks::date_checks(&self.order, today);
+        if refusals.is_empty() {
+            Ok(())
+        } else {
+            Err(OrderError::Refused(refusals))
+        }
+    }
+}
+
 /// Parses, validates, reads, checks and summarises the exact bytes of a
 /// file. `today` is the date execution dates must not precede.
+///
+/// The work runs on the process's one order-checking thread
+/// ([`checker`]), which holds the compiled schemas: however many threads
+/// ask, libxml2 compiles each schema once and allocates from one thread's
+/// heap.
 pub fn check(bytes: &[u8], today: time::Date) -> Result<CheckedOrder, OrderError> {
+    checker::run(bytes, today)
+}
+
+/// [`check`] on the calling thread.
+fn check_here(bytes: &[u8], today: time::Date) -> Result<CheckedOrder, OrderError> {
     let document = xsd::parse(bytes)?;
     let version = read::version_of(&document)?;
     xsd::validate(&document, version)?;

@@ -23,7 +23,8 @@ pub const MAX_ORDER_BYTES: usize = 64 * 1024 * 1024;
 
 thread_local! {
     /// Compiled schemas, one per version, kept per thread (libxml2's
-    /// validation contexts are not shared between threads).
+    /// validation contexts are not shared between threads); orders are
+    /// checked on one thread ([`super::check`]), so they are compiled once.
     static VALIDATORS: RefCell<[Option<SchemaValidationContext>; 2]> = const { RefCell::new([None, None]) };
 }
 

@@ -2,19 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use signet_client::error::exit;
 use signet_client::server::probe_fingerprint;
+use signet_client::signing::write_durably;
 use signet_client::staff::{CertificateFilter, LetterMark};
 use signet_client::verify::{SignatureReport, check_signature};
 use signet_client::{ClientError, Connection, Fingerprint, Result, Session, SettingsStore, Step};
+use signet_schema::RegistrationData;
 use signet_schema::api::{CertificateStatus, RevocationReason};
-use signet_schema::protocol::SignatureFormat;
 use signet_schema::time::{date, parse_date};
-use signet_schema::{RegistrationData, SignatureScheme};
 
 use crate::output::{certificate_pem, certificate_summary, table, when};
-use crate::{Audit, Check, Command, Format, Helpdesk, Letter, Reason, Register, Scheme, SignIn, Status, input};
+use crate::{Audit, Check, Command, Helpdesk, Letter, Reason, Register, SignIn, Status, input};
 
 /// Progress of long work, on standard error.
 fn progress(step: Step) {
@@ -104,14 +103,7 @@ pub fn run(command: Command) -> Result<u8> {
             session.end();
             Ok(exit::OK)
         }
-        Command::Sign {
-            sign_in: who,
-            paths,
-            out,
-            format,
-            scheme,
-            force,
-        } => sign(&who, &paths, out.as_deref(), format, scheme, force),
+        Command::Sign(what) => crate::orders::sign(&what),
         Command::Verify(check) => verify(&check),
         Command::Passphrase {
             sign_in: who,
@@ -291,97 +283,6 @@ fn is_signature(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("p7s" | "sig"))
 }
 
-fn signature_path(file: &Path, out: Option<&Path>, format: Format) -> PathBuf {
-    let extension = match format {
-        Format::Cms => "p7s",
-        Format::Raw => "sig",
-    };
-    let mut name = file.file_name().unwrap_or_default().to_os_string();
-    name.push(".");
-    name.push(extension);
-    match out {
-        Some(dir) => dir.join(name),
-        None => file.with_file_name(name),
-    }
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a
-/// signature file is either complete or absent.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut temporary = path.as_os_str().to_os_string();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, bytes).map_err(|e| ClientError::file(&temporary, e))?;
-    std::fs::rename(&temporary, path).map_err(|e| ClientError::file(path, e))
-}
-
-fn sign(
-    who: &SignIn,
-    paths: &[PathBuf],
-    out: Option<&Path>,
-    format: Format,
-    scheme: Scheme,
-    force: bool,
-) -> Result<u8> {
-    let files = files_to_sign(paths)?;
-    if let Some(dir) = out {
-        std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
-    }
-    let targets: Vec<(PathBuf, PathBuf)> = files
-        .into_iter()
-        .map(|f| {
-            let target = signature_path(&f, out, format);
-            (f, target)
-        })
-        .collect();
-    if !force && let Some((_, existing)) = targets.iter().find(|(_, t)| t.exists()) {
-        return Err(ClientError::input(
-            existing.display().to_string(),
-            "a signature is already there: give --force to replace it",
-        ));
-    }
-    let mut connection = connection()?;
-    let mut session = sign_in(&mut connection, who)?;
-    let (format, scheme) = (
-        match format {
-            Format::Cms => SignatureFormat::Cms,
-            Format::Raw => SignatureFormat::Raw,
-        },
-        match scheme {
-            Scheme::Pss => SignatureScheme::RsaPssSha256,
-            Scheme::Pkcs1v15 => SignatureScheme::RsaPkcs1v15Sha256,
-        },
-    );
-    let bar = ProgressBar::new(targets.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut failed = 0usize;
-    for (file, target) in &targets {
-        bar.set_message(file.display().to_string());
-        let outcome = std::fs::read(file)
-            .map_err(|e| ClientError::file(file, e))
-            .and_then(|content| session.sign(&content, format, scheme))
-            .and_then(|signature| write_atomically(target, &signature));
-        match outcome {
-            Ok(()) => bar.println(format!("signed {} -> {}", file.display(), target.display())),
-            Err(e @ (ClientError::SignerFailed(_) | ClientError::SignerUnavailable(_))) => {
-                bar.abandon();
-                return Err(e);
-            }
-            Err(e) => {
-                failed += 1;
-                bar.println(format!("NOT signed {}: {e}", file.display()));
-            }
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    session.end();
-    eprintln!("{} signed, {failed} failed", targets.len() - failed);
-    Ok(if failed == 0 { exit::OK } else { exit::FAILED })
-}
-
 fn verify(check: &Check) -> Result<u8> {
     let connection = connection()?;
     let content = std::fs::read(&check.file).map_err(|e| ClientError::file(&check.file, e))?;
@@ -451,7 +352,8 @@ fn helpdesk_with(session: &mut Session, command: Helpdesk) -> Result<u8> {
         } => {
             let pdf = session.letter_pdf(&application)?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("letter-{application}.pdf")));
-            write_atomically(&out, &pdf)?;
+            // Durably: once marked printed, the server no longer keeps it.
+            write_durably(&out, &pdf)?;
             session.mark_letter(&application, LetterMark::Printed)?;
             eprintln!(
                 "letter saved to {} and marked printed (the server no longer keeps it)",

@@ -74,26 +74,9 @@ enum Command {
     },
     /// Check that you can sign in.
     Login(SignIn),
-    /// Sign files, or every file in a folder, as detached signatures.
-    Sign {
-        #[command(flatten)]
-        sign_in: SignIn,
-        /// Files or folders to sign.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// Write signatures into this folder (default: next to each file).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Detached CMS (.p7s, default) or a raw RSA signature (.sig).
-        #[arg(long, value_enum, default_value_t = Format::Cms)]
-        format: Format,
-        /// Signature scheme.
-        #[arg(long, value_enum, default_value_t = Scheme::Pss)]
-        scheme: Scheme,
-        /// Replace signatures that already exist.
-        #[arg(long)]
-        force: bool,
-    },
+    /// Sign payment orders, or every file in a folder: the same as `signet orders sign`.
+    /// Each file is checked and summarised first; a file that is not a valid order is never signed.
+    Sign(SignOrders),
     /// Check a signed file against the key server's CA and archive.
     Verify(Check),
     /// Payment orders (ISO 20022 pain.001): check, sign, write.
@@ -166,19 +149,7 @@ enum Orders {
     },
     /// Sign payment orders as detached CMS signatures (FILE.p7s), after one pass-phrase entry.
     /// Each file is checked and summarised first; a refused one is never signed.
-    Sign {
-        #[command(flatten)]
-        sign_in: SignIn,
-        /// Files or folders of orders.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// Write signatures into this folder (default: next to each file).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Replace signatures that already exist.
-        #[arg(long)]
-        force: bool,
-    },
+    Sign(SignOrders),
     /// Write a pain.001.001.09 order from a CSV or JSON file of transactions.
     New {
         /// The transactions: `.json` in the shape of an order, otherwise CSV (see the README).
@@ -194,6 +165,22 @@ enum Orders {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// What `signet sign` and `signet orders sign` sign, and where the signatures go.
+#[derive(Args, Debug)]
+struct SignOrders {
+    #[command(flatten)]
+    sign_in: SignIn,
+    /// Files or folders of orders (pain.001.001.09 or .03).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Write signatures into this folder (default: next to each file).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace signatures that already exist.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -333,20 +320,6 @@ enum Audit {
     VerifyLog,
     /// Check a signed order against the certificate valid when it was signed.
     Check(Check),
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Format {
-    Cms,
-    Raw,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Scheme {
-    /// RSASSA-PSS with SHA-256.
-    Pss,
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    Pkcs1v15,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

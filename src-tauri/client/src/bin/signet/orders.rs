@@ -4,24 +4,18 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use signet_client::error::exit;
-use signet_client::orders::{self, OrderError, Summary};
+use signet_client::orders::{self, CheckedOrder, OrderError, Summary};
 use signet_client::signing::{History, Placement, sign_and_save, write_durably};
 use signet_client::{ClientError, Result};
 
-use crate::Orders;
 use crate::commands::{connection, files_to_sign, sign_in};
+use crate::{Orders, SignOrders};
 
 pub fn run(command: Orders) -> Result<u8> {
     match command {
         Orders::Check { paths, all, json } => check(&paths, all, json),
-        Orders::Sign {
-            sign_in,
-            paths,
-            out,
-            force,
-        } => sign(&sign_in, &paths, out.as_deref(), force),
+        Orders::Sign(what) => sign(&what),
         Orders::New {
             from,
             out,
@@ -35,7 +29,7 @@ pub fn run(command: Orders) -> Result<u8> {
 struct Checked {
     path: PathBuf,
     bytes: Vec<u8>,
-    outcome: std::result::Result<Summary, OrderError>,
+    outcome: std::result::Result<CheckedOrder, OrderError>,
 }
 
 fn read_and_check(paths: &[PathBuf]) -> Result<Vec<Checked>> {
@@ -51,7 +45,7 @@ fn read_and_check(paths: &[PathBuf]) -> Result<Vec<Checked>> {
     for path in files {
         bar.set_message(path.display().to_string());
         let bytes = std::fs::read(&path).map_err(|e| unreadable(ClientError::file(&path, e)))?;
-        let outcome = orders::check(&bytes, today).map(|c| c.summary);
+        let outcome = orders::check(&bytes, today);
         out.push(Checked { path, bytes, outcome });
         bar.inc(1);
     }
@@ -74,7 +68,7 @@ fn progress_bar(len: usize, what: &str) -> ProgressBar {
 
 fn print_outcome(file: &Checked, all: bool) {
     match &file.outcome {
-        Ok(summary) => {
+        Ok(CheckedOrder { summary, .. }) => {
             println!("OK {}", file.path.display());
             for line in summary.lines() {
                 println!("  {line}");
@@ -120,7 +114,7 @@ fn check(paths: &[PathBuf], all: bool, json: bool) -> Result<u8> {
             .map(|f| JsonOutcome {
                 file: f.path.display().to_string(),
                 valid: f.outcome.is_ok(),
-                summary: f.outcome.as_ref().ok(),
+                summary: f.outcome.as_ref().ok().map(|c| &c.summary),
                 problems: f.outcome.as_ref().err().map(OrderError::lines).unwrap_or_default(),
             })
             .collect();
@@ -140,8 +134,10 @@ fn check(paths: &[PathBuf], all: bool, json: bool) -> Result<u8> {
     })
 }
 
-fn sign(who: &crate::SignIn, paths: &[PathBuf], out: Option<&Path>, force: bool) -> Result<u8> {
-    let files = read_and_check(paths)?;
+/// `signet sign` and `signet orders sign`.
+pub fn sign(what: &SignOrders) -> Result<u8> {
+    let (who, out, force) = (&what.sign_in, what.out.as_deref(), what.force);
+    let files = read_and_check(&what.paths)?;
     let mut refused = 0usize;
     for file in &files {
         print_outcome(file, false);
@@ -149,7 +145,10 @@ fn sign(who: &crate::SignIn, paths: &[PathBuf], out: Option<&Path>, force: bool)
             refused += 1;
         }
     }
-    let to_sign: Vec<&Checked> = files.iter().filter(|f| f.outcome.is_ok()).collect();
+    let to_sign: Vec<(&Checked, &CheckedOrder)> = files
+        .iter()
+        .filter_map(|f| f.outcome.as_ref().ok().map(|c| (f, c)))
+        .collect();
     if to_sign.is_empty() {
         println!("nothing signed: every file was refused");
         return Ok(exit::FAILED);
@@ -159,7 +158,7 @@ fn sign(who: &crate::SignIn, paths: &[PathBuf], out: Option<&Path>, force: bool)
     }
     // Two files of the same name would put their signatures in one place.
     let mut targets = std::collections::HashSet::new();
-    for file in &to_sign {
+    for (file, _) in &to_sign {
         if !targets.insert(signature_of(&file.path, out)) {
             return Err(ClientError::input(
                 file.path.display().to_string(),
@@ -168,7 +167,7 @@ fn sign(who: &crate::SignIn, paths: &[PathBuf], out: Option<&Path>, force: bool)
         }
     }
     if !force {
-        for file in &to_sign {
+        for (file, _) in &to_sign {
             let target = signature_of(&file.path, out);
             if target.exists() {
                 return Err(ClientError::input(
@@ -183,10 +182,10 @@ fn sign(who: &crate::SignIn, paths: &[PathBuf], out: Option<&Path>, force: bool)
     let mut session = sign_in(&mut connection, who)?;
     let bar = progress_bar(to_sign.len(), "signing");
     let mut failed = 0usize;
-    for file in to_sign {
+    for (file, checked) in to_sign {
         bar.set_message(file.path.display().to_string());
         let name = file.path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let outcome = unchanged(file).and_then(|()| {
+        let outcome = still_signable(file, checked).and_then(|()| {
             sign_and_save(
                 &mut session,
                 &name,
@@ -238,17 +237,17 @@ fn signature_of(file: &Path, out: Option<&Path>) -> PathBuf {
     }
 }
 
-/// What was checked is what is on disk: the file did not change since.
-fn unchanged(file: &Checked) -> Result<()> {
+/// What was checked is what is on disk (the file did not change since),
+/// and its execution dates have not passed meanwhile.
+fn still_signable(file: &Checked, checked: &CheckedOrder) -> Result<()> {
     let now = std::fs::read(&file.path).map_err(|e| ClientError::file(&file.path, e))?;
-    if Sha256::digest(&now) == Sha256::digest(&file.bytes) {
-        Ok(())
-    } else {
-        Err(ClientError::input(
+    if now != file.bytes {
+        return Err(ClientError::input(
             file.path.display().to_string(),
             "the file changed after it was checked; check it again",
-        ))
+        ));
     }
+    Ok(checked.still_signable(orders::today())?)
 }
 
 fn new(from: &Path, out: &Path, initiating_party: Option<&str>, force: bool) -> Result<u8> {
