@@ -411,6 +411,19 @@ impl Session {
         format: SignatureFormat,
         scheme: SignatureScheme,
     ) -> Result<Vec<u8>> {
+        self.request_signature(sha256, format, scheme)?.check()
+    }
+
+    /// The signing core's signature over the content whose SHA-256 is
+    /// `sha256`, to be checked before use ([`UncheckedSignature::check`]
+    /// is the only way to its bytes): a batch checks and saves one signature
+    /// on another thread while the signing core makes the next.
+    pub fn request_signature(
+        &mut self,
+        sha256: &[u8; 32],
+        format: SignatureFormat,
+        scheme: SignatureScheme,
+    ) -> Result<UncheckedSignature> {
         let certificate = matches!(format, SignatureFormat::Cms).then(|| Bytes(self.certificate.clone()));
         // Only the digest crosses the pipe: a document of any size signs in
         // one small frame, and the signing core never holds documents.
@@ -423,8 +436,13 @@ impl Session {
             })?,
             Response::Signed { signature } => signature
         )?;
-        check_what_was_signed(&self.certificate, sha256, format, scheme, &signature.0)?;
-        Ok(signature.0)
+        Ok(UncheckedSignature {
+            certificate: self.certificate.clone(),
+            sha256: *sha256,
+            format,
+            scheme,
+            signature: signature.0,
+        })
     }
 
     /// Sends a request signed with this person's key (staff requests, re-registration).
@@ -566,6 +584,33 @@ impl Session {
     /// Signs out: the signer wipes the key and exits.
     pub fn end(self) {
         self.signer.end();
+    }
+}
+
+/// A signature as the signing core returned it, with what it must verify
+/// against.
+#[derive(Debug)]
+pub struct UncheckedSignature {
+    certificate: Vec<u8>,
+    sha256: [u8; 32],
+    format: SignatureFormat,
+    scheme: SignatureScheme,
+    signature: Vec<u8>,
+}
+
+impl UncheckedSignature {
+    /// The signature, once it verifies over the digest it was asked for
+    /// with the session's certified key (and, for CMS, names the session's
+    /// certificate); [`ClientError::SignerFailed`] otherwise.
+    pub fn check(self) -> Result<Vec<u8>> {
+        check_what_was_signed(
+            &self.certificate,
+            &self.sha256,
+            self.format,
+            self.scheme,
+            &self.signature,
+        )?;
+        Ok(self.signature)
     }
 }
 

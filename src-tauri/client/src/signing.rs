@@ -1,9 +1,9 @@
 //! Sign → check → save → record, the one sequence behind every signature
 //! the app and the command line make:
 //!
-//! 1. the signing core signs the exact bytes, and [`Session::sign`] verifies
-//!    the new signature over those bytes with the session's certificate
-//!    before returning it;
+//! 1. the signing core signs the SHA-256 of the exact bytes, and the new
+//!    signature is verified against that digest with the session's
+//!    certificate before anything is saved ([`crate::session::UncheckedSignature`]);
 //! 2. the files are written durably ([`write_durably`]: a temporary file,
 //!    `fsync`, rename, `fsync` of the directory), so a signature reported
 //!    as saved survives a crash;
@@ -19,7 +19,7 @@ use signet_schema::SignatureScheme;
 use signet_schema::protocol::SignatureFormat;
 
 use crate::error::ClientError;
-use crate::session::{Session, unix_now};
+use crate::session::{Session, UncheckedSignature, unix_now};
 
 /// A signature made and saved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,22 +219,52 @@ pub enum Placement<'a> {
     },
 }
 
-/// Signs `bytes` (named `name`) as a detached CMS signature with
-/// RSASSA-PSS, saves what `placement` says, and records it in `history`.
-/// Nothing is saved unless the signature verified.
-pub fn sign_and_save(
-    session: &mut Session,
-    name: &str,
-    bytes: &[u8],
-    placement: Placement<'_>,
-    history: &History,
-) -> Result<SignedDocument, ClientError> {
-    let serial = serial_of(session.certificate())?;
+/// One document to sign: its name, its exact bytes and where it goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Document<'a> {
+    /// The name it is saved and recorded under.
+    pub name: &'a str,
+    /// The exact bytes to sign.
+    pub bytes: &'a [u8],
+    /// Where it and its signature go.
+    pub placement: Placement<'a>,
+}
+
+/// Who signs: what every saved signature records.
+struct Signer {
+    user_id: String,
+    serial: String,
+}
+
+impl Signer {
+    fn of(session: &Session) -> Result<Signer, ClientError> {
+        Ok(Signer {
+            user_id: session.user_id().to_string(),
+            serial: serial_of(session.certificate())?,
+        })
+    }
+}
+
+/// The signing core's signature over `document`, not yet checked.
+fn request(session: &mut Session, document: &Document<'_>) -> Result<([u8; 32], UncheckedSignature), ClientError> {
     // Hashed once: the digest is signed, checked against the new signature
     // and recorded.
-    let sha256: [u8; 32] = Sha256::digest(bytes).into();
-    let signature = session.sign_digest(&sha256, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
-    let (document_path, signature_path) = match placement {
+    let sha256: [u8; 32] = Sha256::digest(document.bytes).into();
+    let signature = session.request_signature(&sha256, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
+    Ok((sha256, signature))
+}
+
+/// Checks the signature, then saves what `document.placement` says and
+/// records it: nothing is saved unless the signature verified.
+fn check_and_save(
+    signer: &Signer,
+    document: &Document<'_>,
+    sha256: [u8; 32],
+    signature: UncheckedSignature,
+    history: &History,
+) -> Result<SignedDocument, ClientError> {
+    let signature = signature.check()?;
+    let (document_path, signature_path) = match document.placement {
         Placement::Beside { document, out } => {
             let mut file_name = document.file_name().unwrap_or_default().to_os_string();
             file_name.push(".p7s");
@@ -245,14 +275,14 @@ pub fn sign_and_save(
             (document.to_path_buf(), dir.join(file_name))
         }
         Placement::Into { dir } => {
-            let document_path = unused_path(dir, name);
+            let document_path = unused_path(dir, document.name);
             if document_path.parent() != Some(dir) {
                 return Err(ClientError::input(
                     "name",
                     "the document would be saved outside its folder",
                 ));
             }
-            write_durably(&document_path, bytes)?;
+            write_durably(&document_path, document.bytes)?;
             let mut file_name = document_path.file_name().unwrap_or_default().to_os_string();
             file_name.push(".p7s");
             (document_path, dir.join(file_name))
@@ -260,17 +290,93 @@ pub fn sign_and_save(
     };
     write_durably(&signature_path, &signature)?;
     let signed = SignedDocument {
-        user_id: session.user_id().to_string(),
-        name: name.to_owned(),
+        user_id: signer.user_id.clone(),
+        name: document.name.to_owned(),
         sha256: hex::encode_upper(sha256),
         signed_at: unix_now(),
-        serial,
+        serial: signer.serial.clone(),
         document_path: document_path.display().to_string(),
         signature_path: signature_path.display().to_string(),
         signature_size: signature.len(),
     };
     history.record(&signed)?;
     Ok(signed)
+}
+
+/// Signs `document` as a detached CMS signature with RSASSA-PSS, saves
+/// what its placement says, and records it in `history`. Nothing is saved
+/// unless the signature verified.
+pub fn sign_and_save(
+    session: &mut Session,
+    document: Document<'_>,
+    history: &History,
+) -> Result<SignedDocument, ClientError> {
+    let signer = Signer::of(session)?;
+    let (sha256, signature) = request(session, &document)?;
+    check_and_save(&signer, &document, sha256, signature, history)
+}
+
+/// Whether `error` ends a batch: the signing process failed or is gone.
+pub fn ends_a_batch(error: &ClientError) -> bool {
+    matches!(error, ClientError::SignerFailed(_) | ClientError::SignerUnavailable(_))
+}
+
+/// [`sign_and_save`] for each of `items`, in order, as a pipeline: while
+/// the signing core signs one document, the signature before it is checked,
+/// saved and recorded on a second thread, so a batch takes about as long as
+/// its signatures. `document` says what to sign for an item, just before it
+/// is signed (an error there refuses that item alone); `done` hears of each
+/// item once, in order, with what became of it.
+///
+/// Stops at the first failure of the signing process ([`ends_a_batch`]),
+/// which it returns once the items before it are done; the items after it
+/// are not signed and `done` does not hear of them.
+pub fn sign_and_save_each<T: Sync>(
+    session: &mut Session,
+    items: &[T],
+    document: impl for<'a> Fn(&'a T) -> Result<Document<'a>, ClientError>,
+    history: &History,
+    mut done: impl FnMut(&T, Result<SignedDocument, ClientError>) + Send,
+) -> Result<(), ClientError> {
+    type Signed<'a> = Result<(Document<'a>, [u8; 32], UncheckedSignature), ClientError>;
+    let signer = Signer::of(session)?;
+    std::thread::scope(|scope| {
+        // One signature waits while the next is made: the core never idles
+        // on a slow disk, and little is held at once.
+        let (to_save, saving) = std::sync::mpsc::sync_channel::<(usize, Signed<'_>)>(1);
+        let (signer, done) = (&signer, &mut done);
+        let saver = scope.spawn(move || {
+            for (index, signed) in saving {
+                let outcome = signed.and_then(|(document, sha256, signature)| {
+                    check_and_save(signer, &document, sha256, signature, history)
+                });
+                done(&items[index], outcome);
+            }
+        });
+        let mut fatal = None;
+        for (index, item) in items.iter().enumerate() {
+            let signed = document(item).and_then(|document| {
+                let (sha256, signature) = request(session, &document)?;
+                Ok((document, sha256, signature))
+            });
+            match signed {
+                Err(error) if ends_a_batch(&error) => {
+                    fatal = Some(error);
+                    break;
+                }
+                signed => {
+                    if to_save.send((index, signed)).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        drop(to_save);
+        if let Err(panic) = saver.join() {
+            std::panic::resume_unwind(panic);
+        }
+        fatal.map_or(Ok(()), Err)
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::certificates::{CertificateView, view};
 use crate::error::{CommandError, CommandResult};
 use crate::orders::{self, OrderReview};
 use signet_client::orders::NewOrder;
-use signet_client::signing::{History, Placement, SignedDocument, sign_and_save};
+use signet_client::signing::{Document, History, Placement, SignedDocument, sign_and_save};
 
 fn secret(text: String) -> Passphrase {
     Passphrase::new(text)
@@ -396,9 +396,11 @@ fn sign_prepared(
     state.with_session(|session| {
         Ok(sign_and_save(
             session,
-            &document.name,
-            &document.bytes,
-            Placement::Into { dir },
+            Document {
+                name: &document.name,
+                bytes: &document.bytes,
+                placement: Placement::Into { dir },
+            },
             history,
         )?)
     })

@@ -6,8 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use signet_client::error::exit;
 use signet_client::orders::{self, CheckedOrder, OrderError, Summary};
-use signet_client::signing::{History, Placement, sign_and_save, write_durably};
-use signet_client::{ClientError, Result};
+use signet_client::signing::{Document, History, Placement, sign_and_save_each, write_durably};
+use signet_client::{ClientError, Result, Session};
 
 use crate::commands::{connection, files_to_sign, sign_in};
 use crate::{Orders, SignOrders};
@@ -28,6 +28,8 @@ pub fn run(command: Orders) -> Result<u8> {
 /// One file, read and checked.
 struct Checked {
     path: PathBuf,
+    /// Its file name, as the history records it.
+    name: String,
     bytes: Vec<u8>,
     outcome: std::result::Result<CheckedOrder, OrderError>,
 }
@@ -46,7 +48,13 @@ fn read_and_check(paths: &[PathBuf]) -> Result<Vec<Checked>> {
         bar.set_message(path.display().to_string());
         let bytes = std::fs::read(&path).map_err(|e| unreadable(ClientError::file(&path, e)))?;
         let outcome = orders::check(&bytes, today);
-        out.push(Checked { path, bytes, outcome });
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        out.push(Checked {
+            path,
+            name,
+            bytes,
+            outcome,
+        });
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -134,10 +142,31 @@ fn check(paths: &[PathBuf], all: bool, json: bool) -> Result<u8> {
     })
 }
 
+/// Checks the files and signs in. With the pass phrase in a file, signing
+/// in (starting the signing core, deriving keys, the key server) runs while
+/// the files are checked; a prompt waits until the checks are done and shown.
+fn check_and_sign_in(what: &SignOrders) -> (Result<Vec<Checked>>, Option<Result<Session>>) {
+    if what.sign_in.passphrase_file.is_none() {
+        return (read_and_check(&what.paths), None);
+    }
+    std::thread::scope(|scope| {
+        let signing_in = scope.spawn(|| {
+            let mut connection = connection()?;
+            sign_in(&mut connection, &what.sign_in)
+        });
+        let files = read_and_check(&what.paths);
+        let session = signing_in
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (files, Some(session))
+    })
+}
+
 /// `signet sign` and `signet orders sign`.
 pub fn sign(what: &SignOrders) -> Result<u8> {
     let (who, out, force) = (&what.sign_in, what.out.as_deref(), what.force);
-    let files = read_and_check(&what.paths)?;
+    let (files, session) = check_and_sign_in(what);
+    let files = files?;
     let mut refused = 0usize;
     for file in &files {
         print_outcome(file, false);
@@ -178,42 +207,47 @@ pub fn sign(what: &SignOrders) -> Result<u8> {
         }
     }
     let history = History::default_location()?;
-    let mut connection = connection()?;
-    let mut session = sign_in(&mut connection, who)?;
+    let mut session = match session {
+        Some(session) => session?,
+        None => sign_in(&mut connection()?, who)?,
+    };
     let bar = progress_bar(to_sign.len(), "signing");
     let mut failed = 0usize;
-    for (file, checked) in to_sign {
-        bar.set_message(file.path.display().to_string());
-        let name = file.path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let outcome = still_signable(file, checked).and_then(|()| {
-            sign_and_save(
-                &mut session,
-                &name,
-                &file.bytes,
-                Placement::Beside {
+    let signing = sign_and_save_each(
+        &mut session,
+        &to_sign,
+        |(file, checked)| {
+            still_signable(file, checked)?;
+            Ok(Document {
+                name: &file.name,
+                bytes: &file.bytes,
+                placement: Placement::Beside {
                     document: &file.path,
                     out,
                 },
-                &history,
-            )
-        });
-        match outcome {
-            Ok(signed) => bar.println(format!(
-                "signed {} -> {} (SHA-256 {})",
-                file.path.display(),
-                signed.signature_path,
-                signed.sha256
-            )),
-            Err(e @ (ClientError::SignerFailed(_) | ClientError::SignerUnavailable(_))) => {
-                bar.abandon();
-                return Err(e);
+            })
+        },
+        &history,
+        |(file, _), outcome| {
+            match outcome {
+                Ok(signed) => bar.println(format!(
+                    "signed {} -> {} (SHA-256 {})",
+                    file.path.display(),
+                    signed.signature_path,
+                    signed.sha256
+                )),
+                Err(e) => {
+                    failed += 1;
+                    bar.println(format!("NOT signed {}: {e}", file.path.display()));
+                }
             }
-            Err(e) => {
-                failed += 1;
-                bar.println(format!("NOT signed {}: {e}", file.path.display()));
-            }
-        }
-        bar.inc(1);
+            bar.inc(1);
+        },
+    );
+    session.end();
+    if let Err(e) = signing {
+        bar.abandon();
+        return Err(e);
     }
     bar.finish_and_clear();
     let total = files.len();
