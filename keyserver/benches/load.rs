@@ -379,6 +379,21 @@ impl Measured {
         self.ok as f64 / self.seconds
     }
 
+    /// Two measurements of the same load as one: their requests and
+    /// latencies together over their time together.
+    fn pooled(a: &Measured, b: &Measured) -> Measured {
+        let mut latencies_us = [a.latencies_us.as_slice(), b.latencies_us.as_slice()].concat();
+        latencies_us.sort_unstable();
+        Measured {
+            ok: a.ok + b.ok,
+            errors: a.errors + b.errors,
+            first_error: a.first_error.clone().or_else(|| b.first_error.clone()),
+            seconds: a.seconds + b.seconds,
+            latencies_us,
+            server_cpu_seconds: a.server_cpu_seconds + b.server_cpu_seconds,
+        }
+    }
+
     fn json(&self) -> Value {
         json!({
             "ok": self.ok,
@@ -983,29 +998,31 @@ fn main() {
     let material = Material::new();
     let applications = material.applications(pool);
 
-    let (bare_figures, bare_memory) = if settings.runs("bare") {
-        eprintln!("== bare warp reference");
+    // The bare reference runs before the key server's loads and again after
+    // them, and the figures use the mean of the two: the machine's pace
+    // drifts over a run of several minutes, and both ends of it count.
+    let bare = settings.runs("bare").then(|| {
         let bare_dir = tempfile::tempdir().expect("tempdir");
         let mut command = Command::new(std::env::current_exe().expect("this executable"));
         command.env("SIGNET_BENCH_BARE_DIR", bare_dir.path());
-        let bare = Server::start(command, || bare_dir.path().join("tls").join("cert.pem"));
+        let server = Server::start(command, || bare_dir.path().join("tls").join("cert.pem"));
         let body = serde_json::to_vec(&SigninRequest {
             user_id: sample_user(0),
             verifier: Bytes(material.verifier()),
         })
         .expect("json");
-        let figures = runtime.block_on(load(
-            &bare,
-            Arc::new(Work::Release(vec![body])),
-            settings.warmup,
-            settings.measure,
-        ));
-        eprintln!("   bare: {:.0}/s", figures.rate());
-        let memory = memory_kib(bare.pid());
-        (figures, memory)
-    } else {
-        (Measured::default(), (0, 0))
+        (bare_dir, server, Arc::new(Work::Release(vec![body])))
+    });
+    let measure_bare = |when: &str| match &bare {
+        Some((_, server, work)) => {
+            eprintln!("== bare warp reference ({when})");
+            let figures = runtime.block_on(load(server, work.clone(), settings.warmup, settings.measure));
+            eprintln!("   bare: {:.0}/s", figures.rate());
+            figures
+        }
+        None => Measured::default(),
     };
+    let bare_before = measure_bare("before");
 
     let mut references = None;
     let mut backends = vec![run_backend(
@@ -1033,6 +1050,9 @@ fn main() {
             Err(e) => eprintln!("== PostgreSQL skipped: {postgres}: {e}"),
         }
     }
+    let bare_after = measure_bare("after");
+    let bare_memory = bare.as_ref().map_or((0, 0), |(_, server, _)| memory_kib(server.pid()));
+    let bare_figures = Measured::pooled(&bare_before, &bare_after);
     let (oaep, pss, bits) = references.expect("references measured");
     let report = json!({
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -1044,6 +1064,7 @@ fn main() {
         "oaep_decrypt_seconds": oaep,
         "pss_sign_seconds": pss,
         "bare": bare_figures.json(),
+        "bare_runs": [bare_before.json(), bare_after.json()],
         "bare_rss_kib": bare_memory.0,
         "backends": backends,
         "run_seconds": run_started.elapsed().as_secs_f64(),
