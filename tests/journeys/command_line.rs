@@ -177,6 +177,24 @@ fn a_script_registers_signs_a_folder_and_audits() {
     let run = keys.signet(&["verify", &good.display().to_string()]);
     expect(&run, OK);
     assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
+    // The history cannot be written (its folder would be under a file): the
+    // order is signed and saved, and said to be so, not "NOT signed".
+    std::fs::remove_file(payments.join("bad.xml")).expect("remove the refused order");
+    std::fs::remove_file(payments.join("good.xml.p7s")).expect("remove the signature");
+    let out = keys
+        .command(signet_journeys::binary("signet"))
+        .args(["orders", "sign", "--passphrase-file", &dana_pass, &folder])
+        .env("XDG_DATA_HOME", &dana_pass)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run signet");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(FAILED), "{stdout}");
+    assert!(
+        stdout.contains("signed and saved") && stdout.contains("not recorded") && !stdout.contains("NOT signed"),
+        "{stdout}"
+    );
+    assert!(payments.join("good.xml.p7s").exists(), "the signature was not kept");
 
     // Erik applies; the help desk prints his letter; he consents and becomes an auditor.
     let erik_pass = keys.write("erik-pass", "quiet harbour umbrella ninety violins\n");

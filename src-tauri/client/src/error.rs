@@ -88,6 +88,15 @@ pub enum ClientError {
     /// A payment order that may not be signed (schema, bank checks, form).
     #[error("payment order: {0}")]
     Order(#[from] crate::orders::OrderError),
+    /// A document was signed and saved with its signature, but the history
+    /// of signatures could not record it: signed, so not to be signed again.
+    #[error("signed and saved ({signature_path}), but not recorded in the history of signatures: {source}")]
+    NotRecorded {
+        /// Where the signature was saved.
+        signature_path: String,
+        /// Why the history could not be written.
+        source: Box<ClientError>,
+    },
 }
 
 /// Exit codes of the `signet` command line, stable for scripts.
@@ -153,6 +162,7 @@ impl ClientError {
             ClientError::Order(_) => "order-invalid",
             ClientError::File { .. } => "file",
             ClientError::NotValid(_) => "not-valid",
+            ClientError::NotRecorded { .. } => "not-recorded",
         }
     }
 

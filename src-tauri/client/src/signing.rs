@@ -299,7 +299,10 @@ fn check_and_save(
         signature_path: signature_path.display().to_string(),
         signature_size: signature.len(),
     };
-    history.record(&signed)?;
+    history.record(&signed).map_err(|e| ClientError::NotRecorded {
+        signature_path: signed.signature_path.clone(),
+        source: Box::new(e),
+    })?;
     Ok(signed)
 }
 

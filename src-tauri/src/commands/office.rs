@@ -370,7 +370,7 @@ pub async fn sign_document(app: AppHandle, id: String) -> CommandResult<SignedDo
         let dir = output_dir(app, "signed")?;
         let history = History::default_location()?;
         let signed = sign_prepared(state, &document, &dir, &history);
-        if signed.is_err() {
+        if signed.as_ref().is_err_and(|e| e.code != "not-recorded") {
             // Nothing was signed: the person may confirm the same order again.
             state.keep_document(document);
         }

@@ -61,6 +61,16 @@ fn read_and_check(paths: &[PathBuf]) -> Result<Vec<Checked>> {
     Ok(out)
 }
 
+/// One line about one file: above the progress bar when it is drawn, on
+/// standard output otherwise (one file, or no terminal).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 fn progress_bar(len: usize, what: &str) -> ProgressBar {
     let bar = if len > 1 {
         ProgressBar::new(len as u64)
@@ -230,15 +240,22 @@ pub fn sign(what: &SignOrders) -> Result<u8> {
         &history,
         |(file, _), outcome| {
             match outcome {
-                Ok(signed) => bar.println(format!(
-                    "signed {} -> {} (SHA-256 {})",
-                    file.path.display(),
-                    signed.signature_path,
-                    signed.sha256
-                )),
+                Ok(signed) => say(
+                    &bar,
+                    format!(
+                        "signed {} -> {} (SHA-256 {})",
+                        file.path.display(),
+                        signed.signature_path,
+                        signed.sha256
+                    ),
+                ),
+                Err(e @ ClientError::NotRecorded { .. }) => {
+                    failed += 1;
+                    say(&bar, format!("{}: {e}", file.path.display()));
+                }
                 Err(e) => {
                     failed += 1;
-                    bar.println(format!("NOT signed {}: {e}", file.path.display()));
+                    say(&bar, format!("NOT signed {}: {e}", file.path.display()));
                 }
             }
             bar.inc(1);
