@@ -231,14 +231,14 @@ pub struct Document<'a> {
 }
 
 /// Who signs: what every saved signature records.
-struct Signer {
+struct SignedBy {
     user_id: String,
     serial: String,
 }
 
-impl Signer {
-    fn of(session: &Session) -> Result<Signer, ClientError> {
-        Ok(Signer {
+impl SignedBy {
+    fn of(session: &Session) -> Result<SignedBy, ClientError> {
+        Ok(SignedBy {
             user_id: session.user_id().to_string(),
             serial: serial_of(session.certificate())?,
         })
@@ -257,7 +257,7 @@ fn request(session: &mut Session, document: &Document<'_>) -> Result<([u8; 32], 
 /// Checks the signature, then saves what `document.placement` says and
 /// records it: nothing is saved unless the signature verified.
 fn check_and_save(
-    signer: &Signer,
+    signed_by: &SignedBy,
     document: &Document<'_>,
     sha256: [u8; 32],
     signature: UncheckedSignature,
@@ -290,11 +290,11 @@ fn check_and_save(
     };
     write_durably(&signature_path, &signature)?;
     let signed = SignedDocument {
-        user_id: signer.user_id.clone(),
+        user_id: signed_by.user_id.clone(),
         name: document.name.to_owned(),
         sha256: hex::encode_upper(sha256),
         signed_at: unix_now(),
-        serial: signer.serial.clone(),
+        serial: signed_by.serial.clone(),
         document_path: document_path.display().to_string(),
         signature_path: signature_path.display().to_string(),
         signature_size: signature.len(),
@@ -314,13 +314,13 @@ pub fn sign_and_save(
     document: Document<'_>,
     history: &History,
 ) -> Result<SignedDocument, ClientError> {
-    let signer = Signer::of(session)?;
+    let signed_by = SignedBy::of(session)?;
     let (sha256, signature) = request(session, &document)?;
-    check_and_save(&signer, &document, sha256, signature, history)
+    check_and_save(&signed_by, &document, sha256, signature, history)
 }
 
 /// Whether `error` ends a batch: the signing process failed or is gone.
-pub fn ends_a_batch(error: &ClientError) -> bool {
+fn ends_a_batch(error: &ClientError) -> bool {
     matches!(error, ClientError::SignerFailed(_) | ClientError::SignerUnavailable(_))
 }
 
@@ -342,16 +342,16 @@ pub fn sign_and_save_each<T: Sync>(
     mut done: impl FnMut(&T, Result<SignedDocument, ClientError>) + Send,
 ) -> Result<(), ClientError> {
     type Signed<'a> = Result<(Document<'a>, [u8; 32], UncheckedSignature), ClientError>;
-    let signer = Signer::of(session)?;
+    let signed_by = SignedBy::of(session)?;
     std::thread::scope(|scope| {
         // One signature waits while the next is made: the core never idles
         // on a slow disk, and little is held at once.
         let (to_save, saving) = std::sync::mpsc::sync_channel::<(usize, Signed<'_>)>(1);
-        let (signer, done) = (&signer, &mut done);
+        let (signed_by, done) = (&signed_by, &mut done);
         let saver = scope.spawn(move || {
             for (index, signed) in saving {
                 let outcome = signed.and_then(|(document, sha256, signature)| {
-                    check_and_save(signer, &document, sha256, signature, history)
+                    check_and_save(signed_by, &document, sha256, signature, history)
                 });
                 done(&items[index], outcome);
             }

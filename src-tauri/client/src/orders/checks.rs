@@ -207,12 +207,14 @@ pub fn date_checks(order: &Order, today: time::Date) -> Vec<Refusal> {
     out.refusals
 }
 
-fn execution_date_problem(date: &str, today: time::Date) -> Option<String> {
+/// What is wrong with a requested execution date (`YYYY-MM-DD`, not before
+/// `today`): the bank check and the form's live check alike.
+pub fn execution_date_problem(date: &str, today: time::Date) -> Option<String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     match time::Date::parse(date, format) {
         Ok(date) if date < today => Some(format!("{date} is in the past (today is {today})")),
         Ok(_) => None,
-        Err(e) => Some(format!("{date:?} is not a date: {e}")),
+        Err(_) => Some(format!("{date:?} is not a date like 2026-12-31")),
     }
 }
 

@@ -13,7 +13,9 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::checks::{amount_problem, bic_problem, iban_problem, identifier_problem, sepa_text_problem};
+use super::checks::{
+    amount_problem, bic_problem, execution_date_problem, iban_problem, identifier_problem, sepa_text_problem,
+};
 use super::{CheckedOrder, OrderError, Version};
 
 /// A structured postal address.
@@ -138,11 +140,7 @@ pub fn field_problem(name: &str, value: &str, today: time::Date) -> Option<Strin
             Ok(amount) => amount_problem(amount),
             Err(_) => Some(format!("{value:?} is not an amount like 1250.00")),
         },
-        "date" => match time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]")) {
-            Ok(date) if date < today => Some(format!("{date} is in the past")),
-            Ok(_) => None,
-            Err(_) => Some(format!("{value:?} is not a date like 2026-12-31")),
-        },
+        "date" => execution_date_problem(value, today),
         "id" => (!value.is_empty()).then(|| identifier_problem(value)).flatten(),
         "name" => text_field("name", value, MAX_NAME, true).err().map(|e| e.to_string()),
         _ => text_field("text", value, MAX_REMITTANCE, false)
