@@ -39,5 +39,8 @@ bash scripts/bench_keyserver.sh
 # The desktop app (cold start, memory, sign click to result): its own section.
 bash scripts/bench_desktop.sh
 
+# Delivery of the signing core (sign-in's signer start): its own section.
+bash scripts/bench_delivery.sh
+
 # Payment orders (validation, summary, signing path): their own section.
 bash scripts/bench_orders.sh

@@ -1,14 +1,40 @@
 #!/usr/bin/env bash
 # `make run`: the key server (both tiers, SQLite) in the background and the
 # desktop app in front; closing the app stops the server.
+#
+# The freshly built signing core is signed as a new release with the
+# development release key (schema/release-keys/) and published to the key
+# server, which delivers it to the app at every sign-in: the app runs it from
+# memory, never from a file. Where no session bus or Secret Service is
+# running (a machine without a desktop session), a private one is started for
+# the app, with its keyring kept in the data directory.
 set -euo pipefail
 bin="$1" data_dir="$2" listen="$3"
+root="$(cd "$(dirname "$0")/.." && pwd)"
 
 mkdir -p "$data_dir"
 log="$data_dir/keyserver.log"
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
+# Publish the signer just built, unless it is the release delivered already.
+signer="$bin/signet-signer"
+sha256=$(sha256sum "$signer" | cut -d' ' -f1)
+listing=$("$bin/signet-keyserver" applet list --data-dir "$data_dir")
+# The builds of the first release listed: the one delivered.
+delivered=$(awk 'NR > 1 && /^release/ { exit } NR > 1 { print }' <<<"$listing")
+if grep -q "sha256 $sha256" <<<"$delivered"; then
+  echo "signer: the built signing core ($sha256) is the release the key server delivers"
+else
+  release="$data_dir/signer-release.json"
+  "$bin/signet-keyserver" applet sign-release --key "$root/schema/release-keys/development.key.pem" \
+    --binary "$signer" --version "$(date +%s)" --out "$release" >/dev/null
+  "$bin/signet-keyserver" applet publish --manifest "$release" --binary "$signer" --data-dir "$data_dir"
+fi
+
 "$bin/signet-keyserver" serve --data-dir "$data_dir" --listen "$listen" >"$log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
+pids+=("$server")
 for _ in $(seq 1 100); do
   grep -q "listening on" "$log" 2>/dev/null && break
   kill -0 "$server" 2>/dev/null || { echo "the key server did not start:"; cat "$log"; exit 1; }
@@ -25,6 +51,33 @@ INFO
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "no display: the key server runs alone (Ctrl-C stops it); start the app from a desktop session"
   wait "$server"
-else
-  SIGNET_SERVER="https://$listen" "$bin/signet-desktop"
+  exit 0
 fi
+
+# The app keeps the server's address and pins in the OS keyring (Secret Service).
+has_secret_service() {
+  [ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] && dbus-send --session --print-reply --dest=org.freedesktop.DBus \
+    /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
+    | grep -q "boolean true"
+}
+if ! has_secret_service; then
+  keyring_dir="$data_dir/desktop-keyring"
+  mkdir -p "$keyring_dir/run" "$keyring_dir/data"
+  chmod 700 "$keyring_dir" "$keyring_dir/run"
+  export XDG_RUNTIME_DIR="$keyring_dir/run"
+  if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+    exec 9< <(dbus-daemon --session --nofork --print-address=1 2>/dev/null)
+    pids+=("$!")
+    read -r DBUS_SESSION_BUS_ADDRESS <&9
+    export DBUS_SESSION_BUS_ADDRESS
+  fi
+  # An empty password: the keyring (in the data directory) is created or opened unlocked.
+  echo | XDG_DATA_HOME="$keyring_dir/data" gnome-keyring-daemon --unlock --components=secrets --foreground \
+    >/dev/null 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 100); do has_secret_service && break; sleep 0.1; done
+  has_secret_service || { echo "the private Secret Service did not start"; exit 1; }
+  echo "no Secret Service was running: started a private session bus and GNOME Keyring for the app"
+  echo "  (its keyring is kept in $keyring_dir/data)"
+fi
+SIGNET_SERVER="https://$listen" "$bin/signet-desktop"

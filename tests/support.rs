@@ -31,12 +31,84 @@ pub struct KeyServer {
     pub base_url: String,
     /// Its data directory.
     pub data_dir: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// The development release key's private half (`schema/release-keys/`),
+/// whose public half the client is built to trust.
+pub fn development_release_key() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/release-keys/development.key.pem")
 }
 
 impl KeyServer {
-    /// Starts the server and waits until it listens.
+    /// Starts the server, publishes the signer built beside this test as
+    /// release 1 (signed with the development release key), and waits until
+    /// it listens: clients get their signer from it, as in production.
     pub fn start() -> KeyServer {
+        let server = KeyServer::start_without_signer();
+        server.publish_signer(1);
+        server
+    }
+
+    /// Signs `binary` as release `version` with the release key `key`
+    /// (offline, on files: `applet sign-release`), with `extra` arguments;
+    /// answers the signed release's file.
+    pub fn sign_release(&self, key: &Path, signer: &Path, version: u64, extra: &[&str]) -> PathBuf {
+        let out = self.dir.path().join(format!("release-{version}-{}.json", extra.len()));
+        let done = Command::new(binary("signet-keyserver"))
+            .args(["applet", "sign-release", "--key"])
+            .arg(key)
+            .arg("--binary")
+            .arg(signer)
+            .args(["--version", &version.to_string(), "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .expect("run sign-release");
+        assert!(
+            done.status.success(),
+            "applet sign-release: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        out
+    }
+
+    /// Runs `signet-keyserver ARGS…` with no data directory (offline steps).
+    pub fn admin_offline(&self, args: &[&str]) -> std::process::Output {
+        Command::new(binary("signet-keyserver"))
+            .args(args)
+            .output()
+            .expect("run")
+    }
+
+    /// `applet publish` of a signed release and its binary.
+    pub fn publish(&self, manifest: &Path, signer: &Path) -> std::process::Output {
+        Command::new(binary("signet-keyserver"))
+            .args(["applet", "publish", "--manifest"])
+            .arg(manifest)
+            .arg("--binary")
+            .arg(signer)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .output()
+            .expect("run publish")
+    }
+
+    /// Signs the built signer with the development release key as release
+    /// `version` and publishes it.
+    pub fn publish_signer(&self, version: u64) {
+        let signer = binary("signet-signer");
+        let manifest = self.sign_release(&development_release_key(), &signer, version, &[]);
+        let out = self.publish(&manifest, &signer);
+        assert!(
+            out.status.success(),
+            "applet publish: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the server with no signer release published.
+    pub fn start_without_signer() -> KeyServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let data_dir = dir.path().join("data");
         let mut child = Command::new(binary("signet-keyserver"))
@@ -67,7 +139,7 @@ impl KeyServer {
             child,
             base_url,
             data_dir,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -335,9 +407,15 @@ pub struct Run {
 impl SecretService {
     /// Runs the `signet` command line in this session, stdin closed.
     pub fn signet(&self, args: &[&str]) -> Run {
+        self.signet_with(args, &[])
+    }
+
+    /// Runs the `signet` command line in this session with `env` added, stdin closed.
+    pub fn signet_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = self
             .command(binary("signet"))
             .args(args)
+            .envs(env.iter().copied())
             .env_remove("SIGNET_USER")
             .stdin(Stdio::null())
             .output()

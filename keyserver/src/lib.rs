@@ -12,6 +12,8 @@
 //!   ([`keys::consent`], [`keys::letter`]), the audit log ([`keys::audit`]),
 //!   its secrets ([`keys::storage_key`], [`keys::server_keys`]) and the API
 //!   description ([`keys::openapi`]);
+//! * [`offline_release`] — signing releases of the signing core with the
+//!   offline release key, on the release manager's machine (no tier runs it);
 //! * [`web`] — the web tier, the internet-facing one: HTTPS, the
 //!   allow-list, limits, forwarding over the internal link. It is its own
 //!   crate (`signet-keyserver-web`, `keyserver/web/`), which links no
@@ -21,6 +23,7 @@
 //!   written atomically with mode 0600 ([`secret_file`]).
 
 pub mod keys;
+pub mod offline_release;
 
 pub use signet_keyserver_web as web;
 pub use signet_keyserver_web::{error, json, rate_limit, route_table, secret_file};

@@ -6,6 +6,9 @@
 //! signet-keyserver web   --listen ADDR --key-tier ADDR|unix:PATH --link-secret-file F
 //!                        [--tls-cert PEM --tls-key PEM | --state-dir DIR]
 //! signet-keyserver audit verify --data-dir DIR [--database URL]
+//! signet-keyserver admin bootstrap | set-role …
+//! signet-keyserver applet release-key | endorse-key | sign-release …   (offline, on files)
+//! signet-keyserver applet publish | list | bundled-signer … --data-dir DIR
 //! ```
 //!
 //! `serve` runs both tiers in one process: the web tier on HTTPS at
@@ -104,6 +107,97 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Releases of the signing core: signed offline, published to the key tier.
+    Applet {
+        #[command(subcommand)]
+        command: AppletCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppletCommand {
+    /// Makes an offline release key (RSA-3072): the private half (mode 0600)
+    /// and its public half, which clients are built to trust.
+    ReleaseKey {
+        /// Where to write the private half (PKCS#8 PEM); never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the public half (SPKI PEM).
+        #[arg(long)]
+        public_out: PathBuf,
+    },
+    /// The current release key endorses a new one (key rotation).
+    EndorseKey {
+        /// The current release key (private half).
+        #[arg(long)]
+        key: PathBuf,
+        /// The new release key's public half.
+        #[arg(long)]
+        new_public: PathBuf,
+        /// Where to write the endorsement (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Signs a release of signer binaries with the release key, on files
+    /// only: it never touches a key server's data directory.
+    SignRelease {
+        /// The release key (private half).
+        #[arg(long)]
+        key: PathBuf,
+        /// A signer binary, as `TARGET=FILE`, or `FILE` for this machine's target (repeatable).
+        #[arg(long = "binary", required = true)]
+        binaries: Vec<String>,
+        /// Release number: higher than every release before it.
+        #[arg(long)]
+        version: u64,
+        /// The version people read (default: this program's).
+        #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
+        label: String,
+        /// The signer protocol the binaries speak (default: this program's).
+        #[arg(long, default_value_t = signet_schema::protocol::PROTOCOL_VERSION)]
+        protocol_version: u32,
+        /// Endorsements from a key clients trust to --key, oldest first (repeatable).
+        #[arg(long = "endorsement")]
+        endorsements: Vec<PathBuf>,
+        /// Where to write the signed release (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Publishes a signed release and its binaries on the key tier.
+    Publish {
+        /// The signed release (`sign-release --out`).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Each binary the release lists (repeatable).
+        #[arg(long = "binary", required = true)]
+        binaries: Vec<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lists the published releases, newest (the one delivered) first.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Whether clients that cannot run a delivered signer from memory may
+    /// run the one installed beside them: `refused` (default) or `allowed`.
+    BundledSigner {
+        /// `refused` or `allowed`.
+        policy: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// The key tier's data directory and database.
+#[derive(Args)]
+struct StoreArgs {
+    /// The key tier's data directory.
+    #[arg(long, env = "SIGNET_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Database URL (default: SQLite in the data directory).
+    #[arg(long, env = "SIGNET_DATABASE_URL")]
+    database: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -392,6 +486,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Applet { command } => applet(command),
         Command::Audit {
             command: AuditCommand::Verify { data_dir, database },
         } => {
@@ -418,4 +513,112 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
         }
     }
+}
+
+/// `signet-keyserver applet …`.
+#[allow(clippy::print_stdout)]
+fn applet(command: AppletCommand) -> Result<ExitCode, String> {
+    use signet_keyserver::offline_release::{self as offline, ReleaseInfo};
+    let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()));
+    match command {
+        AppletCommand::ReleaseKey { out, public_out } => {
+            let fingerprint = offline::new_release_key(&out, &public_out).map_err(|e| e.to_string())?;
+            println!("release key written to {} (keep it offline)", out.display());
+            println!("public half in {}: SHA-256 {fingerprint}", public_out.display());
+        }
+        AppletCommand::EndorseKey { key, new_public, out } => {
+            let old = offline::read_release_key(&key).map_err(|e| e.to_string())?;
+            let new = offline::read_public_key(&new_public).map_err(|e| e.to_string())?;
+            let endorsement = offline::endorse_key(&old, &new).map_err(|e| e.to_string())?;
+            let json = serde_json::to_vec_pretty(&endorsement).map_err(|e| e.to_string())?;
+            std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("endorsement of {} written to {}", new_public.display(), out.display());
+        }
+        AppletCommand::SignRelease {
+            key,
+            binaries,
+            version,
+            label,
+            protocol_version,
+            endorsements,
+            out,
+        } => {
+            let key = offline::read_release_key(&key).map_err(|e| e.to_string())?;
+            let mut builds = Vec::new();
+            for binary in &binaries {
+                let (target, file) = match binary.split_once('=') {
+                    Some((target, file)) => (target.to_owned(), PathBuf::from(file)),
+                    None => (env!("SIGNET_TARGET").to_owned(), PathBuf::from(binary)),
+                };
+                builds.push((target, read(&file)?));
+            }
+            let endorsements = endorsements
+                .iter()
+                .map(|path| {
+                    serde_json::from_slice(&read(path)?)
+                        .map_err(|e| format!("{}: not an endorsement ({e})", path.display()))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let info = ReleaseInfo {
+                version,
+                label,
+                protocol_version,
+                published_at: system_clock()(),
+            };
+            let release = offline::sign_release(&key, &info, &builds, endorsements).map_err(|e| e.to_string())?;
+            let json = serde_json::to_vec_pretty(&release).map_err(|e| e.to_string())?;
+            std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("release {version} ({}) signed: {}", info.label, out.display());
+        }
+        AppletCommand::Publish {
+            manifest,
+            binaries,
+            store,
+        } => {
+            let release = read(&manifest)?;
+            let binaries = binaries.iter().map(|p| read(p)).collect::<Result<Vec<_>, String>>()?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref())?;
+            let published = tier.publish_signer(&release, &binaries).map_err(|f| f.body.message)?;
+            println!(
+                "published signer release {} ({}) for {}",
+                published.version,
+                published.label,
+                published
+                    .builds
+                    .iter()
+                    .map(|b| b.target.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        AppletCommand::List { store } => {
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref())?;
+            let releases = tier.signer_releases().map_err(|f| f.body.message)?;
+            if releases.is_empty() {
+                println!("no signer release is published");
+            }
+            for (i, release) in releases.iter().enumerate() {
+                let mark = if i == 0 { " (delivered)" } else { "" };
+                println!(
+                    "release {} ({}, protocol {}){mark}",
+                    release.version, release.label, release.protocol_version
+                );
+                for build in &release.builds {
+                    println!("  {}  {} bytes  sha256 {}", build.target, build.size, build.sha256);
+                }
+            }
+        }
+        AppletCommand::BundledSigner { policy, store } => {
+            let policy: signet_schema::release::BundledSigner = policy
+                .parse()
+                .map_err(|_| format!("`{policy}`: the policy is `refused` or `allowed`"))?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref())?;
+            tier.set_bundled_signer(policy).map_err(|f| f.body.message)?;
+            println!(
+                "installed signers are now {} where a delivered one cannot run",
+                policy.as_str()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

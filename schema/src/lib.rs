@@ -9,7 +9,9 @@
 //! * [`api`] — the key server's HTTP request and response bodies and its error type;
 //! * [`channel`] — the sealed channel's bootstrap document, session opening and sealed messages;
 //! * [`protocol`] — the framed, versioned messages between the desktop app and
-//!   the ephemeral signer process.
+//!   the ephemeral signer process;
+//! * [`release`] — signed releases of the signing core, which the key server
+//!   delivers to clients.
 //!
 //! This crate does no I/O and no cryptography: parsing returns a well-formed
 //! value or a [`FormatError`] that names the field at fault.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod protocol;
 pub mod record;
 pub mod registration;
+pub mod release;
 pub mod time;
 pub mod vocabulary;
 

@@ -176,6 +176,11 @@ vocabulary! {
         PassphraseChanged = "passphrase.changed",
         /// The operator granted a role.
         RoleGranted = "role.granted",
+        /// The operator changed whether clients may fall back to their
+        /// installed signer where they cannot run a delivered one.
+        SignerPolicyChanged = "signer.policy_changed",
+        /// The operator published a signed release of the signing core.
+        SignerPublished = "signer.published",
         /// A successful sign-in reset the failure counter.
         SigninCounterReset = "signin.counter_reset",
         /// A sign-in failed (wrong verifier).

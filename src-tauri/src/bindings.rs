@@ -19,6 +19,7 @@ mod tests {
     use crate::commands::office::{Applied, BatchEntry, BatchSigned, Consented, PageFile, Revoked, SessionInfo};
     use crate::error::CommandError;
     use crate::orders::OrderReview;
+    use signet_client::delivery::{SignerIdentity, SignerOrigin};
     use signet_client::orders::summary::{AccountTotal, CurrencyTotal, PaymentRow, Summary};
     use signet_client::orders::{NewAddress, NewBatch, NewOrder, NewPayment};
     use signet_client::passphrase::Strength;
@@ -68,6 +69,8 @@ mod tests {
             Applied,
             Consented,
             CertificateView,
+            SignerOrigin,
+            SignerIdentity,
             SessionInfo,
             NewAddress,
             NewPayment,

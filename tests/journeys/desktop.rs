@@ -49,6 +49,34 @@ impl Shots {
     }
 }
 
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Files under `dir` (symbolic links not followed) whose bytes are `wanted`.
+fn copies_of(wanted: &[u8], dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file()
+                && entry.metadata().is_ok_and(|m| m.len() == wanted.len() as u64)
+                && std::fs::read(entry.path()).is_ok_and(|bytes| bytes == wanted)
+            {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
 fn home(keys: &SecretService) -> PathBuf {
     let out = keys.command("sh").args(["-c", "echo $HOME"]).output().expect("sh");
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
@@ -239,7 +267,32 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     app.click("#nav [data-screen=keys]");
     app.wait_text("#history", &order_name, LONG);
     let first_certificate = app.wait_text("#keys-certificate", "Dana Example", LONG);
+    let signer_shown = app.wait_text("#keys-signer", "Delivered by the key server", LONG);
+    let signer_file = signet_journeys::binary("signet-signer");
+    let signer_bytes = std::fs::read(&signer_file).expect("the built signer");
+    assert!(
+        signer_shown.replace(' ', "").contains(&hex_sha256(&signer_bytes)),
+        "{signer_shown}"
+    );
     shots.take(&app, "keys");
+    // The delivered signer runs from a sealed memfd, and no copy of it is on
+    // this computer's disk: not in the app's home, not in the temporary directories.
+    let signers = processes("signet-signer", &marker);
+    assert_eq!(signers.len(), 1, "one signer: {signers:?}");
+    let exe = std::fs::read_link(format!("/proc/{}/exe", signers[0])).expect("the signer's executable");
+    assert!(
+        exe.to_string_lossy().starts_with("/memfd:signet-signer"),
+        "the signer runs from {exe:?}"
+    );
+    for dir in [
+        home.clone(),
+        std::env::temp_dir(),
+        PathBuf::from("/var/tmp"),
+        PathBuf::from("/dev/shm"),
+    ] {
+        let copies = copies_of(&signer_bytes, &dir);
+        assert!(copies.is_empty(), "the signer was written to disk: {copies:?}");
+    }
 
     // A new pass phrase: the fields are emptied, the old one no longer opens the key.
     app.fill("#cp-current", dana_pass);
@@ -367,6 +420,15 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
         (1, 1),
         "one app, one signer: {apps:?} {signers:?}"
     );
+    // The delivered signer's sealed memfd lives in the app, and goes with it.
+    let memfds = std::fs::read_dir(format!("/proc/{}/fd", apps[0]))
+        .expect("the app's descriptors")
+        .flatten()
+        .filter(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|l| l.to_string_lossy().starts_with("/memfd:signet-signer"))
+        })
+        .count();
+    assert_eq!(memfds, 1, "the app holds the delivered signer in one memfd");
     let close = std::process::Command::new("/usr/bin/python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("close_window.py"))
         .arg(apps[0].to_string())

@@ -12,7 +12,7 @@ export type CertificateStatus = "active" | "superseded" | "revoked";
 
 export type RevocationReason = "unspecified" | "key-compromise" | "affiliation-changed" | "superseded" | "cessation-of-operation";
 
-export type AuditEventKind = "application.created" | "application.expired" | "application.locked" | "certificate.issued" | "certificate.revoked" | "certificate.superseded" | "consent.failed" | "crl.published" | "helpdesk.bootstrapped" | "key.erased" | "key.replaced" | "letter.dispatched" | "letter.downloaded" | "letter.printed" | "passphrase.changed" | "role.granted" | "signin.counter_reset" | "signin.failed" | "user.activated" | "user.locked" | "user.reset" | "user.revoked" | "user.signed_in" | "user.unlocked";
+export type AuditEventKind = "application.created" | "application.expired" | "application.locked" | "certificate.issued" | "certificate.revoked" | "certificate.superseded" | "consent.failed" | "crl.published" | "helpdesk.bootstrapped" | "key.erased" | "key.replaced" | "letter.dispatched" | "letter.downloaded" | "letter.printed" | "passphrase.changed" | "role.granted" | "signer.policy_changed" | "signer.published" | "signin.counter_reset" | "signin.failed" | "user.activated" | "user.locked" | "user.reset" | "user.revoked" | "user.signed_in" | "user.unlocked";
 
 export type SignatureScheme = "rsa-pss-sha256" | "rsa-pkcs1v15-sha256";
 
@@ -101,7 +101,7 @@ problems: Array<string>,
  */
 suggestions: Array<string>, };
 
-export type Step = "starting-signer" | "opening-channel" | "generating-key" | "deriving-keys" | "contacting" | "opening-record" | "done";
+export type Step = "fetching-signer" | "starting-signer" | "opening-channel" | "generating-key" | "deriving-keys" | "contacting" | "opening-record" | "done";
 
 export type Progress = { 
 /**
@@ -163,6 +163,30 @@ sha1: string,
  */
 pem: string, };
 
+export type SignerOrigin = "delivered" | "bundled";
+
+export type SignerIdentity = { 
+/**
+ * Delivered or installed.
+ */
+origin: SignerOrigin, 
+/**
+ * The release's number (the key server's current release, also for an installed signer).
+ */
+version: number, 
+/**
+ * The version people read, e.g. `0.1.0`.
+ */
+label: string, 
+/**
+ * SHA-256 of the binary that runs, hex.
+ */
+sha256: string, 
+/**
+ * The key the release was signed with: `development`, or the start of its fingerprint.
+ */
+releaseKey: string, };
+
 export type SessionInfo = { 
 /**
  * User id.
@@ -191,7 +215,11 @@ certificate: CertificateView | null,
 /**
  * The signing process's id (it holds the key).
  */
-signerPid: number, };
+signerPid: number, 
+/**
+ * Which signing core runs: its release, where it came from, its hash.
+ */
+signer: SignerIdentity, };
 
 export type NewAddress = { 
 /**

@@ -7,6 +7,7 @@
 //! them on the blocking pool.
 
 mod admin;
+pub mod applet;
 pub mod audit;
 pub mod ca;
 pub mod channel;
@@ -142,6 +143,8 @@ pub struct KeyTier {
     pub(crate) data_dir: PathBuf,
     pub(crate) channel: ChannelServer,
     pub(crate) releases: sign_in_cache::SignInCache,
+    /// The signer manifest last served, with its freshness statement.
+    pub(crate) manifests: applet::ManifestCache,
     /// Per-user limits for sealed bodies, which the web tier cannot read
     /// (see [`KeyTier::limit_sealed_users`]).
     pub(crate) sealed_users: std::sync::OnceLock<crate::rate_limit::RateLimits>,
@@ -164,6 +167,7 @@ impl KeyTier {
     ) -> Self {
         KeyTier {
             releases: sign_in_cache::SignInCache::new(db.clone()),
+            manifests: applet::ManifestCache::default(),
             sealed_users: std::sync::OnceLock::new(),
             verifier_mac: keyed_mac(&storage, b"verifier"),
             db,

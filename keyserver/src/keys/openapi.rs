@@ -122,6 +122,7 @@ fn tags() -> Value {
     json!([
         { "name": "public", "description": "Published material: policy, CA certificate, CRL, certificates, this document." },
         { "name": "channel", "description": "Opening the sealed channel to the key tier." },
+        { "name": "signer delivery", "description": "Signed releases of the signing core, which clients fetch, check and run from memory." },
         { "name": "registration", "description": "Applying, consenting with the letter's phrase, re-registering." },
         { "name": "sign-in", "description": "Releasing the sealed key record to the user who proves the pass phrase." },
         { "name": "revocation", "description": "Revoking one's own key." },
@@ -614,6 +615,30 @@ fn doc(id: RouteId) -> Doc {
                 "A certificate as published, with its status and, when revoked, when and why.",
             )
         },
+        R::SignerRelease => Doc {
+            errors: &[C::NotFound],
+            ..text(
+                "getSignerRelease",
+                "signer delivery",
+                "The current release of the signing core",
+                "The newest published release as the offline release key signed it (version, signer protocol, \
+                 each target's binary by SHA-256 and size), with the key tier's freshness statement over it, \
+                 signed by its integrity key and valid for seven days, which also carries the policy on \
+                 installed signers. Clients run a signer only from a release that passes every check; 404 \
+                 while none is published.",
+            )
+        },
+        R::SignerBinary => Doc {
+            raw: Some((binary(), "The signer binary whose SHA-256 the path names.")),
+            errors: &[C::NotFound],
+            ..text(
+                "getSignerBinary",
+                "signer delivery",
+                "A signer binary, by SHA-256",
+                "A binary named by a published release. The bytes behind a hash never change, so the answer \
+                 may be cached for good; clients check the hash and size against the signed release.",
+            )
+        },
         R::Reregister => Doc {
             errors: &[C::SigninFailed, C::Locked, C::Revoked],
             ..text(
@@ -825,6 +850,7 @@ fn schema_named(name: &str) -> Option<Body> {
         "StaffRevokeRequest" => named::<StaffRevokeRequest>(),
         "EventInfo" => named::<EventInfo>(),
         "AuditVerification" => named::<AuditVerification>(),
+        "ReleaseManifest" => named::<signet_schema::release::ReleaseManifest>(),
         "SignedBootstrap" => written(
             "SignedBootstrap",
             "A bootstrap document as served: its exact JSON bytes and the integrity key's signature over them. \

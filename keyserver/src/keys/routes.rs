@@ -102,6 +102,12 @@ fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,
         R::CaPem => read_bytes(route, tier, |t, _| t.ca_pem()),
         R::Crl => read_bytes(route, tier, |t, _| t.current_crl()),
         R::Certificate => read(route, tier, |t, p| t.certificate(p)),
+        R::SignerRelease => with_cache_control(read(route, tier, |t, _| t.signer_manifest()), "no-cache"),
+        R::SignerBinary => with_cache_control(
+            read_bytes(route, tier, |t, p| t.signer_binary(p)),
+            // Named by its hash: the bytes behind this URL never change.
+            "public, max-age=31536000, immutable",
+        ),
         R::Reregister => signed(route, tier, |t, req, _| t.reregister(req)),
         R::Letters => signed(route, tier, |t, req, _| t.letters(req)),
         R::LetterPdf => signed_bytes(route, tier, |t, req, p| t.letter_pdf(req, p)),
@@ -196,6 +202,21 @@ where
         .and(signed_request())
         .and_then(move |p: Parameters, t: Arc<KeyTier>, req: SignedRequest| {
             blocking(move || work(&t, req, parameter(&p)))
+        })
+        .boxed()
+}
+
+/// `route` with a `Cache-Control` header on its successful answers.
+fn with_cache_control(route: BoxedFilter<(Response,)>, value: &'static str) -> BoxedFilter<(Response,)> {
+    route
+        .map(move |mut response: Response| {
+            if response.status().is_success() {
+                response.headers_mut().insert(
+                    warp::http::header::CACHE_CONTROL,
+                    warp::http::HeaderValue::from_static(value),
+                );
+            }
+            response
         })
         .boxed()
 }

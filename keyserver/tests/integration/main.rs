@@ -7,6 +7,7 @@
 
 mod common;
 
+mod applet;
 mod ca_openssl;
 mod channel;
 mod crash;

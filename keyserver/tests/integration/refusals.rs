@@ -28,6 +28,7 @@ fn concrete(route: &Route) -> String {
             "{serial}" => "0A1B2C3D",
             "{application}" => "app-0001",
             "{user}" => "nobody",
+            "{sha256}" => "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             other => other,
         })
         .collect::<Vec<_>>()

@@ -67,6 +67,8 @@ pub enum RouteId {
     CaPem,
     Crl,
     Certificate,
+    SignerRelease,
+    SignerBinary,
     Reregister,
     Letters,
     LetterPdf,
@@ -175,6 +177,18 @@ pub const ROUTES: &[Route] = &[
         "/v1/certificates/{serial}",
         Anyone,
         Json("CertificateInfo"),
+    ),
+    get(
+        RouteId::SignerRelease,
+        "/v1/signer/release",
+        Anyone,
+        Json("ReleaseManifest"),
+    ),
+    get(
+        RouteId::SignerBinary,
+        "/v1/signer/binaries/{sha256}",
+        Anyone,
+        Raw("application/octet-stream"),
     ),
     post(
         RouteId::Reregister,

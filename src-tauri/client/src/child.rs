@@ -44,7 +44,10 @@ impl SignerProcess {
     /// Starts the signer binary at `path` with extra `args`, telling it our
     /// process id so that it can check it was not orphaned before starting.
     pub fn start(path: &Path, args: &[&str]) -> io::Result<SignerProcess> {
+        use std::os::unix::process::CommandExt as _;
         let mut child = Command::new(path)
+            // A delivered signer's path is `/proc/self/fd/N`: its name is its own.
+            .arg0("signet-signer")
             .args(args)
             .arg("--parent-pid")
             .arg(std::process::id().to_string())

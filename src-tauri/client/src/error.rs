@@ -55,6 +55,9 @@ pub enum ClientError {
     /// The signer program could not be found or started.
     #[error("the signing process could not be started: {0}; reinstall Signet")]
     SignerUnavailable(String),
+    /// The signing core the key server delivered failed a check and was not run.
+    #[error("the signing core the key server delivered was refused and did not run: {0}")]
+    SignerRejected(String),
     /// The signer refused a request (wrong pass phrase, damaged record…).
     #[error("{message}")]
     SignerRefused {
@@ -148,6 +151,7 @@ impl ClientError {
             },
             ClientError::UnexpectedAnswer(_) => "unexpected-answer",
             ClientError::SignerUnavailable(_) => "signer-unavailable",
+            ClientError::SignerRejected(_) => "signer-rejected",
             ClientError::SignerRefused { code, .. } => match code {
                 SignerCode::WrongPassphrase => "wrong-passphrase",
                 SignerCode::KdfTooWeak => "kdf-too-weak",
@@ -181,7 +185,9 @@ impl ClientError {
                 code: SignerCode::WrongPassphrase,
                 ..
             } => exit::AUTHENTICATION,
-            ClientError::SignerUnavailable(_) | ClientError::SignerFailed(_) => exit::SIGNER,
+            ClientError::SignerUnavailable(_) | ClientError::SignerRejected(_) | ClientError::SignerFailed(_) => {
+                exit::SIGNER
+            }
             ClientError::NotValid(_) => exit::NOT_VALID,
             ClientError::Input { .. } => exit::USAGE,
             ClientError::Order(crate::orders::OrderError::Input { .. }) => exit::USAGE,

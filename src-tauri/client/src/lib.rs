@@ -2,6 +2,7 @@
 //!
 //! - [`server`]: the key server over HTTPS, its certificate pinned ([`tls`]);
 //! - [`settings`]: the server's address and pins, kept in the OS keyring only;
+//! - [`delivery`]: the signing core as the key server delivers it, checked and run from memory;
 //! - [`child`]: the parent's side of the pipe protocol: start a signing process, talk to it;
 //! - [`signer`]: supervision of the signing process, the only holder of keys;
 //! - [`session`]: the flows — apply, consent, sign in, sign, change pass
@@ -12,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod child;
+pub mod delivery;
 pub mod error;
 pub mod orders;
 pub mod passphrase;

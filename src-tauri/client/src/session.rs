@@ -21,6 +21,7 @@ use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFor
 use signet_schema::vocabulary::Role;
 use signet_schema::{RegistrationData, SignatureScheme};
 
+use crate::delivery::{self, SignerImage};
 use crate::error::{ClientError, Result};
 use crate::server::{Answer, KeyServer, SEALED, decode, refusal, success};
 use crate::settings::{Settings, SettingsStore};
@@ -47,6 +48,8 @@ pub fn random_nonce() -> Result<String> {
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
+    /// Fetching and checking the signing core the key server delivers.
+    FetchingSigner,
     /// Starting the signing process.
     StartingSigner,
     /// Opening the sealed channel to the key server.
@@ -149,10 +152,29 @@ impl Connection {
         self.server.get_bytes("/v1/crl")
     }
 
+    /// The signer the key server delivers, checked and ready to start (see
+    /// [`crate::delivery`]); pins the key tier's integrity key on first use.
+    pub fn signer_image(&mut self) -> Result<Arc<SignerImage>> {
+        let (image, integrity_key) =
+            delivery::deliver(&self.server, &self.store, self.settings.integrity_key.as_deref())?;
+        if self.settings.integrity_key.is_none() {
+            self.settings.integrity_key = Some(integrity_key);
+            self.store.save(&self.settings)?;
+        }
+        Ok(image)
+    }
+
+    /// Starts the delivered signer.
+    fn start_signer(&mut self, progress: &mut dyn FnMut(Step)) -> Result<Signer> {
+        progress(Step::FetchingSigner);
+        let image = self.signer_image()?;
+        progress(Step::StartingSigner);
+        Signer::start(&image)
+    }
+
     /// A signer with a sealed channel to the key tier open in it.
     fn sealed_signer(&mut self, progress: &mut dyn FnMut(Step)) -> Result<Signer> {
-        progress(Step::StartingSigner);
-        let mut signer = Signer::start()?;
+        let mut signer = self.start_signer(progress)?;
         progress(Step::OpeningChannel);
         self.open_channel(&mut signer)?;
         Ok(signer)
@@ -527,8 +549,7 @@ impl Session {
         let sealing = new.unwrap_or_else(|| Passphrase::new(String::from_utf8_lossy(current.expose()).into_owned()));
         let verifier = self.current_verifier(current, progress)?;
         let policy = self.connection.policy()?;
-        progress(Step::StartingSigner);
-        let mut next = Signer::start()?;
+        let mut next = self.connection.start_signer(progress)?;
         progress(Step::GeneratingKey);
         let (record, certification_request, new_verifier) = expect_answer!(
             next.call(Request::GenerateKey {

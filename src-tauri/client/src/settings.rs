@@ -1,7 +1,9 @@
 //! What this computer remembers about the key server, kept in the OS keyring
 //! (Secret Service on Linux, Keychain on macOS, Credential Manager on
 //! Windows) and nowhere else: the server's address, its pinned certificate
-//! fingerprint, its pinned integrity key, and the user id last signed in.
+//! fingerprint, its pinned integrity key, and the user id last signed in;
+//! and, apart from the server, the highest release of the signing core
+//! accepted for each release key, so that no server can hand back an older one.
 //!
 //! Never a private key, a pass phrase or anything derived from one. When no
 //! keyring is available the client stops with a clear message instead of
@@ -18,6 +20,7 @@ use crate::tls::Fingerprint;
 /// The keyring service name shared by the desktop app and the command line.
 pub const SERVICE: &str = "signet";
 const ENTRY: &str = "key-server";
+const RELEASES_ENTRY: &str = "signer-releases";
 
 /// The remembered key server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,10 +72,48 @@ impl SettingsStore {
     }
 
     fn entry(&self) -> Result<keyring::Entry> {
+        self.named_entry(ENTRY)
+    }
+
+    fn named_entry(&self, name: &str) -> Result<keyring::Entry> {
         if let Err(e) = keyring::Entry::store_status() {
             return Err(ClientError::Keyring(e.to_string()));
         }
-        keyring::Entry::new(&self.service, ENTRY).map_err(keyring_error)
+        keyring::Entry::new(&self.service, name).map_err(keyring_error)
+    }
+
+    fn accepted_releases(&self) -> Result<std::collections::BTreeMap<String, u64>> {
+        match self.named_entry(RELEASES_ENTRY)?.get_password() {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                ClientError::Keyring(format!(
+                    "the record of accepted signer releases is damaged ({e}); it cannot be rebuilt here: ask \
+                     your help desk"
+                ))
+            }),
+            Err(keyring::Error::NoEntry) => Ok(Default::default()),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+
+    /// The highest release of the signing core accepted under the release
+    /// key whose SHA-256 fingerprint is `release_key` (hex), if any.
+    pub fn accepted_release(&self, release_key: &str) -> Result<Option<u64>> {
+        Ok(self.accepted_releases()?.get(release_key).copied())
+    }
+
+    /// Remembers that release `version` was accepted under `release_key`,
+    /// unless a higher one was.
+    pub fn accept_release(&self, release_key: &str, version: u64) -> Result<()> {
+        let mut releases = self.accepted_releases()?;
+        let highest = releases.entry(release_key.to_owned()).or_default();
+        if *highest >= version {
+            return Ok(());
+        }
+        *highest = version;
+        let text = serde_json::to_string(&releases).map_err(|e| ClientError::Keyring(e.to_string()))?;
+        self.named_entry(RELEASES_ENTRY)?
+            .set_password(&text)
+            .map_err(keyring_error)
     }
 
     /// Checks that a keyring is there and answers.

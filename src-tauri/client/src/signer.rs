@@ -1,7 +1,8 @@
 //! Supervision of the signing process: the only place a private key exists
 //! in clear on this computer.
 //!
-//! A [`Signer`] is started at sign-in and ended at sign-out, on idle
+//! A [`Signer`] is started at sign-in, from the image the key server
+//! delivered ([`crate::delivery`]), and ended at sign-out, on idle
 //! time-out, when the window closes and when the app exits; it is killed if
 //! it does not end politely, and it ends by itself if this process dies
 //! (`PR_SET_PDEATHSIG` and a parent check on its side).
@@ -11,16 +12,18 @@ use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::child::SignerProcess;
+use crate::delivery::{SignerIdentity, SignerImage};
 use signet_schema::protocol::{HardeningReport, Request, Response};
 
 use crate::error::{ClientError, Result};
 
-/// Environment variable naming the signer binary (tests, unusual installs).
+/// Environment variable naming the installed signer binary (unusual
+/// installs), run only where the key server's policy allows it.
 pub const SIGNER_ENV: &str = "SIGNET_SIGNER";
 /// The signer binary's file name.
 pub const SIGNER_BINARY: &str = "signet-signer";
 
-/// Finds the signer: `$SIGNET_SIGNER`, else next to this program.
+/// Finds the installed signer: `$SIGNET_SIGNER`, else next to this program.
 pub fn locate() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os(SIGNER_ENV) {
         let path = PathBuf::from(path);
@@ -93,6 +96,7 @@ pub struct Signer {
     process: Option<SignerProcess>,
     pid: u32,
     hardening: HardeningReport,
+    identity: SignerIdentity,
     last_used: Instant,
     /// Whether a sealed channel to the key tier is open in it.
     pub(crate) channel_open: bool,
@@ -105,15 +109,10 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// Starts the signer found by [`locate`] and checks it is hardened.
-    pub fn start() -> Result<Signer> {
-        Self::start_with(&[])
-    }
-
-    /// Starts the signer with extra arguments (e.g. `--idle-timeout`).
-    pub fn start_with(args: &[&str]) -> Result<Signer> {
-        let path = locate()?;
-        let mut process = spawn(&path, args)?;
+    /// Starts the signer `image` (see [`crate::delivery::deliver`]) and
+    /// checks it is hardened.
+    pub fn start(image: &SignerImage) -> Result<Signer> {
+        let mut process = spawn(&image.program(), &[])?;
         let (pid, hardening) = match process.call(Request::Hello)? {
             Response::Ready { pid, hardening, .. } => (pid, hardening),
             other => return Err(ClientError::SignerFailed(format!("unexpected greeting {other:?}"))),
@@ -127,6 +126,7 @@ impl Signer {
             process: Some(process),
             pid,
             hardening,
+            identity: image.identity.clone(),
             last_used: Instant::now(),
             channel_open: false,
         })
@@ -135,6 +135,11 @@ impl Signer {
     /// The process id (the desktop app watches it).
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// Which signer runs: its release, where it came from, its hash.
+    pub fn identity(&self) -> &SignerIdentity {
+        &self.identity
     }
 
     /// The protection the signer reported at start.

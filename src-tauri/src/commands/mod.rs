@@ -46,6 +46,7 @@ pub(crate) fn report(app: &AppHandle, text: String) {
 pub(crate) fn progress(app: &AppHandle) -> impl FnMut(Step) + '_ {
     move |step| {
         let text = match step {
+            Step::FetchingSigner => "Fetching and checking the signing core from the key server…",
             Step::StartingSigner => "Starting the signing process…",
             Step::OpeningChannel => "Opening a sealed channel to the key server…",
             Step::GeneratingKey => "Generating your key pair and sealing it under your pass phrase…",

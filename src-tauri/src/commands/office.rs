@@ -127,6 +127,8 @@ pub struct SessionInfo {
     pub certificate: Option<CertificateView>,
     /// The signing process's id (it holds the key).
     pub signer_pid: u32,
+    /// Which signing core runs: its release, where it came from, its hash.
+    pub signer: signet_client::delivery::SignerIdentity,
 }
 
 fn session_info_of(session: &mut signet_client::Session) -> SessionInfo {
@@ -138,6 +140,7 @@ fn session_info_of(session: &mut signet_client::Session) -> SessionInfo {
         key_bits: session.key_bits(),
         certificate: view(session.certificate()),
         signer_pid: session.signer().pid(),
+        signer: session.signer().identity().clone(),
     }
 }
 

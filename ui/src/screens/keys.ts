@@ -29,11 +29,14 @@ import { signInNotice } from "./signin";
 
 // The certificate in use.
 const certificate = h("div", { id: "keys-certificate" });
+// The signing core that holds the key in this session.
+const signingCore = h("div", { id: "keys-signer" });
 
 function showCertificate(): void {
   const session = state.session;
   if (!session) {
     certificate.replaceChildren();
+    signingCore.replaceChildren();
     return;
   }
   const view = session.certificate;
@@ -50,7 +53,23 @@ function showCertificate(): void {
         ])
       : h("p", {}, `No certificate is on record for this key (RSA, ${session.keyBits} bits).`),
   );
+  const signer = session.signer;
+  fill(
+    signingCore,
+    facts([
+      ["Release", `${signer.label} (release ${signer.version})`],
+      [
+        "Came from",
+        signer.origin === "delivered"
+          ? "Delivered by the key server, running from memory only"
+          : "Installed on this computer (it cannot run a signer from memory; the key server allows this)",
+      ],
+      ["SHA-256", pairs(signer.sha256)],
+      ["Release key", signer.releaseKey === "development" ? "Development key (not for production)" : signer.releaseKey],
+    ]),
+  );
 }
+
 
 // Signatures made on this computer.
 const history = h("table", { id: "history", class: "data" });
@@ -205,6 +224,7 @@ const section = screen(
   "My key",
   "Your certificate, what you signed on this computer, and what you can do with your key.",
   card("Certificate in use", certificate),
+  card("Signing core", signingCore),
   card("Signatures made on this computer", h("div", { class: "table-wrap" }, history)),
   card("Change pass phrase", changeForm),
   card("New key pair", newKeyForm),

@@ -655,3 +655,115 @@ pub mod sign_in_generation {
             .first(c)?)
     }
 }
+
+/// A published release of the signing core (`signer_releases`).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::signer_releases)]
+pub struct SignerRelease {
+    /// Release number, higher for every newer release.
+    pub version: i64,
+    pub label: String,
+    pub protocol_version: i64,
+    /// JSON of `signet_schema::release::SignedRelease`.
+    pub signed_release: Vec<u8>,
+    /// When the release key signed it.
+    pub published_at: i64,
+    /// When it was published here.
+    pub stored_at: i64,
+}
+
+/// Queries on `signer_releases`.
+pub mod signer_releases {
+    use super::*;
+    use schema::signer_releases::dsl;
+
+    /// Stores a release; a repeated version is [`DbError::Constraint`].
+    pub fn insert(c: &mut AnyConnection, release: &SignerRelease) -> Result<(), DbError> {
+        diesel::insert_into(schema::signer_releases::table)
+            .values(release)
+            .execute(c)?;
+        Ok(())
+    }
+
+    /// The release with the highest version, if any: the one clients get.
+    pub fn latest(c: &mut AnyConnection) -> Result<Option<SignerRelease>, DbError> {
+        Ok(dsl::signer_releases
+            .order(dsl::version.desc())
+            .select(SignerRelease::as_select())
+            .first(c)
+            .optional()?)
+    }
+
+    /// Every release, newest first.
+    pub fn all(c: &mut AnyConnection) -> Result<Vec<SignerRelease>, DbError> {
+        Ok(dsl::signer_releases
+            .order(dsl::version.desc())
+            .select(SignerRelease::as_select())
+            .load(c)?)
+    }
+}
+
+/// A signer binary (`signer_binaries`).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::signer_binaries)]
+pub struct SignerBinary {
+    /// SHA-256 of `bytes`, lower-case hex.
+    pub sha256: String,
+    pub size: i64,
+    pub bytes: Vec<u8>,
+}
+
+/// Queries on `signer_binaries`.
+pub mod signer_binaries {
+    use super::*;
+    use schema::signer_binaries::dsl;
+
+    /// Stores a binary unless one with its hash is there already (the same bytes).
+    pub fn insert_new(c: &mut AnyConnection, binary: &SignerBinary) -> Result<(), DbError> {
+        let present = dsl::signer_binaries
+            .find(&binary.sha256)
+            .select(dsl::sha256)
+            .first::<String>(c)
+            .optional()?
+            .is_some();
+        if !present {
+            diesel::insert_into(schema::signer_binaries::table)
+                .values(binary)
+                .execute(c)?;
+        }
+        Ok(())
+    }
+
+    /// The binary whose SHA-256 is `sha256`, if stored.
+    pub fn find(c: &mut AnyConnection, sha256: &str) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(dsl::signer_binaries
+            .find(sha256)
+            .select(dsl::bytes)
+            .first(c)
+            .optional()?)
+    }
+}
+
+/// Queries on `server_settings`: named operator settings.
+pub mod server_settings {
+    use super::*;
+    use schema::server_settings::dsl;
+
+    /// The setting `name`, if set.
+    pub fn get(c: &mut AnyConnection, name: &str) -> Result<Option<String>, DbError> {
+        Ok(dsl::server_settings.find(name).select(dsl::value).first(c).optional()?)
+    }
+
+    /// Sets `name` to `value`.
+    pub fn set(c: &mut AnyConnection, name: &str, value: &str, now: i64) -> Result<(), DbError> {
+        let updated = diesel::update(dsl::server_settings.find(name))
+            .set((dsl::value.eq(value), dsl::updated_at.eq(now)))
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(schema::server_settings::table)
+                .values((dsl::name.eq(name), dsl::value.eq(value), dsl::updated_at.eq(now)))
+                .execute(c)?;
+        }
+        Ok(())
+    }
+}

@@ -109,6 +109,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Signed releases of the signing core; `signed_release` is the JSON of
+    /// `signet_schema::release::SignedRelease`, exactly as the release key's owner published it.
+    signer_releases (version) {
+        version -> BigInt,
+        label -> Text,
+        protocol_version -> BigInt,
+        signed_release -> Binary,
+        published_at -> BigInt,
+        stored_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The signer binaries that releases name, by SHA-256 (lower-case hex).
+    signer_binaries (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        bytes -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Operator settings that clients see signed (e.g. the bundled-signer policy).
+    server_settings (name) {
+        name -> Text,
+        value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(key_records -> users (user_id));
 diesel::joinable!(applications -> users (user_id));
 
@@ -120,5 +151,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     crls,
     nonces,
     events,
-    sign_in_generation
+    sign_in_generation,
+    signer_releases,
+    signer_binaries,
+    server_settings
 );

@@ -18,6 +18,7 @@ use crate::{Audit, Check, Command, Helpdesk, Letter, Reason, Register, SignIn, S
 /// Progress of long work, on standard error.
 fn progress(step: Step) {
     let text = match step {
+        Step::FetchingSigner => "fetching and checking the signing core the key server delivers",
         Step::StartingSigner => "starting the signing process",
         Step::OpeningChannel => "opening a sealed channel to the key server",
         Step::GeneratingKey => "generating your key pair and sealing it under your pass phrase",
@@ -40,7 +41,9 @@ pub(crate) fn sign_in(connection: &mut Connection, who: &SignIn) -> Result<Sessi
         .or_else(|| connection.settings().user_id.clone())
         .ok_or_else(|| ClientError::input("--user-id", "give your user id (none is remembered on this computer)"))?;
     let passphrase = input::passphrase(who.passphrase_file.as_deref(), &format!("Pass phrase for {user_id}"))?;
-    connection.sign_in(&user_id, passphrase, &mut progress)
+    let mut session = connection.sign_in(&user_id, passphrase, &mut progress)?;
+    eprintln!("… {}", session.signer().identity());
+    Ok(session)
 }
 
 fn reason(reason: Reason) -> RevocationReason {
@@ -77,6 +80,11 @@ pub fn run(command: Command) -> Result<u8> {
                 }
                 None => Err(ClientError::NotConfigured),
             }
+        }
+        Command::Signer => {
+            let image = connection()?.signer_image()?;
+            println!("{}", image.identity);
+            Ok(exit::OK)
         }
         Command::Forget => {
             SettingsStore::default().forget()?;

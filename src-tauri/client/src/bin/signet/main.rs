@@ -59,6 +59,8 @@ enum Command {
     },
     /// Show the key server set up on this computer.
     Status,
+    /// Fetch and check the signing core the key server delivers, and show which one would run.
+    Signer,
     /// Forget the key server (you will have to confirm it again).
     Forget,
     /// Apply for a key: it is made and sealed on this computer, then stored on the server.

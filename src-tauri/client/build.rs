@@ -1,0 +1,33 @@
+//! Compiles in what delivery of the signing core needs to know about this
+//! build: the release keys it trusts and the target it runs on.
+//!
+//! `SIGNET_RELEASE_KEYS` names a PEM file of the trusted release keys' public
+//! halves; without it, the development key in `schema/release-keys/` (see its
+//! README: never for production builds).
+
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=SIGNET_RELEASE_KEYS");
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let development = manifest_dir.join("../../schema/release-keys/development.pub.pem");
+    let (path, name) = match std::env::var_os("SIGNET_RELEASE_KEYS") {
+        Some(path) => (PathBuf::from(path), "release"),
+        None => (development, "development"),
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    let pem = match std::fs::read_to_string(&path) {
+        Ok(pem) if pem.contains("-----BEGIN PUBLIC KEY-----") => pem,
+        Ok(_) => panic!("{} holds no PEM `PUBLIC KEY` block", path.display()),
+        Err(e) => panic!("the release keys {}: {e}", path.display()),
+    };
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("release-keys.pem");
+    if let Err(e) = std::fs::write(&out, pem) {
+        panic!("{}: {e}", out.display());
+    }
+    println!("cargo:rustc-env=SIGNET_RELEASE_KEYS_NAME={name}");
+    println!(
+        "cargo:rustc-env=SIGNET_TARGET={}",
+        std::env::var("TARGET").unwrap_or_default()
+    );
+}
