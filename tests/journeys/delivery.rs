@@ -215,3 +215,58 @@ fn people_apply_consent_and_sign_in_with_the_delivered_signer() {
         run.stderr
     );
 }
+
+#[test]
+fn make_run_publishes_the_built_signer_and_the_key_server_delivers_it() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let bin = binary("signet-keyserver")
+        .parent()
+        .expect("the binaries' directory")
+        .to_path_buf();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // Without a display, `make run`'s script publishes, serves and waits.
+    let mut run = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/run.sh"))
+        .arg(&bin)
+        .arg(&data_dir)
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("scripts/run.sh");
+    let mut said = String::new();
+    for line in BufReader::new(run.stdout.take().expect("stdout")).lines() {
+        let line = line.expect("a line");
+        said.push_str(&line);
+        said.push('\n');
+        if line.starts_with("no display") {
+            break;
+        }
+    }
+    let listed = std::process::Command::new(binary("signet-keyserver"))
+        .args(["applet", "list", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .expect("applet list");
+    let _ = std::process::Command::new("kill")
+        .arg("--")
+        .arg(format!("-{}", run.id()))
+        .status();
+    let _ = run.wait();
+    assert!(said.contains("published signer release"), "{said}");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let first_build = listed.lines().nth(1).unwrap_or_default();
+    assert!(
+        listed.starts_with("release ") && listed.lines().next().unwrap_or_default().ends_with("(delivered)"),
+        "{listed}"
+    );
+    assert!(first_build.contains(&sha256_of(&binary("signet-signer"))), "{listed}");
+}

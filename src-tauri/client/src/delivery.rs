@@ -468,7 +468,17 @@ fn load_into_memory(binary: &[u8], build: &ReleaseBuild) -> Result<ImageLocation
     file.write_all(binary)
         .map_err(|e| failed("the signer could not be put in memory", e))?;
     let seals = SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL;
-    fcntl_add_seals(&file, seals).map_err(|e| failed("the signer's memory file could not be sealed", e.into()))?;
+    // The kernel refuses F_SEAL_WRITE (EBUSY) while a page still has a
+    // transient reference, as freshly written pages can have in another
+    // CPU's page batches for a few milliseconds: try again for up to a second.
+    let mut attempts = 0;
+    while let Err(e) = fcntl_add_seals(&file, seals) {
+        attempts += 1;
+        if e != rustix::io::Errno::BUSY || attempts == 200 {
+            return Err(failed("the signer's memory file could not be sealed", e.into()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let sealed = fcntl_get_seals(&file).map_err(|e| failed("the signer's seals could not be read", e.into()))?;
     if !sealed.contains(seals) {
         return Err(rejected("the signer's memory file is not sealed"));
