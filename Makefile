@@ -15,6 +15,9 @@ CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 TARGET_DIR := $(CARGO_TARGET_DIR)
 FUZZ_SECONDS ?= 20
+# The release keys the client trusts (see schema/release-keys/README.md): the
+# development key unless a PEM file of the production keys is named.
+export SIGNET_RELEASE_KEYS ?= development
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # Debian packages: what the build and the tests run.

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+# Benchmark builds trust the development release key unless told otherwise.
+export SIGNET_RELEASE_KEYS="${SIGNET_RELEASE_KEYS:-development}"
 # Raw figures are kept so that the report can be re-made:
 #   python3 scripts/bench_report.py "$CARGO_TARGET_DIR/criterion" "$CARGO_TARGET_DIR/bench-raw" BENCHMARKS.md
 out="$CARGO_TARGET_DIR/bench-raw"

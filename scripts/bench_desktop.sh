@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+# Benchmark builds trust the development release key unless told otherwise.
+export SIGNET_RELEASE_KEYS="${SIGNET_RELEASE_KEYS:-development}"
 export PATH="$PATH:$HOME/.cargo/bin"
 out="$CARGO_TARGET_DIR/bench-raw"
 mkdir -p "$out"

@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+# Benchmark builds trust the development release key unless told otherwise.
+export SIGNET_RELEASE_KEYS="${SIGNET_RELEASE_KEYS:-development}"
 out="$CARGO_TARGET_DIR/bench-raw"
 mkdir -p "$out"
 # The raw figures are kept so that the report can be re-made:

@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+# Benchmark builds trust the development release key unless told otherwise.
+export SIGNET_RELEASE_KEYS="${SIGNET_RELEASE_KEYS:-development}"
 out="$CARGO_TARGET_DIR/bench-raw/orders"
 rm -rf "$out" "$CARGO_TARGET_DIR/criterion/orders-check" "$CARGO_TARGET_DIR/criterion/orders-sign"
 mkdir -p "$out"

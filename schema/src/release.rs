@@ -34,8 +34,9 @@ pub const SIGNER_PRODUCT: &str = "signet-signer";
 pub const FRESHNESS_PURPOSE: &str = "signet-signer-freshness";
 /// How long the key server's freshness statement holds, by default: 7 days.
 pub const DEFAULT_FRESHNESS_SECS: i64 = 7 * 24 * 3600;
-/// Largest signer binary a release may list: 64 MiB.
-pub const MAX_BINARY_LEN: u64 = 64 << 20;
+/// Largest signer binary a release may list: 16 MiB, the largest answer the
+/// key server's web tier forwards (a release build is about 2.5 MiB).
+pub const MAX_BINARY_LEN: u64 = 16 << 20;
 /// Largest signed document (release content, freshness, endorsement chain).
 pub const MAX_DOCUMENT_LEN: usize = 64 * 1024;
 /// Most builds (targets) in one release.

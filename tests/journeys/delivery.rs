@@ -12,6 +12,8 @@ use signet_journeys::{KeyServer, Run, SecretService, binary, development_release
 
 /// `signet`'s exit code for a signer that could not start or was refused.
 const SIGNER: i32 = 8;
+/// `signet`'s exit code for a request the key server refused.
+const FAILED: i32 = 1;
 
 #[track_caller]
 fn refused(run: &Run, why: &str) {
@@ -149,17 +151,47 @@ fn a_changed_binary_or_release_signature_is_refused() {
     refused(&run, "it was changed after release");
     assert!(!run.stderr.contains("starting the signing process"), "{}", run.stderr);
 
-    // A release whose signature was changed in storage.
+    // What someone with write access to the key tier's storage could do to
+    // have an old or changed release vouched for: the key tier refuses to
+    // sign a freshness statement, so no client runs it.
     server.publish_signer(2);
+    server.publish_signer(3);
+    let not_vouched = |keys: &SecretService| {
+        let run = keys.signet(&["signer"]);
+        assert_eq!(run.code, FAILED, "{run:?}");
+        assert!(!run.stdout.contains("delivered"), "{}", run.stdout);
+    };
+    // Release 3 removed: release 2, still validly signed, would be the newest row.
+    run_sql(&server, "DELETE FROM signer_releases WHERE version = 3");
+    not_vouched(&keys);
+    // Release 2 relabelled as release 9.
+    run_sql(&server, "UPDATE signer_releases SET version = 9 WHERE version = 2");
+    not_vouched(&keys);
+    // The signature of the newest release changed.
+    server.publish_signer(10);
     tamper(
         &server,
         "signer_releases",
         "signed_release",
         "version",
-        "2",
+        "10",
         "b = bytearray(bytes(b).replace(b'\"signature\": \"', b'\"signature\": \"AAAA', 1))",
     );
-    refused(&keys.signet(&["signer"]), "release signature does not verify");
+    not_vouched(&keys);
+}
+
+/// Runs one SQL statement on a key server's SQLite database.
+fn run_sql(server: &KeyServer, statement: &str) {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(sys.argv[2])\nc.commit()\n",
+        ])
+        .arg(server.data_dir.join("signet.db"))
+        .arg(statement)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -177,6 +209,13 @@ fn where_memory_cannot_run_code_the_installed_signer_runs_only_if_the_server_all
         "{}",
         run.stderr
     );
+
+    // The policy written into storage by someone other than the operator's command counts for nothing.
+    run_sql(
+        &server,
+        "INSERT INTO server_settings (name, value, updated_at) VALUES ('bundled_signer', 'allowed', 0)",
+    );
+    refused(&signer(&keys), "does not allow the signer installed");
 
     let out = server.admin(&["applet", "bundled-signer", "allowed"]);
     assert!(out.status.success(), "{out:?}");

@@ -28,9 +28,12 @@ use super::KeyTier;
 use super::flows::{Outcome, TxError, event, settle};
 use crate::error::Failure;
 use crate::keys::db::models::{self, SignerBinary, SignerRelease};
+use crate::keys::db::{AnyConnection, DbError};
 
 /// The `server_settings` name of the bundled-signer policy.
 const BUNDLED_SIGNER_SETTING: &str = "bundled_signer";
+/// The `server_settings` name of the highest release version published.
+const HIGHEST_RELEASE_SETTING: &str = "signer_highest_release";
 
 /// A freshness statement is signed again once it is this old (seconds), so
 /// clients always get one with most of its life ahead.
@@ -38,7 +41,13 @@ const RENEW_AFTER_SECS: i64 = 3600;
 
 /// The manifest last served, reused until its statement is due for renewal.
 #[derive(Default)]
-pub(crate) struct ManifestCache(Mutex<Option<CachedManifest>>);
+pub(crate) struct ManifestCache {
+    manifest: Mutex<Option<CachedManifest>>,
+    /// The binary served last, by SHA-256: fetches of the current release's
+    /// binary are answered from memory, not from the database pool that
+    /// sign-ins need.
+    binary: Mutex<Option<(String, std::sync::Arc<Vec<u8>>)>>,
+}
 
 struct CachedManifest {
     version: i64,
@@ -51,8 +60,6 @@ struct CachedManifest {
 /// endorsement in its chain is signed by the key before it; answers the
 /// content. Which key clients start the chain from is theirs to decide.
 pub fn check_release_signatures(release: &SignedRelease) -> Result<(), String> {
-    let mut keys: Vec<&[u8]> = release.endorsements.iter().map(|e| e.key.0.as_slice()).collect();
-    keys.push(&release.signing_key.0);
     if let Some(last) = release.endorsements.last()
         && last.key != release.signing_key
     {
@@ -122,17 +129,22 @@ impl KeyTier {
             stored_at: now,
         };
         settle(self.db.write(|c| -> Result<Outcome<()>, TxError> {
-            if let Some(latest) = models::signer_releases::latest(c)?
-                && latest.version >= row.version
+            let latest = models::signer_releases::latest(c)?.map(|r| r.version);
+            let highest = self
+                .setting(c, HIGHEST_RELEASE_SETTING)?
+                .and_then(|v| v.parse::<i64>().ok());
+            if let Some(published) = latest.max(highest)
+                && published >= row.version
             {
                 return Ok(Outcome::Refused(Failure::new(
                     ApiErrorCode::WrongState,
                     format!(
-                        "release versions only grow: version {} is published already, this one is {}",
-                        latest.version, row.version
+                        "release versions only grow: version {published} is published already, this one is {}",
+                        row.version
                     ),
                 )));
             }
+            self.set_setting(c, HIGHEST_RELEASE_SETTING, &row.version.to_string())?;
             for binary in &stored {
                 models::signer_binaries::insert_new(c, binary)?;
             }
@@ -173,7 +185,7 @@ impl KeyTier {
     /// signer may run the installed one; audited.
     pub fn set_bundled_signer(&self, policy: BundledSigner) -> Result<(), Failure> {
         settle(self.db.write(|c| -> Result<Outcome<()>, TxError> {
-            models::server_settings::set(c, BUNDLED_SIGNER_SETTING, policy.as_str(), self.now())?;
+            self.set_setting(c, BUNDLED_SIGNER_SETTING, policy.as_str())?;
             self.audit(
                 c,
                 event(
@@ -190,12 +202,18 @@ impl KeyTier {
     /// `GET /v1/signer/release`: the newest release with a freshness
     /// statement signed now or within the last hour.
     pub fn signer_manifest(&self) -> Result<ReleaseManifest, Failure> {
-        let (latest, policy) = self.db.read(|c| -> Result<_, Failure> {
-            let policy = match models::server_settings::get(c, BUNDLED_SIGNER_SETTING)? {
-                Some(text) => text.parse::<BundledSigner>().map_err(Failure::internal)?,
-                None => BundledSigner::default(),
+        let (latest, highest, policy) = self.db.read(|c| -> Result<_, Failure> {
+            // A policy whose MAC does not verify was not set by the operator: refused.
+            let policy = match self.setting(c, BUNDLED_SIGNER_SETTING) {
+                Ok(Some(text)) => text.parse::<BundledSigner>().unwrap_or_default(),
+                Ok(None) => BundledSigner::default(),
+                Err(e) => {
+                    tracing::error!(error = %e, "the bundled-signer policy in the database is not the operator's");
+                    BundledSigner::Refused
+                }
             };
-            Ok((models::signer_releases::latest(c)?, policy))
+            let highest = self.setting(c, HIGHEST_RELEASE_SETTING).map_err(Failure::internal)?;
+            Ok((models::signer_releases::latest(c)?, highest, policy))
         })?;
         let latest = latest.ok_or_else(|| {
             Failure::new(
@@ -204,8 +222,24 @@ impl KeyTier {
                  `signet-keyserver applet publish`)",
             )
         })?;
+        // Vouch only for the release published last, as it was published: a
+        // row relabelled, or newer rows removed, in storage is not vouched for.
+        let (release, content) = SignedRelease::from_json(&latest.signed_release).map_err(Failure::internal)?;
+        let recorded = highest.and_then(|v| v.parse::<i64>().ok());
+        if content.version as i64 != latest.version || recorded != Some(latest.version) {
+            return Err(Failure::internal(format!(
+                "the newest signer release in storage (row {}, signed version {}) is not the one published last \
+                 ({recorded:?}): not vouched for",
+                latest.version, content.version
+            )));
+        }
+        check_release_signatures(&release).map_err(Failure::internal)?;
         let now = self.now();
-        let mut cache = self.manifests.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = self
+            .manifests
+            .manifest
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(cached) = cache.as_ref()
             && cached.version == latest.version
             && cached.bundled_signer == policy
@@ -213,7 +247,6 @@ impl KeyTier {
         {
             return Ok(cached.manifest.clone());
         }
-        let (release, _) = SignedRelease::from_json(&latest.signed_release).map_err(Failure::internal)?;
         let freshness = Freshness {
             purpose: FRESHNESS_PURPOSE.into(),
             content_sha256: Bytes(Sha256::digest(&release.content.0).to_vec()),
@@ -247,9 +280,54 @@ impl KeyTier {
                 "a binary is named by its SHA-256: 64 lower-case hexadecimal digits",
             ));
         }
-        self.db
+        let mut cached = self
+            .manifests
+            .binary
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((hash, bytes)) = cached.as_ref()
+            && hash == sha256
+        {
+            return Ok(bytes.as_ref().clone());
+        }
+        let bytes = self
+            .db
             .read(|c| -> Result<_, Failure> { Ok(models::signer_binaries::find(c, sha256)?) })?
-            .ok_or_else(|| Failure::new(ApiErrorCode::NotFound, "no published signer binary has this SHA-256"))
+            .ok_or_else(|| Failure::new(ApiErrorCode::NotFound, "no published signer binary has this SHA-256"))?;
+        *cached = Some((sha256.to_owned(), std::sync::Arc::new(bytes.clone())));
+        Ok(bytes)
+    }
+
+    /// The operator setting `name`, checked against its keyed MAC: `Err` when
+    /// the stored value was not written by this key tier.
+    fn setting(&self, c: &mut AnyConnection, name: &str) -> Result<Option<String>, DbError> {
+        let Some(stored) = models::server_settings::get(c, name)? else {
+            return Ok(None);
+        };
+        let (value, tag) = stored.rsplit_once(' ').unwrap_or((stored.as_str(), ""));
+        let expected = self.setting_tag(name, value);
+        let tag = hex::decode(tag).unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_slice(), tag.as_slice())) {
+            return Err(DbError::Corrupt(format!("the setting {name} does not carry its MAC")));
+        }
+        Ok(Some(value.to_owned()))
+    }
+
+    /// Stores the operator setting `name` with its keyed MAC.
+    fn set_setting(&self, c: &mut AnyConnection, name: &str, value: &str) -> Result<(), DbError> {
+        let stored = format!("{value} {}", hex::encode(self.setting_tag(name, value)));
+        models::server_settings::set(c, name, &stored, self.now())
+    }
+
+    /// HMAC-SHA256, under a key derived from the storage key, of the
+    /// length-prefixed name and the value.
+    fn setting_tag(&self, name: &str, value: &str) -> Vec<u8> {
+        use hmac::Mac;
+        let mut mac = super::keyed_mac(&self.storage, b"server settings");
+        mac.update(&(name.len() as u32).to_be_bytes());
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().to_vec()
     }
 }
 

@@ -48,6 +48,10 @@ impl SignerProcess {
         let mut child = Command::new(path)
             // A delivered signer's path is `/proc/self/fd/N`: its name is its own.
             .arg0("signet-signer")
+            // Nothing from this process's environment reaches the signer
+            // (LD_PRELOAD, allocator settings…) but the home directory.
+            .env_clear()
+            .envs(std::env::var_os("HOME").map(|home| ("HOME", home)))
             .args(args)
             .arg("--parent-pid")
             .arg(std::process::id().to_string())

@@ -34,7 +34,8 @@ use signet_crypto::keys::PublicKey;
 use signet_schema::SignatureScheme;
 use signet_schema::protocol::PROTOCOL_VERSION;
 use signet_schema::release::{
-    BundledSigner, Freshness, ReleaseBuild, ReleaseContent, ReleaseManifest, endorsement_bytes,
+    BundledSigner, Freshness, MAX_ENDORSEMENTS, ReleaseBuild, ReleaseContent, ReleaseManifest, SIGNER_PRODUCT,
+    endorsement_bytes,
 };
 
 use crate::error::{ClientError, Result};
@@ -57,9 +58,9 @@ const CLOCK_SKEW_SECS: i64 = 300;
 
 /// Where the kernel says whether memfds may be executed.
 const MEMFD_NOEXEC_SYSCTL: &str = "/proc/sys/vm/memfd_noexec";
-/// Names another file to read in place of [`MEMFD_NOEXEC_SYSCTL`]: a
-/// stand-in for the kernel's setting, so that the refusal where executable
-/// memfds are forbidden can be tried without changing the machine.
+/// Names another file to read in place of [`MEMFD_NOEXEC_SYSCTL`] in debug
+/// builds: a stand-in for the kernel's setting, so that the refusal where
+/// executable memfds are forbidden can be tried without changing the machine.
 pub const MEMFD_NOEXEC_ENV: &str = "SIGNET_MEMFD_NOEXEC_SYSCTL";
 
 /// Where the running signer came from.
@@ -115,8 +116,7 @@ pub struct CheckedRelease {
     pub build: ReleaseBuild,
     /// The key server's statement and policy.
     pub freshness: Freshness,
-    /// SHA-256 fingerprint (hex) of the built-in key the release chains to:
-    /// the version floor is kept per such key.
+    /// SHA-256 fingerprint (hex) of the built-in key the release chains to.
     pub trusted_key: String,
     /// How the release key is shown.
     pub release_key_name: String,
@@ -196,7 +196,7 @@ pub fn check_manifest(
         return Err(rejected(format!(
             "the release manifest expired {} seconds ago: the key server has not renewed it, or someone is \
              replaying an old one",
-            now - freshness.expires_at
+            now.saturating_sub(freshness.expires_at)
         )));
     }
     if freshness.issued_at > now + CLOCK_SKEW_SECS {
@@ -206,6 +206,9 @@ pub fn check_manifest(
     }
     // 2. A trusted release key signed it, directly or through endorsements.
     let release = &manifest.release;
+    if release.endorsements.len() > MAX_ENDORSEMENTS {
+        return Err(rejected("the release key's chain of endorsements is too long"));
+    }
     let mut signer_key: Option<(&[u8], &[u8])> = None; // (key, the built-in key it chains to)
     for (i, endorsement) in release.endorsements.iter().enumerate() {
         let endorsed = endorsement_bytes(&endorsement.key.0);
@@ -362,8 +365,15 @@ impl SignerImage {
     /// the key server's policy allows it (see [`deliver`]).
     pub fn installed(path: PathBuf, release: &CheckedRelease) -> Result<SignerImage> {
         let bytes = std::fs::read(&path).map_err(|e| ClientError::file(&path, e))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let mut identity = release.identity(SignerOrigin::Bundled, sha256);
+        // Only the release's own binary carries the release's name.
+        if identity.sha256 != release.build.sha256 {
+            identity.version = 0;
+            identity.label = "an unreleased build".into();
+        }
         Ok(SignerImage {
-            identity: release.identity(SignerOrigin::Bundled, hex::encode(Sha256::digest(&bytes))),
+            identity,
             location: ImageLocation::Installed(path),
         })
     }
@@ -379,7 +389,9 @@ pub fn deliver(
     pinned_integrity_key: Option<&[u8]>,
 ) -> Result<(Arc<SignerImage>, Vec<u8>)> {
     let (manifest, checked) = fetch_release(server, pinned_integrity_key)?;
-    if let Some(highest) = store.accepted_release(&checked.trusted_key)?
+    // One floor for the signing core, whichever trusted key signed a release:
+    // a second built-in key, or a rotation, never reopens older releases.
+    if let Some(highest) = store.accepted_release(SIGNER_PRODUCT)?
         && checked.content.version < highest
     {
         return Err(rejected(format!(
@@ -411,7 +423,7 @@ pub fn deliver(
             Arc::new(SignerImage::installed(crate::signer::locate()?, &checked)?)
         }
     };
-    store.accept_release(&checked.trusted_key, checked.content.version)?;
+    store.accept_release(SIGNER_PRODUCT, checked.content.version)?;
     Ok((image, manifest.integrity_key.0))
 }
 
@@ -439,7 +451,12 @@ fn memfd_execution() -> std::result::Result<(), String> {
     if !cfg!(target_os = "linux") {
         return Err("this system cannot run a program from memory".into());
     }
-    let sysctl = std::env::var_os(MEMFD_NOEXEC_ENV).map_or_else(|| PathBuf::from(MEMFD_NOEXEC_SYSCTL), PathBuf::from);
+    // The stand-in is honoured by debug builds only (the tests'): a release
+    // build reads the kernel's setting whatever its environment says.
+    let stand_in = cfg!(debug_assertions)
+        .then(|| std::env::var_os(MEMFD_NOEXEC_ENV))
+        .flatten();
+    let sysctl = stand_in.map_or_else(|| PathBuf::from(MEMFD_NOEXEC_SYSCTL), PathBuf::from);
     match std::fs::read_to_string(&sysctl) {
         Ok(text) if text.trim() == "2" => Err(format!(
             "this computer forbids running programs from memory (vm.memfd_noexec = 2 in {})",
@@ -483,7 +500,19 @@ fn load_into_memory(binary: &[u8], build: &ReleaseBuild) -> Result<ImageLocation
     if !sealed.contains(seals) {
         return Err(rejected("the signer's memory file is not sealed"));
     }
-    // What runs is what was checked: read back from the sealed memfd.
+    // What runs is what was checked: nothing more (another process of this
+    // user could have appended before the seals) and the same bytes, read back
+    // from the sealed memfd.
+    let size = file
+        .metadata()
+        .map_err(|e| failed("the signer's memory file could not be examined", e))?
+        .len();
+    if size != build.size {
+        return Err(rejected(format!(
+            "the signer's memory file holds {size} bytes, the signed release says {}",
+            build.size
+        )));
+    }
     let mut again = vec![0u8; binary.len()];
     file.read_exact_at(&mut again, 0)
         .map_err(|e| failed("the signer could not be read back from memory", e))?;

@@ -13,6 +13,9 @@ use serde::de::DeserializeOwned;
 use signet_schema::api::{ApiError, ApiErrorCode};
 
 use crate::error::{ClientError, Result};
+
+/// The largest answer read from the key server: 16 MiB, what its web tier forwards at most.
+pub const MAX_ANSWER: u64 = signet_schema::release::MAX_BINARY_LEN;
 use crate::tls::{Fingerprint, PinnedServer};
 
 /// Content type of a sealed body.
@@ -99,9 +102,9 @@ fn client(check: &Arc<PinnedServer>) -> Result<Client> {
         .map_err(|e| ClientError::UnexpectedAnswer(format!("HTTPS client set-up: {e}")))
 }
 
-fn unreachable(url: &str, error: &reqwest::Error) -> ClientError {
+fn unreachable(url: &str, error: &(dyn std::error::Error + 'static)) -> ClientError {
     let mut detail = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(cause) = source {
         detail = format!("{detail}: {cause}");
         source = cause.source();
@@ -164,7 +167,17 @@ impl KeyServer {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response.bytes().map_err(|e| self.failed(&e))?.to_vec();
+        // No answer of the key server is larger (the signer binary is at most
+        // `MAX_BINARY_LEN`): a server or proxy in the way cannot exhaust memory.
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_ANSWER + 1), &mut body)
+            .map_err(|e| unreachable(&self.base, &e))?;
+        if body.len() as u64 > MAX_ANSWER {
+            return Err(ClientError::UnexpectedAnswer(format!(
+                "an answer larger than {} MiB",
+                MAX_ANSWER >> 20
+            )));
+        }
         Ok(Answer {
             status,
             content_type,

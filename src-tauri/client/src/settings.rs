@@ -3,7 +3,7 @@
 //! Windows) and nowhere else: the server's address, its pinned certificate
 //! fingerprint, its pinned integrity key, and the user id last signed in;
 //! and, apart from the server, the highest release of the signing core
-//! accepted for each release key, so that no server can hand back an older one.
+//! accepted, so that no server can hand back an older one.
 //!
 //! Never a private key, a pass phrase or anything derived from one. When no
 //! keyring is available the client stops with a clear message instead of
@@ -95,17 +95,17 @@ impl SettingsStore {
         }
     }
 
-    /// The highest release of the signing core accepted under the release
-    /// key whose SHA-256 fingerprint is `release_key` (hex), if any.
-    pub fn accepted_release(&self, release_key: &str) -> Result<Option<u64>> {
-        Ok(self.accepted_releases()?.get(release_key).copied())
+    /// The highest release of `product` (the signing core) accepted on this
+    /// computer, if any.
+    pub fn accepted_release(&self, product: &str) -> Result<Option<u64>> {
+        Ok(self.accepted_releases()?.get(product).copied())
     }
 
-    /// Remembers that release `version` was accepted under `release_key`,
-    /// unless a higher one was.
-    pub fn accept_release(&self, release_key: &str, version: u64) -> Result<()> {
+    /// Remembers that release `version` of `product` was accepted, unless a
+    /// higher one was.
+    pub fn accept_release(&self, product: &str, version: u64) -> Result<()> {
         let mut releases = self.accepted_releases()?;
-        let highest = releases.entry(release_key.to_owned()).or_default();
+        let highest = releases.entry(product.to_owned()).or_default();
         if *highest >= version {
             return Ok(());
         }
