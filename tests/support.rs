@@ -34,6 +34,12 @@ pub struct KeyServer {
     dir: tempfile::TempDir,
 }
 
+/// SHA-256 of `bytes`, lower-case hex (how releases name their binaries).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The development release key's private half (`schema/release-keys/`),
 /// whose public half the client is built to trust.
 pub fn development_release_key() -> PathBuf {

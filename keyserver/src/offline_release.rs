@@ -175,7 +175,7 @@ pub fn sign_release(
         signing_key: Bytes(signing_key),
         endorsements,
     };
-    crate::keys::applet::check_release_signatures(&release).map_err(ReleaseError::Invalid)?;
+    signet_crypto::release::check_release(&release).map_err(|e| ReleaseError::Invalid(e.into()))?;
     Ok(release)
 }
 

@@ -49,11 +49,6 @@ impl Shots {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Files under `dir` (symbolic links not followed) whose bytes are `wanted`.
 fn copies_of(wanted: &[u8], dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
@@ -271,7 +266,9 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     let signer_file = signet_journeys::binary("signet-signer");
     let signer_bytes = std::fs::read(&signer_file).expect("the built signer");
     assert!(
-        signer_shown.replace(' ', "").contains(&hex_sha256(&signer_bytes)),
+        signer_shown
+            .replace(' ', "")
+            .contains(&signet_journeys::sha256_hex(&signer_bytes)),
         "{signer_shown}"
     );
     shots.take(&app, "keys");

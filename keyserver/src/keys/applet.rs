@@ -14,13 +14,13 @@
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
-use signet_crypto::keys::PublicKey;
+use signet_crypto::release::check_release;
 use signet_schema::SignatureScheme;
 use signet_schema::api::ApiErrorCode;
 use signet_schema::protocol::Bytes;
 use signet_schema::release::{
     BundledSigner, DEFAULT_FRESHNESS_SECS, FRESHNESS_PURPOSE, Freshness, PublishedRelease, ReleaseContent,
-    ReleaseManifest, SignedRelease, endorsement_bytes, is_sha256_hex,
+    ReleaseManifest, SignedRelease, is_sha256_hex,
 };
 use signet_schema::vocabulary::AuditEventKind;
 
@@ -56,35 +56,6 @@ struct CachedManifest {
     manifest: ReleaseManifest,
 }
 
-/// Checks that `release` is signed by its own signing key and that each
-/// endorsement in its chain is signed by the key before it; answers the
-/// content. Which key clients start the chain from is theirs to decide.
-pub fn check_release_signatures(release: &SignedRelease) -> Result<(), String> {
-    if let Some(last) = release.endorsements.last()
-        && last.key != release.signing_key
-    {
-        return Err("the last endorsed key is not the key that signed the release".into());
-    }
-    for pair in release.endorsements.windows(2) {
-        let previous = PublicKey::from_spki_der(&pair[0].key.0).map_err(|e| format!("an endorsed key: {e}"))?;
-        signet_crypto::sign::verify(
-            &previous,
-            SignatureScheme::RsaPssSha256,
-            &endorsement_bytes(&pair[1].key.0),
-            &pair[1].signature.0,
-        )
-        .map_err(|_| "an endorsement in the key chain does not verify".to_string())?;
-    }
-    let signing = PublicKey::from_spki_der(&release.signing_key.0).map_err(|e| format!("the release key: {e}"))?;
-    signet_crypto::sign::verify(
-        &signing,
-        SignatureScheme::RsaPssSha256,
-        &release.content.0,
-        &release.signature.0,
-    )
-    .map_err(|_| "the release signature does not verify with the release key".to_string())
-}
-
 impl KeyTier {
     /// `applet publish`: stores a signed release and its binaries (one per
     /// build it lists, matched by SHA-256 and size) and audits it; the
@@ -92,7 +63,7 @@ impl KeyTier {
     pub fn publish_signer(&self, signed_release: &[u8], binaries: &[Vec<u8>]) -> Result<PublishedRelease, Failure> {
         let (release, content) = SignedRelease::from_json(signed_release)
             .map_err(|e| Failure::bad_field("release", format!("not a signed release: {e}")))?;
-        check_release_signatures(&release).map_err(|e| Failure::new(ApiErrorCode::BadSignature, e))?;
+        check_release(&release).map_err(|e| Failure::new(ApiErrorCode::BadSignature, e))?;
         let mut stored = Vec::new();
         for binary in binaries {
             let sha256 = hex::encode(Sha256::digest(binary));
@@ -233,7 +204,7 @@ impl KeyTier {
                 latest.version, content.version
             )));
         }
-        check_release_signatures(&release).map_err(Failure::internal)?;
+        check_release(&release).map_err(Failure::internal)?;
         let now = self.now();
         let mut cache = self
             .manifests

@@ -12,7 +12,8 @@
 //! * [`cms`] — detached CMS SignedData;
 //! * [`etm`] — encrypt-then-MAC sealing of blobs (storage at rest, consent wraps, channel);
 //! * [`channel`] — the sealed channel: bootstrap check, session keys, sealed requests and responses;
-//! * [`export`] — encrypted PKCS#8 (PBES2) export.
+//! * [`export`] — encrypted PKCS#8 (PBES2) export;
+//! * [`release`] — the signatures of signed releases of the signing core.
 //!
 //! Every primitive is RustCrypto's; nothing here is home-made.
 
@@ -24,6 +25,7 @@ pub mod etm;
 pub mod export;
 pub mod kdf;
 pub mod keys;
+pub mod release;
 pub mod seal;
 pub mod sign;
 

@@ -35,7 +35,6 @@ use signet_schema::SignatureScheme;
 use signet_schema::protocol::PROTOCOL_VERSION;
 use signet_schema::release::{
     BundledSigner, Freshness, MAX_ENDORSEMENTS, ReleaseBuild, ReleaseContent, ReleaseManifest, SIGNER_PRODUCT,
-    endorsement_bytes,
 };
 
 use crate::error::{ClientError, Result};
@@ -209,45 +208,13 @@ pub fn check_manifest(
     if release.endorsements.len() > MAX_ENDORSEMENTS {
         return Err(rejected("the release key's chain of endorsements is too long"));
     }
-    let mut signer_key: Option<(&[u8], &[u8])> = None; // (key, the built-in key it chains to)
-    for (i, endorsement) in release.endorsements.iter().enumerate() {
-        let endorsed = endorsement_bytes(&endorsement.key.0);
-        signer_key = match signer_key {
-            None => trusted
-                .iter()
-                .find(|root| verify(root, &endorsed, &endorsement.signature.0))
-                .map(|root| (endorsement.key.0.as_slice(), root.as_slice())),
-            Some((previous, root)) => {
-                verify(previous, &endorsed, &endorsement.signature.0).then_some((endorsement.key.0.as_slice(), root))
-            }
-        };
-        if signer_key.is_none() {
-            return Err(rejected(format!(
-                "endorsement {} of the release key does not verify with a key this program trusts",
-                i + 1
-            )));
-        }
-    }
-    let (chained_key, root) = match signer_key {
-        Some((key, root)) => (key, root),
-        None => match trusted.iter().find(|k| **k == release.signing_key.0) {
-            Some(root) => (root.as_slice(), root.as_slice()),
-            None => {
-                return Err(rejected(
-                    "the release is signed by a key this program does not trust (it is not built in, and no \
-                     built-in key endorsed it)",
-                ));
-            }
-        },
-    };
-    if chained_key != release.signing_key.0.as_slice() {
-        return Err(rejected(
-            "the release's key chain does not end at the key that signed it",
-        ));
-    }
-    if !verify(&release.signing_key.0, &release.content.0, &release.signature.0) {
-        return Err(rejected("the release signature does not verify"));
-    }
+    let root = signet_crypto::release::trusted_root(release, trusted).ok_or_else(|| {
+        rejected(
+            "the release is signed by a key this program does not trust (it is not built in, and no built-in key \
+             endorsed it)",
+        )
+    })?;
+    signet_crypto::release::check_release(release).map_err(rejected)?;
     let content = ReleaseContent::from_json(&release.content.0)
         .map_err(|e| rejected(format!("the signed release is malformed: {e}")))?;
     // 3. It is a signer this program can speak to, for this computer.
@@ -307,6 +274,23 @@ impl SignerImage {
             ImageLocation::Installed(path) => path.clone(),
         }
     }
+
+    /// The signer installed at `path`, as part of `release`: run only where
+    /// the key server's policy allows it (see [`deliver`]).
+    pub fn installed(path: PathBuf, release: &CheckedRelease) -> Result<SignerImage> {
+        let bytes = std::fs::read(&path).map_err(|e| ClientError::file(&path, e))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let mut identity = release.identity(SignerOrigin::Bundled, sha256);
+        // Only the release's own binary carries the release's name.
+        if identity.sha256 != release.build.sha256 {
+            identity.version = 0;
+            identity.label = "an unreleased build".into();
+        }
+        Ok(SignerImage {
+            identity,
+            location: ImageLocation::Installed(path),
+        })
+    }
 }
 
 /// The signer delivered last, kept (sealed, in memory) for the next
@@ -357,25 +341,6 @@ impl CheckedRelease {
             sha256,
             release_key: self.release_key_name.clone(),
         }
-    }
-}
-
-impl SignerImage {
-    /// The signer installed at `path`, as part of `release`: run only where
-    /// the key server's policy allows it (see [`deliver`]).
-    pub fn installed(path: PathBuf, release: &CheckedRelease) -> Result<SignerImage> {
-        let bytes = std::fs::read(&path).map_err(|e| ClientError::file(&path, e))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let mut identity = release.identity(SignerOrigin::Bundled, sha256);
-        // Only the release's own binary carries the release's name.
-        if identity.sha256 != release.build.sha256 {
-            identity.version = 0;
-            identity.label = "an unreleased build".into();
-        }
-        Ok(SignerImage {
-            identity,
-            location: ImageLocation::Installed(path),
-        })
     }
 }
 
@@ -531,7 +496,9 @@ mod tests {
     use signet_crypto::keys::ServerKey;
     use signet_schema::KeySize;
     use signet_schema::protocol::Bytes;
-    use signet_schema::release::{FRESHNESS_PURPOSE, KeyEndorsement, RELEASE_FORMAT, SIGNER_PRODUCT, SignedRelease};
+    use signet_schema::release::{
+        FRESHNESS_PURPOSE, KeyEndorsement, RELEASE_FORMAT, SIGNER_PRODUCT, SignedRelease, endorsement_bytes,
+    };
     use std::sync::OnceLock;
 
     const NOW: i64 = 1_900_000_000;
@@ -681,7 +648,7 @@ mod tests {
         );
 
         rotated.release.endorsements[0].signature = sign(stranger, &endorsement_bytes(&spki(new)));
-        assert!(refusal(&rotated).contains("endorsement 1"));
+        assert!(refusal(&rotated).contains("does not trust"));
     }
 
     #[test]
