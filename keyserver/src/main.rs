@@ -218,6 +218,45 @@ enum AdminCommand {
         #[arg(long, env = "SIGNET_DATABASE_URL")]
         database: Option<String>,
     },
+    /// Certifies a bank's host application: issues a host certificate for
+    /// its PKCS#10 request (`signet-host keys`), publishes it with the
+    /// host's address at `GET /v1/hosts`, and supersedes the host's earlier
+    /// certificate.
+    CertifyHost {
+        /// The host's name, e.g. `order-desk`.
+        #[arg(long)]
+        name: String,
+        /// Its HTTPS address, as clients reach it.
+        #[arg(long)]
+        url: String,
+        /// The host's certification request (PEM or DER).
+        #[arg(long)]
+        csr: PathBuf,
+        /// Where to write the certificate (PEM), for `signet-host certificate`.
+        #[arg(long)]
+        out: PathBuf,
+        /// The key tier's data directory.
+        #[arg(long, env = "SIGNET_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Database URL (default: SQLite in the data directory).
+        #[arg(long, env = "SIGNET_DATABASE_URL")]
+        database: Option<String>,
+    },
+    /// Revokes a host application's certificate (clients stop sending it orders).
+    RevokeHost {
+        /// The host's name.
+        #[arg(long)]
+        name: String,
+        /// Why: `unspecified`, `keyCompromise`, `affiliationChanged`, `superseded` or `cessationOfOperation`.
+        #[arg(long, default_value = "cessationOfOperation")]
+        reason: String,
+        /// The key tier's data directory.
+        #[arg(long, env = "SIGNET_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Database URL (default: SQLite in the data directory).
+        #[arg(long, env = "SIGNET_DATABASE_URL")]
+        database: Option<String>,
+    },
     /// Grants a role to a user: `user`, `helpdesk` or `auditor`.
     SetRole {
         /// The user.
@@ -465,6 +504,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Admin { command } => {
             let (data_dir, database) = match &command {
                 AdminCommand::Bootstrap { data_dir, database, .. }
+                | AdminCommand::CertifyHost { data_dir, database, .. }
+                | AdminCommand::RevokeHost { data_dir, database, .. }
                 | AdminCommand::SetRole { data_dir, database, .. } => (data_dir.clone(), database.clone()),
             };
             let tier = KeyTier::open(&data_dir, database.as_deref(), Policy::default(), system_clock())
@@ -476,6 +517,29 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         "{user_id} is the first help-desk account; their consent letter is in {}",
                         letter.display()
                     );
+                }
+                AdminCommand::CertifyHost {
+                    name, url, csr, out, ..
+                } => {
+                    let request = std::fs::read(&csr).map_err(|e| format!("{}: {e}", csr.display()))?;
+                    let der =
+                        pem_or_der(&request, "CERTIFICATE REQUEST").map_err(|e| format!("{}: {e}", csr.display()))?;
+                    let certificate = tier.certify_host(&name, &url, &der).map_err(|f| f.body.message)?;
+                    let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &certificate.der)
+                        .map_err(|e| e.to_string())?;
+                    std::fs::write(&out, pem).map_err(|e| format!("{}: {e}", out.display()))?;
+                    println!(
+                        "host {name} certified: serial {}, SHA-256 {}; certificate in {}",
+                        certificate.serial,
+                        certificate.sha256_fingerprint,
+                        out.display()
+                    );
+                }
+                AdminCommand::RevokeHost { name, reason, .. } => {
+                    let reason =
+                        signet_schema::api::RevocationReason::from_rfc5280_name(&reason).map_err(|e| e.to_string())?;
+                    let serial = tier.revoke_host(&name, reason).map_err(|f| f.body.message)?;
+                    println!("host {name}: certificate {serial} revoked ({})", reason.rfc5280_name());
                 }
                 AdminCommand::SetRole { user_id, role, .. } => {
                     let role: signet_keyserver::keys::db::models::UserRole =
@@ -512,6 +576,19 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
         }
+    }
+}
+
+/// The DER inside `bytes`: a PEM block labelled `label`, or DER as it is.
+fn pem_or_der(bytes: &[u8], label: &str) -> Result<Vec<u8>, String> {
+    if bytes.starts_with(b"-----BEGIN") {
+        let (found, der) = der::pem::decode_vec(bytes).map_err(|e| format!("not PEM: {e}"))?;
+        if found != label {
+            return Err(format!("a PEM {found} block, not {label}"));
+        }
+        Ok(der)
+    } else {
+        Ok(bytes.to_vec())
     }
 }
 

@@ -276,6 +276,8 @@ pub enum ApiErrorCode {
     Forbidden,
     /// Too many requests; retry later.
     RateLimited,
+    /// The route takes only bodies sealed end to end; a plain one is refused unread.
+    SealingRequired,
     /// The database is unreachable or too busy to answer in time; retry later.
     Unavailable,
     /// Something failed on the server; the log has the detail.

@@ -8,6 +8,7 @@
 //!   canonical byte encoding, which the sealed record is bound to;
 //! * [`api`] — the key server's HTTP request and response bodies and its error type;
 //! * [`channel`] — the sealed channel's bootstrap document, session opening and sealed messages;
+//! * [`host`] — the host application's API: signed, sealed order submissions and status reports;
 //! * [`protocol`] — the framed, versioned messages between the desktop app and
 //!   the ephemeral signer process;
 //! * [`release`] — signed releases of the signing core, which the key server
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod channel;
 pub mod error;
+pub mod host;
 pub mod protocol;
 pub mod record;
 pub mod registration;

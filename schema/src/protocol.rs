@@ -10,7 +10,7 @@
 //!
 //! # Messages, version 1
 //!
-//! Each JSON object carries `"v": 1`, a `"type"` naming the message and an
+//! Each JSON object carries `"v": 2`, a `"type"` naming the message and an
 //! `"id"` chosen by the app and echoed in the reply. Binary values are
 //! standard base64. See `docs/signer-protocol.md` for a worked session.
 //!
@@ -30,7 +30,7 @@ use crate::registration::RegistrationData;
 use crate::{KeySize, SignatureScheme};
 
 /// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest frame body accepted, in bytes.
 pub const MAX_FRAME_LEN: usize = 1024 * 1024;
 /// Length of the frame header.
@@ -102,6 +102,20 @@ impl<'de> Deserialize<'de> for Passphrase {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d).map(Passphrase::new)
     }
+}
+
+/// Which server a sealed channel of the signing core leads to: it keeps one
+/// channel to each at once (version 2 of the protocol; version 1 knew only
+/// the key server).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelPeer {
+    /// The key server's key tier.
+    #[default]
+    KeyServer,
+    /// The bank's host application: its integrity key must be given pinned
+    /// (from its CA-issued certificate), never taken on first use.
+    Host,
 }
 
 /// What the signature is wrapped in.
@@ -210,6 +224,9 @@ pub enum Request {
     /// integrity key (or, with none pinned, accepts a self-signed, fresh one
     /// for pinning on first use) and opens a sealed channel to it.
     ChannelOpen {
+        /// Which server; the key server when absent.
+        #[serde(default)]
+        peer: ChannelPeer,
         /// The document from `GET /v1/bootstrap`.
         bootstrap: SignedBootstrap,
         /// The pinned integrity key (SubjectPublicKeyInfo DER), if any.
@@ -218,6 +235,9 @@ pub enum Request {
     },
     /// Seals a request body for the open channel.
     ChannelSeal {
+        /// Which server's channel; the key server when absent.
+        #[serde(default)]
+        peer: ChannelPeer,
         /// HTTP method of the request.
         method: String,
         /// HTTP path of the request.
@@ -227,6 +247,9 @@ pub enum Request {
     },
     /// Opens a sealed response from the key server.
     ChannelOpenResponse {
+        /// Which server's channel; the key server when absent.
+        #[serde(default)]
+        peer: ChannelPeer,
         /// HTTP method of the request it answers.
         method: String,
         /// HTTP path of the request it answers.
@@ -497,7 +520,7 @@ mod tests {
     #[test]
     fn request_round_trip() {
         let env = RequestEnvelope {
-            v: 1,
+            v: PROTOCOL_VERSION,
             id: 7,
             request: Request::Sign {
                 content: Bytes(b"order".to_vec()),
@@ -514,15 +537,15 @@ mod tests {
     #[test]
     fn wire_form_is_stable() {
         let env = RequestEnvelope {
-            v: 1,
+            v: PROTOCOL_VERSION,
             id: 1,
             request: Request::Hello,
         };
         assert_eq!(
             serde_json::to_string(&env).expect("serialises"),
-            r#"{"v":1,"id":1,"type":"hello"}"#
+            r#"{"v":2,"id":1,"type":"hello"}"#
         );
-        let sign = r#"{"v":1,"id":2,"type":"sign","content":"b3JkZXI="}"#;
+        let sign = r#"{"v":2,"id":2,"type":"sign","content":"b3JkZXI="}"#;
         match decode_request(sign.as_bytes()).expect("decodes").request {
             Request::Sign {
                 content,
@@ -546,14 +569,14 @@ mod tests {
         assert_eq!(code("not json"), ErrorCode::MalformedFrame);
         assert_eq!(code("[1,2]"), ErrorCode::MalformedFrame);
         assert_eq!(code(r#"{"id":1,"type":"hello"}"#), ErrorCode::MalformedFrame);
-        assert_eq!(code(r#"{"v":2,"id":1,"type":"hello"}"#), ErrorCode::UnsupportedVersion);
-        assert_eq!(code(r#"{"v":1,"id":1,"type":"launch"}"#), ErrorCode::UnknownMessage);
+        assert_eq!(code(r#"{"v":1,"id":1,"type":"hello"}"#), ErrorCode::UnsupportedVersion);
+        assert_eq!(code(r#"{"v":2,"id":1,"type":"launch"}"#), ErrorCode::UnknownMessage);
         assert_eq!(
-            code(r#"{"v":1,"id":1,"type":"sign","content":"***"}"#),
+            code(r#"{"v":2,"id":1,"type":"sign","content":"***"}"#),
             ErrorCode::BadRequest
         );
-        assert_eq!(code(r#"{"v":1,"id":1,"type":"generate-key"}"#), ErrorCode::BadRequest);
-        let e = decode_request(br#"{"v":1,"id":9,"type":"unlock","user_id":"a"}"#).expect_err("missing fields");
+        assert_eq!(code(r#"{"v":2,"id":1,"type":"generate-key"}"#), ErrorCode::BadRequest);
+        let e = decode_request(br#"{"v":2,"id":9,"type":"unlock","user_id":"a"}"#).expect_err("missing fields");
         assert_eq!(e.id, 9);
     }
 
@@ -609,15 +632,18 @@ mod tests {
             },
             Request::ExportKey { passphrase: pass() },
             Request::ChannelOpen {
+                peer: ChannelPeer::KeyServer,
                 bootstrap,
                 pinned_integrity_key: None,
             },
             Request::ChannelSeal {
+                peer: ChannelPeer::Host,
                 method: "POST".into(),
                 path: "/".into(),
                 plaintext: Bytes(vec![]),
             },
             Request::ChannelOpenResponse {
+                peer: ChannelPeer::Host,
                 method: "POST".into(),
                 path: "/".into(),
                 message,
@@ -626,7 +652,7 @@ mod tests {
         ];
         for request in requests {
             let frame = encode_frame(&RequestEnvelope {
-                v: 1,
+                v: PROTOCOL_VERSION,
                 id: 1,
                 request: request.clone(),
             });

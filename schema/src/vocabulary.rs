@@ -162,6 +162,10 @@ vocabulary! {
         CrlPublished = "crl.published",
         /// The operator made the first help-desk account.
         HelpdeskBootstrapped = "helpdesk.bootstrapped",
+        /// The operator certified a host application (its certificate issued).
+        HostCertified = "host.certified",
+        /// The operator revoked a host application's certificate.
+        HostRevoked = "host.revoked",
         /// A sealed key record was erased.
         KeyErased = "key.erased",
         /// A user replaced their key pair.

@@ -233,7 +233,7 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     let written = std::fs::read_to_string(&files[0]).expect("the signed order");
     std::fs::write(batch.join("repeat.xml"), &written).expect("order");
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../src-tauri/client/tests/orders/sample.pain.001.001.03.xml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/orders/tests/orders/sample.pain.001.001.03.xml"),
         batch.join("accounting-package.xml"),
     )
     .expect("a .03 order");

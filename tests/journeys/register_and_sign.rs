@@ -10,7 +10,7 @@ use signet_client::child::SignerProcess;
 use signet_journeys::{KeyServer, call, openssl, signer};
 use signet_schema::api::{ApplyRequest, ConsentRequest, Policy, PreloginRequest, SigninRequest};
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
-use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
+use signet_schema::protocol::{Bytes, ChannelPeer, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{RegistrationData, SignatureScheme};
 
 const SEALED: &str = "application/vnd.signet.sealed+json";
@@ -28,6 +28,7 @@ fn open_channel(signer: &mut SignerProcess, server: &signet_journeys::Https, pin
     } = call(
         signer,
         Request::ChannelOpen {
+            peer: ChannelPeer::KeyServer,
             bootstrap,
             pinned_integrity_key: pinned,
         },
@@ -57,6 +58,7 @@ fn sealed_post(
     let Response::ChannelSealed { message } = call(
         signer,
         Request::ChannelSeal {
+            peer: ChannelPeer::KeyServer,
             method: "POST".into(),
             path: path.into(),
             plaintext,
@@ -74,6 +76,7 @@ fn sealed_post(
     let Response::ChannelResponse { plaintext } = call(
         signer,
         Request::ChannelOpenResponse {
+            peer: ChannelPeer::KeyServer,
             method: "POST".into(),
             path: path.into(),
             message,

@@ -10,15 +10,14 @@ mod admin;
 pub mod applet;
 pub mod audit;
 pub mod ca;
-pub mod channel;
 pub mod consent;
 pub mod db;
 mod flows;
+mod hosts;
 pub mod letter;
 pub mod openapi;
 pub mod routes;
-pub mod sealed;
-pub mod server_keys;
+pub use signet_channel::keys as server_keys;
 mod sign_in_cache;
 pub mod staff;
 pub mod storage_key;
@@ -33,10 +32,12 @@ use signet_schema::{KdfParams, KeySize, SignatureScheme};
 
 use self::audit::NewEvent;
 use crate::keys::ca::CertificateAuthority;
-use crate::keys::channel::{ChannelLimits, ChannelServer};
 use crate::keys::db::{AnyConnection, Database, DbError, models};
 use crate::keys::server_keys::ServerKeys;
 use crate::keys::storage_key::StorageKey;
+pub use signet_channel::sealed;
+pub use signet_channel::server as channel;
+use signet_channel::{ChannelLimits, ChannelServer};
 
 /// The file in the data directory that keeps the audit head.
 const AUDIT_HEAD_FILE: &str = "audit-head";
@@ -94,17 +95,16 @@ impl Policy {
     }
 }
 
-/// The server's clock (Unix seconds); tests move it.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use signet_channel::{Clock, system_clock};
 
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
-    })
+impl From<&Policy> for signet_schema::channel::BootstrapPolicy {
+    fn from(policy: &Policy) -> Self {
+        signet_schema::channel::BootstrapPolicy {
+            kdf: policy.kdf,
+            key_bits: policy.key_bits,
+            signature_scheme: policy.signature_scheme,
+        }
+    }
 }
 
 /// Why the key tier could not start.
@@ -150,6 +150,19 @@ pub struct KeyTier {
     pub(crate) sealed_users: std::sync::OnceLock<crate::rate_limit::RateLimits>,
     /// HMAC-SHA256 keyed for verifier tags, ready to clone (see [`KeyTier::verifier_tag`]).
     verifier_mac: Hmac<Sha256>,
+}
+
+impl signet_channel::SealedEnd for KeyTier {
+    fn channel(&self) -> &ChannelServer {
+        &self.channel
+    }
+
+    /// Counts a sealed request for `user_id` against the per-user limit.
+    fn check_sealed_user(&self, user_id: &str) -> Result<(), std::time::Duration> {
+        self.sealed_users
+            .get()
+            .map_or(Ok(()), |limits| limits.check_user(user_id))
+    }
 }
 
 impl KeyTier {
@@ -220,7 +233,7 @@ impl KeyTier {
             ca
         };
         let default_url = data_dir.join("signet.db").display().to_string();
-        let db = Database::open(database_url.unwrap_or(&default_url))?;
+        let db = crate::keys::db::open(database_url.unwrap_or(&default_url))?;
         Ok(KeyTier::new(
             db,
             storage,
@@ -277,13 +290,6 @@ impl KeyTier {
     /// requests are limited per address only.
     pub fn limit_sealed_users(&self, limits: crate::rate_limit::RateLimits) {
         let _ = self.sealed_users.set(limits);
-    }
-
-    /// Counts a sealed request for `user_id` against its limit; `Err(wait)` when it must be refused.
-    pub(crate) fn check_sealed_user(&self, user_id: &str) -> Result<(), std::time::Duration> {
-        self.sealed_users
-            .get()
-            .map_or(Ok(()), |limits| limits.check_user(user_id))
     }
 
     /// Where the audit head is kept.

@@ -472,6 +472,7 @@ fn code_text(code: ApiErrorCode) -> &'static str {
         C::Revoked => "the key was revoked",
         C::Forbidden => "not signed, or not by an active account allowed on this route",
         C::RateLimited => "too many requests; retry after the time in `Retry-After`",
+        C::SealingRequired => "the route takes only bodies sealed end to end; the plain body was not read",
         C::Unavailable => {
             "the server cannot serve the request now (database or key tier unreachable, tables full); retry later"
         }
@@ -626,6 +627,17 @@ fn doc(id: RouteId) -> Doc {
                  signed by its integrity key and valid for seven days, which also carries the policy on \
                  installed signers. Clients run a signer only from a release that passes every check; 404 \
                  while none is published.",
+            )
+        },
+        R::Hosts => Doc {
+            ..text(
+                "listHosts",
+                "public",
+                "The host applications orders go to",
+                "Every bank host application the CA certified: its name, its HTTPS address and its current \
+                 certificate (extended key usage \"Signet host\", 1.3.6.1.4.1.61126.1.1) \
+                 with that certificate's status. Clients check the certificate against the CA and the CRL, pin \
+                 it, and open the sealed channel to the host with its key.",
             )
         },
         R::SignerBinary => Doc {
@@ -851,6 +863,7 @@ fn schema_named(name: &str) -> Option<Body> {
         "EventInfo" => named::<EventInfo>(),
         "AuditVerification" => named::<AuditVerification>(),
         "ReleaseManifest" => named::<signet_schema::release::ReleaseManifest>(),
+        "HostInfo" => named::<signet_schema::host::HostInfo>(),
         "SignedBootstrap" => written(
             "SignedBootstrap",
             "A bootstrap document as served: its exact JSON bytes and the integrity key's signature over them. \

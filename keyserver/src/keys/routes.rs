@@ -103,6 +103,7 @@ fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,
         R::Crl => read_bytes(route, tier, |t, _| t.current_crl()),
         R::Certificate => read(route, tier, |t, p| t.certificate(p)),
         R::SignerRelease => with_cache_control(read(route, tier, |t, _| t.signer_manifest()), "no-cache"),
+        R::Hosts => read(route, tier, |t, _| t.hosts()),
         R::SignerBinary => with_cache_control(
             read_bytes(route, tier, |t, p| t.signer_binary(p)),
             // Named by its hash: the bytes behind this URL never change.
@@ -269,7 +270,7 @@ fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)
                     Ok(req) => t.clone().signin_answer(req).await,
                     Err(refused) => Err(refused),
                 };
-                Ok::<_, Infallible>(sealed::answer(&t, sealing, outcome))
+                Ok::<_, Infallible>(sealed::answer(t.as_ref(), sealing, outcome))
             },
         )
         .boxed()

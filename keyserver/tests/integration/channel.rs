@@ -33,7 +33,8 @@ fn key_tier() -> KeyTier {
     let time = Arc::new(AtomicI64::new(T0));
     let t = time.clone();
     let clock: Clock = Arc::new(move || t.load(Ordering::SeqCst));
-    let channel = ChannelServer::from_server_keys(&keys, ChannelLimits::default(), clock).expect("channel");
+    let channel =
+        ChannelServer::new(&keys.integrity, &keys.confidentiality, ChannelLimits::default(), clock).expect("channel");
     KeyTier {
         channel,
         time,

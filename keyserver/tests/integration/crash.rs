@@ -521,7 +521,7 @@ fn crash_run(label: &'static str, postgres: Option<PgDatabase>) {
     let load = Arc::new(Load {
         http_base: server.base(),
         root_pem: server.certificate(),
-        database: Database::open(&server.database_url()).expect("open the database"),
+        database: signet_keyserver::keys::db::open(&server.database_url()).expect("open the database"),
         data_dir: server.data_dir.clone(),
         keys,
         stop: AtomicBool::new(false),

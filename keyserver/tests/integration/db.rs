@@ -22,7 +22,7 @@ struct Scratch {
 
 impl Scratch {
     fn open(&self) -> Database {
-        Database::open(&self.url).unwrap_or_else(|e| panic!("opening {:?}: {e}", self.backend))
+        signet_keyserver::keys::db::open(&self.url).unwrap_or_else(|e| panic!("opening {:?}: {e}", self.backend))
     }
 }
 
@@ -640,7 +640,7 @@ fn an_unreachable_postgres_server_is_unavailable_and_creates_no_file() {
         "postgres://postgres@127.0.0.1:1/signet",
         "postgresql://postgres@127.0.0.1:1/signet",
     ] {
-        let result = Database::open(url);
+        let result = signet_keyserver::keys::db::open(url);
         assert!(matches!(result, Err(DbError::Unavailable(_))), "{url}: {result:?}");
         assert!(!Path::new(url).exists());
     }

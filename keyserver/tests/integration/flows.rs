@@ -48,7 +48,7 @@ fn journey(server: &KeyServer) {
     let phrase = letter_phrase(server, "alice");
     // In the database the queued letter is sealed under the storage key: a copy
     // of the database alone does not give the phrase away.
-    let database = signet_keyserver::keys::db::Database::open(&server.database_url()).expect("open database");
+    let database = signet_keyserver::keys::db::open(&server.database_url()).expect("open database");
     let stored = database
         .read(|c| signet_keyserver::keys::db::models::applications::latest_for_user(c, "alice"))
         .expect("read")
@@ -206,9 +206,9 @@ fn journey(server: &KeyServer) {
 /// event, deleting that event from the database is found by `audit verify`.
 fn events_cut_off_the_end_are_found(server: &mut KeyServer) {
     use diesel::RunQueryDsl as _;
-    use signet_keyserver::keys::db::{Database, DbError, models};
+    use signet_keyserver::keys::db::{DbError, models};
 
-    let db = Database::open(&server.database_url()).expect("the database");
+    let db = signet_keyserver::keys::db::open(&server.database_url()).expect("the database");
     let newest = db
         .read(models::events::last)
         .expect("read the log")

@@ -235,7 +235,7 @@ fn database_outage_answers_503_and_the_server_recovers() {
         .log_to_file()
         .start();
     let http = server.client_with_timeout(ANSWER_TIMEOUT);
-    let direct = Database::open(&server.database_url()).expect("open the database directly");
+    let direct = signet_keyserver::keys::db::open(&server.database_url()).expect("open the database directly");
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
 
     // Up: registration and sign-in work through the proxy.

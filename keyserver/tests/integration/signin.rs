@@ -16,7 +16,7 @@ use signet_keyserver::error::Failure;
 use signet_keyserver::keys::db::models::{
     self, Certificate, CertificateStatus, KeyRecord, NewUser, UserRole, UserState,
 };
-use signet_keyserver::keys::db::{Database, DbError, WRITE_LOCK_KEY};
+use signet_keyserver::keys::db::{DbError, WRITE_LOCK_KEY};
 use signet_keyserver::keys::storage_key::{BlobKind, StorageKey};
 use signet_keyserver::keys::{KeyTier, Policy, system_clock};
 use signet_schema::api::{ApiErrorCode, RevocationReason, RevokeRequest, SigninRequest, SigninResponse};
@@ -382,7 +382,7 @@ fn cached_answers_stay_current(rig: &Rig) {
     assert_eq!(hits(rig), before + 1);
 
     // Another connection replaces alice's record and pass phrase (a re-registration).
-    let other = Database::open(&rig.database_url).expect("another connection");
+    let other = signet_keyserver::keys::db::open(&rig.database_url).expect("another connection");
     let storage = StorageKey::load_or_create(rig.tier.data_dir()).expect("storage key");
     other
         .write(|c| -> Result<(), DbError> {

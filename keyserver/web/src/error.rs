@@ -58,6 +58,7 @@ pub fn status_of(code: ApiErrorCode) -> StatusCode {
     use ApiErrorCode as C;
     match code {
         C::BadRequest | C::PhraseTypo | C::BadSignature => StatusCode::BAD_REQUEST,
+        C::SealingRequired => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::NotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -69,6 +69,7 @@ pub enum RouteId {
     Certificate,
     SignerRelease,
     SignerBinary,
+    Hosts,
     Reregister,
     Letters,
     LetterPdf,
@@ -190,6 +191,7 @@ pub const ROUTES: &[Route] = &[
         Anyone,
         Raw("application/octet-stream"),
     ),
+    get(RouteId::Hosts, "/v1/hosts", Anyone, JsonList("HostInfo")),
     post(
         RouteId::Reregister,
         "/v1/reregister",

@@ -42,7 +42,7 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::time::Time;
 
-use crate::keys::{PublicKey, UserKey};
+use crate::keys::{PublicKey, SigningKey};
 use crate::sign::{SchemeSigner, SignatureValue};
 use crate::{Error, Result};
 
@@ -55,8 +55,8 @@ use crate::{Error, Result};
 /// [`Error::Format`] (field `certificate`) if it does not parse; [`Error::CertificateMismatch`]
 /// if its SubjectPublicKeyInfo is not `key`'s public key (or not an RSA key),
 /// so a signature can never name a certificate for another key.
-pub fn sign_detached(
-    key: &UserKey,
+pub fn sign_detached<K: SigningKey>(
+    key: &K,
     scheme: SignatureScheme,
     certificate_der: &[u8],
     content: &[u8],
@@ -74,8 +74,8 @@ pub fn sign_detached(
 /// [`sign_detached`] for the content whose SHA-256 is `content_digest`: the
 /// signed attributes carry only the content's digest (§11.2), so the
 /// signature is the same as over the content itself.
-pub fn sign_detached_digest(
-    key: &UserKey,
+pub fn sign_detached_digest<K: SigningKey>(
+    key: &K,
     scheme: SignatureScheme,
     certificate_der: &[u8],
     content_digest: &[u8; 32],
@@ -259,7 +259,7 @@ fn names(sid: &SignerIdentifier, certificate: &Certificate) -> bool {
 /// [`Error::CertificateMismatch`] unless the certificate's subject public key
 /// (RFC 5280 §4.1.2.7) is `key`'s. Keys are compared as RSA (n, e), not as
 /// bytes, so an equivalent encoding of the same key is accepted.
-fn check_certificate_key(certificate: &Certificate, key: &UserKey) -> Result<()> {
+fn check_certificate_key<K: SigningKey>(certificate: &Certificate, key: &K) -> Result<()> {
     match PublicKey::from_certificate(certificate) {
         Ok(certified) if certified == key.public_key() => Ok(()),
         _ => Err(Error::CertificateMismatch),
@@ -288,6 +288,7 @@ fn encoding(error: impl std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::UserKey;
     use crate::keys::tests::test_key;
     use crate::sign::verify;
     use cms::content_info::ContentInfo;

@@ -43,7 +43,7 @@ use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
-use crate::keys::UserKey;
+use crate::keys::{SigningKey, UserKey};
 use crate::sign::{SchemeSigner, SignatureValue};
 use crate::{Error, Result};
 
@@ -65,6 +65,16 @@ pub fn certification_request(
         .add_extension(&SubjectAltName(vec![GeneralName::Rfc822Name(email)]))
         .map_err(encoding)?;
     let signer = SchemeSigner::new(key, scheme);
+    let request = request.build::<_, SignatureValue>(&signer).map_err(encoding)?;
+    request.to_der().map_err(encoding)
+}
+
+/// A PKCS#10 `CertificationRequest` (DER) for a server's `key` with
+/// `subject` and no extensions, signed RSASSA-PSS-SHA256: what a host
+/// application sends the key server's operator to be certified.
+pub fn certification_request_for<K: SigningKey>(key: &K, subject: Name) -> Result<Vec<u8>> {
+    let request = RequestBuilder::new(subject).map_err(encoding)?;
+    let signer = SchemeSigner::new(key, SignatureScheme::RsaPssSha256);
     let request = request.build::<_, SignatureValue>(&signer).map_err(encoding)?;
     request.to_der().map_err(encoding)
 }

@@ -10,6 +10,7 @@
 //! * [`csr`] — PKCS#10 certification requests and the subject both sides build;
 //! * [`sign`] — RSASSA-PSS / PKCS#1 v1.5 signatures;
 //! * [`cms`] — detached CMS SignedData;
+//! * [`pki`] — a certificate issued by the CA, what it certifies, its status in a verified CRL;
 //! * [`etm`] — encrypt-then-MAC sealing of blobs (storage at rest, consent wraps, channel);
 //! * [`channel`] — the sealed channel: bootstrap check, session keys, sealed requests and responses;
 //! * [`export`] — encrypted PKCS#8 (PBES2) export;
@@ -25,6 +26,7 @@ pub mod etm;
 pub mod export;
 pub mod kdf;
 pub mod keys;
+pub mod pki;
 pub mod release;
 pub mod seal;
 pub mod sign;

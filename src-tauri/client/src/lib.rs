@@ -7,6 +7,7 @@
 //! - [`signer`]: supervision of the signing process, the only holder of keys;
 //! - [`session`]: the flows — apply, consent, sign in, sign, change pass
 //!   phrase, new key, revoke, and staff requests signed with the person's key;
+//! - [`host`]: the bank's host application: orders submitted, co-signed and answered, sealed end to end;
 //! - [`staff`]: the help desk's and auditors' requests;
 //! - [`verify`]: checking a signed file against the certificate valid when it was signed.
 
@@ -15,7 +16,7 @@
 pub mod child;
 pub mod delivery;
 pub mod error;
-pub mod orders;
+pub mod host;
 pub mod passphrase;
 pub mod server;
 pub mod session;
@@ -25,6 +26,9 @@ pub mod signing;
 pub mod staff;
 pub mod tls;
 pub mod verify;
+
+/// Payment orders (`signet-orders`): the checks the host application applies too.
+pub use signet_orders as orders;
 
 pub use error::{ClientError, Result};
 pub use session::{Connection, Session, Step};

@@ -17,7 +17,7 @@ use signet_schema::api::{
     SigninResponse, signed_headers, signed_request_bytes,
 };
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
-use signet_schema::protocol::{Bytes, Passphrase, Request, Response, SignatureFormat};
+use signet_schema::protocol::{Bytes, ChannelPeer, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::vocabulary::Role;
 use signet_schema::{RegistrationData, SignatureScheme};
 
@@ -118,6 +118,11 @@ impl Connection {
         })
     }
 
+    /// Where this computer's settings are kept.
+    pub fn store(&self) -> &SettingsStore {
+        &self.store
+    }
+
     /// The key server.
     pub fn server(&self) -> &KeyServer {
         &self.server
@@ -186,6 +191,7 @@ impl Connection {
         let pinned = self.settings.integrity_key.clone();
         let (open_request, session_id, integrity_key) = expect_answer!(
             signer.call(Request::ChannelOpen {
+                peer: ChannelPeer::KeyServer,
                 bootstrap,
                 pinned_integrity_key: pinned.clone().map(Bytes),
             })?,
@@ -215,32 +221,7 @@ impl Connection {
         if !signer.channel_open {
             self.open_channel(signer)?;
         }
-        let plaintext = Bytes(serde_json::to_vec(body).map_err(|e| ClientError::input("body", e.to_string()))?);
-        let message = expect_answer!(
-            signer.call(Request::ChannelSeal { method: "POST".into(), path: path.into(), plaintext })?,
-            Response::ChannelSealed { message } => message
-        )?;
-        let sealed = serde_json::to_vec(&message).map_err(|e| ClientError::input("body", e.to_string()))?;
-        let answer = self.server.send("POST", path, &[], Some((SEALED, sealed)))?;
-        if answer.content_type.as_deref() != Some(SEALED) {
-            // Refused before the key tier opened it (size, rate, outage, stale session).
-            return Err(refusal(answer.status, &answer.body));
-        }
-        let message: SealedMessage = decode(&answer.body)?;
-        let plaintext = expect_answer!(
-            signer.call(Request::ChannelOpenResponse { method: "POST".into(), path: path.into(), message })?,
-            Response::ChannelResponse { plaintext } => plaintext
-        )?;
-        if (200..300).contains(&answer.status) {
-            decode(&plaintext.0)
-        } else {
-            let error: ApiError = decode(&plaintext.0)?;
-            Err(ClientError::Server {
-                status: answer.status,
-                code: error.code,
-                message: error.message,
-            })
-        }
+        sealed_exchange(&self.server, signer, ChannelPeer::KeyServer, path, body)
     }
 
     /// Applies for a key: the signer makes the key pair, seals it under
@@ -666,4 +647,42 @@ fn check_what_was_signed(
         }
     }
     Ok(())
+}
+
+/// POSTs `body` to `path` on `server`, sealed by `signer` on its channel to
+/// `peer` (which must be open), and opens the answer: the decoded answer,
+/// or the server's refusal.
+pub(crate) fn sealed_exchange<T: DeserializeOwned>(
+    server: &KeyServer,
+    signer: &mut Signer,
+    peer: ChannelPeer,
+    path: &str,
+    body: &impl Serialize,
+) -> Result<T> {
+    let plaintext = Bytes(serde_json::to_vec(body).map_err(|e| ClientError::input("body", e.to_string()))?);
+    let message = expect_answer!(
+        signer.call(Request::ChannelSeal { peer, method: "POST".into(), path: path.into(), plaintext })?,
+        Response::ChannelSealed { message } => message
+    )?;
+    let sealed = serde_json::to_vec(&message).map_err(|e| ClientError::input("body", e.to_string()))?;
+    let answer = server.send("POST", path, &[], Some((SEALED, sealed)))?;
+    if answer.content_type.as_deref() != Some(SEALED) {
+        // Refused before the server opened it (size, rate, outage, stale session).
+        return Err(refusal(answer.status, &answer.body));
+    }
+    let message: SealedMessage = decode(&answer.body)?;
+    let plaintext = expect_answer!(
+        signer.call(Request::ChannelOpenResponse { peer, method: "POST".into(), path: path.into(), message })?,
+        Response::ChannelResponse { plaintext } => plaintext
+    )?;
+    if (200..300).contains(&answer.status) {
+        decode(&plaintext.0)
+    } else {
+        let error: ApiError = decode(&plaintext.0)?;
+        Err(ClientError::Server {
+            status: answer.status,
+            code: error.code,
+            message: error.message,
+        })
+    }
 }

@@ -21,6 +21,21 @@ use crate::tls::Fingerprint;
 pub const SERVICE: &str = "signet";
 const ENTRY: &str = "key-server";
 const RELEASES_ENTRY: &str = "signer-releases";
+const HOSTS_ENTRY: &str = "hosts";
+
+/// A host application this computer sends orders to, pinned at first use:
+/// its address, its TLS certificate's fingerprint and the integrity key its
+/// CA-issued certificate names (what its channel documents and status
+/// reports are signed with).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostPin {
+    /// `https://host:port`.
+    pub url: String,
+    /// SHA-256 of its TLS certificate, hex.
+    pub tls_sha256: String,
+    /// Its integrity key (SubjectPublicKeyInfo DER), base64.
+    pub integrity_key: String,
+}
 
 /// The remembered key server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,6 +127,26 @@ impl SettingsStore {
         *highest = version;
         let text = serde_json::to_string(&releases).map_err(|e| ClientError::Keyring(e.to_string()))?;
         self.named_entry(RELEASES_ENTRY)?
+            .set_password(&text)
+            .map_err(keyring_error)
+    }
+
+    /// The pinned host applications, by name.
+    pub fn host_pins(&self) -> Result<std::collections::BTreeMap<String, HostPin>> {
+        match self.named_entry(HOSTS_ENTRY)?.get_password() {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| ClientError::Keyring(format!("the pinned host applications are damaged ({e})"))),
+            Err(keyring::Error::NoEntry) => Ok(Default::default()),
+            Err(e) => Err(keyring_error(e)),
+        }
+    }
+
+    /// Pins the host application `name`.
+    pub fn pin_host(&self, name: &str, pin: &HostPin) -> Result<()> {
+        let mut pins = self.host_pins()?;
+        pins.insert(name.to_owned(), pin.clone());
+        let text = serde_json::to_string(&pins).map_err(|e| ClientError::Keyring(e.to_string()))?;
+        self.named_entry(HOSTS_ENTRY)?
             .set_password(&text)
             .map_err(keyring_error)
     }

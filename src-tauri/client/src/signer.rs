@@ -100,6 +100,8 @@ pub struct Signer {
     last_used: Instant,
     /// Whether a sealed channel to the key tier is open in it.
     pub(crate) channel_open: bool,
+    /// The host application (its address) a sealed channel is open to, if any.
+    pub(crate) host_channel: Option<String>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -129,6 +131,7 @@ impl Signer {
             identity: image.identity.clone(),
             last_used: Instant::now(),
             channel_open: false,
+            host_channel: None,
         })
     }
 

@@ -6,10 +6,9 @@
 
 use std::time::UNIX_EPOCH;
 
-use der::{Decode, DecodePem, Encode};
+use der::{Decode, DecodePem};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use signet_crypto::keys::PublicKey;
 use signet_schema::SignatureScheme;
 use signet_schema::api::{CertificateInfo, CertificateStatus, RevocationReason};
 use x509_cert::Certificate;
@@ -67,7 +66,7 @@ pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]
     let ca = Certificate::from_pem(&ca_pem)
         .map_err(|e| ClientError::UnexpectedAnswer(format!("the CA certificate does not parse: {e}")))?;
     let mut problems = Vec::new();
-    if !issued_by(&certificate, &ca) {
+    if !signet_crypto::pki::issued_by(&certificate, &ca) {
         problems.push("the signer's certificate was not issued by this key server's CA".to_string());
     }
     let tbs = certificate.tbs_certificate();
@@ -110,22 +109,4 @@ pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]
         revoked_at: archived.revoked_at,
         revocation_reason: archived.revocation_reason,
     })
-}
-
-/// Whether `ca` issued `certificate`: names match and the CA key verifies
-/// the signature over the TBS part in one of our schemes.
-fn issued_by(certificate: &Certificate, ca: &Certificate) -> bool {
-    if certificate.tbs_certificate().issuer() != ca.tbs_certificate().subject() {
-        return false;
-    }
-    let Some(scheme) = signet_crypto::sign::scheme_of(certificate.signature_algorithm()) else {
-        return false;
-    };
-    let (Ok(tbs), Ok(key)) = (certificate.tbs_certificate().to_der(), PublicKey::from_certificate(ca)) else {
-        return false;
-    };
-    let Some(signature) = certificate.signature().as_bytes() else {
-        return false;
-    };
-    signet_crypto::sign::verify(&key, scheme, &tbs, signature).is_ok()
 }

@@ -7,7 +7,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use signet_schema::channel::SealedMessage;
-use signet_schema::protocol::{Bytes, HardeningReport, PROTOCOL_VERSION, Request, Response, SignatureFormat};
+use signet_schema::protocol::{
+    Bytes, ChannelPeer, HardeningReport, PROTOCOL_VERSION, Request, Response, SignatureFormat,
+};
 use signet_schema::{FormatError, Problem, RegistrationData, SealedKeyRecord, SignatureScheme};
 
 use signet_crypto::channel::{self, ChannelClient};
@@ -35,7 +37,10 @@ pub struct Session {
     hardening: HardeningReport,
     unlocked: Option<PassphraseKeys>,
     loaded: Option<LoadedKey>,
-    channel: Option<ChannelClient>,
+    /// The open sealed channel to the key server.
+    key_server: Option<ChannelClient>,
+    /// The open sealed channel to the host application.
+    host: Option<ChannelClient>,
 }
 
 impl Session {
@@ -45,7 +50,8 @@ impl Session {
             hardening,
             unlocked: None,
             loaded: None,
-            channel: None,
+            key_server: None,
+            host: None,
         }
     }
 
@@ -68,9 +74,18 @@ impl Session {
         if next == Next::End {
             self.unlocked = None;
             self.loaded = None;
-            self.channel = None;
+            self.key_server = None;
+            self.host = None;
         }
         (response, next)
+    }
+
+    /// The channel slot of `peer`.
+    fn channel(&mut self, peer: ChannelPeer) -> &mut Option<ChannelClient> {
+        match peer {
+            ChannelPeer::KeyServer => &mut self.key_server,
+            ChannelPeer::Host => &mut self.host,
+        }
     }
 
     fn dispatch(&mut self, request: Request) -> Result<Response> {
@@ -195,6 +210,7 @@ impl Session {
                 })
             }
             Request::ChannelOpen {
+                peer,
                 bootstrap,
                 pinned_integrity_key,
             } => {
@@ -202,9 +218,11 @@ impl Session {
                     .duration_since(UNIX_EPOCH)
                     .map(|d| d.as_secs() as i64)
                     .unwrap_or(0);
-                let pinned = match pinned_integrity_key {
-                    Some(key) => key.0,
-                    None => channel::first_use_integrity_key(&bootstrap, now)?,
+                let pinned = match (pinned_integrity_key, peer) {
+                    (Some(key), _) => key.0,
+                    (None, ChannelPeer::KeyServer) => channel::first_use_integrity_key(&bootstrap, now)?,
+                    // A host is known only by its certificate, never on first use.
+                    (None, ChannelPeer::Host) => return Err(channel::ChannelError::ServerKeyMismatch.into()),
                 };
                 let (client, open_request) = ChannelClient::open(&bootstrap, &pinned, now)?;
                 let response = Response::ChannelOpened {
@@ -213,15 +231,16 @@ impl Session {
                     integrity_key: Bytes(pinned),
                     policy: client.policy().clone(),
                 };
-                self.channel = Some(client);
+                *self.channel(peer) = Some(client);
                 Ok(response)
             }
             Request::ChannelSeal {
+                peer,
                 method,
                 path,
                 plaintext,
             } => {
-                let client = self.channel.as_mut().ok_or(Error::NoChannel)?;
+                let client = self.channel(peer).as_mut().ok_or(Error::NoChannel)?;
                 let (counter, body) = client.seal_request(&method, &path, &plaintext.0)?;
                 let session_id = Bytes(client.session_id().to_vec());
                 Ok(Response::ChannelSealed {
@@ -232,8 +251,13 @@ impl Session {
                     },
                 })
             }
-            Request::ChannelOpenResponse { method, path, message } => {
-                let client = self.channel.as_mut().ok_or(Error::NoChannel)?;
+            Request::ChannelOpenResponse {
+                peer,
+                method,
+                path,
+                message,
+            } => {
+                let client = self.channel(peer).as_mut().ok_or(Error::NoChannel)?;
                 if message.session_id.0 != client.session_id().as_slice() {
                     return Err(channel::ChannelError::BadTag.into());
                 }

@@ -9,7 +9,7 @@ use signet_client::child::{ChildError, SignerProcess};
 use signet_crypto::keys::PublicKey;
 use signet_crypto::sign;
 use signet_schema::protocol::{
-    Bytes, ErrorCode, MAX_FRAME_LEN, Passphrase, Request, Response, SignatureFormat, encode_frame,
+    Bytes, ChannelPeer, ErrorCode, MAX_FRAME_LEN, Passphrase, Request, Response, SignatureFormat, encode_frame,
 };
 use signet_schema::{KdfParams, KeySize, RegistrationData, SignatureScheme};
 use signet_signer::hardening::locked_kib;
@@ -275,6 +275,7 @@ fn requests_out_of_order_get_typed_errors() {
 fn channel_requests_without_a_channel_are_refused() {
     let mut signer = start(&[]);
     let seal = signer.call(Request::ChannelSeal {
+        peer: ChannelPeer::KeyServer,
         method: "POST".into(),
         path: "/v1/signin".into(),
         plaintext: Bytes(b"{}".to_vec()),
@@ -285,6 +286,7 @@ fn channel_requests_without_a_channel_are_refused() {
         signature: Bytes(vec![0; 384]),
     };
     let open = signer.call(Request::ChannelOpen {
+        peer: ChannelPeer::KeyServer,
         bootstrap: forged,
         pinned_integrity_key: None,
     });
@@ -303,11 +305,11 @@ fn malformed_and_oversized_frames_get_error_replies() {
             ErrorCode::UnsupportedVersion,
         ),
         (
-            encode_frame(&serde_json::json!({"v": 1, "id": 5, "type": "format-disk"})),
+            encode_frame(&serde_json::json!({"v": 2, "id": 5, "type": "format-disk"})),
             ErrorCode::UnknownMessage,
         ),
         (
-            encode_frame(&serde_json::json!({"v": 1, "id": 6, "type": "sign", "content": 17})),
+            encode_frame(&serde_json::json!({"v": 2, "id": 6, "type": "sign", "content": 17})),
             ErrorCode::BadRequest,
         ),
         (0u32.to_be_bytes().to_vec(), ErrorCode::MalformedFrame),
@@ -360,7 +362,7 @@ fn requests_sent_together_are_all_answered() {
     let mut signer = start(&["--idle-timeout", "5"]);
     let mut frames = Vec::new();
     for id in 1..=3u64 {
-        frames.extend(encode_frame(&serde_json::json!({"v": 1, "id": id, "type": "hello"})));
+        frames.extend(encode_frame(&serde_json::json!({"v": 2, "id": id, "type": "hello"})));
     }
     signer.send_raw(&frames).expect("send");
     for id in 1..=3u64 {

@@ -47,7 +47,7 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 use zeroize::Zeroizing;
 
-use self::profile::{CaProfile, SigningProfile};
+use self::profile::{CaProfile, HostProfile, SigningProfile};
 use self::signer::{CaSignature, CaSigner};
 
 /// File name of the CA private key inside the CA directory.
@@ -351,9 +351,23 @@ impl CertificateAuthority {
             email,
             authority_key_id: self.key_identifier.clone(),
         };
+        self.sign_certificate(profile, checked.public_key, now, validity_days)
+    }
+
+    /// Signs a certificate of `profile` for `public_key`, valid from `now`
+    /// for `validity_days` days but never beyond the CA certificate, under a
+    /// fresh random serial.
+    fn sign_certificate<P: x509_cert::builder::profile::BuilderProfile>(
+        &self,
+        profile: P,
+        public_key: SubjectPublicKeyInfoOwned,
+        now: i64,
+        validity_days: u32,
+    ) -> Result<IssuedCertificate, CaError> {
+        let tbs = self.certificate.tbs_certificate();
         let validity = validity(now, validity_days, Some(&tbs.validity().not_after))?;
         let serial = random_serial()?;
-        let builder = CertificateBuilder::new(profile, serial, validity, checked.public_key).map_err(signing)?;
+        let builder = CertificateBuilder::new(profile, serial, validity, public_key).map_err(signing)?;
         let certificate = builder
             .build::<_, CaSignature>(&CaSigner::new(&self.key)?)
             .map_err(signing)?;
@@ -367,6 +381,39 @@ impl CertificateAuthority {
             not_after: unix_of(&tbs.validity().not_after),
             der,
         })
+    }
+
+    /// Issues a host application's certificate ([`profile::HostProfile`]:
+    /// extended key usage "Signet host") for a PKCS#10 request signed by the
+    /// RSA key it carries. The subject is the CA's organisation and
+    /// `CN=<host name>`, whatever the request asked for.
+    pub fn issue_host(
+        &self,
+        csr_der: &[u8],
+        host_name: &str,
+        now: i64,
+        validity_days: u32,
+    ) -> Result<IssuedCertificate, CaError> {
+        use const_oid::db::rfc4519::{COMMON_NAME, ORGANIZATION_NAME};
+        let request = request::signed_request(csr_der)?;
+        let tbs = self.certificate.tbs_certificate();
+        let organization = tbs
+            .subject()
+            .iter()
+            .find(|a| a.oid == ORGANIZATION_NAME)
+            .and_then(|a| der::asn1::Utf8StringRef::try_from(&a.value).ok())
+            .map_or_else(|| "Signet".to_owned(), |o| o.as_str().to_owned());
+        let subject = request::name_of(vec![
+            (ORGANIZATION_NAME, request::utf8(&organization).map_err(encoding)?),
+            (COMMON_NAME, request::utf8(host_name).map_err(encoding)?),
+        ])
+        .map_err(encoding)?;
+        let profile = HostProfile {
+            issuer: tbs.subject().clone(),
+            subject,
+            authority_key_id: self.key_identifier.clone(),
+        };
+        self.sign_certificate(profile, request.info.public_key, now, validity_days)
     }
 
     /// Signs a v2 CRL (RFC 5280 §5.1), DER: issuer = the CA, thisUpdate and

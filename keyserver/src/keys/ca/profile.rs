@@ -6,7 +6,8 @@ use x509_cert::builder::{self, profile::BuilderProfile};
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+    SubjectKeyIdentifier,
 };
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
@@ -102,6 +103,57 @@ impl BuilderProfile for SigningProfile {
         extensions.push(aki.to_extension(subject, &extensions)?);
         let san = SubjectAltName(vec![GeneralName::Rfc822Name(self.email.clone())]);
         extensions.push(san.to_extension(subject, &extensions)?);
+        Ok(extensions)
+    }
+}
+
+/// A host application's certificate (the key that signs its channel
+/// documents and status reports): basicConstraints cA FALSE; keyUsage
+/// digitalSignature, critical (§4.2.1.3); extendedKeyUsage
+/// [`signet_crypto::pki::ID_KP_SIGNET_HOST`] alone (§4.2.1.12), so a
+/// client that requires it never takes a user's certificate for a host, nor
+/// a host's for a user (user certificates carry no extended key usage, and
+/// the host refuses orders signed under this one); subject and authority key
+/// identifiers as for users.
+pub(crate) struct HostProfile {
+    pub(crate) issuer: Name,
+    pub(crate) subject: Name,
+    pub(crate) authority_key_id: SubjectKeyIdentifier,
+}
+
+impl BuilderProfile for HostProfile {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> builder::Result<Vec<Extension>> {
+        let subject = tbs.subject();
+        let mut extensions = Vec::new();
+        let basic = BasicConstraints {
+            ca: false,
+            path_len_constraint: None,
+        };
+        extensions.push(basic.to_extension(subject, &extensions)?);
+        let usage = KeyUsage(KeyUsages::DigitalSignature.into());
+        extensions.push(usage.to_extension(subject, &extensions)?);
+        let purpose = ExtendedKeyUsage(vec![signet_crypto::pki::ID_KP_SIGNET_HOST]);
+        extensions.push(purpose.to_extension(subject, &extensions)?);
+        let ski = SubjectKeyIdentifier::try_from(spk)?;
+        extensions.push(ski.to_extension(subject, &extensions)?);
+        let aki = AuthorityKeyIdentifier {
+            key_identifier: Some(self.authority_key_id.0.clone()),
+            ..Default::default()
+        };
+        extensions.push(aki.to_extension(subject, &extensions)?);
         Ok(extensions)
     }
 }

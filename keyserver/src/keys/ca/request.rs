@@ -45,15 +45,7 @@ pub struct CheckedRequest {
 
 /// Runs the checks listed in the module documentation.
 pub fn check(csr_der: &[u8], registration: &RegistrationData) -> Result<CheckedRequest, CaError> {
-    let request = CertReq::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
-    let raw = RawRequest::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
-
-    let scheme = scheme_of(&request)?;
-    let public_key = rsa_key(&request.info.public_key)?;
-
-    let info = raw.info.to_der().map_err(|_| CaError::MalformedRequest)?;
-    let signature = raw.signature.as_bytes().ok_or(CaError::BadRequestSignature)?;
-    signet_crypto::sign::verify(&public_key, scheme, &info, signature).map_err(|_| CaError::BadRequestSignature)?;
+    let request = signed_request(csr_der)?;
 
     registration
         .validate()
@@ -74,6 +66,21 @@ pub fn check(csr_der: &[u8], registration: &RegistrationData) -> Result<CheckedR
 
 /// The signing core's scheme for the request's signature algorithm (only
 /// our two, with exactly our parameters: see `signet_crypto::sign::scheme_of`).
+/// A request whose signature verifies with the RSA key it carries, of a
+/// size the policy allows; its subject is not looked at.
+pub fn signed_request(csr_der: &[u8]) -> Result<CertReq, CaError> {
+    let request = CertReq::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
+    let raw = RawRequest::from_der(csr_der).map_err(|_| CaError::MalformedRequest)?;
+
+    let scheme = scheme_of(&request)?;
+    let public_key = rsa_key(&request.info.public_key)?;
+
+    let info = raw.info.to_der().map_err(|_| CaError::MalformedRequest)?;
+    let signature = raw.signature.as_bytes().ok_or(CaError::BadRequestSignature)?;
+    signet_crypto::sign::verify(&public_key, scheme, &info, signature).map_err(|_| CaError::BadRequestSignature)?;
+    Ok(request)
+}
+
 fn scheme_of(request: &CertReq) -> Result<SignatureScheme, CaError> {
     signet_crypto::sign::scheme_of(&request.algorithm).ok_or_else(|| {
         CaError::UnsupportedSignatureAlgorithm(if request.algorithm.oid == const_oid::db::rfc5912::ID_RSASSA_PSS {

@@ -463,7 +463,7 @@ mod tests {
 
     fn reader() -> (GenerationReader, Database, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let database = Database::open(&dir.path().join("signet.db").display().to_string()).expect("database");
+        let database = super::super::open(&dir.path().join("signet.db").display().to_string()).expect("database");
         (GenerationReader::start(&database).expect("reader"), database, dir)
     }
 

@@ -15,12 +15,6 @@ pub use signet_schema::vocabulary::{
     ApplicationState, CertificateStatus, LetterState, Role as UserRole, UnknownName, UserState,
 };
 
-impl From<UnknownName> for DbError {
-    fn from(error: UnknownName) -> Self {
-        DbError::Corrupt(format!("{error} in the database"))
-    }
-}
-
 fn touched(rows: usize) -> Result<(), DbError> {
     if rows == 0 { Err(DbError::NotFound) } else { Ok(()) }
 }
@@ -764,6 +758,49 @@ pub mod server_settings {
                 .values((dsl::name.eq(name), dsl::value.eq(value), dsl::updated_at.eq(now)))
                 .execute(c)?;
         }
+        Ok(())
+    }
+}
+
+/// A host application the CA certified (`hosts`).
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = schema::hosts)]
+pub struct Host {
+    pub name: String,
+    /// Its HTTPS address.
+    pub url: String,
+    /// Serial of its current certificate (in `certificates`).
+    pub serial: String,
+    pub certified_at: i64,
+}
+
+/// The holder under which a host's certificates are archived: `host:<name>`,
+/// which no user id can spell (user ids have no `:`).
+pub fn host_holder(name: &str) -> String {
+    format!("host:{name}")
+}
+
+/// Queries on `hosts`.
+pub mod hosts {
+    use super::*;
+    use schema::hosts::dsl;
+
+    /// The host named `name`, if certified.
+    pub fn find(c: &mut AnyConnection, name: &str) -> Result<Option<Host>, DbError> {
+        Ok(dsl::hosts.find(name).select(Host::as_select()).first(c).optional()?)
+    }
+
+    /// Every certified host, by name.
+    pub fn all(c: &mut AnyConnection) -> Result<Vec<Host>, DbError> {
+        Ok(dsl::hosts.order(dsl::name.asc()).select(Host::as_select()).load(c)?)
+    }
+
+    /// Records `host` (its current certificate), replacing an earlier one of the same name.
+    pub fn put(c: &mut AnyConnection, host: &Host) -> Result<(), DbError> {
+        diesel::delete(dsl::hosts.find(&host.name)).execute(c)?;
+        diesel::insert_into(schema::hosts::table)
+            .values(host.clone())
+            .execute(c)?;
         Ok(())
     }
 }

@@ -140,6 +140,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Host applications the CA certified, with their current certificate.
+    hosts (name) {
+        name -> Text,
+        url -> Text,
+        serial -> Text,
+        certified_at -> BigInt,
+    }
+}
+
 diesel::joinable!(key_records -> users (user_id));
 diesel::joinable!(applications -> users (user_id));
 
@@ -154,5 +164,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_generation,
     signer_releases,
     signer_binaries,
-    server_settings
+    server_settings,
+    hosts
 );

@@ -59,7 +59,7 @@ pub fn registration(user_id: &str) -> RegistrationData {
 /// The consent phrase printed on the newest letter for `user_id`, read from
 /// the PDF the server produced.
 pub fn letter_phrase(server: &KeyServer, user_id: &str) -> String {
-    let database = signet_keyserver::keys::db::Database::open(&server.database_url()).expect("open database");
+    let database = signet_keyserver::keys::db::open(&server.database_url()).expect("open database");
     letter_phrase_in(&database, &server.data_dir, user_id)
 }
 

@@ -152,6 +152,37 @@ enum Orders {
     /// Sign payment orders as detached CMS signatures (FILE.p7s), after one pass-phrase entry.
     /// Each file is checked and summarised first; a refused one is never signed.
     Sign(SignOrders),
+    /// Sign payment orders and send them to the bank's host application; its signed status report
+    /// (pain.002) is kept beside each order.
+    Submit(SubmitOrders),
+    /// Orders waiting at the host for your signature.
+    Pending(HostArgs),
+    /// Every order the host holds under your account, with its status.
+    List(HostArgs),
+    /// One order at the host: what it pays, its signatures and status; --out saves its exact bytes.
+    Show {
+        #[command(flatten)]
+        host: HostArgs,
+        /// The host's order id.
+        order_id: String,
+        /// Save the order's exact bytes to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Add your signature to an order waiting at the host (its exact bytes are checked and summarised first).
+    Cosign {
+        #[command(flatten)]
+        host: HostArgs,
+        /// The host's order id.
+        order_id: String,
+    },
+    /// Cancel an order waiting at the host.
+    Cancel {
+        #[command(flatten)]
+        host: HostArgs,
+        /// The host's order id.
+        order_id: String,
+    },
     /// Write a pain.001.001.09 order from a CSV or JSON file of transactions.
     New {
         /// The transactions: `.json` in the shape of an order, otherwise CSV (see the README).
@@ -183,6 +214,26 @@ struct SignOrders {
     /// Replace signatures that already exist.
     #[arg(long)]
     force: bool,
+}
+
+/// `signet orders submit`.
+#[derive(Args, Debug)]
+struct SubmitOrders {
+    #[command(flatten)]
+    sign: SignOrders,
+    /// The host application (default: the only one the key server publishes).
+    #[arg(long)]
+    host: Option<String>,
+}
+
+/// Who signs in, and which host application.
+#[derive(Args, Debug)]
+struct HostArgs {
+    #[command(flatten)]
+    sign_in: SignIn,
+    /// The host application (default: the only one the key server publishes).
+    #[arg(long)]
+    host: Option<String>,
 }
 
 #[derive(Args)]

@@ -1,4 +1,5 @@
-//! `signet orders check | sign | new`.
+//! `signet orders check | sign | new`, and with the bank's host application
+//! `submit | pending | list | show | cosign | cancel`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,12 +11,30 @@ use signet_client::signing::{Document, History, Placement, sign_and_save_each, w
 use signet_client::{ClientError, Result, Session};
 
 use crate::commands::{connection, files_to_sign, sign_in};
-use crate::{Orders, SignOrders};
+use signet_client::host::Host;
+use signet_orders::status_report::StatusReport;
+use signet_schema::host::{OrderInfo, OrderScope, OrderStatus};
+
+use crate::{HostArgs, Orders, SignOrders, SubmitOrders};
 
 pub fn run(command: Orders) -> Result<u8> {
     match command {
         Orders::Check { paths, all, json } => check(&paths, all, json),
         Orders::Sign(what) => sign(&what),
+        Orders::Submit(what) => submit(&what),
+        Orders::Pending(at) => list(&at, OrderScope::AwaitingMe),
+        Orders::List(at) => list(&at, OrderScope::Mine),
+        Orders::Show { host, order_id, out } => show(&host, &order_id, out.as_deref()),
+        Orders::Cosign { host, order_id } => at_host(&host, |host, session| {
+            let (status, report) = host.cosign(session, &order_id)?;
+            print_status(&status, &report);
+            Ok(())
+        }),
+        Orders::Cancel { host, order_id } => at_host(&host, |host, session| {
+            let (status, report) = host.cancel(session, &order_id)?;
+            print_status(&status, &report);
+            Ok(())
+        }),
         Orders::New {
             from,
             out,
@@ -174,11 +193,25 @@ fn check_and_sign_in(what: &SignOrders) -> (Result<Vec<Checked>>, Option<Result<
 
 /// `signet sign` and `signet orders sign`.
 pub fn sign(what: &SignOrders) -> Result<u8> {
-    let (who, out, force) = (&what.sign_in, what.out.as_deref(), what.force);
     let (files, session) = check_and_sign_in(what);
     let files = files?;
+    let (code, session, _) = sign_checked(what, &files, session)?;
+    if let Some(session) = session {
+        session.end();
+    }
+    Ok(code)
+}
+
+/// Signs the files that passed their checks: the exit code, the session
+/// (unless nothing was signed) and the files signed with their signatures.
+fn sign_checked<'f>(
+    what: &'f SignOrders,
+    files: &'f [Checked],
+    session: Option<Result<Session>>,
+) -> Result<(u8, Option<Session>, Vec<(&'f Checked, PathBuf)>)> {
+    let (who, out, force) = (&what.sign_in, what.out.as_deref(), what.force);
     let mut refused = 0usize;
-    for file in &files {
+    for file in files {
         print_outcome(file, false);
         if file.outcome.is_err() {
             refused += 1;
@@ -190,7 +223,7 @@ pub fn sign(what: &SignOrders) -> Result<u8> {
         .collect();
     if to_sign.is_empty() {
         println!("nothing signed: every file was refused");
-        return Ok(exit::FAILED);
+        return Ok((exit::FAILED, None, Vec::new()));
     }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
@@ -223,6 +256,7 @@ pub fn sign(what: &SignOrders) -> Result<u8> {
     };
     let bar = progress_bar(to_sign.len(), "signing");
     let mut failed = 0usize;
+    let mut signed_files = Vec::new();
     let signing = sign_and_save_each(
         &mut session,
         &to_sign,
@@ -240,15 +274,18 @@ pub fn sign(what: &SignOrders) -> Result<u8> {
         &history,
         |(file, _), outcome| {
             match outcome {
-                Ok(signed) => say(
-                    &bar,
-                    format!(
-                        "signed {} -> {} (SHA-256 {})",
-                        file.path.display(),
-                        signed.signature_path,
-                        signed.sha256
-                    ),
-                ),
+                Ok(signed) => {
+                    signed_files.push((*file, PathBuf::from(&signed.signature_path)));
+                    say(
+                        &bar,
+                        format!(
+                            "signed {} -> {} (SHA-256 {})",
+                            file.path.display(),
+                            signed.signature_path,
+                            signed.sha256
+                        ),
+                    )
+                }
                 Err(e @ ClientError::NotRecorded { .. }) => {
                     failed += 1;
                     say(&bar, format!("{}: {e}", file.path.display()));
@@ -261,9 +298,9 @@ pub fn sign(what: &SignOrders) -> Result<u8> {
             bar.inc(1);
         },
     );
-    session.end();
     if let Err(e) = signing {
         bar.abandon();
+        session.end();
         return Err(e);
     }
     bar.finish_and_clear();
@@ -272,11 +309,12 @@ pub fn sign(what: &SignOrders) -> Result<u8> {
         "{} of {total} order(s) signed; {refused} refused; {failed} failed",
         total - refused - failed
     );
-    Ok(if refused == 0 && failed == 0 {
+    let code = if refused == 0 && failed == 0 {
         exit::OK
     } else {
         exit::FAILED
-    })
+    };
+    Ok((code, Some(session), signed_files))
 }
 
 fn signature_of(file: &Path, out: Option<&Path>) -> PathBuf {
@@ -324,4 +362,132 @@ fn new(from: &Path, out: &Path, initiating_party: Option<&str>, force: bool) -> 
         println!("  {line}");
     }
     Ok(exit::OK)
+}
+
+/// One line about an order at the host, and its reasons.
+fn print_order(order: &OrderInfo) {
+    println!(
+        "{} {} {} ({} payment(s), {}) from {}: {}",
+        order.order_id,
+        order.message_id,
+        order.debtor_accounts.join(", "),
+        order.payments,
+        order.totals.join(", "),
+        order.submitted_by,
+        order.state.as_str()
+    );
+    if let (Some(code), Some(reason)) = (&order.reason_code, &order.reason) {
+        println!("  {code}: {reason}");
+    }
+    for signature in &order.signatures {
+        println!(
+            "  signed by {} (class {}, certificate {}) at {}",
+            signature.user_id,
+            signature.class.as_str(),
+            signature.certificate_serial,
+            signature.received_at
+        );
+    }
+}
+
+/// The order, and what the host's signed report says.
+fn print_status(status: &OrderStatus, report: &StatusReport) {
+    print_order(&status.order);
+    println!(
+        "  status report {} signed by the host: {}{}",
+        report.message_id,
+        report.status.code(),
+        report
+            .received_at
+            .map_or_else(String::new, |t| format!(", received at {t}"))
+    );
+    for reason in &report.reasons {
+        println!("  {}: {}", reason.code, reason.text);
+    }
+}
+
+/// Signs in, finds the host, runs `work`, signs out.
+fn at_host(at: &HostArgs, work: impl FnOnce(&Host, &mut Session) -> Result<()>) -> Result<u8> {
+    let mut session = sign_in(&mut connection()?, &at.sign_in)?;
+    let outcome = Host::find(session.connection(), at.host.as_deref()).and_then(|host| work(&host, &mut session));
+    session.end();
+    outcome.map(|()| exit::OK)
+}
+
+/// `signet orders pending` and `signet orders list`.
+fn list(at: &HostArgs, scope: OrderScope) -> Result<u8> {
+    at_host(at, |host, session| {
+        let orders = host.list(session, scope)?;
+        if orders.is_empty() {
+            println!("no orders");
+        }
+        for order in &orders {
+            print_order(order);
+        }
+        Ok(())
+    })
+}
+
+/// `signet orders show`.
+fn show(at: &HostArgs, order_id: &str, out: Option<&Path>) -> Result<u8> {
+    at_host(at, |host, session| {
+        let (detail, report) = host.show(session, order_id)?;
+        print_status(&detail.status, &report);
+        match orders::read_order(&detail.order.0) {
+            Ok(order) => {
+                let summary = Summary::of(&order, &detail.order.0);
+                for line in summary.lines() {
+                    println!("  {line}");
+                }
+            }
+            Err(e) => println!("  the order does not read as pain.001: {e}"),
+        }
+        if let Some(out) = out {
+            write_durably(out, &detail.order.0)?;
+            println!("saved the order's exact bytes to {}", out.display());
+        }
+        Ok(())
+    })
+}
+
+/// Where the host's report on the order signed into `signature` is kept:
+/// `ORDER.pain002.xml` and its signature `ORDER.pain002.xml.p7s`, beside the
+/// order's signature.
+fn report_paths(signature: &Path) -> (PathBuf, PathBuf) {
+    let name = signature.file_name().unwrap_or_default().to_string_lossy();
+    let order = name.strip_suffix(".p7s").unwrap_or(&name);
+    let xml = signature.with_file_name(format!("{order}.pain002.xml"));
+    let p7s = signature.with_file_name(format!("{order}.pain002.xml.p7s"));
+    (xml, p7s)
+}
+
+/// `signet orders submit`: signs as `signet orders sign` does, then sends
+/// each signed order to the host and keeps its signed status report.
+fn submit(what: &SubmitOrders) -> Result<u8> {
+    let (files, session) = check_and_sign_in(&what.sign);
+    let files = files?;
+    let (code, session, signed) = sign_checked(&what.sign, &files, session)?;
+    let Some(mut session) = session else {
+        return Ok(code);
+    };
+    let outcome = (|| -> Result<u8> {
+        let host = Host::find(session.connection(), what.host.as_deref())?;
+        let mut rejected = 0usize;
+        for (file, signature_path) in &signed {
+            let signature = std::fs::read(signature_path).map_err(|e| ClientError::file(signature_path, e))?;
+            let (status, report) = host.submit(&mut session, &file.bytes, &signature)?;
+            let (xml, p7s) = report_paths(signature_path);
+            write_durably(&xml, &status.report.xml.0)?;
+            write_durably(&p7s, &status.report.signature.0)?;
+            println!("sent {} to {}:", file.path.display(), host.name);
+            print_status(&status, &report);
+            println!("  report kept in {}", xml.display());
+            if status.order.state == signet_schema::host::OrderState::Rejected {
+                rejected += 1;
+            }
+        }
+        Ok(if rejected == 0 { code } else { exit::FAILED })
+    })();
+    session.end();
+    outcome
 }

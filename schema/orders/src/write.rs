@@ -258,7 +258,7 @@ fn completed(order: &NewOrder, now: time::OffsetDateTime) -> Result<NewOrder, Or
     Ok(order)
 }
 
-fn element(w: &mut Writer<Vec<u8>>, name: &str, text: &str) -> io::Result<()> {
+pub(crate) fn element(w: &mut Writer<Vec<u8>>, name: &str, text: &str) -> io::Result<()> {
     w.create_element(name).write_text_content(BytesText::new(text))?;
     Ok(())
 }

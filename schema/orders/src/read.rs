@@ -25,18 +25,18 @@ pub fn version_of(document: &Document) -> Result<Version, OrderError> {
 }
 
 /// The element children of `node` named `name`.
-fn children(node: RoNode, name: &'static str) -> impl Iterator<Item = RoNode> {
+pub(crate) fn children(node: RoNode, name: &'static str) -> impl Iterator<Item = RoNode> {
     std::iter::successors(node.get_first_element_child(), |n| n.get_next_element_sibling())
         .filter(move |n| n.get_name() == name)
 }
 
 /// The element at `path` below `node` (first match at each step).
-fn at(node: RoNode, path: &[&'static str]) -> Option<RoNode> {
+pub(crate) fn at(node: RoNode, path: &[&'static str]) -> Option<RoNode> {
     path.iter().try_fold(node, |n, name| children(n, name).next())
 }
 
 /// The text of the element at `path` below `node`.
-fn text(node: RoNode, path: &[&'static str]) -> Option<String> {
+pub(crate) fn text(node: RoNode, path: &[&'static str]) -> Option<String> {
     at(node, path).map(|n| n.get_content())
 }
 

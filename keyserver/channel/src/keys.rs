@@ -1,11 +1,13 @@
-//! The key tier's own RSA keys, kept as PKCS#8 PEM files (mode 0600) in the
-//! data directory and made on first start:
+//! A server's own RSA keys — the key tier's, or a host application's —
+//! kept as PKCS#8 PEM files (mode 0600) in its data directory and made on
+//! first start:
 //!
-//! * `integrity.key` — signs the audit log's events and the bootstrap
-//!   document (RSASSA-PSS-SHA256);
+//! * `integrity.key` — signs the bootstrap document (RSASSA-PSS-SHA256), and
+//!   what else the server signs (the key tier's audit events, the host's
+//!   status reports);
 //! * `confidentiality.key` — the sealed channel's RSA-OAEP-SHA256 key.
 //!
-//! The CA key is the CA's own (see [`crate::keys::ca`]).
+//! The key tier's CA key is the CA's own.
 
 use std::path::Path;
 
@@ -14,7 +16,7 @@ use signet_crypto::keys::ServerKey;
 use signet_schema::KeySize;
 use zeroize::Zeroizing;
 
-use crate::secret_file::{SecretFileError, read_or_create_secret};
+use signet_keyserver_web::secret_file::{SecretFileError, read_or_create_secret};
 
 /// Loads a PKCS#8 PEM private key from `path`, generating an RSA key of
 /// `size` and writing it there first if the file does not exist.

@@ -1,5 +1,6 @@
-//! Bodies sealed between the client's signing core and the key tier (the
-//! patent's message security). A client that opened a channel sends
+//! Bodies sealed between the client's signing core and a server — the key
+//! tier or the host application — (the patent's message security), as warp
+//! filters and replies. A client that opened a channel sends
 //! `Content-Type: application/vnd.signet.sealed+json` and a
 //! [`SealedMessage`] whose body, once unsealed for this route's method and
 //! path and the next counter, is the route's ordinary JSON request; the
@@ -21,10 +22,25 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
-use super::KeyTier;
-use crate::error::Failure;
-use crate::json::{MAX_BODY, Rejected, failure_reply};
-use crate::keys::channel::ChannelError;
+use signet_keyserver_web::error::Failure;
+use signet_keyserver_web::json::{MAX_BODY, Rejected, failure_reply};
+
+use crate::server::{ChannelError, ChannelServer};
+
+/// A server that answers sealed requests: its channel end, and the
+/// per-user allowance it counts sealed requests against (which the web tier
+/// in front could not read).
+pub trait SealedEnd: Send + Sync + 'static {
+    /// The channel end that unseals requests and seals answers.
+    fn channel(&self) -> &ChannelServer;
+
+    /// Counts a sealed request for `user_id` against its limit; `Err(wait)`
+    /// when it must be refused. No limit by default.
+    fn check_sealed_user(&self, user_id: &str) -> Result<(), std::time::Duration> {
+        let _ = user_id;
+        Ok(())
+    }
+}
 
 /// The media type of a sealed body.
 pub const SEALED_CONTENT_TYPE: &str = "application/vnd.signet.sealed+json";
@@ -52,7 +68,7 @@ fn channel_failure(e: ChannelError) -> Failure {
     Failure::new(e.api_code(), message)
 }
 
-/// The one field the key tier reads from a sealed body before its route
+/// The one field a server reads from a sealed body before its route
 /// does: whom the request is about.
 #[derive(serde::Deserialize)]
 struct NamesUser {
@@ -60,18 +76,54 @@ struct NamesUser {
 }
 
 /// A JSON body of type `T`, sent plain or sealed. On a `per_user` route
-/// (one of a route of [`crate::route_table`] with `per_user_limit`) a sealed request is counted
+/// (a route of the route table with `per_user_limit`) a sealed request is counted
 /// against its user id's limit here, since the web tier could not read it;
 /// over the limit, the request is `Err` — to be answered, sealed, with that
 /// failure.
-pub fn body<T: DeserializeOwned + Send>(
-    tier: Arc<KeyTier>,
+pub fn body<T: DeserializeOwned + Send, E: SealedEnd>(
+    tier: Arc<E>,
     per_user: bool,
+) -> impl Filter<Extract = ((Result<T, Failure>, Option<Sealing>),), Error = warp::Rejection> + Clone {
+    accepted_body(tier, per_user, MAX_BODY, true)
+}
+
+/// A JSON body of type `T` that must come sealed, of at most `max_body`
+/// bytes: a plain body is refused unread (`sealing-required`, 415), so
+/// nothing between the client's signing core and this server can read or
+/// change what the route receives.
+pub fn sealed_body<T: DeserializeOwned + Send, E: SealedEnd>(
+    tier: Arc<E>,
+    max_body: u64,
+) -> impl Filter<Extract = ((T, Sealing),), Error = warp::Rejection> + Clone {
+    accepted_body(tier, false, max_body, false).and_then(
+        |(request, sealing): (Result<T, Failure>, Option<Sealing>)| async move {
+            match (request, sealing) {
+                (Ok(request), Some(sealing)) => Ok((request, sealing)),
+                (Err(failure), _) => Err(warp::reject::custom(Rejected(failure))),
+                (Ok(_), None) => Err(warp::reject::custom(Rejected(sealing_required()))),
+            }
+        },
+    )
+}
+
+/// The refusal of a plain body where only sealed ones are taken.
+pub fn sealing_required() -> Failure {
+    Failure::new(
+        ApiErrorCode::SealingRequired,
+        format!("this route takes only bodies sealed end to end ({SEALED_CONTENT_TYPE}); open a secure session"),
+    )
+}
+
+fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
+    tier: Arc<E>,
+    per_user: bool,
+    max_body: u64,
+    plain_allowed: bool,
 ) -> impl Filter<Extract = ((Result<T, Failure>, Option<Sealing>),), Error = warp::Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
         .and(warp::header::optional::<String>("content-type"))
-        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::content_length_limit(max_body))
         .and(warp::body::bytes())
         .and_then(
             move |method: warp::http::Method,
@@ -90,6 +142,9 @@ pub fn body<T: DeserializeOwned + Send>(
                         })
                     };
                     if !content_type.is_some_and(|c| c.starts_with(SEALED_CONTENT_TYPE)) {
+                        if !plain_allowed {
+                            return Err(reject(sealing_required()));
+                        }
                         return Ok::<_, warp::Rejection>((Ok(parse(&bytes)?), None));
                     }
                     let message: SealedMessage = serde_json::from_slice(&bytes).map_err(|e| {
@@ -106,7 +161,7 @@ pub fn body<T: DeserializeOwned + Send>(
                         path: path.as_str().to_owned(),
                     };
                     let plaintext = tier
-                        .channel
+                        .channel()
                         .unseal_request(
                             &sealing.session_id,
                             sealing.counter,
@@ -137,7 +192,7 @@ pub fn body<T: DeserializeOwned + Send>(
 
 /// Runs `work` on the blocking pool and answers it — sealed when the
 /// request was.
-pub async fn reply<T, F>(tier: Arc<KeyTier>, sealing: Option<Sealing>, work: F) -> Result<Response, Infallible>
+pub async fn reply<T, F, E: SealedEnd>(tier: Arc<E>, sealing: Option<Sealing>, work: F) -> Result<Response, Infallible>
 where
     T: Serialize + Send + 'static,
     F: FnOnce() -> Result<T, Failure> + Send + 'static,
@@ -150,12 +205,16 @@ where
                 .map(bytes::Bytes::from)
                 .map_err(Failure::internal)
         });
-    Ok(answer(&tier, sealing, outcome))
+    Ok(answer(tier.as_ref(), sealing, outcome))
 }
 
 /// Answers `outcome` (the JSON of a successful answer, or the failure) —
 /// sealed when the request was.
-pub fn answer(tier: &KeyTier, sealing: Option<Sealing>, outcome: Result<bytes::Bytes, Failure>) -> Response {
+pub fn answer<E: SealedEnd + ?Sized>(
+    tier: &E,
+    sealing: Option<Sealing>,
+    outcome: Result<bytes::Bytes, Failure>,
+) -> Response {
     let Some(sealing) = sealing else {
         return match outcome {
             Ok(json) => {
@@ -182,7 +241,7 @@ pub fn answer(tier: &KeyTier, sealing: Option<Sealing>, outcome: Result<bytes::B
             }
         }
     };
-    match tier.channel.seal_response(
+    match tier.channel().seal_response(
         &sealing.session_id,
         sealing.counter,
         &sealing.method,

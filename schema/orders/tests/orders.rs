@@ -8,7 +8,7 @@ use std::process::Command;
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use signet_client::orders::{self, NewBatch, NewOrder, NewPayment, OrderError, Version};
+use signet_orders::{self as orders, NewBatch, NewOrder, NewPayment, OrderError, Version};
 use time::macros::{date, datetime};
 
 const TODAY: time::Date = date!(2026 - 12 - 05);
@@ -111,7 +111,7 @@ fn what_is_written_passes_xmllint_and_reads_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("order.xml");
     std::fs::write(&file, &xml).expect("write");
-    let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/iso20022/pain.001.001.09.xsd");
+    let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/../iso20022/pain.001.001.09.xsd");
     let out = Command::new("xmllint")
         .args(["--noout", "--schema", xsd])
         .arg(&file)

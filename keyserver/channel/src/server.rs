@@ -1,5 +1,6 @@
-//! The key tier's end of the sealed channel (the patent's message
-//! security): it signs bootstrap documents, decrypts session master keys,
+//! The receiving end of the sealed channel (the patent's message
+//! security), run by the key tier and by the host application, each with
+//! its own keys: it signs bootstrap documents, decrypts session master keys,
 //! keeps sessions in memory and unseals requests and seals responses, so the
 //! web tier forwards bodies it cannot read. The protocol and the shared
 //! derivation are documented in [`signet_crypto::channel`]; the wire types in
@@ -62,10 +63,20 @@ use signet_schema::channel::{
 use signet_schema::protocol::Bytes;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::keys::server_keys::ServerKeys;
-use crate::keys::{Clock, Policy};
+/// The server's clock (Unix seconds); tests move it.
+pub type Clock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// What the key tier refuses on the sealed channel.
+/// The system clock.
+pub fn system_clock() -> Clock {
+    std::sync::Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    })
+}
+
+/// What a server refuses on the sealed channel.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChannelError {
@@ -168,16 +179,6 @@ impl Default for ChannelLimits {
     }
 }
 
-impl From<&Policy> for BootstrapPolicy {
-    fn from(policy: &Policy) -> Self {
-        BootstrapPolicy {
-            kdf: policy.kdf,
-            key_bits: policy.key_bits,
-            signature_scheme: policy.signature_scheme,
-        }
-    }
-}
-
 /// One open session. Its keys are wiped on drop.
 struct Session {
     keys: SessionKeys,
@@ -228,7 +229,7 @@ impl State {
     }
 }
 
-/// The key tier's end of the channel. Share it behind an `Arc`; every method
+/// A server's end of the channel. Share it behind an `Arc`; every method
 /// takes `&self`.
 pub struct ChannelServer {
     decrypting: rsa::oaep::DecryptingKey<Sha256>,
@@ -269,15 +270,6 @@ impl ChannelServer {
             state: Mutex::new(State::default()),
             signing: Mutex::new(()),
         })
-    }
-
-    /// [`ChannelServer::new`] with the key tier's own keys.
-    pub fn from_server_keys(
-        keys: &ServerKeys,
-        limits: ChannelLimits,
-        clock: Clock,
-    ) -> Result<ChannelServer, ChannelError> {
-        ChannelServer::new(&keys.integrity, &keys.confidentiality, limits, clock)
     }
 
     /// The integrity key's SubjectPublicKeyInfo DER: what clients pin.
@@ -535,6 +527,14 @@ mod tests {
 
     const T0: i64 = 1_767_225_600;
 
+    fn test_policy() -> BootstrapPolicy {
+        BootstrapPolicy {
+            kdf: signet_schema::KdfParams::DEFAULT,
+            key_bits: KeySize::Rsa3072,
+            signature_scheme: SignatureScheme::RsaPssSha256,
+        }
+    }
+
     fn keys() -> &'static (ServerKey, ServerKey) {
         static KEYS: OnceLock<(ServerKey, ServerKey)> = OnceLock::new();
         KEYS.get_or_init(|| {
@@ -559,9 +559,7 @@ mod tests {
     }
 
     fn connect(server: &ChannelServer, now: i64) -> (ChannelClient, SessionId) {
-        let bootstrap = server
-            .bootstrap_document((&Policy::default()).into())
-            .expect("bootstrap");
+        let bootstrap = server.bootstrap_document(test_policy()).expect("bootstrap");
         let (client, request) = ChannelClient::open(&bootstrap, server.integrity_spki(), now).expect("client");
         let id = server.open_session(&request).expect("open");
         assert_eq!(&id, client.session_id());
@@ -752,9 +750,7 @@ mod tests {
         let (server, time) = server_with(limits.clone());
         connect(&server, T0);
         connect(&server, T0);
-        let bootstrap = server
-            .bootstrap_document((&Policy::default()).into())
-            .expect("bootstrap");
+        let bootstrap = server.bootstrap_document(test_policy()).expect("bootstrap");
         let (_, request) = ChannelClient::open(&bootstrap, server.integrity_spki(), T0).expect("client");
         assert!(matches!(
             server.open_session(&request),
@@ -771,7 +767,7 @@ mod tests {
     fn one_document_is_served_for_the_reuse_window_then_renewed() {
         let limits = ChannelLimits::default();
         let (server, time) = server_with(limits.clone());
-        let policy = || BootstrapPolicy::from(&Policy::default());
+        let policy = || test_policy();
         let first = server.bootstrap_document(policy()).expect("first");
         time.store(T0 + limits.bootstrap_reuse_seconds - 1, Ordering::SeqCst);
         assert_eq!(server.bootstrap_document(policy()).expect("same"), first);
@@ -804,7 +800,7 @@ mod tests {
             ..ChannelLimits::default()
         };
         let (server, time) = server_with(limits.clone());
-        let policy = || BootstrapPolicy::from(&Policy::default());
+        let policy = || test_policy();
         let shared_document = server.bootstrap_document(policy()).expect("document");
         // Many clients open sessions under one document, each once.
         let (_, request) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
@@ -863,7 +859,7 @@ mod tests {
             ..ChannelLimits::default()
         };
         let (server, time) = server_with(limits.clone());
-        let policy = || BootstrapPolicy::from(&Policy::default());
+        let policy = || test_policy();
         let first = server.bootstrap_document(policy()).expect("1");
         let second = server.bootstrap_document(policy()).expect("2");
         assert_ne!(first, second);
@@ -878,7 +874,7 @@ mod tests {
     #[test]
     fn every_bad_key_encryption_is_one_error() {
         let (server, _) = server();
-        let policy = || BootstrapPolicy::from(&Policy::default());
+        let policy = || test_policy();
         let k = server.encrypted_key_len();
         assert_eq!(k, 256);
         let mut cases: Vec<Vec<u8>> = vec![vec![], vec![0; 1], vec![0; k - 1], vec![0; k + 1], vec![0xFF; k]];
@@ -912,9 +908,7 @@ mod tests {
     #[test]
     fn malformed_open_requests_name_the_field() {
         let (server, _) = server();
-        let doc = server
-            .bootstrap_document((&Policy::default()).into())
-            .expect("bootstrap");
+        let doc = server.bootstrap_document(test_policy()).expect("bootstrap");
         let (_, mut request) = ChannelClient::open(&doc, server.integrity_spki(), T0).expect("client");
         request.client_nonce.0.push(0);
         assert!(matches!(
@@ -929,9 +923,7 @@ mod tests {
     #[test]
     fn tampered_and_stale_bootstraps_are_refused_by_the_client() {
         let (server, _) = server();
-        let doc = server
-            .bootstrap_document((&Policy::default()).into())
-            .expect("bootstrap");
+        let doc = server.bootstrap_document(test_policy()).expect("bootstrap");
         let mut tampered = doc.clone();
         let at = tampered.document.0.len() / 2;
         tampered.document.0[at] ^= 1;

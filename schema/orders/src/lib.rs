@@ -13,6 +13,7 @@ mod checker;
 pub mod checks;
 pub mod input;
 pub mod read;
+pub mod status_report;
 pub mod summary;
 pub mod write;
 pub mod xsd;
@@ -111,6 +112,9 @@ pub enum OrderError {
         /// What libxml2 said.
         problems: Vec<SchemaProblem>,
     },
+    /// The pain.002.001.10 schema refuses a status report.
+    #[error("the pain.002.001.10 schema refuses the status report: {}", joined(.0))]
+    ReportSchema(Vec<SchemaProblem>),
     /// Schema-valid, but refused by the checks banks apply.
     #[error("refused: {}", joined(.0))]
     Refused(Vec<Refusal>),
@@ -128,7 +132,7 @@ impl OrderError {
     /// The schema's or the checks' problems as lines for a person.
     pub fn lines(&self) -> Vec<String> {
         match self {
-            OrderError::NotXml(problems) | OrderError::Schema { problems, .. } => {
+            OrderError::NotXml(problems) | OrderError::Schema { problems, .. } | OrderError::ReportSchema(problems) => {
                 problems.iter().map(ToString::to_string).collect()
             }
             OrderError::Refused(refusals) => refusals.iter().map(ToString::to_string).collect(),
@@ -300,7 +304,8 @@ impl CheckedOrder {
 /// ask, libxml2 compiles each schema once and allocates from one thread's
 /// heap.
 pub fn check(bytes: &[u8], today: time::Date) -> Result<CheckedOrder, OrderError> {
-    checker::run(bytes, today)
+    let bytes = bytes.to_vec();
+    checker::run(move || check_here(&bytes, today))
 }
 
 /// [`check`] on the calling thread.
@@ -316,6 +321,19 @@ fn check_here(bytes: &[u8], today: time::Date) -> Result<CheckedOrder, OrderErro
     }
     let summary = Summary::of(&order, bytes);
     Ok(CheckedOrder { order, summary })
+}
+
+/// Reads the order in `bytes` as the schema accepts it, without the banks'
+/// checks: what a status report repeats of an order that was checked when
+/// it arrived (its execution dates may have passed since).
+pub fn read_order(bytes: &[u8]) -> Result<Order, OrderError> {
+    let bytes = bytes.to_vec();
+    checker::run(move || {
+        let document = xsd::parse(&bytes)?;
+        let version = read::version_of(&document)?;
+        xsd::validate(&document, version)?;
+        read::order(&document, version)
+    })
 }
 
 /// Today's date (UTC), for [`check`].

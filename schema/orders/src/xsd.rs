@@ -15,8 +15,9 @@ use libxml::tree::Document;
 
 use super::{OrderError, SchemaProblem, Version};
 
-const PAIN_001_001_03: &str = include_str!("../../../../schema/iso20022/pain.001.001.03.xsd");
-const PAIN_001_001_09: &str = include_str!("../../../../schema/iso20022/pain.001.001.09.xsd");
+const PAIN_001_001_03: &str = include_str!("../../iso20022/pain.001.001.03.xsd");
+const PAIN_001_001_09: &str = include_str!("../../iso20022/pain.001.001.09.xsd");
+const PAIN_002_001_10: &str = include_str!("../../iso20022/pain.002.001.10.xsd");
 
 /// The largest file read as an order (a 10,000-payment file is about 5 MB).
 pub const MAX_ORDER_BYTES: usize = 64 * 1024 * 1024;
@@ -26,6 +27,8 @@ thread_local! {
     /// validation contexts are not shared between threads); orders are
     /// checked on one thread ([`super::check`]), so they are compiled once.
     static VALIDATORS: RefCell<[Option<SchemaValidationContext>; 2]> = const { RefCell::new([None, None]) };
+    /// The compiled pain.002.001.10 schema, likewise.
+    static REPORT_VALIDATOR: RefCell<Option<SchemaValidationContext>> = const { RefCell::new(None) };
 }
 
 fn schema_text(version: Version) -> &'static str {
@@ -153,5 +156,24 @@ pub fn validate(document: &Document, version: Version) -> Result<(), OrderError>
             version,
             problems: problems(e),
         })
+    })
+}
+
+/// Validates `document` against the pain.002.001.10 schema.
+pub fn validate_status_report(document: &Document) -> Result<(), OrderError> {
+    REPORT_VALIDATOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let context = match &mut *slot {
+            Some(context) => context,
+            None => {
+                let mut parser = SchemaParserContext::from_buffer(PAIN_002_001_10);
+                let compiled = SchemaValidationContext::from_parser(&mut parser)
+                    .map_err(|e| OrderError::ReportSchema(problems(e)))?;
+                slot.insert(compiled)
+            }
+        };
+        context
+            .validate_document(document)
+            .map_err(|e| OrderError::ReportSchema(problems(e)))
     })
 }
