@@ -34,6 +34,36 @@ pub struct KeyServer {
     dir: tempfile::TempDir,
 }
 
+/// Starts a server `command` with its log at `SIGNET_TEST_SERVER_LOG`
+/// (default `warn`; `info` shows every request when a journey fails) and
+/// waits for its first line on standard output (`listening on …`).
+fn serve(mut command: Command) -> (Child, String) {
+    let mut child = command
+        .env(
+            "SIGNET_LOG",
+            std::env::var("SIGNET_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    (child, line)
+}
+
+/// The exit code of a `signet` run is `code`, or the test fails showing its output.
+#[track_caller]
+pub fn expect_exit(run: &Run, code: i32) {
+    assert_eq!(
+        run.code, code,
+        "exit code\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
 /// SHA-256 of `bytes`, lower-case hex (how releases name their binaries).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -117,25 +147,14 @@ impl KeyServer {
     pub fn start_without_signer() -> KeyServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let data_dir = dir.path().join("data");
-        let mut child = Command::new(binary("signet-keyserver"))
+        let mut command = Command::new(binary("signet-keyserver"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             // A journey runs a person's day in seconds: the per-user limit
             // (20 sign-ins' worth at once, then 10 a minute) is raised.
-            .args(["--user-rate", "600", "--user-burst", "200"])
-            // SIGNET_TEST_SERVER_LOG=info shows every request when a journey fails.
-            .env(
-                "SIGNET_LOG",
-                std::env::var("SIGNET_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the key server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("first line");
+            .args(["--user-rate", "600", "--user-burst", "200"]);
+        let (child, line) = serve(command);
         let base_url = line
             .trim()
             .strip_prefix("listening on ")
@@ -151,21 +170,7 @@ impl KeyServer {
 
     /// An HTTPS client trusting this server's self-signed certificate.
     pub fn client(&self) -> Https {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig};
-        let pem = std::fs::read(self.data_dir.join("tls/cert.pem")).expect("server certificate");
-        let root = Certificate::from_pem(&pem).expect("PEM certificate");
-        let tls = TlsConfig::builder()
-            .root_certs(RootCerts::new_with_certs(&[root]))
-            .build();
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        Https {
-            agent,
-            base: self.base_url.clone(),
-        }
+        Https::trusting(&self.data_dir, &self.base_url)
     }
 
     /// Runs `signet-keyserver ARGS… --data-dir DIR`.
@@ -213,6 +218,26 @@ pub struct Https {
 }
 
 impl Https {
+    /// HTTPS to `base`, trusting the self-signed certificate a server keeps
+    /// in `data_dir/tls/cert.pem`.
+    fn trusting(data_dir: &Path, base: &str) -> Https {
+        use ureq::tls::{Certificate, RootCerts, TlsConfig};
+        let pem = std::fs::read(data_dir.join("tls/cert.pem")).expect("the server's TLS certificate");
+        let root = Certificate::from_pem(&pem).expect("PEM certificate");
+        let tls = TlsConfig::builder()
+            .root_certs(RootCerts::new_with_certs(&[root]))
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        Https {
+            agent,
+            base: base.to_owned(),
+        }
+    }
+
     /// GET: (status, body).
     pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
         let mut r = self.agent.get(format!("{}{path}", self.base)).call().expect("GET");
@@ -507,5 +532,133 @@ impl SecretService {
         let phrase = self.print_letter(staff, staff_passphrase_file, &application);
         self.consent(user, &phrase);
         passphrase_file
+    }
+}
+
+/// A running `signet-host serve` (the bank's order desk), certified by a
+/// key server's CA through the operator commands on each side.
+pub struct HostApp {
+    child: Child,
+    /// `https://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A TCP port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+impl HostApp {
+    /// `signet-host keys`, the key server's `admin certify-host`,
+    /// `signet-host certificate`, then `signet-host serve`, fetching its CRL
+    /// from `server`; `extra` arguments go to `serve`.
+    pub fn start(server: &KeyServer, name: &str, extra: &[&str]) -> HostApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("host");
+        let run = |args: &[&str]| {
+            let out = Command::new(binary("signet-host"))
+                .args(args)
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .output()
+                .expect("run signet-host");
+            assert!(
+                out.status.success(),
+                "signet-host {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&["keys", "--name", name]);
+        let port = free_port();
+        let base_url = format!("https://127.0.0.1:{port}");
+        let certificate = dir.path().join("host-cert.pem");
+        let out = server.admin(&[
+            "admin",
+            "certify-host",
+            "--name",
+            name,
+            "--url",
+            &base_url,
+            "--csr",
+            &data_dir.join("host.csr.pem").display().to_string(),
+            "--out",
+            &certificate.display().to_string(),
+        ]);
+        assert!(
+            out.status.success(),
+            "admin certify-host: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (status, ca) = server.client().get("/v1/ca.pem");
+        assert_eq!(status, 200);
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca).expect("write the CA certificate");
+        run(&[
+            "certificate",
+            "--certificate",
+            &certificate.display().to_string(),
+            "--ca",
+            &ca_file.display().to_string(),
+        ]);
+        let mut command = Command::new(binary("signet-host"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--crl-url"])
+            .arg(format!("{}/v1/crl", server.base_url))
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(extra);
+        let (child, line) = serve(command);
+        assert_eq!(line.trim(), format!("listening on {base_url}"));
+        HostApp {
+            child,
+            base_url,
+            data_dir,
+            _dir: dir,
+        }
+    }
+
+    /// `signet-host mandate add`: `user` signs for `iban` with `class` up to `limit` EUR.
+    pub fn mandate(&self, iban: &str, user: &str, class: &str, limit: Option<&str>) {
+        let mut command = Command::new(binary("signet-host"));
+        command
+            .args([
+                "mandate",
+                "add",
+                "--iban",
+                iban,
+                "--user",
+                user,
+                "--class",
+                class,
+                "--data-dir",
+            ])
+            .arg(&self.data_dir);
+        if let Some(limit) = limit {
+            command.args(["--limit", limit]);
+        }
+        let out = command.output().expect("run signet-host mandate");
+        assert!(
+            out.status.success(),
+            "signet-host mandate add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// HTTPS to the host, trusting its self-signed certificate.
+    pub fn client(&self) -> Https {
+        Https::trusting(&self.data_dir, &self.base_url)
+    }
+}
+
+impl Drop for HostApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

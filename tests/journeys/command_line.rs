@@ -4,7 +4,7 @@
 //! folder, verify, write, check and sign payment orders, help-desk and auditor work, pass-phrase change, new key,
 //! revocation — and the exit codes a script relies on.
 
-use signet_journeys::{KeyServer, Run, SecretService};
+use signet_journeys::{KeyServer, SecretService, expect_exit as expect};
 
 /// `signet` exit codes (see `signet --help`).
 const OK: i32 = 0;
@@ -14,15 +14,6 @@ const AUTHENTICATION: i32 = 3;
 const SERVER_IDENTITY: i32 = 5;
 const KEYRING: i32 = 6;
 const NOT_VALID: i32 = 7;
-
-#[track_caller]
-fn expect(run: &Run, code: i32) {
-    assert_eq!(
-        run.code, code,
-        "exit code\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
 
 #[test]
 fn a_script_registers_signs_a_folder_and_audits() {

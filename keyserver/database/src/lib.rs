@@ -24,6 +24,9 @@ use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection
 use diesel::result::{ConnectionError, DatabaseErrorKind, Error as DieselError};
 use diesel::{PgConnection, SqliteConnection};
 use diesel_migrations::MigrationHarness;
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use signet_keyserver_web::error::Failure;
 

@@ -163,6 +163,20 @@ impl Host {
             .trust
             .user_certificate(&request.certificate.0, now)
             .map_err(|r| refused_request(&r))?;
+        // A submission from a revoked certificate is answered with a signed
+        // rejection (DS0C, see `examine`); nothing else is done for one.
+        if path != SUBMIT_PATH
+            && let Status::Revoked(r) = self.trust.status(&signer.serial, now, now)
+        {
+            return Err(refused_request(&Refusal::new(
+                reason::CERTIFICATE_REVOKED,
+                format!(
+                    "the certificate was revoked at {} ({})",
+                    r.revoked_at,
+                    r.reason.rfc5280_name()
+                ),
+            )));
+        }
         let key = PublicKey::from_certificate(&signer.certificate)
             .map_err(|_| Failure::new(ApiErrorCode::Forbidden, "DS0E: the certificate's key is not an RSA key"))?;
         let digest = hex::encode(Sha256::digest(&request.payload.0));

@@ -147,7 +147,7 @@ impl Host {
     fn load_stored_crl(&self) -> Result<(), String> {
         let stored = self
             .db
-            .read(|c| db::crl::get(c))
+            .read(db::crl::get)
             .map_err(|e| format!("reading the stored CRL: {e}"))?;
         if let Some(stored) = stored {
             // A stored CRL was verified when fetched; checking it again costs one signature.

@@ -223,7 +223,7 @@ fn mandate(command: MandateCommand) -> Result<(), String> {
             database: url,
         } => {
             let database = database(&data_dir, url.as_deref())?;
-            let all = database.read(|c| db::mandates::all(c)).map_err(|e| e.to_string())?;
+            let all = database.read(db::mandates::all).map_err(|e| e.to_string())?;
             let lines: Vec<String> = all
                 .into_iter()
                 .map(|m| {

@@ -77,7 +77,9 @@ fn known_route() -> impl Filter<Extract = (), Error = Rejection> + Clone {
         .untuple_one()
 }
 
-/// The handler of `route`.
+/// The handler of `route`. The channel's own two routes are served by the
+/// shared channel end (`signet_channel`):
+/// `GET /v1/bootstrap`: the key tier's bootstrap document, signed by its integrity key.
 fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)> {
     use RouteId as R;
     match route.id {

@@ -66,7 +66,7 @@ fn hello_reports_hardening_in_force() {
     else {
         panic!("not ready")
     };
-    assert_eq!(protocol, 1);
+    assert_eq!(protocol, signet_schema::protocol::PROTOCOL_VERSION);
     assert_eq!(pid, signer.pid());
     assert!(hardening.core_dumps_disabled && hardening.not_dumpable && hardening.parent_death_signal);
     assert_eq!(hardening.sandbox, "seccomp");

@@ -3,7 +3,6 @@
 //! talk to it over HTTP.
 
 mod client;
-mod postgres;
 mod server;
 
 use std::io::{BufRead, BufReader};
@@ -12,8 +11,8 @@ use std::process::{Child, Command, Stdio};
 
 use base64::Engine as _;
 pub use client::{BaseUrl, Client};
-pub use postgres::PgDatabase;
 pub use server::KeyServer;
+pub use signet_database::testing::PgDatabase;
 use signet_schema::RegistrationData;
 
 pub fn now() -> i64 {

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use super::client::{BaseUrl, Client};
-use super::postgres::PgDatabase;
+use signet_database::testing::PgDatabase;
 
 /// How to start a key server: [`KeyServer::launch`], then
 /// [`Launch::start`].

@@ -195,20 +195,29 @@ fn check_and_sign_in(what: &SignOrders) -> (Result<Vec<Checked>>, Option<Result<
 pub fn sign(what: &SignOrders) -> Result<u8> {
     let (files, session) = check_and_sign_in(what);
     let files = files?;
-    let (code, session, _) = sign_checked(what, &files, session)?;
-    if let Some(session) = session {
+    let signing = sign_checked(what, &files, session)?;
+    if let Some(session) = signing.session {
         session.end();
     }
-    Ok(code)
+    Ok(signing.code)
 }
 
-/// Signs the files that passed their checks: the exit code, the session
-/// (unless nothing was signed) and the files signed with their signatures.
+/// What signing a set of checked files came to.
+struct Signing<'f> {
+    /// The exit code.
+    code: u8,
+    /// The session, unless nothing was signed.
+    session: Option<Session>,
+    /// The files signed, with where their signatures are.
+    signed: Vec<(&'f Checked, PathBuf)>,
+}
+
+/// Signs the files that passed their checks.
 fn sign_checked<'f>(
     what: &'f SignOrders,
     files: &'f [Checked],
     session: Option<Result<Session>>,
-) -> Result<(u8, Option<Session>, Vec<(&'f Checked, PathBuf)>)> {
+) -> Result<Signing<'f>> {
     let (who, out, force) = (&what.sign_in, what.out.as_deref(), what.force);
     let mut refused = 0usize;
     for file in files {
@@ -223,7 +232,11 @@ fn sign_checked<'f>(
         .collect();
     if to_sign.is_empty() {
         println!("nothing signed: every file was refused");
-        return Ok((exit::FAILED, None, Vec::new()));
+        return Ok(Signing {
+            code: exit::FAILED,
+            session: None,
+            signed: Vec::new(),
+        });
     }
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
@@ -314,7 +327,11 @@ fn sign_checked<'f>(
     } else {
         exit::FAILED
     };
-    Ok((code, Some(session), signed_files))
+    Ok(Signing {
+        code,
+        session: Some(session),
+        signed: signed_files,
+    })
 }
 
 fn signature_of(file: &Path, out: Option<&Path>) -> PathBuf {
@@ -466,7 +483,7 @@ fn report_paths(signature: &Path) -> (PathBuf, PathBuf) {
 fn submit(what: &SubmitOrders) -> Result<u8> {
     let (files, session) = check_and_sign_in(&what.sign);
     let files = files?;
-    let (code, session, signed) = sign_checked(&what.sign, &files, session)?;
+    let Signing { code, session, signed } = sign_checked(&what.sign, &files, session)?;
     let Some(mut session) = session else {
         return Ok(code);
     };

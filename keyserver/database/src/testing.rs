@@ -1,5 +1,8 @@
-//! Throwaway PostgreSQL databases on the server named by
-//! `SIGNET_TEST_POSTGRES_URL`, and the URL surgery the tests need.
+//! For the servers' tests (feature `testing`): throwaway PostgreSQL
+//! databases on the server named by `SIGNET_TEST_POSTGRES_URL`, and the URL
+//! surgery the tests need.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use std::net::SocketAddr;
 

@@ -1,0 +1,563 @@
+//! The order desk's decisions, each a tested refusal with its ISO 20022
+//! reason code, against a real CA, real user keys and signatures, the
+//! host's own certified keys and database (SQLite, and PostgreSQL when
+//! `SIGNET_TEST_POSTGRES_URL` names a server), with a clock the test moves.
+//! The HTTP and sealed-channel path is in `tests/journeys/host.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use signet_channel::{Clock, ServerKeys};
+use signet_crypto::keys::UserKey;
+use signet_database::testing::PgDatabase;
+use signet_host::{Host, HostPolicy, db, files};
+use signet_keyserver::keys::ca::{CertificateAuthority, RevocationReason, RevokedEntry};
+use signet_orders::status_report::{self, ReportStatus};
+use signet_orders::{NewBatch, NewOrder, NewPayment};
+use signet_schema::api::{ApiErrorCode, signed_request_bytes};
+use signet_schema::host::{
+    CANCEL_PATH, COSIGN_PATH, CosignOrder, LIST_PATH, ListOrders, OrderRef, OrderScope, OrderState, OrderStatus,
+    SUBMIT_PATH, SignedHostRequest, SubmitOrder,
+};
+use signet_schema::protocol::Bytes;
+use signet_schema::{KeySize, RegistrationData, SignatureScheme};
+
+/// 2026-12-01 09:00:00 UTC.
+const T0: i64 = 1_796_115_600;
+const ACCOUNT: &str = "DE89370400440532013000";
+
+struct User {
+    id: String,
+    key: UserKey,
+    certificate: Vec<u8>,
+    serial: String,
+}
+
+struct Desk {
+    host: Host,
+    ca: CertificateAuthority,
+    time: Arc<AtomicI64>,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+fn key() -> UserKey {
+    UserKey::generate(KeySize::Rsa2048).expect("keygen")
+}
+
+fn registration(user_id: &str) -> RegistrationData {
+    RegistrationData {
+        user_id: user_id.into(),
+        common_name: format!("{user_id} Example"),
+        organization: "Example GmbH".into(),
+        organizational_unit: String::new(),
+        email: format!("{user_id}@example.com"),
+        country: "DE".into(),
+    }
+}
+
+impl Desk {
+    fn open(database: Option<PgDatabase>) -> Desk {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = CertificateAuthority::create_at("Example Bank CA", "Example Bank", T0 - 86_400, 3650).expect("CA");
+        let keys = ServerKeys::load_or_create(dir.path()).expect("host keys");
+        let request = files::write_request(dir.path(), &keys.integrity, "order-desk").expect("request");
+        let (_, csr) = der::pem::decode_vec(&std::fs::read(request).expect("read")).expect("pem");
+        let issued = ca
+            .issue_host(&csr, "order-desk", T0 - 3600, 365)
+            .expect("host certificate");
+        let certificate = dir.path().join("issued.der");
+        let ca_file = dir.path().join("ca.der");
+        std::fs::write(&certificate, &issued.der).expect("write");
+        std::fs::write(&ca_file, ca.ca_der().expect("ca der")).expect("write");
+        files::install(dir.path(), &keys.integrity, &certificate, &ca_file).expect("install");
+        let time = Arc::new(AtomicI64::new(T0));
+        let t = time.clone();
+        let clock: Clock = Arc::new(move || t.load(Ordering::SeqCst));
+        let host = Host::open(
+            dir.path(),
+            database.as_ref().map(|d| d.url.as_str()),
+            HostPolicy::default(),
+            clock,
+        )
+        .expect("host");
+        let desk = Desk {
+            host,
+            ca,
+            time,
+            _dir: dir,
+            _pg: database,
+        };
+        desk.publish_crl(&[]);
+        desk
+    }
+
+    fn now(&self) -> i64 {
+        self.time.load(Ordering::SeqCst)
+    }
+
+    fn advance(&self, seconds: i64) {
+        self.time.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// A CRL of now, current for a day, listing `revoked`.
+    fn publish_crl(&self, revoked: &[(&User, i64)]) {
+        let entries: Vec<RevokedEntry> = revoked
+            .iter()
+            .map(|(user, at)| RevokedEntry {
+                serial_hex: user.serial.clone(),
+                revoked_at: *at,
+                reason: RevocationReason::KeyCompromise,
+            })
+            .collect();
+        let now = self.now();
+        let crl = self.ca.crl(now as u64, now, now + 86_400, &entries).expect("crl");
+        self.host.accept_crl(&crl).expect("accepted");
+    }
+
+    fn user(&self, id: &str) -> User {
+        let key = key();
+        let csr = signet_crypto::csr::certification_request(&key, &registration(id), SignatureScheme::RsaPssSha256)
+            .expect("csr");
+        let issued = self
+            .ca
+            .issue(&csr, &registration(id), T0 - 3600, 365)
+            .expect("certificate");
+        User {
+            id: id.into(),
+            key,
+            serial: issued.serial_hex.clone(),
+            certificate: issued.der,
+        }
+    }
+
+    fn mandate(&self, user: &User, class: &str, limit: Option<&str>) {
+        let mandate = db::Mandate {
+            iban: ACCOUNT.into(),
+            user_id: user.id.clone(),
+            class: class.into(),
+            amount_limit: limit.map(Into::into),
+            currency: "EUR".into(),
+            created_at: T0,
+        };
+        self.host
+            .database()
+            .write(|c| db::mandates::put(c, &mandate))
+            .expect("mandate");
+    }
+
+    fn request(&self, user: &User, path: &str, payload: &impl serde::Serialize) -> SignedHostRequest {
+        let payload = serde_json::to_vec(payload).expect("json");
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).expect("rng");
+        let nonce = hex::encode(nonce);
+        let digest = hex::encode(Sha256::digest(&payload));
+        let covered = signed_request_bytes("POST", path, self.now(), &nonce, &digest);
+        let signature =
+            signet_crypto::sign::sign(&user.key, SignatureScheme::RsaPssSha256, &covered).expect("signature");
+        SignedHostRequest {
+            certificate: Bytes(user.certificate.clone()),
+            timestamp: self.now(),
+            nonce,
+            payload: Bytes(payload),
+            signature: Bytes(signature),
+        }
+    }
+
+    fn list(&self, user: &User, scope: OrderScope) -> Vec<signet_schema::host::OrderInfo> {
+        self.host
+            .list(&self.request(user, LIST_PATH, &ListOrders { scope }))
+            .expect("list")
+    }
+
+    fn sign_at(&self, user: &User, bytes: &[u8], at: i64) -> Vec<u8> {
+        let when = UNIX_EPOCH + Duration::from_secs(at as u64);
+        signet_crypto::cms::sign_detached(&user.key, SignatureScheme::RsaPssSha256, &user.certificate, bytes, when)
+            .expect("cms")
+    }
+
+    fn submit_signed(&self, user: &User, bytes: &[u8], signature: Vec<u8>) -> Result<OrderStatus, ApiErrorCode> {
+        let request = self.request(
+            user,
+            SUBMIT_PATH,
+            &SubmitOrder {
+                order: Bytes(bytes.to_vec()),
+                signature: Bytes(signature),
+            },
+        );
+        self.host.submit(&request).map_err(|f| f.body.code)
+    }
+
+    fn submit(&self, user: &User, bytes: &[u8]) -> OrderStatus {
+        let signature = self.sign_at(user, bytes, self.now());
+        self.submit_signed(user, bytes, signature).expect("submitted")
+    }
+
+    fn cosign(&self, user: &User, order: &OrderStatus) -> OrderStatus {
+        let bytes = self.order_bytes(&order.order.order_id);
+        let signature = self.sign_at(user, &bytes, self.now());
+        let request = self.request(
+            user,
+            COSIGN_PATH,
+            &CosignOrder {
+                order_id: order.order.order_id.clone(),
+                signature: Bytes(signature),
+            },
+        );
+        self.host.cosign(&request).expect("answered")
+    }
+
+    fn order_bytes(&self, order_id: &str) -> Vec<u8> {
+        self.host
+            .database()
+            .read(|c| db::orders::find(c, order_id))
+            .expect("read")
+            .expect("order")
+            .bytes
+    }
+
+    /// A one-payment order of `amount` EUR from the desk's account, message id `id`.
+    fn order(&self, id: &str, amount: &str) -> Vec<u8> {
+        let now = time::OffsetDateTime::from_unix_timestamp(self.now()).expect("time");
+        let tomorrow = now.date().next_day().expect("date");
+        let order = NewOrder {
+            message_id: id.into(),
+            initiating_party: "Example GmbH".into(),
+            batches: vec![NewBatch {
+                id: format!("{id}-B"),
+                execution_date: tomorrow.to_string(),
+                debtor_name: "Example GmbH".into(),
+                debtor_iban: ACCOUNT.into(),
+                debtor_bic: "COBADEFFXXX".into(),
+                payments: vec![NewPayment {
+                    end_to_end_id: format!("{id}-1"),
+                    amount: amount.into(),
+                    currency: "EUR".into(),
+                    creditor_name: "Supplier SA".into(),
+                    creditor_iban: "FR1420041010050500013M02606".into(),
+                    remittance: "Invoice 7".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        signet_orders::write::write(&order, now).expect("written").0
+    }
+
+    /// The report is signed by the host's certificate over its exact bytes,
+    /// valid against pain.002.001.10, and says `status`.
+    fn report(&self, status: &OrderStatus) -> status_report::StatusReport {
+        let verified =
+            signet_crypto::cms::verify_detached(&status.report.signature.0, &status.report.xml.0).expect("signed");
+        assert_eq!(verified.certificate, self.host.certificate_der(), "signed by the host");
+        status_report::read(&status.report.xml.0).expect("a valid pain.002")
+    }
+}
+
+fn each_backend(test: impl Fn(Desk)) {
+    test(Desk::open(None));
+    if let Some(database) = PgDatabase::create() {
+        test(Desk::open(Some(database)));
+    }
+}
+
+#[track_caller]
+fn rejected_with(desk: &Desk, status: &OrderStatus, code: &str) {
+    assert_eq!(status.order.state, OrderState::Rejected, "{:?}", status.order);
+    assert_eq!(status.order.reason_code.as_deref(), Some(code), "{:?}", status.order);
+    let report = desk.report(status);
+    assert_eq!(report.status, ReportStatus::Rejected);
+    assert_eq!(report.reasons[0].code, code);
+}
+
+#[test]
+fn a_signer_within_their_limit_is_accepted_with_a_signed_report() {
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        desk.mandate(&alice, "E", Some("1000.00"));
+        let status = desk.submit(&alice, &desk.order("M1", "100.00"));
+        assert_eq!(status.order.state, OrderState::Accepted);
+        assert_eq!(status.order.signatures.len(), 1);
+        let report = desk.report(&status);
+        assert_eq!(report.status, ReportStatus::Accepted);
+        assert_eq!(report.original_message_id, "M1");
+        assert_eq!(report.received_at, Some(T0));
+    });
+}
+
+#[test]
+fn one_changed_byte_is_refused() {
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        desk.mandate(&alice, "E", None);
+        let bytes = desk.order("M1", "100.00");
+        let signature = desk.sign_at(&alice, &bytes, desk.now());
+        let changed = String::from_utf8(bytes).expect("utf-8").replace("100.00", "900.00");
+        let status = desk
+            .submit_signed(&alice, changed.as_bytes(), signature)
+            .expect("answered");
+        rejected_with(&desk, &status, "DS0B");
+    });
+}
+
+#[test]
+fn a_revoked_signer_is_refused_and_one_revoked_later_is_not() {
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        let bob = desk.user("bob");
+        desk.mandate(&alice, "E", None);
+        desk.mandate(&bob, "E", None);
+        desk.publish_crl(&[(&alice, T0 - 60), (&bob, T0 + 3600)]);
+        rejected_with(&desk, &desk.submit(&alice, &desk.order("M1", "1.00")), "DS0C");
+        // A revoked certificate gets nothing else from the host.
+        let list = desk.request(
+            &alice,
+            LIST_PATH,
+            &ListOrders {
+                scope: OrderScope::Mine,
+            },
+        );
+        assert_eq!(
+            desk.host.list(&list).expect_err("revoked").body.code,
+            ApiErrorCode::Revoked
+        );
+        // Bob's revocation comes after this receipt: his order stands.
+        let status = desk.submit(&bob, &desk.order("M2", "1.00"));
+        assert_eq!(status.order.state, OrderState::Accepted);
+    });
+}
+
+#[test]
+fn without_a_current_crl_an_order_waits_and_is_decided_when_one_comes() {
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        let bob = desk.user("bob");
+        desk.mandate(&alice, "E", None);
+        desk.mandate(&bob, "E", None);
+        // The CRL published at T0 ran out; the host has no newer one.
+        desk.advance(86_400 + 60);
+        let waiting = desk.submit(&alice, &desk.order("M1", "1.00"));
+        assert_eq!(waiting.order.state, OrderState::AwaitingRevocationStatus);
+        assert_eq!(desk.report(&waiting).status, ReportStatus::Pending);
+        let other = desk.submit(&bob, &desk.order("M2", "1.00"));
+        assert_eq!(other.order.state, OrderState::AwaitingRevocationStatus);
+        // A new CRL: Bob was revoked before his order arrived, Alice was not.
+        let received = desk.now();
+        desk.advance(30);
+        desk.publish_crl(&[(&bob, received - 10)]);
+        let (alice_order, bob_order) = desk
+            .host
+            .database()
+            .read(|c| {
+                Ok::<_, db::DbError>((
+                    db::orders::find(c, &waiting.order.order_id)?.expect("order"),
+                    db::orders::find(c, &other.order.order_id)?.expect("order"),
+                ))
+            })
+            .expect("read");
+        assert_eq!(alice_order.state, "accepted");
+        assert_eq!(bob_order.state, "rejected");
+        assert_eq!(bob_order.reason_code.as_deref(), Some("DS0C"));
+    });
+}
+
+#[test]
+fn four_eyes_hold_an_order_over_the_limit_until_a_plus_b() {
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        let bob = desk.user("bob");
+        let carol = desk.user("carol");
+        let trent = desk.user("trent");
+        desk.mandate(&alice, "E", Some("1000.00"));
+        desk.mandate(&bob, "B", None);
+        desk.mandate(&carol, "B", Some("100.00"));
+        desk.mandate(&trent, "T", None);
+        let held = desk.submit(&alice, &desk.order("M1", "5000.00"));
+        assert_eq!(held.order.state, OrderState::AwaitingSignatures);
+        let report = desk.report(&held);
+        assert_eq!(report.status, ReportStatus::Pending);
+        // Bob sees it waiting for him; Alice, who signed, does not.
+        let pending = |user: &User| desk.list(user, OrderScope::AwaitingMe);
+        assert_eq!(pending(&bob).len(), 1);
+        assert!(pending(&alice).is_empty());
+        // The same user twice, a B over its limit, a transport mandate: refused, the order unchanged.
+        for (user, code) in [(&alice, "DS26"), (&carol, "DS0G"), (&trent, "DS0G")] {
+            let answer = desk.cosign(user, &held);
+            assert_eq!(answer.order.state, OrderState::AwaitingSignatures, "{}", user.id);
+            assert_eq!(answer.order.signatures.len(), 1);
+            assert_eq!(desk.report(&answer).reasons[0].code, code, "{}", user.id);
+        }
+        let done = desk.cosign(&bob, &held);
+        assert_eq!(done.order.state, OrderState::Accepted);
+        assert_eq!(done.order.signatures.len(), 2);
+        assert_eq!(desk.report(&done).status, ReportStatus::Accepted);
+    });
+}
+
+#[test]
+fn an_incomplete_order_expires_and_a_cancelled_one_takes_no_signature() {
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        let bob = desk.user("bob");
+        desk.mandate(&alice, "A", None);
+        desk.mandate(&bob, "A", None);
+        let first = desk.submit(&alice, &desk.order("M1", "10.00"));
+        let second = desk.submit(&alice, &desk.order("M2", "10.00"));
+        assert_eq!(first.order.state, OrderState::AwaitingSignatures);
+        let cancel = desk.request(
+            &bob,
+            CANCEL_PATH,
+            &OrderRef {
+                order_id: second.order.order_id.clone(),
+            },
+        );
+        let cancelled = desk.host.cancel(&cancel).expect("cancelled");
+        rejected_with_state(&desk, &cancelled, OrderState::Cancelled, "DS02");
+        desk.advance(HostPolicy::default().waiting_seconds + 1);
+        desk.publish_crl(&[]);
+        assert_eq!(desk.host.expire_due().expect("expired"), 1);
+        let expired = desk
+            .host
+            .database()
+            .read(|c| db::orders::find(c, &first.order.order_id))
+            .expect("read")
+            .expect("order");
+        assert_eq!(expired.state, "expired");
+        assert_eq!(expired.reason_code.as_deref(), Some("DS24"));
+        // Nothing more is signed on either.
+        let late = desk.request(
+            &bob,
+            COSIGN_PATH,
+            &CosignOrder {
+                order_id: first.order.order_id.clone(),
+                signature: Bytes(desk.sign_at(&bob, &desk.order_bytes(&first.order.order_id), desk.now())),
+            },
+        );
+        assert_eq!(
+            desk.host.cosign(&late).expect_err("expired").body.code,
+            ApiErrorCode::WrongState
+        );
+    });
+}
+
+#[track_caller]
+fn rejected_with_state(desk: &Desk, status: &OrderStatus, state: OrderState, code: &str) {
+    assert_eq!(status.order.state, state);
+    assert_eq!(status.order.reason_code.as_deref(), Some(code));
+    assert_eq!(desk.report(status).status, ReportStatus::Rejected);
+}
+
+#[test]
+fn duplicates_strangers_old_signatures_and_foreign_accounts_are_refused() {
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        let mallory = desk.user("mallory");
+        desk.mandate(&alice, "E", None);
+        let bytes = desk.order("M1", "10.00");
+        assert_eq!(desk.submit(&alice, &bytes).order.state, OrderState::Accepted);
+        // The same message id again.
+        rejected_with(&desk, &desk.submit(&alice, &bytes), "AM05");
+        // No mandate on the account.
+        rejected_with(&desk, &desk.submit(&mallory, &desk.order("M2", "10.00")), "DS0H");
+        // Signed ten minutes before receipt, or an hour ahead.
+        let bytes = desk.order("M3", "10.00");
+        let old = desk.sign_at(&alice, &bytes, desk.now() - 600);
+        rejected_with(
+            &desk,
+            &desk.submit_signed(&alice, &bytes, old).expect("answered"),
+            "DT01",
+        );
+        let ahead = desk.sign_at(&alice, &bytes, desk.now() + 3600);
+        rejected_with(
+            &desk,
+            &desk.submit_signed(&alice, &bytes, ahead).expect("answered"),
+            "DT01",
+        );
+        // Signed by someone else than the request's signer.
+        let by_mallory = desk.sign_at(&mallory, &bytes, desk.now());
+        rejected_with(
+            &desk,
+            &desk.submit_signed(&alice, &bytes, by_mallory).expect("answered"),
+            "DS0E",
+        );
+        // Not a payment order.
+        let junk = b"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\"/>";
+        let signature = desk.sign_at(&alice, junk, desk.now());
+        rejected_with(
+            &desk,
+            &desk.submit_signed(&alice, junk, signature).expect("answered"),
+            "FF01",
+        );
+        // Each refusal was stored under Alice's account, with its report.
+        let mine = desk.list(&alice, OrderScope::Mine);
+        assert_eq!(mine.len(), 6);
+    });
+}
+
+#[test]
+fn requests_from_another_ca_replayed_or_stale_are_refused_unstored() {
+    let desk = Desk::open(None);
+    let alice = desk.user("alice");
+    desk.mandate(&alice, "E", None);
+    // A certificate from another CA, for the same name.
+    let other_ca = CertificateAuthority::create_at("Other CA", "Other", T0 - 86_400, 3650).expect("CA");
+    let key = key();
+    let csr = signet_crypto::csr::certification_request(&key, &registration("alice"), SignatureScheme::RsaPssSha256)
+        .expect("csr");
+    let forged = other_ca
+        .issue(&csr, &registration("alice"), T0 - 3600, 365)
+        .expect("certificate");
+    let impostor = User {
+        id: "alice".into(),
+        key,
+        serial: forged.serial_hex.clone(),
+        certificate: forged.der,
+    };
+    let bytes = desk.order("M1", "10.00");
+    let refused = desk
+        .submit_signed(&impostor, &bytes, desk.sign_at(&impostor, &bytes, desk.now()))
+        .expect_err("another CA");
+    assert_eq!(refused, ApiErrorCode::Forbidden);
+    // A replayed request.
+    let request = desk.request(
+        &alice,
+        SUBMIT_PATH,
+        &SubmitOrder {
+            order: Bytes(bytes.clone()),
+            signature: Bytes(desk.sign_at(&alice, &bytes, desk.now())),
+        },
+    );
+    assert_eq!(
+        desk.host.submit(&request).expect("first").order.state,
+        OrderState::Accepted
+    );
+    assert_eq!(
+        desk.host.submit(&request).expect_err("replay").body.code,
+        ApiErrorCode::NonceReused
+    );
+    // A request signed ten minutes ago.
+    desk.advance(600);
+    assert_eq!(
+        desk.host.submit(&request).expect_err("stale").body.code,
+        ApiErrorCode::StaleRequest
+    );
+    // A changed payload breaks the request's signature.
+    let mut tampered = desk.request(
+        &alice,
+        LIST_PATH,
+        &ListOrders {
+            scope: OrderScope::Mine,
+        },
+    );
+    tampered.payload = Bytes(br#"{"scope":"awaiting-me"}"#.to_vec());
+    assert_eq!(
+        desk.host.list(&tampered).expect_err("tampered").body.code,
+        ApiErrorCode::BadSignature
+    );
+    // Only the accepted order was stored.
+    let mine = desk.list(&alice, OrderScope::Mine);
+    assert_eq!(mine.len(), 1);
+}

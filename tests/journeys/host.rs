@@ -1,0 +1,156 @@
+//! Orders to the bank's host application, as real processes over real
+//! sockets: the key server certifies the host (operator commands on each
+//! side) and publishes it; office users sign and submit from the `signet`
+//! command line; the host verifies, holds an order over the limit for a
+//! second signature, and answers each step with a signed pain.002 that the
+//! client checks and keeps, and that OpenSSL verifies too. A plain body to
+//! the host is refused unread; a host the CA revoked gets no more orders.
+
+use signet_journeys::{HostApp, KeyServer, SecretService, expect_exit as expect, openssl};
+
+const ACCOUNT: &str = "DE89370400440532013000";
+
+/// The host's order id on the line that names `message_id`.
+fn order_id(stdout: &str, message_id: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.contains(message_id))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no order {message_id} in:\n{stdout}"))
+        .to_owned()
+}
+
+#[test]
+fn orders_are_submitted_co_signed_and_answered_with_signed_reports() {
+    let server = KeyServer::start();
+    let keys = SecretService::start();
+    let work = keys.scratch();
+    expect(
+        &keys.signet(&["connect", &server.base_url, "--fingerprint", &server.fingerprint()]),
+        0,
+    );
+    let dana_pass = keys.write("dana-pass", "marble kettle orbit seventeen lanterns\n");
+    keys.apply("dana", "Dana Example", &dana_pass);
+    keys.consent("dana", &server.bootstrap("dana"));
+    let alice_pass = keys.registered_user(
+        "dana",
+        &dana_pass,
+        "alice",
+        "Alice Example",
+        "violet harbour quietly folds maps\n",
+    );
+    let bob_pass = keys.registered_user(
+        "dana",
+        &dana_pass,
+        "bob",
+        "Bob Example",
+        "copper meadow listens to rain\n",
+    );
+
+    let host = HostApp::start(&server, "order-desk", &[]);
+    host.mandate(ACCOUNT, "alice", "E", Some("1000.00"));
+    host.mandate(ACCOUNT, "bob", "B", None);
+
+    // Alice signs and submits an order within her limit: accepted at once.
+    let order = |name: &str, amount: &str| {
+        let csv = keys.write(
+            &format!("{name}.csv"),
+            &format!(
+                "execution_date,debtor_name,debtor_iban,creditor_name,creditor_iban,amount,remittance\n\
+                 2099-01-05,Example Ltd,{ACCOUNT},Supplier Ltd,FR1420041010050500013M02606,{amount},Invoice {name}\n"
+            ),
+        );
+        let path = work.join(format!("{name}.xml")).display().to_string();
+        expect(&keys.signet(&["orders", "new", "--from", &csv, "-o", &path]), 0);
+        path
+    };
+    let alice = |args: &[&str]| {
+        let mut all = vec![args[0], args[1], "-u", "alice", "--passphrase-file", &alice_pass];
+        all.extend_from_slice(&args[2..]);
+        keys.signet(&all)
+    };
+    let small = order("small", "250.00");
+    let run = alice(&["orders", "submit", &small]);
+    expect(&run, 0);
+    assert!(run.stdout.contains(": accepted"), "{}", run.stdout);
+    assert!(run.stdout.contains("signed by the host: ACCP"), "{}", run.stdout);
+
+    // The report kept beside the order verifies with OpenSSL against the key server's CA.
+    let report = format!("{small}.pain002.xml");
+    assert!(
+        std::fs::read_to_string(&report)
+            .expect("the report")
+            .contains("<GrpSts>ACCP</GrpSts>")
+    );
+    let ca = work.join("ca.pem");
+    std::fs::write(&ca, server.client().get("/v1/ca.pem").1).expect("write the CA");
+    let (ok, output) = openssl(
+        &work,
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-purpose",
+            "any",
+            "-in",
+            &format!("{report}.p7s"),
+            "-content",
+            &report,
+            "-CAfile",
+            &ca.display().to_string(),
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok, "openssl cms -verify of the host's report: {output}");
+
+    // Over her limit, Alice's signature counts as the first of two: the order waits.
+    let large = order("large", "5000.00");
+    let run = alice(&["orders", "submit", &large]);
+    expect(&run, 0);
+    assert!(run.stdout.contains("awaiting-signatures"), "{}", run.stdout);
+    assert!(run.stdout.contains("PDNG"), "{}", run.stdout);
+
+    // Bob finds it waiting for him and co-signs: A + B, accepted.
+    let run = keys.signet(&["orders", "pending", "-u", "bob", "--passphrase-file", &bob_pass]);
+    expect(&run, 0);
+    let message_id = std::fs::read_to_string(&large)
+        .expect("the order")
+        .split("<MsgId>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("a message id")
+        .to_owned();
+    let id = order_id(&run.stdout, &message_id);
+    // Alice cannot add a second signature of her own.
+    let run = alice(&["orders", "cosign", &id]);
+    expect(&run, 0);
+    assert!(run.stdout.contains("DS26"), "{}", run.stdout);
+    let run = keys.signet(&["orders", "cosign", "-u", "bob", "--passphrase-file", &bob_pass, &id]);
+    expect(&run, 0);
+    assert!(run.stdout.contains(": accepted"), "{}", run.stdout);
+    assert!(run.stdout.contains("signed by bob (class B"), "{}", run.stdout);
+
+    // Alice sees both orders as the host holds them, and submitting one again is a duplicate.
+    let run = alice(&["orders", "list"]);
+    expect(&run, 0);
+    assert_eq!(run.stdout.matches(": accepted").count(), 2, "{}", run.stdout);
+    let run = alice(&["orders", "submit", "--force", &small]);
+    expect(&run, 1);
+    assert!(run.stdout.contains("AM05"), "{}", run.stdout);
+
+    // A plain body is refused unread: only the sealed channel reaches the host's desk.
+    let (status, body) = host.client().post("/v1/orders", "application/json", b"{}");
+    assert_eq!(status, 415, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("sealing-required"));
+
+    // The operator revokes the host: clients no longer send it orders.
+    let out = server.admin(&["admin", "revoke-host", "--name", "order-desk"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let another = order("another", "10.00");
+    let run = alice(&["orders", "submit", &another]);
+    expect(&run, 7);
+    assert!(run.stderr.contains("revoked"), "{}", run.stderr);
+}
