@@ -64,9 +64,11 @@ build: deps ui
 # Where `make run` keeps the key server's database, keys and CA.
 DATA_DIR ?= $(CURDIR)/.signet-data
 LISTEN ?= 127.0.0.1:8443
+# The bank's host application beside it.
+HOST_LISTEN ?= 127.0.0.1:8444
 
 run: build
-	@bash scripts/run.sh "$(TARGET_DIR)/release" "$(DATA_DIR)" "$(LISTEN)"
+	@bash scripts/run.sh "$(TARGET_DIR)/release" "$(DATA_DIR)" "$(LISTEN)" "$(HOST_LISTEN)"
 
 # The desktop app as a .deb (Tauri's bundler), with the signer and the
 # command line installed beside it in /usr/bin.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: the key server (both tiers, SQLite) in the background and the
-# desktop app in front; closing the app stops the server.
+# `make run`: the key server (both tiers, SQLite) and the bank's host
+# application in the background and the desktop app in front; closing the
+# app stops both servers.
 #
 # The freshly built signing core is signed as a new release with the
 # development release key (schema/release-keys/) and published to the key
@@ -8,8 +9,14 @@
 # memory, never from a file. Where no session bus or Secret Service is
 # running (a machine without a desktop session), a private one is started for
 # the app, with its keyring kept in the data directory.
+#
+# With a fourth argument (an address), the host application `order-desk` is
+# set up once in DATA_DIR/host — its keys, a certificate from the key
+# server's CA (the operator commands on both sides) — and started there,
+# fetching its CRL from the key server. Mandates are given with
+# `signet-host mandate add --data-dir DATA_DIR/host …`.
 set -euo pipefail
-bin="$1" data_dir="$2" listen="$3"
+bin="$1" data_dir="$2" listen="$3" host_listen="${4:-}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 mkdir -p "$data_dir"
@@ -41,6 +48,32 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 fingerprint=$(openssl x509 -in "$data_dir/tls/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+
+if [ -n "$host_listen" ]; then
+  host_dir="$data_dir/host"
+  host_log="$data_dir/host.log"
+  if [ ! -f "$host_dir/host-cert.pem" ]; then
+    "$bin/signet-host" keys --data-dir "$host_dir" --name order-desk >/dev/null
+    "$bin/signet-keyserver" admin certify-host --data-dir "$data_dir" --name order-desk \
+      --url "https://$host_listen" --csr "$host_dir/host.csr.pem" --out "$host_dir/issued-cert.pem"
+    "$bin/signet-host" certificate --data-dir "$host_dir" --certificate "$host_dir/issued-cert.pem" \
+      --ca "$data_dir/ca/ca-cert.pem"
+  fi
+  "$bin/signet-host" serve --data-dir "$host_dir" --listen "$host_listen" \
+    --crl-url "https://$listen/v1/crl" >"$host_log" 2>&1 &
+  host=$!
+  pids+=("$host")
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$host_log" 2>/dev/null && break
+    kill -0 "$host" 2>/dev/null || { echo "the host application did not start:"; cat "$host_log"; exit 1; }
+    sleep 0.1
+  done
+  cat <<INFO
+host application order-desk: https://$host_listen   (SQLite in $host_dir; log in $host_log)
+mandates (who signs for which account, class E/A/B/T, limit):
+  $bin/signet-host mandate add --data-dir "$host_dir" --iban IBAN --user USER --class E --limit 10000.00
+INFO
+fi
 cat <<INFO
 key server: https://$listen   (SQLite, keys and CA in $data_dir; log in $log)
 certificate fingerprint (SHA-256), to confirm in the app's Connect screen:

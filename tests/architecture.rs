@@ -128,3 +128,59 @@ fn the_web_tier_links_no_database_ca_letter_or_key_code() {
     );
     assert!(linked_crates("signet-keyserver").contains("signet-keyserver-web"));
 }
+
+#[test]
+fn the_host_application_links_neither_the_key_tier_nor_any_client_code() {
+    // Another organisation may run it: it shares formats, cryptography, the
+    // channel's receiving end, the database layer and the HTTP plumbing —
+    // never the key tier (CA key, sealed records, letters), the client, its
+    // keyring or the signing child.
+    assert_links_none(
+        "signet-host",
+        &[
+            "signet-keyserver",
+            "signet-client",
+            "signet-signer",
+            "seccompiler",
+            "keyring",
+            "pdf-writer",
+        ],
+    );
+    for shared in ["signet-orders", "signet-channel", "signet-database", "signet-crypto"] {
+        assert!(
+            linked_crates("signet-host").contains(shared),
+            "signet-host links {shared}"
+        );
+    }
+}
+
+#[test]
+fn the_order_checks_and_the_channel_end_stay_small() {
+    // The orders module is shared by the client and the host: no network,
+    // keyring, database or key code.
+    assert_links_none(
+        "signet-orders",
+        &[
+            "reqwest",
+            "rustls",
+            "tokio",
+            "keyring",
+            "diesel",
+            "warp",
+            "rsa",
+            "signet-crypto",
+        ],
+    );
+    // The channel's receiving end keeps sessions in memory: no database, CA or client code.
+    assert_links_none(
+        "signet-channel",
+        &[
+            "diesel",
+            "pdf-writer",
+            "keyring",
+            "reqwest",
+            "signet-client",
+            "signet-signer",
+        ],
+    );
+}

@@ -255,16 +255,20 @@ fn make_run_publishes_the_built_signer_and_the_key_server_delivers_it() {
         .parent()
         .expect("the binaries' directory")
         .to_path_buf();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    };
+    let (port, host_port) = (free_port(), free_port());
     // Without a display, `make run`'s script publishes, serves and waits.
     let mut run = std::process::Command::new("bash")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/run.sh"))
         .arg(&bin)
         .arg(&data_dir)
         .arg(format!("127.0.0.1:{port}"))
+        .arg(format!("127.0.0.1:{host_port}"))
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .stdout(std::process::Stdio::piped())
@@ -291,6 +295,11 @@ fn make_run_publishes_the_built_signer_and_the_key_server_delivers_it() {
         .status();
     let _ = run.wait();
     assert!(said.contains("published signer release"), "{said}");
+    // The host application was certified by the key server's CA and started beside it.
+    assert!(
+        said.contains(&format!("host application order-desk: https://127.0.0.1:{host_port}")),
+        "{said}"
+    );
     let listed = String::from_utf8_lossy(&listed.stdout);
     let first_build = listed.lines().nth(1).unwrap_or_default();
     assert!(
