@@ -7,7 +7,7 @@
 //! host's own keys); the host refuses plain bodies. The request names its
 //! signer by certificate, not by a session: the host keeps no accounts, it
 //! checks the certificate against the CA and a CRL it fetched itself, and
-//! the signature over [`crate::api::signed_request_bytes`] with the
+//! the signature over [`request_bytes`]: its own certificate's hash, the
 //! route's path, a fresh time stamp, a single-use nonce and the payload's
 //! SHA-256.
 
@@ -41,6 +41,24 @@ pub struct HostInfo {
     pub certificate: CertificateInfo,
 }
 
+/// The bytes a [`SignedHostRequest`]'s signature covers: the route, the
+/// time, the nonce and the payload's SHA-256, bound to one host by the
+/// SHA-256 of its certificate, so a request signed for one host cannot be
+/// replayed to another (nor to the key server, whose signed requests cover
+/// [`crate::api::signed_request_bytes`], another text).
+pub fn request_bytes(
+    host_certificate_sha256_hex: &str,
+    path: &str,
+    timestamp: i64,
+    nonce: &str,
+    payload_sha256_hex: &str,
+) -> Vec<u8> {
+    format!(
+        "signet/v1/host-request\n{host_certificate_sha256_hex}\nPOST\n{path}\n{timestamp}\n{nonce}\n{payload_sha256_hex}"
+    )
+    .into_bytes()
+}
+
 /// A request to the host, signed with the user's certified key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedHostRequest {
@@ -52,7 +70,8 @@ pub struct SignedHostRequest {
     pub nonce: String,
     /// The request itself: the JSON of the route's payload type.
     pub payload: Bytes,
-    /// RSASSA-PSS-SHA256 over `signed_request_bytes("POST", path, timestamp, nonce, hex(SHA-256(payload)))`.
+    /// RSASSA-PSS-SHA256 over [`request_bytes`] for this host, the route's path, `timestamp`, `nonce` and
+    /// hex(SHA-256(`payload`)).
     pub signature: Bytes,
 }
 

@@ -10,14 +10,21 @@ use signet_journeys::{HostApp, KeyServer, SecretService, expect_exit as expect, 
 
 const ACCOUNT: &str = "DE89370400440532013000";
 
-/// The host's order id on the line that names `message_id`.
-fn order_id(stdout: &str, message_id: &str) -> String {
-    stdout
-        .lines()
-        .find(|l| l.contains(message_id))
+/// The host's order id on the line that names `message_id`, and the SHA-256
+/// printed under it.
+fn order_id(stdout: &str, message_id: &str) -> (String, String) {
+    let mut lines = stdout.lines().skip_while(|l| !l.contains(message_id));
+    let id = lines
+        .next()
         .and_then(|l| l.split_whitespace().next())
         .unwrap_or_else(|| panic!("no order {message_id} in:\n{stdout}"))
-        .to_owned()
+        .to_owned();
+    let sha256 = lines
+        .next()
+        .and_then(|l| l.trim().strip_prefix("sha256 "))
+        .unwrap_or_else(|| panic!("no sha256 under {message_id} in:\n{stdout}"))
+        .to_owned();
+    (id, sha256)
 }
 
 #[test]
@@ -123,12 +130,22 @@ fn orders_are_submitted_co_signed_and_answered_with_signed_reports() {
         .and_then(|rest| rest.split('<').next())
         .expect("a message id")
         .to_owned();
-    let id = order_id(&run.stdout, &message_id);
+    let (id, sha256) = order_id(&run.stdout, &message_id);
     // Alice cannot add a second signature of her own.
-    let run = alice(&["orders", "cosign", &id]);
+    let run = alice(&["orders", "cosign", &id, "--sha256", &sha256]);
     expect(&run, 0);
     assert!(run.stdout.contains("DS26"), "{}", run.stdout);
-    let run = keys.signet(&["orders", "cosign", "-u", "bob", "--passphrase-file", &bob_pass, &id]);
+    let bob = |args: &[&str]| {
+        let mut all = vec![args[0], args[1], "-u", "bob", "--passphrase-file", &bob_pass];
+        all.extend_from_slice(&args[2..]);
+        keys.signet(&all)
+    };
+    // Bob signs only the bytes he reviewed: another hash signs nothing.
+    let other = "0".repeat(64);
+    let run = bob(&["orders", "cosign", &id, "--sha256", &other]);
+    expect(&run, 7);
+    assert!(run.stderr.contains("not the one you reviewed"), "{}", run.stderr);
+    let run = bob(&["orders", "cosign", &id, "--sha256", &sha256]);
     expect(&run, 0);
     assert!(run.stdout.contains(": accepted"), "{}", run.stdout);
     assert!(run.stdout.contains("signed by bob (class B"), "{}", run.stdout);

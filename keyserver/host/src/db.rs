@@ -203,6 +203,16 @@ pub mod mandates {
             .optional()?)
     }
 
+    /// Whether `user_id` holds any mandate here.
+    pub fn any_for_user(c: &mut AnyConnection, user_id: &str) -> Result<bool, DbError> {
+        let found: Option<String> = dsl::mandates
+            .filter(dsl::user_id.eq(user_id))
+            .select(dsl::iban)
+            .first(c)
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     /// Every mandate, by account and user.
     pub fn all(c: &mut AnyConnection) -> Result<Vec<Mandate>, DbError> {
         Ok(dsl::mandates
@@ -219,8 +229,8 @@ pub mod orders {
     use schema::order_signatures::dsl as signatures;
     use schema::orders::dsl;
 
-    /// Stores a new order with its accounts; a live order with the same
-    /// message id is [`DbError::Constraint`].
+    /// Stores a new order with its accounts; a waiting or accepted order of
+    /// the same submitter with the same message id is [`DbError::Constraint`].
     pub fn insert(c: &mut AnyConnection, order: &StoredOrder, accounts: &[OrderAccount]) -> Result<(), DbError> {
         diesel::insert_into(schema::orders::table)
             .values(order.clone())
@@ -233,11 +243,15 @@ pub mod orders {
         Ok(())
     }
 
-    /// Whether an order that was not rejected carries `message_id`.
-    pub fn live_message_id(c: &mut AnyConnection, message_id: &str) -> Result<bool, DbError> {
+    /// The states in which an order no longer holds its message id.
+    pub const FREED: [&str; 3] = ["rejected", "cancelled", "expired"];
+
+    /// Whether an order of `submitter`'s that is waiting or accepted carries `message_id`.
+    pub fn live_message_id(c: &mut AnyConnection, submitter: &str, message_id: &str) -> Result<bool, DbError> {
         let found: Option<String> = dsl::orders
+            .filter(dsl::submitted_by.eq(submitter))
             .filter(dsl::message_id.eq(message_id))
-            .filter(dsl::state.ne("rejected"))
+            .filter(dsl::state.ne_all(FREED))
             .select(dsl::order_id)
             .first(c)
             .optional()?;

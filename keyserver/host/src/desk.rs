@@ -23,11 +23,11 @@ use signet_keyserver_web::error::Failure;
 use signet_orders::status_report::{ReportStatus, StatusReason};
 use signet_orders::{Account, Amount, CheckedOrder};
 use signet_schema::SignatureScheme;
-use signet_schema::api::{ApiErrorCode, signed_request_bytes};
+use signet_schema::api::ApiErrorCode;
 use signet_schema::host::{
     CANCEL_PATH, COSIGN_PATH, CosignOrder, LIST_PATH, ListOrders, OrderDetail, OrderInfo, OrderRef, OrderScope,
     OrderSignature, OrderState, OrderStatus, SHOW_PATH, SUBMIT_PATH, SignatureClass, SignedHostRequest,
-    SignedStatusReport, SubmitOrder,
+    SignedStatusReport, SubmitOrder, request_bytes,
 };
 use signet_schema::protocol::Bytes;
 
@@ -180,7 +180,8 @@ impl Host {
         let key = PublicKey::from_certificate(&signer.certificate)
             .map_err(|_| Failure::new(ApiErrorCode::Forbidden, "DS0E: the certificate's key is not an RSA key"))?;
         let digest = hex::encode(Sha256::digest(&request.payload.0));
-        let covered = signed_request_bytes("POST", path, request.timestamp, &request.nonce, &digest);
+        let host = hex::encode(Sha256::digest(&self.certificate_der));
+        let covered = request_bytes(&host, path, request.timestamp, &request.nonce, &digest);
         signet_crypto::sign::verify(&key, SignatureScheme::RsaPssSha256, &covered, &request.signature.0)
             .map_err(|_| Failure::new(ApiErrorCode::BadSignature, "the request's signature does not verify"))?;
         let payload = serde_json::from_slice(&request.payload.0)
@@ -316,8 +317,9 @@ impl Host {
         status: ReportStatus,
         reasons: Vec<StatusReason>,
         received_at: i64,
+        sha256: &str,
     ) -> Result<SignedStatusReport, DbError> {
-        self.signed_report(bytes, status, reasons, received_at)
+        self.signed_report(bytes, status, reasons, received_at, sha256)
             .map_err(internal)
     }
 
@@ -363,7 +365,7 @@ impl Host {
                     Err(r) => refusal = Some(r),
                 }
             }
-            if refusal.is_none() && db::orders::live_message_id(c, &message_id)? {
+            if refusal.is_none() && db::orders::live_message_id(c, &user_id, &message_id)? {
                 refusal = Some(Refusal::new(
                     reason::DUPLICATE,
                     format!("the message id {message_id} was used by an earlier order"),
@@ -380,7 +382,29 @@ impl Host {
                 ),
                 None => Self::state_for(&[class], examined.revocation_unknown),
             };
-            let report = self.report_for(bytes, status, reasons.clone(), now)?;
+            let report = self.report_for(bytes, status, reasons.clone(), now, &sha256)?;
+            if state == OrderState::Rejected && !db::mandates::any_for_user(c, &user_id)? {
+                // Someone this bank gave no mandate: answered, but nothing of theirs is kept.
+                tracing::info!(user = %user_id, "order from a user without a mandate refused");
+                return Ok(Step::Done(OrderStatus {
+                    order: OrderInfo {
+                        order_id,
+                        message_id: message_id.clone(),
+                        sha256: sha256.clone(),
+                        debtor_accounts: accounts.into_iter().map(|a| a.iban).collect(),
+                        totals,
+                        payments: 0,
+                        submitted_by: user_id.clone(),
+                        state,
+                        reason_code: reasons.first().map(|r| r.code.clone()),
+                        reason: reasons.first().map(|r| r.text.clone()),
+                        signatures: Vec::new(),
+                        received_at: now,
+                        expires_at: now,
+                    },
+                    report,
+                }));
+            }
             let first = reasons.first();
             let stored = StoredOrder {
                 order_id: order_id.clone(),
@@ -431,6 +455,9 @@ impl Host {
             let Some(order) = self.visible_order(c, &signed.payload.order_id, &user_id)? else {
                 return Ok(Step::Refused(Failure::new(ApiErrorCode::NotFound, "no such order")));
             };
+            if let Some(expired) = self.expire_if_due(c, &order, now)? {
+                return Ok(Step::Refused(expired));
+            }
             let state = OrderState::parse(&order.state);
             if state != Some(OrderState::AwaitingSignatures) {
                 return Ok(Step::Refused(Failure::new(
@@ -478,7 +505,13 @@ impl Host {
                     text: refusal.text.clone(),
                 }];
                 reasons.extend(Self::state_for(&classes, false).2);
-                let report = self.report_for(&order.bytes, ReportStatus::Pending, reasons, order.received_at)?;
+                let report = self.report_for(
+                    &order.bytes,
+                    ReportStatus::Pending,
+                    reasons,
+                    order.received_at,
+                    &order.sha256,
+                )?;
                 let mut status = self.status_of(c, order)?;
                 status.report = report;
                 return Ok(Step::Done(status));
@@ -517,10 +550,26 @@ impl Host {
             let Some(order) = self.visible_order(c, &signed.payload.order_id, &user_id)? else {
                 return Ok(Step::Refused(Failure::new(ApiErrorCode::NotFound, "no such order")));
             };
+            if let Some(expired) = self.expire_if_due(c, &order, now)? {
+                return Ok(Step::Refused(expired));
+            }
             if OrderState::parse(&order.state).is_none_or(OrderState::is_final) {
                 return Ok(Step::Refused(Failure::new(
                     ApiErrorCode::WrongState,
                     format!("the order is {} and can no longer be cancelled", order.state),
+                )));
+            }
+            // Its submitter, or someone who could sign it: not a transport
+            // mandate, nor one that does not cover every account or the amount.
+            let accounts = db::orders::accounts(c, &order.order_id)?;
+            let may_sign = matches!(
+                Self::class_of(c, &user_id, &accounts)?,
+                Ok(class) if class != SignatureClass::T
+            );
+            if order.submitted_by != user_id && !may_sign {
+                return Ok(Step::Refused(Failure::new(
+                    ApiErrorCode::Forbidden,
+                    "DS0G: only the order's submitter or someone who may sign it can cancel it",
                 )));
             }
             let reasons = vec![StatusReason {
@@ -601,6 +650,26 @@ impl Host {
         Ok(None)
     }
 
+    /// Ends `order` as expired (`DS24`) if its waiting time is over and it is
+    /// still waiting; the refusal to answer then.
+    fn expire_if_due(&self, c: &mut AnyConnection, order: &StoredOrder, now: i64) -> Result<Option<Failure>, DbError> {
+        let waiting = OrderState::parse(&order.state).is_some_and(|s| !s.is_final());
+        if !waiting || now < order.expires_at {
+            return Ok(None);
+        }
+        self.record_state(
+            c,
+            order,
+            OrderState::Expired,
+            ReportStatus::Rejected,
+            vec![expired_reason()],
+        )?;
+        Ok(Some(Failure::new(
+            ApiErrorCode::WrongState,
+            "DS24: the order did not collect its signatures in time and has expired",
+        )))
+    }
+
     /// Records `state` with a newly signed report.
     fn record_state(
         &self,
@@ -610,7 +679,7 @@ impl Host {
         status: ReportStatus,
         reasons: Vec<StatusReason>,
     ) -> Result<(), DbError> {
-        let report = self.report_for(&order.bytes, status, reasons.clone(), order.received_at)?;
+        let report = self.report_for(&order.bytes, status, reasons.clone(), order.received_at, &order.sha256)?;
         let first = reasons.first().map(|r| (r.code.as_str(), r.text.as_str()));
         db::orders::set_state(
             c,
@@ -674,11 +743,13 @@ impl Host {
             ended += self.write(|c| {
                 let due = db::orders::expired(c, state.as_str(), now, 100)?;
                 for order in &due {
-                    let reasons = vec![StatusReason {
-                        code: reason::WAITING_TIME_EXPIRED.into(),
-                        text: "the order did not collect its signatures in time".into(),
-                    }];
-                    self.record_state(c, order, OrderState::Expired, ReportStatus::Rejected, reasons)?;
+                    self.record_state(
+                        c,
+                        order,
+                        OrderState::Expired,
+                        ReportStatus::Rejected,
+                        vec![expired_reason()],
+                    )?;
                     tracing::info!(order = %order.order_id, "order expired");
                 }
                 Ok(Step::Done(due.len()))
@@ -727,9 +798,12 @@ impl Host {
     }
 
     /// Verifies `der` as the CA's CRL, keeps it (memory and database) if it
-    /// is the newest, and decides the orders that waited for one.
+    /// is newer than the one kept, and decides the orders that waited for one.
     pub fn accept_crl(&self, der: &[u8]) -> Result<signet_crypto::pki::VerifiedCrl, String> {
-        let crl = self.trust.install_crl(der)?;
+        let (crl, kept) = self.trust.install_crl(der)?;
+        if !kept {
+            return Ok(crl);
+        }
         let now = self.now();
         let stored = db::StoredCrl {
             id: 1,
@@ -738,17 +812,16 @@ impl Host {
             next_update: crl.next_update,
             fetched_at: now,
         };
-        self.db
-            .write(|c| {
-                let newer = db::crl::get(c)?.is_none_or(|kept| kept.this_update <= crl.this_update);
-                if newer {
-                    db::crl::put(c, &stored)?;
-                }
-                Ok::<_, DbError>(())
-            })
-            .map_err(|e| e.to_string())?;
+        self.db.write(|c| db::crl::put(c, &stored)).map_err(|e| e.to_string())?;
         self.decide_waiting().map_err(|f| f.body.message)?;
         Ok(crl)
+    }
+}
+
+fn expired_reason() -> StatusReason {
+    StatusReason {
+        code: reason::WAITING_TIME_EXPIRED.into(),
+        text: "the order did not collect its signatures in time".into(),
     }
 }
 

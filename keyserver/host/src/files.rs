@@ -78,14 +78,7 @@ fn check_pair(certificate: &Certificate, ca: &Certificate, integrity: &ServerKey
     if certified != integrity.public_key() {
         return Err("the certificate is for another key than this host's integrity key".into());
     }
-    let name = certificate
-        .tbs_certificate()
-        .subject()
-        .iter()
-        .find(|a| a.oid == const_oid::db::rfc4519::COMMON_NAME)
-        .and_then(|a| der::asn1::Utf8StringRef::try_from(&a.value).ok())
-        .map(|cn| cn.as_str().to_owned())
-        .ok_or("the certificate names no host (no CN)")?;
+    let name = pki::common_name_of(certificate).ok_or("the certificate names no host (no single CN)")?;
     Ok(name)
 }
 

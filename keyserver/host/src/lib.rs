@@ -156,14 +156,16 @@ impl Host {
         Ok(())
     }
 
-    /// A status report on the order in `bytes`, signed by the host's
-    /// integrity key (detached CMS with the host's certificate).
+    /// A status report on the order in `bytes` (whose SHA-256 is `sha256`),
+    /// signed by the host's integrity key (detached CMS with the host's
+    /// certificate).
     pub fn signed_report(
         &self,
         bytes: &[u8],
         status: ReportStatus,
         reasons: Vec<StatusReason>,
         received_at: i64,
+        sha256: &str,
     ) -> Result<SignedStatusReport, String> {
         let original = match signet_orders::read_order(bytes) {
             Ok(order) => OriginalMessage::of(&order),
@@ -181,6 +183,7 @@ impl Host {
             status,
             reasons,
             received_at: at(received_at)?,
+            order_sha256: Some(sha256.to_owned()),
         };
         let xml = status_report::write(&report).map_err(|e| e.to_string())?;
         let signing_time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap_or(0));

@@ -117,16 +117,20 @@ impl Trust {
         &self.ca
     }
 
-    /// Verifies `der` as a CRL of the CA and keeps it if it is not older
-    /// than the one kept; answers it.
-    pub fn install_crl(&self, der: &[u8]) -> Result<VerifiedCrl, String> {
+    /// Verifies `der` as a CRL of the CA and keeps it if it is newer than
+    /// the one kept (a later thisUpdate, or the same with a higher
+    /// cRLNumber: an older CRL replayed never replaces a newer one); answers
+    /// it and whether it was kept.
+    pub fn install_crl(&self, der: &[u8]) -> Result<(VerifiedCrl, bool), String> {
         let crl = VerifiedCrl::parse(der, &self.ca).map_err(|e| format!("the CRL is refused: {e}"))?;
         let mut kept = self.crl.write().unwrap_or_else(|p| p.into_inner());
-        let newer = kept.as_ref().is_none_or(|k| crl.this_update >= k.this_update);
+        let newer = kept.as_ref().is_none_or(|k| {
+            crl.this_update > k.this_update || (crl.this_update == k.this_update && crl.crl_number > k.crl_number)
+        });
         if newer {
             *kept = Some(crl.clone());
         }
-        Ok(crl)
+        Ok((crl, newer))
     }
 
     /// nextUpdate of the CRL kept, if any.

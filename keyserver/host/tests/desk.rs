@@ -2,260 +2,24 @@
 //! reason code, against a real CA, real user keys and signatures, the
 //! host's own certified keys and database (SQLite, and PostgreSQL when
 //! `SIGNET_TEST_POSTGRES_URL` names a server), with a clock the test moves.
-//! The HTTP and sealed-channel path is in `tests/journeys/host.rs`.
+//! The sealed HTTP path is in `channel.rs`, a crash in `crash.rs`, the
+//! whole journey from the command line in `tests/journeys/host.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, UNIX_EPOCH};
+mod common;
 
-use sha2::{Digest, Sha256};
-use signet_channel::{Clock, ServerKeys};
-use signet_crypto::keys::UserKey;
+use common::{Desk, T0, User, key, registration};
 use signet_database::testing::PgDatabase;
-use signet_host::{Host, HostPolicy, db, files};
-use signet_keyserver::keys::ca::{CertificateAuthority, RevocationReason, RevokedEntry};
-use signet_orders::status_report::{self, ReportStatus};
-use signet_orders::{NewBatch, NewOrder, NewPayment};
-use signet_schema::api::{ApiErrorCode, signed_request_bytes};
+use signet_host::{HostPolicy, db};
+use signet_keyserver::keys::ca::CertificateAuthority;
+use signet_orders::status_report::ReportStatus;
+use signet_schema::SignatureScheme;
+use signet_schema::api::ApiErrorCode;
 use signet_schema::host::{
     CANCEL_PATH, COSIGN_PATH, CosignOrder, LIST_PATH, ListOrders, OrderRef, OrderScope, OrderState, OrderStatus,
-    SUBMIT_PATH, SignedHostRequest, SubmitOrder,
+    SUBMIT_PATH, SubmitOrder,
 };
 use signet_schema::protocol::Bytes;
-use signet_schema::{KeySize, RegistrationData, SignatureScheme};
-
-/// 2026-12-01 09:00:00 UTC.
-const T0: i64 = 1_796_115_600;
-const ACCOUNT: &str = "DE89370400440532013000";
-
-struct User {
-    id: String,
-    key: UserKey,
-    certificate: Vec<u8>,
-    serial: String,
-}
-
-struct Desk {
-    host: Host,
-    ca: CertificateAuthority,
-    time: Arc<AtomicI64>,
-    _dir: tempfile::TempDir,
-    _pg: Option<PgDatabase>,
-}
-
-fn key() -> UserKey {
-    UserKey::generate(KeySize::Rsa2048).expect("keygen")
-}
-
-fn registration(user_id: &str) -> RegistrationData {
-    RegistrationData {
-        user_id: user_id.into(),
-        common_name: format!("{user_id} Example"),
-        organization: "Example GmbH".into(),
-        organizational_unit: String::new(),
-        email: format!("{user_id}@example.com"),
-        country: "DE".into(),
-    }
-}
-
-impl Desk {
-    fn open(database: Option<PgDatabase>) -> Desk {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let ca = CertificateAuthority::create_at("Example Bank CA", "Example Bank", T0 - 86_400, 3650).expect("CA");
-        let keys = ServerKeys::load_or_create(dir.path()).expect("host keys");
-        let request = files::write_request(dir.path(), &keys.integrity, "order-desk").expect("request");
-        let (_, csr) = der::pem::decode_vec(&std::fs::read(request).expect("read")).expect("pem");
-        let issued = ca
-            .issue_host(&csr, "order-desk", T0 - 3600, 365)
-            .expect("host certificate");
-        let certificate = dir.path().join("issued.der");
-        let ca_file = dir.path().join("ca.der");
-        std::fs::write(&certificate, &issued.der).expect("write");
-        std::fs::write(&ca_file, ca.ca_der().expect("ca der")).expect("write");
-        files::install(dir.path(), &keys.integrity, &certificate, &ca_file).expect("install");
-        let time = Arc::new(AtomicI64::new(T0));
-        let t = time.clone();
-        let clock: Clock = Arc::new(move || t.load(Ordering::SeqCst));
-        let host = Host::open(
-            dir.path(),
-            database.as_ref().map(|d| d.url.as_str()),
-            HostPolicy::default(),
-            clock,
-        )
-        .expect("host");
-        let desk = Desk {
-            host,
-            ca,
-            time,
-            _dir: dir,
-            _pg: database,
-        };
-        desk.publish_crl(&[]);
-        desk
-    }
-
-    fn now(&self) -> i64 {
-        self.time.load(Ordering::SeqCst)
-    }
-
-    fn advance(&self, seconds: i64) {
-        self.time.fetch_add(seconds, Ordering::SeqCst);
-    }
-
-    /// A CRL of now, current for a day, listing `revoked`.
-    fn publish_crl(&self, revoked: &[(&User, i64)]) {
-        let entries: Vec<RevokedEntry> = revoked
-            .iter()
-            .map(|(user, at)| RevokedEntry {
-                serial_hex: user.serial.clone(),
-                revoked_at: *at,
-                reason: RevocationReason::KeyCompromise,
-            })
-            .collect();
-        let now = self.now();
-        let crl = self.ca.crl(now as u64, now, now + 86_400, &entries).expect("crl");
-        self.host.accept_crl(&crl).expect("accepted");
-    }
-
-    fn user(&self, id: &str) -> User {
-        let key = key();
-        let csr = signet_crypto::csr::certification_request(&key, &registration(id), SignatureScheme::RsaPssSha256)
-            .expect("csr");
-        let issued = self
-            .ca
-            .issue(&csr, &registration(id), T0 - 3600, 365)
-            .expect("certificate");
-        User {
-            id: id.into(),
-            key,
-            serial: issued.serial_hex.clone(),
-            certificate: issued.der,
-        }
-    }
-
-    fn mandate(&self, user: &User, class: &str, limit: Option<&str>) {
-        let mandate = db::Mandate {
-            iban: ACCOUNT.into(),
-            user_id: user.id.clone(),
-            class: class.into(),
-            amount_limit: limit.map(Into::into),
-            currency: "EUR".into(),
-            created_at: T0,
-        };
-        self.host
-            .database()
-            .write(|c| db::mandates::put(c, &mandate))
-            .expect("mandate");
-    }
-
-    fn request(&self, user: &User, path: &str, payload: &impl serde::Serialize) -> SignedHostRequest {
-        let payload = serde_json::to_vec(payload).expect("json");
-        let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).expect("rng");
-        let nonce = hex::encode(nonce);
-        let digest = hex::encode(Sha256::digest(&payload));
-        let covered = signed_request_bytes("POST", path, self.now(), &nonce, &digest);
-        let signature =
-            signet_crypto::sign::sign(&user.key, SignatureScheme::RsaPssSha256, &covered).expect("signature");
-        SignedHostRequest {
-            certificate: Bytes(user.certificate.clone()),
-            timestamp: self.now(),
-            nonce,
-            payload: Bytes(payload),
-            signature: Bytes(signature),
-        }
-    }
-
-    fn list(&self, user: &User, scope: OrderScope) -> Vec<signet_schema::host::OrderInfo> {
-        self.host
-            .list(&self.request(user, LIST_PATH, &ListOrders { scope }))
-            .expect("list")
-    }
-
-    fn sign_at(&self, user: &User, bytes: &[u8], at: i64) -> Vec<u8> {
-        let when = UNIX_EPOCH + Duration::from_secs(at as u64);
-        signet_crypto::cms::sign_detached(&user.key, SignatureScheme::RsaPssSha256, &user.certificate, bytes, when)
-            .expect("cms")
-    }
-
-    fn submit_signed(&self, user: &User, bytes: &[u8], signature: Vec<u8>) -> Result<OrderStatus, ApiErrorCode> {
-        let request = self.request(
-            user,
-            SUBMIT_PATH,
-            &SubmitOrder {
-                order: Bytes(bytes.to_vec()),
-                signature: Bytes(signature),
-            },
-        );
-        self.host.submit(&request).map_err(|f| f.body.code)
-    }
-
-    fn submit(&self, user: &User, bytes: &[u8]) -> OrderStatus {
-        let signature = self.sign_at(user, bytes, self.now());
-        self.submit_signed(user, bytes, signature).expect("submitted")
-    }
-
-    fn cosign(&self, user: &User, order: &OrderStatus) -> OrderStatus {
-        let bytes = self.order_bytes(&order.order.order_id);
-        let signature = self.sign_at(user, &bytes, self.now());
-        let request = self.request(
-            user,
-            COSIGN_PATH,
-            &CosignOrder {
-                order_id: order.order.order_id.clone(),
-                signature: Bytes(signature),
-            },
-        );
-        self.host.cosign(&request).expect("answered")
-    }
-
-    fn order_bytes(&self, order_id: &str) -> Vec<u8> {
-        self.host
-            .database()
-            .read(|c| db::orders::find(c, order_id))
-            .expect("read")
-            .expect("order")
-            .bytes
-    }
-
-    /// A one-payment order of `amount` EUR from the desk's account, message id `id`.
-    fn order(&self, id: &str, amount: &str) -> Vec<u8> {
-        let now = time::OffsetDateTime::from_unix_timestamp(self.now()).expect("time");
-        let tomorrow = now.date().next_day().expect("date");
-        let order = NewOrder {
-            message_id: id.into(),
-            initiating_party: "Example GmbH".into(),
-            batches: vec![NewBatch {
-                id: format!("{id}-B"),
-                execution_date: tomorrow.to_string(),
-                debtor_name: "Example GmbH".into(),
-                debtor_iban: ACCOUNT.into(),
-                debtor_bic: "COBADEFFXXX".into(),
-                payments: vec![NewPayment {
-                    end_to_end_id: format!("{id}-1"),
-                    amount: amount.into(),
-                    currency: "EUR".into(),
-                    creditor_name: "Supplier SA".into(),
-                    creditor_iban: "FR1420041010050500013M02606".into(),
-                    remittance: "Invoice 7".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        };
-        signet_orders::write::write(&order, now).expect("written").0
-    }
-
-    /// The report is signed by the host's certificate over its exact bytes,
-    /// valid against pain.002.001.10, and says `status`.
-    fn report(&self, status: &OrderStatus) -> status_report::StatusReport {
-        let verified =
-            signet_crypto::cms::verify_detached(&status.report.signature.0, &status.report.xml.0).expect("signed");
-        assert_eq!(verified.certificate, self.host.certificate_der(), "signed by the host");
-        status_report::read(&status.report.xml.0).expect("a valid pain.002")
-    }
-}
 
 fn each_backend(test: impl Fn(Desk)) {
     test(Desk::open(None));
@@ -310,7 +74,10 @@ fn a_revoked_signer_is_refused_and_one_revoked_later_is_not() {
         let bob = desk.user("bob");
         desk.mandate(&alice, "E", None);
         desk.mandate(&bob, "E", None);
+        let before = desk.pki.crl(desk.now(), &[]);
         desk.publish_crl(&[(&alice, T0 - 60), (&bob, T0 + 3600)]);
+        // An older CRL served again (by whoever is on the path) does not lift the revocation.
+        desk.host.accept_crl(&before).expect("a valid CRL");
         rejected_with(&desk, &desk.submit(&alice, &desk.order("M1", "1.00")), "DS0C");
         // A revoked certificate gets nothing else from the host.
         let list = desk.request(
@@ -407,13 +174,28 @@ fn an_incomplete_order_expires_and_a_cancelled_one_takes_no_signature() {
         let first = desk.submit(&alice, &desk.order("M1", "10.00"));
         let second = desk.submit(&alice, &desk.order("M2", "10.00"));
         assert_eq!(first.order.state, OrderState::AwaitingSignatures);
-        let cancel = desk.request(
-            &bob,
-            CANCEL_PATH,
-            &OrderRef {
-                order_id: second.order.order_id.clone(),
-            },
+        // A transport mandate may not cancel what it could not sign; a stranger sees nothing.
+        let trent = desk.user("trent");
+        desk.mandate(&trent, "T", None);
+        let carol = desk.user("carol");
+        let by = |user: &User| {
+            desk.request(
+                user,
+                CANCEL_PATH,
+                &OrderRef {
+                    order_id: second.order.order_id.clone(),
+                },
+            )
+        };
+        assert_eq!(
+            desk.host.cancel(&by(&trent)).expect_err("T").body.code,
+            ApiErrorCode::Forbidden
         );
+        assert_eq!(
+            desk.host.cancel(&by(&carol)).expect_err("stranger").body.code,
+            ApiErrorCode::NotFound
+        );
+        let cancel = by(&bob);
         let cancelled = desk.host.cancel(&cancel).expect("cancelled");
         rejected_with_state(&desk, &cancelled, OrderState::Cancelled, "DS02");
         desk.advance(HostPolicy::default().waiting_seconds + 1);

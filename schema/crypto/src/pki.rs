@@ -80,6 +80,21 @@ pub fn user_id_of(certificate: &Certificate) -> Option<String> {
     found
 }
 
+/// The subject's common name (`CN`), when it has exactly one.
+pub fn common_name_of(certificate: &Certificate) -> Option<String> {
+    let mut names = certificate
+        .tbs_certificate()
+        .subject()
+        .iter()
+        .filter(|a| a.oid == const_oid::db::rfc4519::COMMON_NAME);
+    let (Some(name), None) = (names.next(), names.next()) else {
+        return None;
+    };
+    der::asn1::Utf8StringRef::try_from(&name.value)
+        .ok()
+        .map(|n| n.as_str().to_owned())
+}
+
 /// Whether the certificate carries the extended key usage `purpose`.
 pub fn has_extended_key_usage(certificate: &Certificate, purpose: ObjectIdentifier) -> bool {
     match certificate.tbs_certificate().get_extension::<ExtendedKeyUsage>() {

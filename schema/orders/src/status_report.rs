@@ -9,8 +9,9 @@
 //! payment-information block and payment it could read
 //! (`OrgnlPmtInfAndSts`, `TxInfAndSts`). The time the host received the
 //! order is stated in the group's first `StsRsnInf/AddtlInf` as
-//! `RECEIVED <RFC 3339 time>`; the host signs the whole report (detached
-//! CMS), so that time is the host's signed statement.
+//! `RECEIVED <RFC 3339 time>`, and the order's exact bytes in the next as
+//! `SHA256 <hex>`; the host signs the whole report (detached CMS), so both
+//! are the host's signed statement.
 //!
 //! [`write`] makes a report and validates it against the official schema
 //! before returning it; [`read`] validates a report and reads it.
@@ -31,6 +32,8 @@ pub const MESSAGE_NAME: &str = "pain.002.001.10";
 pub const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.10";
 /// The prefix of the `AddtlInf` that states the receipt time.
 pub const RECEIVED_PREFIX: &str = "RECEIVED ";
+/// The prefix of the `AddtlInf` that names the order's exact bytes by SHA-256.
+pub const SHA256_PREFIX: &str = "SHA256 ";
 /// Largest report read.
 pub const MAX_REPORT_BYTES: usize = 16 * 1024 * 1024;
 
@@ -159,6 +162,8 @@ pub struct NewStatusReport {
     pub reasons: Vec<StatusReason>,
     /// When the host received the order.
     pub received_at: time::OffsetDateTime,
+    /// SHA-256 of the order's exact bytes (hex), when known.
+    pub order_sha256: Option<String>,
 }
 
 /// A report as read back.
@@ -178,6 +183,8 @@ pub struct StatusReport {
     pub reasons: Vec<StatusReason>,
     /// The receipt time the host stated, Unix seconds.
     pub received_at: Option<i64>,
+    /// The SHA-256 of the order's bytes the host stated (lower-case hex).
+    pub order_sha256: Option<String>,
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> Result<String, OrderError> {
@@ -251,6 +258,9 @@ fn xml(report: &NewStatusReport, created: &str, received: &str) -> std::io::Resu
                     }
                     element(w, "GrpSts", status)?;
                     reason(w, None, &[format!("{RECEIVED_PREFIX}{received}")])?;
+                    if let Some(sha256) = &report.order_sha256 {
+                        reason(w, None, &[format!("{SHA256_PREFIX}{sha256}")])?;
+                    }
                     reasons(w, &report.reasons)?;
                     Ok(())
                 })?;
@@ -329,6 +339,7 @@ fn read_document(document: &Document) -> Result<StatusReport, OrderError> {
     let status = ReportStatus::from_code(status_code.trim())
         .ok_or_else(|| report_problem(format!("group status {status_code:?} is not ACCP, PDNG or RJCT")))?;
     let mut received_at = None;
+    let mut order_sha256 = None;
     let mut found = Vec::new();
     for info in children(group, "StsRsnInf") {
         let code = text(info, &["Rsn", "Cd"]);
@@ -341,6 +352,9 @@ fn read_document(document: &Document) -> Result<StatusReport, OrderError> {
                 )
                 .map_err(|e| report_problem(format!("the receipt time does not parse: {e}")))?;
                 received_at = Some(when.unix_timestamp());
+            }
+            (None, [line]) if line.starts_with(SHA256_PREFIX) => {
+                order_sha256 = Some(line[SHA256_PREFIX.len()..].trim().to_ascii_lowercase());
             }
             (code, lines) => found.push(StatusReason {
                 code: code.unwrap_or_default(),
@@ -356,6 +370,7 @@ fn read_document(document: &Document) -> Result<StatusReport, OrderError> {
         status,
         reasons: found,
         received_at,
+        order_sha256,
     })
 }
 
@@ -411,6 +426,7 @@ mod tests {
             status,
             reasons,
             received_at: datetime!(2026-12-07 10:00:04 UTC),
+            order_sha256: Some("ab".repeat(32)),
         }
     }
 

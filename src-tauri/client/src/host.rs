@@ -18,18 +18,17 @@ use signet_crypto::keys::PublicKey;
 use signet_crypto::pki::{self, VerifiedCrl};
 use signet_orders::status_report::{self, ReportStatus, StatusReport};
 use signet_schema::SignatureScheme;
-use signet_schema::api::signed_request_bytes;
 use signet_schema::channel::{OpenResponse, SignedBootstrap};
 use signet_schema::host::{
     CANCEL_PATH, COSIGN_PATH, CosignOrder, HostInfo, LIST_PATH, ListOrders, OrderDetail, OrderInfo, OrderRef,
-    OrderScope, OrderState, OrderStatus, SHOW_PATH, SUBMIT_PATH, SignedHostRequest, SubmitOrder,
+    OrderScope, OrderState, OrderStatus, SHOW_PATH, SUBMIT_PATH, SignedHostRequest, SubmitOrder, request_bytes,
 };
 use signet_schema::protocol::{Bytes, ChannelPeer, Request, Response, SignatureFormat};
 use x509_cert::Certificate;
 
 use crate::error::{ClientError, Result};
 use crate::server::{KeyServer, probe_fingerprint};
-use crate::session::{Connection, Session, random_nonce, sealed_exchange, unix_now};
+use crate::session::{Session, random_nonce, sealed_exchange, unix_now};
 use crate::settings::HostPin;
 use crate::signer::expect_answer;
 use crate::tls::Fingerprint;
@@ -52,12 +51,16 @@ fn not_valid(what: impl Into<String>) -> ClientError {
 
 impl Host {
     /// The host application `name` (or the only one) that the key server
-    /// behind `connection` publishes, after checking its certificate: issued
-    /// by the key server's CA, a host certificate ("Signet host" extended
-    /// key usage), valid now, not revoked in a current CRL the CA signed.
+    /// behind `session` publishes, after checking its certificate: issued
+    /// by the key server's CA — the CA that issued the signed-in person's
+    /// own certificate, which came over the sealed channel, so a web tier
+    /// that serves another CA, host list or CRL is found out — for that
+    /// name, a host certificate ("Signet host" extended key usage), valid
+    /// now, not revoked in a current CRL the CA signed.
     /// Pinned on first use (address, TLS certificate, integrity key); a
     /// host that later presents another key or address is refused.
-    pub fn find(connection: &Connection, name: Option<&str>) -> Result<Host> {
+    pub fn find(session: &Session, name: Option<&str>) -> Result<Host> {
+        let connection = session.connection();
         let hosts: Vec<HostInfo> = connection.server().get_json("/v1/hosts")?;
         let info = match name {
             Some(name) => hosts
@@ -88,6 +91,17 @@ impl Host {
             .map_err(|e| ClientError::UnexpectedAnswer(format!("the CA certificate does not parse: {e}")))?;
         let certificate = Certificate::from_der(&info.certificate.der.0)
             .map_err(|_| not_valid("the host's certificate is damaged"))?;
+        let own = Certificate::from_der(session.certificate())
+            .map_err(|_| not_valid("your own certificate is damaged: sign in again"))?;
+        if !pki::issued_by(&own, &ca) {
+            return Err(not_valid(
+                "the key server answered with another CA than the one that issued your certificate: do not send \
+                 orders; tell your help desk",
+            ));
+        }
+        if pki::common_name_of(&certificate).as_deref() != Some(info.name.as_str()) {
+            return Err(not_valid(format!("{}: the certificate is for another host", info.name)));
+        }
         if !pki::issued_by(&certificate, &ca) {
             return Err(not_valid(format!(
                 "{}: the host's certificate was not issued by the key server's CA",
@@ -188,7 +202,8 @@ impl Host {
         let timestamp = unix_now();
         let nonce = random_nonce()?;
         let digest = hex::encode(Sha256::digest(&payload));
-        let covered = signed_request_bytes("POST", path, timestamp, &nonce, &digest);
+        let host = hex::encode(Sha256::digest(&self.certificate));
+        let covered = request_bytes(&host, path, timestamp, &nonce, &digest);
         let signature = session.sign(&covered, SignatureFormat::Raw, SignatureScheme::RsaPssSha256)?;
         let request = SignedHostRequest {
             certificate: Bytes(session.certificate().to_vec()),
@@ -216,7 +231,9 @@ impl Host {
             ));
         }
         let read = status_report::read(&report.xml.0)?;
-        if read.original_message_id != status.order.message_id {
+        if read.original_message_id != status.order.message_id
+            || read.order_sha256.as_deref() != Some(status.order.sha256.as_str())
+        {
             return Err(not_valid("the status report is about another order"));
         }
         let expected = match status.order.state {
@@ -271,11 +288,23 @@ impl Host {
         Ok((detail, report))
     }
 
-    /// Co-signs the order `order_id`: fetches its exact bytes, checks them
+    /// Co-signs the order `order_id` that the person reviewed as the bytes
+    /// whose SHA-256 is `reviewed_sha256` (shown by `list` and `show`):
+    /// fetches its exact bytes, refuses unless they are those, checks them
     /// as an order (schema, banks' checks, today's date), signs them and
     /// sends the signature. Answers the host's status.
-    pub fn cosign(&self, session: &mut Session, order_id: &str) -> Result<(OrderStatus, StatusReport)> {
+    pub fn cosign(
+        &self,
+        session: &mut Session,
+        order_id: &str,
+        reviewed_sha256: &str,
+    ) -> Result<(OrderStatus, StatusReport)> {
         let (detail, _) = self.show(session, order_id)?;
+        if !detail.status.order.sha256.eq_ignore_ascii_case(reviewed_sha256.trim()) {
+            return Err(not_valid(
+                "the order at the host is not the one you reviewed (its SHA-256 differs): nothing was signed",
+            ));
+        }
         signet_orders::check(&detail.order.0, signet_orders::today())?;
         let signature = session.sign(&detail.order.0, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
         let status: OrderStatus = self.call(
@@ -286,6 +315,9 @@ impl Host {
                 signature: Bytes(signature),
             },
         )?;
+        if status.order.order_id != order_id || status.order.sha256 != detail.status.order.sha256 {
+            return Err(not_valid("the host answered about another order than the one signed"));
+        }
         let report = self.check_report(&status)?;
         Ok((status, report))
     }

@@ -169,12 +169,16 @@ enum Orders {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Add your signature to an order waiting at the host (its exact bytes are checked and summarised first).
+    /// Add your signature to an order waiting at the host: the one you reviewed with `show`, named by
+    /// its SHA-256 (its exact bytes are fetched, compared and checked before anything is signed).
     Cosign {
         #[command(flatten)]
         host: HostArgs,
         /// The host's order id.
         order_id: String,
+        /// The SHA-256 of the order you reviewed, as `show` and `pending` print it.
+        #[arg(long)]
+        sha256: String,
     },
     /// Cancel an order waiting at the host.
     Cancel {

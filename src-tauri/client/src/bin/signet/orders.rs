@@ -25,8 +25,8 @@ pub fn run(command: Orders) -> Result<u8> {
         Orders::Pending(at) => list(&at, OrderScope::AwaitingMe),
         Orders::List(at) => list(&at, OrderScope::Mine),
         Orders::Show { host, order_id, out } => show(&host, &order_id, out.as_deref()),
-        Orders::Cosign { host, order_id } => at_host(&host, |host, session| {
-            let (status, report) = host.cosign(session, &order_id)?;
+        Orders::Cosign { host, order_id, sha256 } => at_host(&host, |host, session| {
+            let (status, report) = host.cosign(session, &order_id, &sha256)?;
             print_status(&status, &report);
             Ok(())
         }),
@@ -393,6 +393,7 @@ fn print_order(order: &OrderInfo) {
         order.submitted_by,
         order.state.as_str()
     );
+    println!("  sha256 {}", order.sha256);
     if let (Some(code), Some(reason)) = (&order.reason_code, &order.reason) {
         println!("  {code}: {reason}");
     }
@@ -426,7 +427,7 @@ fn print_status(status: &OrderStatus, report: &StatusReport) {
 /// Signs in, finds the host, runs `work`, signs out.
 fn at_host(at: &HostArgs, work: impl FnOnce(&Host, &mut Session) -> Result<()>) -> Result<u8> {
     let mut session = sign_in(&mut connection()?, &at.sign_in)?;
-    let outcome = Host::find(session.connection(), at.host.as_deref()).and_then(|host| work(&host, &mut session));
+    let outcome = Host::find(&session, at.host.as_deref()).and_then(|host| work(&host, &mut session));
     session.end();
     outcome.map(|()| exit::OK)
 }
@@ -488,7 +489,7 @@ fn submit(what: &SubmitOrders) -> Result<u8> {
         return Ok(code);
     };
     let outcome = (|| -> Result<u8> {
-        let host = Host::find(session.connection(), what.host.as_deref())?;
+        let host = Host::find(&session, what.host.as_deref())?;
         let mut rejected = 0usize;
         for (file, signature_path) in &signed {
             let signature = std::fs::read(signature_path).map_err(|e| ClientError::file(signature_path, e))?;
