@@ -163,11 +163,44 @@ fn orders_are_submitted_co_signed_and_answered_with_signed_reports() {
     assert_eq!(status, 415, "{}", String::from_utf8_lossy(&body));
     assert!(String::from_utf8_lossy(&body).contains("sealing-required"));
 
+    // An auditor's check uses the host's signed time of receipt, kept beside the order.
+    let run = keys.signet(&["verify", &small]);
+    expect(&run, 0);
+    assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
+    assert!(run.stdout.contains("by order-desk"), "{}", run.stdout);
+    // Another order's receipt does not vouch for this one.
+    let run = keys.signet(&["verify", &small, "--receipt", &format!("{large}.pain002.xml")]);
+    expect(&run, 7);
+    assert!(run.stderr.contains("another order"), "{}", run.stderr);
+    // Alice's key is compromised and revoked: what the host received before stays valid.
+    let run = keys.signet(&[
+        "revoke",
+        "-u",
+        "alice",
+        "--passphrase-file",
+        &alice_pass,
+        "--yes",
+        "--reason",
+        "key-compromise",
+    ]);
+    expect(&run, 0);
+    let run = keys.signet(&["verify", &small]);
+    expect(&run, 0);
+    assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
+
     // The operator revokes the host: clients no longer send it orders.
     let out = server.admin(&["admin", "revoke-host", "--name", "order-desk"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let another = order("another", "10.00");
-    let run = alice(&["orders", "submit", &another]);
+    let run = keys.signet(&[
+        "orders",
+        "submit",
+        "-u",
+        "bob",
+        "--passphrase-file",
+        &bob_pass,
+        &another,
+    ]);
     expect(&run, 7);
     assert!(run.stderr.contains("revoked"), "{}", run.stderr);
 }

@@ -764,6 +764,15 @@ certificate_sha256: string,
  */
 signing_time: number | null, 
 /**
+ * When the host application received the signed order, by its signed
+ * receipt, when one was given: the time the check used.
+ */
+received_at: number | null, 
+/**
+ * The host application that received it.
+ */
+received_by: string | null, 
+/**
  * `rsa-pss-sha256` or `rsa-pkcs1v15-sha256`.
  */
 scheme: SignatureScheme, 

@@ -657,17 +657,22 @@ impl Host {
         if !waiting || now < order.expires_at {
             return Ok(None);
         }
-        self.record_state(
-            c,
-            order,
-            OrderState::Expired,
-            ReportStatus::Rejected,
-            vec![expired_reason()],
-        )?;
+        self.record_expiry(c, order)?;
         Ok(Some(Failure::new(
             ApiErrorCode::WrongState,
             "DS24: the order did not collect its signatures in time and has expired",
         )))
+    }
+
+    /// Records that `order` expired (`DS24`), with a newly signed report.
+    fn record_expiry(&self, c: &mut AnyConnection, order: &StoredOrder) -> Result<(), DbError> {
+        let reasons = vec![StatusReason {
+            code: reason::WAITING_TIME_EXPIRED.into(),
+            text: "the order did not collect its signatures in time".into(),
+        }];
+        self.record_state(c, order, OrderState::Expired, ReportStatus::Rejected, reasons)?;
+        tracing::info!(order = %order.order_id, "order expired");
+        Ok(())
     }
 
     /// Records `state` with a newly signed report.
@@ -743,14 +748,7 @@ impl Host {
             ended += self.write(|c| {
                 let due = db::orders::expired(c, state.as_str(), now, 100)?;
                 for order in &due {
-                    self.record_state(
-                        c,
-                        order,
-                        OrderState::Expired,
-                        ReportStatus::Rejected,
-                        vec![expired_reason()],
-                    )?;
-                    tracing::info!(order = %order.order_id, "order expired");
+                    self.record_expiry(c, order)?;
                 }
                 Ok(Step::Done(due.len()))
             })?;
@@ -815,13 +813,6 @@ impl Host {
         self.db.write(|c| db::crl::put(c, &stored)).map_err(|e| e.to_string())?;
         self.decide_waiting().map_err(|f| f.body.message)?;
         Ok(crl)
-    }
-}
-
-fn expired_reason() -> StatusReason {
-    StatusReason {
-        code: reason::WAITING_TIME_EXPIRED.into(),
-        text: "the order did not collect its signatures in time".into(),
     }
 }
 

@@ -3,6 +3,13 @@
 //! CA, and that certificate's status *at the time of signing* from the
 //! server's archive — a signature made before a revocation stays good, one
 //! made after it does not.
+//!
+//! Which time: the signing-time attribute is the signer's own clock, which a
+//! signer who expects a revocation could set back. When the order went to
+//! the bank's host application, its signed status report states when the
+//! host received the order ([`Receipt`]); that time, signed by a host the CA
+//! certified, is used instead: a signature the host received after the
+//! certificate ended is not valid, whatever its signing time says.
 
 use std::time::UNIX_EPOCH;
 
@@ -35,6 +42,11 @@ pub struct SignatureReport {
     pub certificate_sha256: String,
     /// The signing time the signer's clock put in the signature.
     pub signing_time: Option<i64>,
+    /// When the host application received the signed order, by its signed
+    /// receipt, when one was given: the time the check used.
+    pub received_at: Option<i64>,
+    /// The host application that received it.
+    pub received_by: Option<String>,
     /// `rsa-pss-sha256` or `rsa-pkcs1v15-sha256`.
     pub scheme: SignatureScheme,
     /// The certificate's status now.
@@ -49,6 +61,59 @@ fn not_valid(what: impl Into<String>) -> ClientError {
     ClientError::NotValid(what.into())
 }
 
+/// A host application's receipt of a signed order: its pain.002 status
+/// report and the host's detached CMS signature over the report.
+#[derive(Clone, Copy, Debug)]
+pub struct Receipt<'a> {
+    /// The pain.002.001.10 report.
+    pub report: &'a [u8],
+    /// The host's signature over it.
+    pub signature: &'a [u8],
+}
+
+/// The time a [`Receipt`] states for `content`, after checking that a host
+/// the CA certified (its "Signet host" usage, not revoked by then in the
+/// archive) signed it and that it names these exact bytes; and the host's name.
+fn receipt_time(
+    connection: &Connection,
+    ca: &Certificate,
+    content: &[u8],
+    receipt: Receipt<'_>,
+) -> Result<(i64, String)> {
+    use signet_crypto::pki;
+    let verified = signet_crypto::cms::verify_detached(receipt.signature, receipt.report)
+        .map_err(|_| not_valid("the host's receipt is not signed over its exact bytes"))?;
+    let host =
+        Certificate::from_der(&verified.certificate).map_err(|_| not_valid("the receipt's signer is damaged"))?;
+    if !pki::issued_by(&host, ca) || !pki::has_extended_key_usage(&host, pki::ID_KP_SIGNET_HOST) {
+        return Err(not_valid(
+            "the receipt is not signed by a host application this key server's CA certified",
+        ));
+    }
+    let report = signet_orders::status_report::read(receipt.report)?;
+    if report.order_sha256.as_deref() != Some(hex::encode(Sha256::digest(content)).as_str()) {
+        return Err(not_valid("the receipt is about another order than this file"));
+    }
+    let received = report
+        .received_at
+        .ok_or_else(|| not_valid("the receipt states no time of receipt"))?;
+    let archived: CertificateInfo = connection
+        .server()
+        .get_json(&format!("/v1/certificates/{}", pki::serial_hex(&host)))?;
+    if archived.der.0 != verified.certificate || !pki::valid_at(&host, received) {
+        return Err(not_valid(
+            "the host's certificate was not valid when it signed the receipt",
+        ));
+    }
+    if archived.revoked_at.is_some_and(|revoked| revoked <= received) {
+        return Err(not_valid(
+            "the host's certificate was revoked before the time its receipt states",
+        ));
+    }
+    let name = pki::common_name_of(&host).unwrap_or_else(|| "a host application".to_owned());
+    Ok((received, name))
+}
+
 /// Checks `signature` (detached CMS, DER) over `content` against the CA and
 /// archive of the key server behind `connection`.
 ///
@@ -56,6 +121,17 @@ fn not_valid(what: impl Into<String>) -> ClientError {
 /// key, not a signature at all); `Ok` with `valid: false` and the reasons
 /// when it verifies but the certificate did not vouch for it at signing time.
 pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]) -> Result<SignatureReport> {
+    check_signature_received(connection, content, signature, None)
+}
+
+/// [`check_signature`] at the time a host application's signed `receipt`
+/// states, when one is given (the signer's own signing time otherwise).
+pub fn check_signature_received(
+    connection: &Connection,
+    content: &[u8],
+    signature: &[u8],
+    receipt: Option<Receipt<'_>>,
+) -> Result<SignatureReport> {
     let verified = signet_crypto::cms::verify_detached(signature, content).map_err(|e| match e {
         signet_crypto::Error::Format(_) => ClientError::input("signature", "this is not a CMS signature file (.p7s)"),
         _ => not_valid("the signature does not match the file: the file was changed or signed with another key"),
@@ -79,14 +155,19 @@ pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]
         .signing_time
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
-    match signing_time {
+    let received = receipt.map(|r| receipt_time(connection, &ca, content, r)).transpose()?;
+    let (at, what) = match &received {
+        Some((at, _)) => (Some(*at), "received by the host"),
+        None => (signing_time, "signed"),
+    };
+    match at {
         Some(at) => {
             if at < archived.not_before || at > archived.not_after {
-                problems.push("the file was signed outside the certificate's validity period".to_string());
+                problems.push(format!("the file was {what} outside the certificate's validity period"));
             }
             if let Some(revoked) = archived.revoked_at.filter(|revoked| at >= *revoked) {
                 problems.push(format!(
-                    "the file was signed after the certificate was {} (at {revoked})",
+                    "the file was {what} after the certificate was {} (at {revoked})",
                     archived.status.as_str()
                 ));
             }
@@ -104,6 +185,8 @@ pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]
         serial,
         certificate_sha256: hex::encode_upper(Sha256::digest(&verified.certificate)),
         signing_time,
+        received_at: received.as_ref().map(|(at, _)| *at),
+        received_by: received.map(|(_, host)| host),
         scheme: verified.scheme,
         status: archived.status,
         revoked_at: archived.revoked_at,

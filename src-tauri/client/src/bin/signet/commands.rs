@@ -6,7 +6,7 @@ use signet_client::error::exit;
 use signet_client::server::probe_fingerprint;
 use signet_client::signing::write_durably;
 use signet_client::staff::{CertificateFilter, LetterMark};
-use signet_client::verify::{SignatureReport, check_signature};
+use signet_client::verify::{Receipt, SignatureReport, check_signature_received};
 use signet_client::{ClientError, Connection, Fingerprint, Result, Session, SettingsStore, Step};
 use signet_schema::RegistrationData;
 use signet_schema::api::{CertificateStatus, RevocationReason};
@@ -300,7 +300,32 @@ fn verify(check: &Check) -> Result<u8> {
         PathBuf::from(name)
     });
     let signature = std::fs::read(&signature_file).map_err(|e| ClientError::file(&signature_file, e))?;
-    let report = check_signature(&connection, &content, &signature)?;
+    // The host's signed receipt, given or kept beside the file by `signet orders submit`.
+    let receipt_file = check.receipt.clone().or_else(|| {
+        let mut name = check.file.as_os_str().to_os_string();
+        name.push(".pain002.xml");
+        Some(PathBuf::from(name)).filter(|p| p.exists())
+    });
+    let receipt = match &receipt_file {
+        Some(report) => {
+            let mut name = report.as_os_str().to_os_string();
+            name.push(".p7s");
+            let report_signature = PathBuf::from(name);
+            Some((
+                std::fs::read(report).map_err(|e| ClientError::file(report, e))?,
+                std::fs::read(&report_signature).map_err(|e| ClientError::file(&report_signature, e))?,
+            ))
+        }
+        None => None,
+    };
+    let report = check_signature_received(
+        &connection,
+        &content,
+        &signature,
+        receipt
+            .as_ref()
+            .map(|(report, signature)| Receipt { report, signature }),
+    )?;
     print_report(&report, check.json);
     Ok(if report.valid { exit::OK } else { exit::NOT_VALID })
 }
@@ -316,7 +341,13 @@ fn print_report(report: &SignatureReport, json: bool) {
     }
     println!("signer:       {} ({})", report.signer, report.user_id);
     println!("certificate:  {} ({})", report.serial, report.status.as_str());
-    println!("signed at:    {}", when(report.signing_time));
+    println!("signed at:    {} (the signer's clock)", when(report.signing_time));
+    if let (Some(at), Some(host)) = (report.received_at, &report.received_by) {
+        println!(
+            "received at:  {} by {host} (its signed receipt: the time checked)",
+            when(Some(at))
+        );
+    }
     if let Some(revoked) = report.revoked_at {
         println!("ended at:     {}", when(Some(revoked)));
     }

@@ -272,6 +272,10 @@ struct Check {
     /// Its signature (default: FILE.p7s).
     #[arg(long, value_name = "FILE")]
     signature: Option<PathBuf>,
+    /// The host application's signed receipt, a pain.002 with REPORT.p7s beside it (default:
+    /// FILE.pain002.xml when it exists): its time of receipt is the time checked.
+    #[arg(long, value_name = "REPORT")]
+    receipt: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
