@@ -46,3 +46,6 @@ bash scripts/bench_delivery.sh
 
 # Payment orders (validation, summary, signing path): their own section.
 bash scripts/bench_orders.sh
+
+# The host application (verification throughput, latency to the signed report): its own section.
+bash scripts/bench_host.sh

@@ -1,0 +1,109 @@
+//! The host's verification throughput and latency, next to its reference
+//! measured in the same run on the same cores: one-payment orders, each
+//! signed by a user whose mandate lets them sign alone, submitted to the
+//! host in process (request signature, certificate and CRL, schema and bank
+//! checks, CMS over the exact bytes, mandate, duplicate check, one SQLite
+//! transaction, the signed pain.002) from as many threads as there are
+//! cores; the reference is raw CMS verification of the same signatures over
+//! the same bytes with the same library, on as many threads. The requests
+//! are made before any clock runs.
+//!
+//! `scripts/bench_host.sh` runs it and writes the figures to BENCHMARKS.md.
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    dead_code,
+    reason = "a benchmark that prints its figures and fails loudly"
+)]
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Desk;
+use signet_schema::host::{OrderState, SignedHostRequest, SubmitOrder};
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1e3
+}
+
+fn main() {
+    let orders: usize = std::env::var("SIGNET_BENCH_HOST_ORDERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(600);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let desk = Desk::open(None);
+    let alice = desk.user("alice");
+    desk.mandate(&alice, "E", None);
+    let requests: Vec<SignedHostRequest> = (0..orders)
+        .map(|i| {
+            let bytes = desk.order(&format!("BENCH-{i}"), "10.00");
+            common::submission(desk.host.certificate_der(), &alice, &bytes, desk.now())
+        })
+        .collect();
+    let signed: Vec<(Vec<u8>, Vec<u8>)> = requests
+        .iter()
+        .map(|r| {
+            let s: SubmitOrder = serde_json::from_slice(&r.payload.0).expect("payload");
+            (s.order.0, s.signature.0)
+        })
+        .collect();
+    let chunk = orders.div_ceil(threads);
+
+    // Reference: CMS verification alone, same signatures, same cores.
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for part in signed.chunks(chunk) {
+            scope.spawn(move || {
+                for (order, signature) in part {
+                    signet_crypto::cms::verify_detached(signature, order).expect("verifies");
+                }
+            });
+        }
+    });
+    let reference = started.elapsed();
+
+    // The host: every submission, its latency to the signed report.
+    let started = Instant::now();
+    let latencies: Vec<Duration> = std::thread::scope(|scope| {
+        let workers: Vec<_> = requests
+            .chunks(chunk)
+            .map(|part| {
+                let host = desk.host.clone();
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|request| {
+                            let t = Instant::now();
+                            let status = host.submit(request).expect("answered");
+                            assert_eq!(status.order.state, OrderState::Accepted);
+                            t.elapsed()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("worker")).collect()
+    });
+    let host = started.elapsed();
+    let mut sorted = latencies;
+    sorted.sort();
+    let reference_per_s = orders as f64 / reference.as_secs_f64();
+    let host_per_s = orders as f64 / host.as_secs_f64();
+    let report = serde_json::json!({
+        "orders": orders,
+        "threads": threads,
+        "reference_per_s": reference_per_s,
+        "host_per_s": host_per_s,
+        "ratio": host_per_s / reference_per_s,
+        "p50_ms": percentile(&sorted, 0.50),
+        "p99_ms": percentile(&sorted, 0.99),
+    });
+    println!("{report}");
+    if let Ok(path) = std::env::var("SIGNET_BENCH_HOST_JSON") {
+        std::fs::write(path, report.to_string()).expect("write the figures");
+    }
+}
