@@ -40,6 +40,8 @@ use crate::trust::{Refusal, Status, UserCertificate, reason};
 pub const MAX_REQUEST_SKEW: i64 = 300;
 /// Most orders a list answers.
 pub const LIST_LIMIT: i64 = 500;
+/// Orders expired or decided in one transaction.
+const BATCH: i64 = 100;
 
 /// What a transaction's closure decided.
 enum Step<T> {
@@ -745,13 +747,20 @@ impl Host {
         let now = self.now();
         let mut ended = 0;
         for state in [OrderState::AwaitingSignatures, OrderState::AwaitingRevocationStatus] {
-            ended += self.write(|c| {
-                let due = db::orders::expired(c, state.as_str(), now, 100)?;
-                for order in &due {
-                    self.record_expiry(c, order)?;
+            // A batch a transaction, so that submissions are not held up long, until none is left.
+            loop {
+                let batch = self.write(|c| {
+                    let due = db::orders::expired(c, state.as_str(), now, BATCH)?;
+                    for order in &due {
+                        self.record_expiry(c, order)?;
+                    }
+                    Ok(Step::Done(due.len()))
+                })?;
+                ended += batch;
+                if batch < BATCH as usize {
+                    break;
                 }
-                Ok(Step::Done(due.len()))
-            })?;
+            }
         }
         Ok(ended)
     }
@@ -763,8 +772,20 @@ impl Host {
         if !self.trust.crl_is_current(now) {
             return Ok(0);
         }
+        let mut decided = 0;
+        loop {
+            let batch = self.decide_waiting_batch(now)?;
+            decided += batch;
+            if batch < BATCH as usize {
+                return Ok(decided);
+            }
+        }
+    }
+
+    /// One transaction of [`Host::decide_waiting`]: at most [`BATCH`] orders.
+    fn decide_waiting_batch(&self, now: i64) -> Result<usize, Failure> {
         self.write(|c| {
-            let waiting = db::orders::in_state(c, OrderState::AwaitingRevocationStatus.as_str(), 100)?;
+            let waiting = db::orders::in_state(c, OrderState::AwaitingRevocationStatus.as_str(), BATCH)?;
             for order in &waiting {
                 let signatures = db::orders::signatures(c, &order.order_id)?;
                 let revoked = signatures.iter().find_map(|s| {

@@ -343,3 +343,22 @@ fn requests_from_another_ca_replayed_or_stale_are_refused_unstored() {
     let mine = desk.list(&alice, OrderScope::Mine);
     assert_eq!(mine.len(), 1);
 }
+
+#[test]
+fn every_waiting_order_is_decided_when_a_crl_comes_not_only_the_first_batch() {
+    let desk = Desk::open(None);
+    let alice = desk.user("alice");
+    desk.mandate(&alice, "E", None);
+    desk.advance(86_400 + 60);
+    for n in 0..130 {
+        let status = desk.submit(&alice, &desk.order(&format!("W{n}"), "1.00"));
+        assert_eq!(status.order.state, OrderState::AwaitingRevocationStatus);
+    }
+    desk.publish_crl(&[]);
+    let still_waiting = desk
+        .host
+        .database()
+        .read(|c| db::orders::in_state(c, "awaiting-revocation-status", 1000))
+        .expect("read");
+    assert!(still_waiting.is_empty(), "{} orders still wait", still_waiting.len());
+}
