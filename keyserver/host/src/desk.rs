@@ -195,6 +195,20 @@ impl Host {
         })
     }
 
+    /// [`Host::write`] of a signed request's step: its nonce is consumed
+    /// first, in the same transaction.
+    fn write_signed<T>(
+        &self,
+        nonce: &str,
+        now: i64,
+        mut step: impl FnMut(&mut AnyConnection) -> Result<Step<T>, DbError>,
+    ) -> Result<T, Failure> {
+        self.write(|c| match self.consume_nonce(c, nonce, now)? {
+            Some(failure) => Ok(Step::Refused(failure)),
+            None => step(c),
+        })
+    }
+
     /// Consumes the request's nonce inside the step's transaction.
     fn consume_nonce(&self, c: &mut AnyConnection, nonce: &str, now: i64) -> Result<Option<Failure>, DbError> {
         if db::nonces::consume(c, nonce, now, now.saturating_add(2 * MAX_REQUEST_SKEW))? {
@@ -350,10 +364,7 @@ impl Host {
             Err(_) => signet_orders::status_report::OriginalMessage::unreadable(bytes).message_id,
         };
         let user_id = signed.signer.user_id.clone();
-        self.write(|c| {
-            if let Some(failure) = self.consume_nonce(c, &signed.nonce, now)? {
-                return Ok(Step::Refused(failure));
-            }
+        self.write_signed(&signed.nonce, now, |c| {
             let order_id = new_order_id()?;
             let (accounts, totals) = match &checked {
                 Ok(checked) => accounts_of(&order_id, checked),
@@ -450,10 +461,7 @@ impl Host {
         let now = self.now();
         let signed: Signed<CosignOrder> = self.authenticate(request, COSIGN_PATH, now)?;
         let user_id = signed.signer.user_id.clone();
-        self.write(|c| {
-            if let Some(failure) = self.consume_nonce(c, &signed.nonce, now)? {
-                return Ok(Step::Refused(failure));
-            }
+        self.write_signed(&signed.nonce, now, |c| {
             let Some(order) = self.visible_order(c, &signed.payload.order_id, &user_id)? else {
                 return Ok(Step::Refused(Failure::new(ApiErrorCode::NotFound, "no such order")));
             };
@@ -545,10 +553,7 @@ impl Host {
         let now = self.now();
         let signed: Signed<OrderRef> = self.authenticate(request, CANCEL_PATH, now)?;
         let user_id = signed.signer.user_id.clone();
-        self.write(|c| {
-            if let Some(failure) = self.consume_nonce(c, &signed.nonce, now)? {
-                return Ok(Step::Refused(failure));
-            }
+        self.write_signed(&signed.nonce, now, |c| {
             let Some(order) = self.visible_order(c, &signed.payload.order_id, &user_id)? else {
                 return Ok(Step::Refused(Failure::new(ApiErrorCode::NotFound, "no such order")));
             };
@@ -590,10 +595,7 @@ impl Host {
         let now = self.now();
         let signed: Signed<ListOrders> = self.authenticate(request, LIST_PATH, now)?;
         let user_id = signed.signer.user_id.clone();
-        self.write(|c| {
-            if let Some(failure) = self.consume_nonce(c, &signed.nonce, now)? {
-                return Ok(Step::Refused(failure));
-            }
+        self.write_signed(&signed.nonce, now, |c| {
             let orders = match signed.payload.scope {
                 OrderScope::Mine => db::orders::of_user(c, &user_id, LIST_LIMIT)?,
                 OrderScope::AwaitingMe => db::orders::awaiting(c, &user_id, LIST_LIMIT)?,
@@ -611,10 +613,7 @@ impl Host {
         let now = self.now();
         let signed: Signed<OrderRef> = self.authenticate(request, SHOW_PATH, now)?;
         let user_id = signed.signer.user_id.clone();
-        self.write(|c| {
-            if let Some(failure) = self.consume_nonce(c, &signed.nonce, now)? {
-                return Ok(Step::Refused(failure));
-            }
+        self.write_signed(&signed.nonce, now, |c| {
             let Some(order) = self.visible_order(c, &signed.payload.order_id, &user_id)? else {
                 return Ok(Step::Refused(Failure::new(ApiErrorCode::NotFound, "no such order")));
             };
