@@ -36,6 +36,11 @@ const COMMANDS: &[&str] = &[
     "audit_events",
     "audit_verify_log",
     "check_signed_file",
+    "host_submit",
+    "host_orders",
+    "host_order",
+    "host_cosign",
+    "host_cancel",
 ];
 
 fn main() {

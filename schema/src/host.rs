@@ -242,6 +242,7 @@ pub struct SignedStatusReport {
 
 /// An order as the host holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct OrderInfo {
     /// The host's id.
     pub order_id: String,

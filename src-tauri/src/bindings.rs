@@ -16,10 +16,13 @@ mod tests {
     use crate::commands::Progress;
     use crate::commands::audit::{ArchiveQuery, CertificateDetail};
     use crate::commands::connection::AppInfo;
+    use crate::commands::host::{HostAnswer, HostOrderDetail, HostOrders, ReportView};
     use crate::commands::office::{Applied, BatchEntry, BatchSigned, Consented, PageFile, Revoked, SessionInfo};
     use crate::error::CommandError;
     use crate::orders::OrderReview;
     use signet_client::delivery::{SignerIdentity, SignerOrigin};
+    use signet_client::host::UnknownSignature;
+    use signet_client::orders::status_report::StatusReason;
     use signet_client::orders::summary::{AccountTotal, CurrencyTotal, PaymentRow, Summary};
     use signet_client::orders::{NewAddress, NewBatch, NewOrder, NewPayment};
     use signet_client::passphrase::Strength;
@@ -29,6 +32,7 @@ mod tests {
     use signet_schema::api::{
         ActionDone, AuditVerification, CertificateInfo, EventInfo, LetterInfo, RevocationReason, UserInfo,
     };
+    use signet_schema::host::{OrderInfo, OrderScope, OrderSignature, OrderState, SignatureClass};
     use signet_schema::protocol::Bytes;
     use signet_schema::vocabulary::AuditEventKind;
     use signet_schema::vocabulary::{CertificateStatus, LetterState, Role, UserState};
@@ -95,6 +99,17 @@ mod tests {
             EventInfo,
             AuditVerification,
             SignatureReport,
+            OrderScope,
+            OrderState,
+            SignatureClass,
+            OrderSignature,
+            OrderInfo,
+            StatusReason,
+            ReportView,
+            HostAnswer,
+            HostOrders,
+            UnknownSignature,
+            HostOrderDetail,
         );
         out
     }

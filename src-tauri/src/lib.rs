@@ -93,6 +93,11 @@ pub fn run() {
             commands::audit::audit_events,
             commands::audit::audit_verify_log,
             commands::audit::check_signed_file,
+            commands::host::host_submit,
+            commands::host::host_orders,
+            commands::host::host_order,
+            commands::host::host_cosign,
+            commands::host::host_cancel,
         ])
         .build(tauri::generate_context!())
         .unwrap_or_else(|e| panic!("the app could not start: {e}"));

@@ -462,3 +462,156 @@ fn people_use_the_desktop_app_from_first_start_to_audit() {
     );
     app.quit();
 }
+
+/// The order's file among `dir`'s, by what its name ends with.
+fn file_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the folder")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn office_users_send_orders_to_the_bank_co_sign_and_see_its_signed_reports() {
+    use signet_journeys::HostApp;
+
+    const ACCOUNT: &str = "DE89 3704 0044 0532 0130 00";
+    let server = KeyServer::start();
+    let keys = SecretService::start();
+    let display = Display::start();
+    let shots = Shots::new();
+    let home = home(&keys);
+    let connected = keys.signet(&["connect", &server.base_url, "--fingerprint", &server.fingerprint()]);
+    assert_eq!(connected.code, 0, "{}", connected.stderr);
+    let dana_file = keys.write("dana-pass", "marble kettle orbit seventeen lanterns\n");
+    keys.apply("dana", "Dana Example", &dana_file);
+    keys.consent("dana", &server.bootstrap("dana"));
+    let alice_pass = "violet harbour quietly folds maps";
+    let alice_file = keys.registered_user("dana", &dana_file, "alice", "Alice Example", alice_pass);
+    let bob_pass = "copper meadow listens to rain";
+    keys.registered_user("dana", &dana_file, "bob", "Bob Example", bob_pass);
+    let fiona_pass = "copper meadow lantern fifty giraffes";
+    keys.registered_user("dana", &dana_file, "fiona", "Fiona Example", fiona_pass);
+    let out = server.admin(&["admin", "set-role", "--user-id", "fiona", "--role", "auditor"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let host = HostApp::start(&server, "order-desk", &[]);
+    let iban = ACCOUNT.replace(' ', "");
+    host.mandate(&iban, "alice", "E", Some("1000.00"));
+    host.mandate(&iban, "bob", "B", None);
+
+    // Alice signs an order over her limit in the app and sends it to the bank: it waits for a second signature.
+    let app = App::start(&display, &keys, &[]);
+    app.wait_visible("#screen-signin", LONG);
+    sign_in(&app, "alice", alice_pass);
+    app.fill("#order-debtor-name", "Example Ltd");
+    app.fill("#order-debtor-iban", ACCOUNT);
+    app.fill("#order-creditor-name", "Supplier SA");
+    app.fill("#order-creditor-iban", "FR14 2004 1010 0505 0001 3M02 606");
+    app.fill("#order-amount", "5000.00");
+    app.set_value("#order-currency", "EUR");
+    app.fill("#order-reference", "Invoice 9001");
+    app.set_value("#order-date", "2099-01-05");
+    app.click("#order-prepare");
+    app.wait_text("#order-summary", "5,000.00 EUR", LONG);
+    app.click("#order-confirm");
+    app.wait_text("#sign-result", ".p7s", LONG);
+    app.click("#send-to-bank");
+    let sent = app.wait_text("#send-to-bank-answers", "PDNG", LONG);
+    assert!(sent.contains("waiting for signatures"), "{sent}");
+    shots.take(&app, "bank-sent");
+    let signed = home.join("Signet/signed");
+    let reports = file_ending(&signed, ".pain002.xml");
+    assert_eq!(reports.len(), 1, "the host's report kept beside the order: {reports:?}");
+    assert!(
+        std::fs::read_to_string(&reports[0])
+            .expect("the report")
+            .contains("<GrpSts>PDNG</GrpSts>")
+    );
+
+    // Bob finds it waiting for him, reviews the exact bytes the host holds, and co-signs: accepted.
+    app.click("#sign-out");
+    sign_in(&app, "bob", bob_pass);
+    app.click("#nav [data-screen=orders]");
+    app.wait_text("#orders-pending", "alice (A)", LONG);
+    shots.take(&app, "bank-pending");
+    app.click("#orders-pending .review-order");
+    let detail = app.wait_text("#order-detail", "5,000.00 EUR", LONG);
+    assert!(detail.contains("Supplier SA") && detail.contains("PDNG"), "{detail}");
+    shots.take(&app, "bank-review");
+    app.click("#order-cosign");
+    let answer = app.wait_text("#orders-result", "ACCP", LONG);
+    assert!(answer.contains("accepted") && answer.contains("bob (B)"), "{answer}");
+    app.wait_text("#orders-mine", "accepted", LONG);
+    assert!(!app.is_visible("#bank-alert"), "an alert about Bob's own signature");
+    shots.take(&app, "bank-cosigned");
+
+    // On another computer, someone with Alice's pass phrase signs and sends an order
+    // under her name: when she next signs in here, the app raises the alarm.
+    let elsewhere = keys.scratch().join("another-computer");
+    std::fs::create_dir_all(&elsewhere).expect("another computer's folder");
+    let csv = keys.write(
+        "elsewhere.csv",
+        &format!(
+            "execution_date,debtor_name,debtor_iban,creditor_name,creditor_iban,amount,remittance\n\
+             2099-01-05,Example Ltd,{iban},Somebody Else,GB82WEST12345698765432,900.00,Not Alice\n"
+        ),
+    );
+    let order = elsewhere.join("elsewhere.xml").display().to_string();
+    let other = [("XDG_DATA_HOME", elsewhere.to_str().expect("a path"))];
+    let run = keys.signet_with(&["orders", "new", "--from", &csv, "-o", &order], &other);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = keys.signet_with(
+        &[
+            "orders",
+            "submit",
+            "-u",
+            "alice",
+            "--passphrase-file",
+            &alice_file,
+            &order,
+        ],
+        &other,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    app.click("#sign-out");
+    sign_in(&app, "alice", alice_pass);
+    let alert = app.wait_text("#bank-alert", "did not make", LONG);
+    assert_eq!(
+        app.script("return document.querySelectorAll('#bank-alert li').length", json!([])),
+        json!(1),
+        "only the order signed elsewhere: {alert}"
+    );
+    shots.take(&app, "bank-alert");
+    app.click("#bank-alert-open");
+    app.wait_text("#orders-mine", "accepted", LONG);
+    let mine = app.text("#orders-mine");
+    assert!(mine.contains("alice (E)") || mine.contains("alice (A)"), "{mine}");
+
+    // An auditor checks Alice's order with the bank's receipt: the host's signed time is used.
+    app.click("#sign-out");
+    sign_in(&app, "fiona", fiona_pass);
+    app.click("#nav [data-screen=audit]");
+    let order_file = file_ending(&signed, ".xml")
+        .into_iter()
+        .find(|p| !p.to_string_lossy().ends_with(".pain002.xml"))
+        .expect("Alice's order");
+    let with = |suffix: &str| PathBuf::from(format!("{}{suffix}", order_file.display()));
+    app.upload("#check-file", &[&order_file]);
+    app.upload("#check-signature", &[&with(".p7s")]);
+    app.upload("#check-receipt", &[&with(".pain002.xml")]);
+    app.upload("#check-receipt-signature", &[&with(".pain002.xml.p7s")]);
+    app.click("#check-submit");
+    let checked = app.wait_text("#check-result", "VALID", LONG);
+    assert!(checked.contains("by order-desk"), "{checked}");
+    assert!(!checked.contains("NOT VALID"), "{checked}");
+    app.script(
+        "document.querySelector('#check-result').scrollIntoView({block: 'end'})",
+        json!([]),
+    );
+    shots.take(&app, "audit-receipt");
+    app.quit();
+}

@@ -145,10 +145,33 @@ fn orders_are_submitted_co_signed_and_answered_with_signed_reports() {
     let run = bob(&["orders", "cosign", &id, "--sha256", &other]);
     expect(&run, 7);
     assert!(run.stderr.contains("not the one you reviewed"), "{}", run.stderr);
-    let run = bob(&["orders", "cosign", &id, "--sha256", &sha256]);
+    let bob_copy = work.join("bob");
+    let run = bob(&[
+        "orders",
+        "cosign",
+        &id,
+        "--sha256",
+        &sha256,
+        "--out",
+        &bob_copy.display().to_string(),
+    ]);
     expect(&run, 0);
     assert!(run.stdout.contains(": accepted"), "{}", run.stdout);
     assert!(run.stdout.contains("signed by bob (class B"), "{}", run.stdout);
+    // Bob's copy: the exact bytes, his signature and the host's report, which states when
+    // each signature arrived. His signature checks at its own time of receipt; the order's
+    // earlier receipt (Alice's) does not vouch for it, so a co-signature cannot borrow it.
+    let bob_order = bob_copy.join(format!("{message_id}.xml")).display().to_string();
+    assert_eq!(
+        std::fs::read(&bob_order).expect("Bob's copy of the order"),
+        std::fs::read(&large).expect("Alice's order")
+    );
+    let run = keys.signet(&["verify", &bob_order]);
+    expect(&run, 0);
+    assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
+    let run = keys.signet(&["verify", &bob_order, "--receipt", &format!("{large}.pain002.xml")]);
+    expect(&run, 7);
+    assert!(run.stderr.contains("does not record this signature"), "{}", run.stderr);
 
     // Alice sees both orders as the host holds them, and submitting one again is a duplicate.
     let run = alice(&["orders", "list"]);
@@ -190,6 +213,68 @@ fn orders_are_submitted_co_signed_and_answered_with_signed_reports() {
     let run = keys.signet(&["verify", &small]);
     expect(&run, 0);
     assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
+
+    // Bob signs an order, then makes a new key pair (his certificate is superseded) before
+    // sending it: the host receives it after the certificate stopped vouching for it, says
+    // so in a signed rejection, and an auditor's check at that time of receipt refuses it.
+    let late = order("late", "20.00");
+    expect(&bob(&["orders", "sign", &late]), 0);
+    expect(&keys.signet(&["rekey", "-u", "bob", "--passphrase-file", &bob_pass]), 0);
+    let run = bob(&["orders", "send", &late]);
+    expect(&run, 1);
+    assert!(run.stdout.contains("DS0E"), "{}", run.stdout);
+    let run = keys.signet(&["verify", &late]);
+    expect(&run, 7);
+    assert!(run.stdout.starts_with("NOT VALID"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("received by the host after the certificate was superseded"),
+        "{}",
+        run.stdout
+    );
+    // Without the receipt, the signer's own clock says it was signed in time.
+    std::fs::remove_file(format!("{late}.pain002.xml")).expect("set the receipt aside");
+    let run = keys.signet(&["verify", &late]);
+    expect(&run, 0);
+    assert!(run.stdout.starts_with("VALID"), "{}", run.stdout);
+
+    // An order signed under another CA's certificate is not valid here, whatever it carries.
+    let elsewhere = KeyServer::start();
+    let other = SecretService::start();
+    expect(
+        &other.signet(&[
+            "connect",
+            &elsewhere.base_url,
+            "--fingerprint",
+            &elsewhere.fingerprint(),
+        ]),
+        0,
+    );
+    let erin_pass = other.write("erin-pass", "quiet orchard numbers seven lanterns\n");
+    other.apply("erin", "Erin Example", &erin_pass);
+    other.consent("erin", &elsewhere.bootstrap("erin"));
+    let foreign = work.join("foreign.xml");
+    std::fs::copy(&small, &foreign).expect("copy an order");
+    let foreign = foreign.display().to_string();
+    expect(
+        &other.signet(&[
+            "orders",
+            "sign",
+            "-u",
+            "erin",
+            "--passphrase-file",
+            &erin_pass,
+            &foreign,
+        ]),
+        0,
+    );
+    let run = keys.signet(&["verify", &foreign]);
+    expect(&run, 7);
+    assert!(
+        run.stderr.contains("not issued by this key server's CA"),
+        "{}",
+        run.stderr
+    );
 
     // The operator revokes the host: clients no longer send it orders.
     let out = server.admin(&["admin", "revoke-host", "--name", "order-desk"]);

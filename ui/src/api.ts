@@ -14,6 +14,10 @@ import type {
   CommandError,
   Consented,
   EventInfo,
+  HostAnswer,
+  HostOrderDetail,
+  HostOrders,
+  OrderScope,
   LetterInfo,
   LetterState,
   BatchEntry,
@@ -92,8 +96,14 @@ export const api = {
   auditExportCsv: (query: ArchiveQuery) => invoke<string>("audit_export_csv", { query }),
   auditEvents: (subject: string, fromSeq: number | null) => invoke<EventInfo[]>("audit_events", { subject, fromSeq }),
   auditVerifyLog: () => invoke<AuditVerification>("audit_verify_log"),
-  checkSignedFile: (content: string, signature: string) =>
-    invoke<SignatureReport>("check_signed_file", { content, signature }),
+  checkSignedFile: (content: string, signature: string, receipt: string | null = null, receiptSignature: string | null = null) =>
+    invoke<SignatureReport>("check_signed_file", { content, signature, receipt, receiptSignature }),
+
+  hostSubmit: (signaturePath: string) => invoke<HostAnswer>("host_submit", { signaturePath }),
+  hostOrders: (scope: OrderScope) => invoke<HostOrders>("host_orders", { scope }),
+  hostOrder: (orderId: string) => invoke<HostOrderDetail>("host_order", { orderId }),
+  hostCosign: (orderId: string, sha256: string) => invoke<HostAnswer>("host_cosign", { orderId, sha256 }),
+  hostCancel: (orderId: string) => invoke<HostAnswer>("host_cancel", { orderId }),
 };
 
 /** Words for revocation reasons, in the order the menus offer them. */

@@ -6,7 +6,7 @@ import type { AppInfo, Role, SessionInfo } from "./api";
 import { byId, fill, h } from "./dom";
 import { clearError } from "./feedback";
 
-export type ScreenName = "connect" | "apply" | "consent" | "signin" | "sign" | "keys" | "helpdesk" | "audit";
+export type ScreenName = "connect" | "apply" | "consent" | "signin" | "sign" | "orders" | "keys" | "helpdesk" | "audit";
 
 export interface Screen {
   name: ScreenName;
@@ -17,6 +17,8 @@ export interface Screen {
   shown?(): void;
   /** The session ended: drop everything shown from it. */
   reset?(): void;
+  /** Someone signed in. */
+  signedIn?(session: SessionInfo): void;
   /** What the app knows changed (server connected or forgotten). */
   infoChanged?(info: AppInfo): void;
 }
@@ -30,7 +32,7 @@ export const state: { info: AppInfo | null; session: SessionInfo | null; current
 const screens: Screen[] = [];
 
 /** The nav's order, whatever order the screen modules load in. */
-const ORDER: ScreenName[] = ["connect", "apply", "consent", "signin", "sign", "keys", "helpdesk", "audit"];
+const ORDER: ScreenName[] = ["connect", "apply", "consent", "signin", "sign", "orders", "keys", "helpdesk", "audit"];
 
 export function register(screen: Screen): void {
   screens.push(screen);
@@ -45,6 +47,7 @@ export function allowed(name: ScreenName): boolean {
   if (!session) return BEFORE_SIGN_IN.includes(name);
   switch (name) {
     case "sign":
+    case "orders":
     case "keys":
       return true;
     case "helpdesk":
@@ -83,6 +86,7 @@ const ROLE_WORDS: Record<Role, string> = { user: "office user", helpdesk: "help 
 
 export function setSession(session: SessionInfo | null): void {
   const ended = state.session !== null && session === null;
+  const started = session !== null && state.session?.userId !== session.userId;
   state.session = session;
   const whoami = byId("whoami");
   if (session) {
@@ -100,6 +104,7 @@ export function setSession(session: SessionInfo | null): void {
     button.hidden = !allowed(button.dataset.screen as ScreenName);
   }
   if (ended) for (const screen of screens) screen.reset?.();
+  if (started && session) for (const screen of screens) screen.signedIn?.(session);
 }
 
 /** The nav: one button per registered screen. */

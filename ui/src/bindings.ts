@@ -788,3 +788,178 @@ revoked_at: number | null,
  * Why.
  */
 revocation_reason: RevocationReason | null, };
+
+export type OrderScope = "mine" | "awaiting-me";
+
+export type OrderState = "awaiting-signatures" | "awaiting-revocation-status" | "accepted" | "rejected" | "cancelled" | "expired";
+
+export type SignatureClass = "E" | "A" | "B" | "T";
+
+export type OrderSignature = { 
+/**
+ * Whose.
+ */
+user_id: string, 
+/**
+ * The class it counted with.
+ */
+class: SignatureClass, 
+/**
+ * The certificate's serial (hex).
+ */
+certificate_serial: string, 
+/**
+ * When the host received it (Unix seconds).
+ */
+received_at: number, };
+
+export type OrderInfo = { 
+/**
+ * The host's id.
+ */
+order_id: string, 
+/**
+ * `GrpHdr/MsgId`.
+ */
+message_id: string, 
+/**
+ * SHA-256 of the exact bytes, hex.
+ */
+sha256: string, 
+/**
+ * The debtor accounts (IBANs) it draws on.
+ */
+debtor_accounts: Array<string>, 
+/**
+ * Total per currency, e.g. `1250.00 EUR`.
+ */
+totals: Array<string>, 
+/**
+ * Number of payments.
+ */
+payments: number, 
+/**
+ * Who submitted it.
+ */
+submitted_by: string, 
+/**
+ * Its state.
+ */
+state: OrderState, 
+/**
+ * The ISO reason code of the latest decision, if any.
+ */
+reason_code: string | null, 
+/**
+ * Its text.
+ */
+reason: string | null, 
+/**
+ * The signatures it holds.
+ */
+signatures: Array<OrderSignature>, 
+/**
+ * When the host received it (Unix seconds).
+ */
+received_at: number, 
+/**
+ * When a waiting order expires (Unix seconds).
+ */
+expires_at: number, };
+
+export type StatusReason = { 
+/**
+ * E.g. `DS0C` (signer certificate revoked), `DUPL` (duplicate).
+ */
+code: string, 
+/**
+ * What it means here.
+ */
+text: string, };
+
+export type ReportView = { 
+/**
+ * The report's own message id.
+ */
+messageId: string, 
+/**
+ * `ACCP`, `PDNG` or `RJCT`.
+ */
+status: string, 
+/**
+ * The receipt time the host signed (Unix seconds).
+ */
+receivedAt: number | null, 
+/**
+ * Why, when it says why.
+ */
+reasons: Array<StatusReason>, };
+
+export type HostAnswer = { 
+/**
+ * The host application's name.
+ */
+host: string, 
+/**
+ * The order.
+ */
+order: OrderInfo, 
+/**
+ * Its signed report, checked against the pinned host certificate.
+ */
+report: ReportView, 
+/**
+ * Where the report is kept, beside the order's signature.
+ */
+reportPath: string | null, };
+
+export type HostOrders = { 
+/**
+ * The host application's name.
+ */
+host: string, 
+/**
+ * The orders, latest first.
+ */
+orders: Array<OrderInfo>, 
+/**
+ * Signatures of the person's the host holds that this computer's
+ * history does not record (only with the scope `mine`).
+ */
+notMadeHere: Array<UnknownSignature>, };
+
+export type UnknownSignature = { 
+/**
+ * The host's order id.
+ */
+orderId: string, 
+/**
+ * The order's `MsgId`.
+ */
+messageId: string, 
+/**
+ * SHA-256 of the order's bytes.
+ */
+sha256: string, 
+/**
+ * The certificate the signature was made under.
+ */
+certificateSerial: string, 
+/**
+ * When the host received it (Unix seconds).
+ */
+receivedAt: number, };
+
+export type HostOrderDetail = { 
+/**
+ * The order and its checked report.
+ */
+answer: HostAnswer, 
+/**
+ * The summary of the exact bytes every signature is over.
+ */
+summary: Summary | null, 
+/**
+ * Why there is no summary.
+ */
+problem: string | null, };

@@ -14,6 +14,7 @@ import "./screens/apply";
 import "./screens/consent";
 import "./screens/signin";
 import "./screens/sign";
+import { bankAlert } from "./screens/orders";
 import "./screens/keys";
 import "./screens/helpdesk";
 import "./screens/audit";
@@ -48,6 +49,7 @@ function layout(): void {
         h("div", { class: "progress-bar", "aria-hidden": "true" }, h("span", {})),
         h("span", { id: "progress-text" }, "Working…"),
       ),
+      bankAlert,
       h("div", { id: "screens", tabindex: -1 }, ...sections()),
     ),
   );

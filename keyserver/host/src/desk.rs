@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use signet_crypto::keys::PublicKey;
 use signet_keyserver_web::error::Failure;
-use signet_orders::status_report::{ReportStatus, StatusReason};
+use signet_orders::status_report::{ReceivedSignature, ReportStatus, StatusReason};
 use signet_orders::{Account, Amount, CheckedOrder};
 use signet_schema::SignatureScheme;
 use signet_schema::api::ApiErrorCode;
@@ -75,6 +75,19 @@ struct Examined {
     refusal: Option<Refusal>,
     signing_time: Option<i64>,
     revocation_unknown: bool,
+    /// The serial of the certificate the signature verified under (not
+    /// always the request's: `DS0E`), when it verified.
+    signature_serial: Option<String>,
+}
+
+impl Examined {
+    /// The received signature as the report states it, if it verified at all.
+    fn received(&self, at: i64) -> Vec<ReceivedSignature> {
+        self.signature_serial
+            .iter()
+            .map(|serial| received_signature(serial, at))
+            .collect()
+    }
 }
 
 /// The order's debtor accounts with their totals, and its totals per currency.
@@ -224,19 +237,28 @@ impl Host {
     /// The checks of a new signature over `bytes` by `signer`, received at
     /// `now`, that need no database.
     fn examine(&self, signer: &UserCertificate, bytes: &[u8], signature: &[u8], now: i64) -> Examined {
+        let verified = match signet_crypto::cms::verify_detached(signature, bytes) {
+            Ok(verified) => verified,
+            Err(_) => {
+                return Examined {
+                    refusal: Some(Refusal::new(
+                        reason::SIGNATURE_INVALID,
+                        "the signature does not verify over the order's exact bytes",
+                    )),
+                    signing_time: None,
+                    revocation_unknown: false,
+                    signature_serial: None,
+                };
+            }
+        };
+        let signature_serial = <x509_cert::Certificate as der::Decode>::from_der(&verified.certificate)
+            .ok()
+            .map(|c| signet_crypto::pki::serial_hex(&c));
         let refuse = |code, text: &str| Examined {
             refusal: Some(Refusal::new(code, text)),
             signing_time: None,
             revocation_unknown: false,
-        };
-        let verified = match signet_crypto::cms::verify_detached(signature, bytes) {
-            Ok(verified) => verified,
-            Err(_) => {
-                return refuse(
-                    reason::SIGNATURE_INVALID,
-                    "the signature does not verify over the order's exact bytes",
-                );
-            }
+            signature_serial: signature_serial.clone(),
         };
         if verified.certificate != signer.der {
             return refuse(
@@ -277,6 +299,7 @@ impl Host {
             refusal: None,
             signing_time: Some(signing_time),
             revocation_unknown,
+            signature_serial,
         }
     }
 
@@ -334,8 +357,9 @@ impl Host {
         reasons: Vec<StatusReason>,
         received_at: i64,
         sha256: &str,
+        signatures: Vec<ReceivedSignature>,
     ) -> Result<SignedStatusReport, DbError> {
-        self.signed_report(bytes, status, reasons, received_at, sha256)
+        self.signed_report(bytes, status, reasons, received_at, sha256, signatures)
             .map_err(internal)
     }
 
@@ -355,6 +379,7 @@ impl Host {
                 )),
                 signing_time: None,
                 revocation_unknown: false,
+                signature_serial: None,
             },
             Ok(_) => self.examine(&signed.signer, bytes, &signed.payload.signature.0, now),
         };
@@ -395,7 +420,9 @@ impl Host {
                 ),
                 None => Self::state_for(&[class], examined.revocation_unknown),
             };
-            let report = self.report_for(bytes, status, reasons.clone(), now, &sha256)?;
+            // The submitted signature was received now, whatever became of it.
+            let received = examined.received(now);
+            let report = self.report_for(bytes, status, reasons.clone(), now, &sha256, received)?;
             if state == OrderState::Rejected && !db::mandates::any_for_user(c, &user_id)? {
                 // Someone this bank gave no mandate: answered, but nothing of theirs is kept.
                 tracing::info!(user = %user_id, "order from a user without a mandate refused");
@@ -515,12 +542,16 @@ impl Host {
                     text: refusal.text.clone(),
                 }];
                 reasons.extend(Self::state_for(&classes, false).2);
+                // The refused signature was received too: the report says when.
+                let mut received = received_signatures(&signatures);
+                received.extend(examined.received(now));
                 let report = self.report_for(
                     &order.bytes,
                     ReportStatus::Pending,
                     reasons,
                     order.received_at,
                     &order.sha256,
+                    received,
                 )?;
                 let mut status = self.status_of(c, order)?;
                 status.report = report;
@@ -685,7 +716,15 @@ impl Host {
         status: ReportStatus,
         reasons: Vec<StatusReason>,
     ) -> Result<(), DbError> {
-        let report = self.report_for(&order.bytes, status, reasons.clone(), order.received_at, &order.sha256)?;
+        let received = received_signatures(&db::orders::signatures(c, &order.order_id)?);
+        let report = self.report_for(
+            &order.bytes,
+            status,
+            reasons.clone(),
+            order.received_at,
+            &order.sha256,
+            received,
+        )?;
         let first = reasons.first().map(|r| (r.code.as_str(), r.text.as_str()));
         db::orders::set_state(
             c,
@@ -834,6 +873,22 @@ impl Host {
         self.decide_waiting().map_err(|f| f.body.message)?;
         Ok(crl)
     }
+}
+
+/// A signature under the certificate `serial`, received at `at`, as a report states it.
+fn received_signature(serial: &str, at: i64) -> ReceivedSignature {
+    ReceivedSignature {
+        certificate_serial: serial.to_owned(),
+        received_at: at,
+    }
+}
+
+/// The signatures an order holds, as a report states them.
+fn received_signatures(signatures: &[StoredSignature]) -> Vec<ReceivedSignature> {
+    signatures
+        .iter()
+        .map(|s| received_signature(&s.certificate_serial, s.received_at))
+        .collect()
 }
 
 fn classes_of(signatures: &[StoredSignature]) -> Vec<SignatureClass> {

@@ -31,7 +31,9 @@ use std::sync::Arc;
 
 use signet_channel::{ChannelLimits, ChannelServer, Clock, ServerKeys};
 use signet_crypto::keys::ServerKey;
-use signet_orders::status_report::{self, NewStatusReport, OriginalMessage, ReportStatus, StatusReason};
+use signet_orders::status_report::{
+    self, NewStatusReport, OriginalMessage, ReceivedSignature, ReportStatus, StatusReason,
+};
 use signet_schema::SignatureScheme;
 use signet_schema::host::SignedStatusReport;
 
@@ -157,8 +159,9 @@ impl Host {
     }
 
     /// A status report on the order in `bytes` (whose SHA-256 is `sha256`),
-    /// signed by the host's integrity key (detached CMS with the host's
-    /// certificate).
+    /// received at `received_at`, stating when each of `signatures` was
+    /// received, signed by the host's integrity key (detached CMS with the
+    /// host's certificate).
     pub fn signed_report(
         &self,
         bytes: &[u8],
@@ -166,6 +169,7 @@ impl Host {
         reasons: Vec<StatusReason>,
         received_at: i64,
         sha256: &str,
+        signatures: Vec<ReceivedSignature>,
     ) -> Result<SignedStatusReport, String> {
         let original = match signet_orders::read_order(bytes) {
             Ok(order) => OriginalMessage::of(&order),
@@ -184,6 +188,7 @@ impl Host {
             reasons,
             received_at: at(received_at)?,
             order_sha256: Some(sha256.to_owned()),
+            signatures,
         };
         let xml = status_report::write(&report).map_err(|e| e.to_string())?;
         let signing_time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap_or(0));

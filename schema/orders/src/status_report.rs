@@ -9,9 +9,13 @@
 //! payment-information block and payment it could read
 //! (`OrgnlPmtInfAndSts`, `TxInfAndSts`). The time the host received the
 //! order is stated in the group's first `StsRsnInf/AddtlInf` as
-//! `RECEIVED <RFC 3339 time>`, and the order's exact bytes in the next as
-//! `SHA256 <hex>`; the host signs the whole report (detached CMS), so both
-//! are the host's signed statement.
+//! `RECEIVED <RFC 3339 time>`, the order's exact bytes in the next as
+//! `SHA256 <hex>`, and each signature the host received on it — the
+//! submitter's and every co-signature, whether taken or refused — as
+//! `SIGNED <certificate serial> AT <RFC 3339 time>`; the host signs the
+//! whole report (detached CMS), so all are the host's signed statement. A
+//! signature's own receipt time, not the order's, is what an auditor's
+//! check uses: a co-signature arrives later than the order.
 //!
 //! [`write`] makes a report and validates it against the official schema
 //! before returning it; [`read`] validates a report and reads it.
@@ -34,6 +38,18 @@ pub const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.10";
 pub const RECEIVED_PREFIX: &str = "RECEIVED ";
 /// The prefix of the `AddtlInf` that names the order's exact bytes by SHA-256.
 pub const SHA256_PREFIX: &str = "SHA256 ";
+/// The prefix of an `AddtlInf` that states when a signature was received:
+/// `SIGNED <certificate serial, hex> AT <RFC 3339 time>`.
+pub const SIGNED_PREFIX: &str = "SIGNED ";
+
+/// A signature the host received on the order: under which certificate, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedSignature {
+    /// The signer's certificate serial (upper-case hex).
+    pub certificate_serial: String,
+    /// When the host received it (Unix seconds).
+    pub received_at: i64,
+}
 /// Largest report read.
 pub const MAX_REPORT_BYTES: usize = 16 * 1024 * 1024;
 
@@ -164,6 +180,8 @@ pub struct NewStatusReport {
     pub received_at: time::OffsetDateTime,
     /// SHA-256 of the order's exact bytes (hex), when known.
     pub order_sha256: Option<String>,
+    /// Every signature received on the order.
+    pub signatures: Vec<ReceivedSignature>,
 }
 
 /// A report as read back.
@@ -185,6 +203,19 @@ pub struct StatusReport {
     pub received_at: Option<i64>,
     /// The SHA-256 of the order's bytes the host stated (lower-case hex).
     pub order_sha256: Option<String>,
+    /// The signatures the host stated it received, with their times.
+    pub signatures: Vec<ReceivedSignature>,
+}
+
+impl StatusReport {
+    /// When the host received the signature under the certificate with
+    /// `serial` (hex, any case), by this report.
+    pub fn received_signature(&self, serial: &str) -> Option<i64> {
+        self.signatures
+            .iter()
+            .find(|s| s.certificate_serial.eq_ignore_ascii_case(serial))
+            .map(|s| s.received_at)
+    }
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> Result<String, OrderError> {
@@ -228,7 +259,7 @@ fn reasons(w: &mut Writer<Vec<u8>>, reasons: &[StatusReason]) -> std::io::Result
     Ok(())
 }
 
-fn xml(report: &NewStatusReport, created: &str, received: &str) -> std::io::Result<Vec<u8>> {
+fn xml(report: &NewStatusReport, created: &str, received: &str, signed: &[String]) -> std::io::Result<Vec<u8>> {
     let status = report.status.code();
     let original = &report.original;
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
@@ -260,6 +291,9 @@ fn xml(report: &NewStatusReport, created: &str, received: &str) -> std::io::Resu
                     reason(w, None, &[format!("{RECEIVED_PREFIX}{received}")])?;
                     if let Some(sha256) = &report.order_sha256 {
                         reason(w, None, &[format!("{SHA256_PREFIX}{sha256}")])?;
+                    }
+                    for line in signed {
+                        reason(w, None, std::slice::from_ref(line))?;
                     }
                     reasons(w, &report.reasons)?;
                     Ok(())
@@ -297,7 +331,22 @@ pub fn write(report: &NewStatusReport) -> Result<Vec<u8>, OrderError> {
     }
     let created = rfc3339(report.created)?;
     let received = rfc3339(report.received_at)?;
-    let bytes = xml(report, &created, &received).map_err(|e| report_problem(e.to_string()))?;
+    let mut signed = Vec::with_capacity(report.signatures.len());
+    for signature in &report.signatures {
+        let serial = &signature.certificate_serial;
+        // Serials are at most 20 bytes (RFC 5280): the line fits the 105 characters of AddtlInf.
+        if serial.is_empty() || serial.len() > 40 || !serial.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(report_problem(format!("{serial:?} is not a certificate serial")));
+        }
+        let at = time::OffsetDateTime::from_unix_timestamp(signature.received_at)
+            .map_err(|e| report_problem(e.to_string()))?;
+        signed.push(format!(
+            "{SIGNED_PREFIX}{} AT {}",
+            serial.to_ascii_uppercase(),
+            rfc3339(at)?
+        ));
+    }
+    let bytes = xml(report, &created, &received, &signed).map_err(|e| report_problem(e.to_string()))?;
     read(&bytes)?;
     Ok(bytes)
 }
@@ -340,6 +389,7 @@ fn read_document(document: &Document) -> Result<StatusReport, OrderError> {
         .ok_or_else(|| report_problem(format!("group status {status_code:?} is not ACCP, PDNG or RJCT")))?;
     let mut received_at = None;
     let mut order_sha256 = None;
+    let mut signatures = Vec::new();
     let mut found = Vec::new();
     for info in children(group, "StsRsnInf") {
         let code = text(info, &["Rsn", "Cd"]);
@@ -356,6 +406,16 @@ fn read_document(document: &Document) -> Result<StatusReport, OrderError> {
             (None, [line]) if line.starts_with(SHA256_PREFIX) => {
                 order_sha256 = Some(line[SHA256_PREFIX.len()..].trim().to_ascii_lowercase());
             }
+            (None, [line]) if line.starts_with(SIGNED_PREFIX) => {
+                let unreadable = || report_problem(format!("{line:?} does not read as a received signature"));
+                let (serial, at) = line[SIGNED_PREFIX.len()..].split_once(" AT ").ok_or_else(unreadable)?;
+                let when = time::OffsetDateTime::parse(at.trim(), &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| unreadable())?;
+                signatures.push(ReceivedSignature {
+                    certificate_serial: serial.trim().to_ascii_uppercase(),
+                    received_at: when.unix_timestamp(),
+                });
+            }
             (code, lines) => found.push(StatusReason {
                 code: code.unwrap_or_default(),
                 text: lines.join(" "),
@@ -371,6 +431,7 @@ fn read_document(document: &Document) -> Result<StatusReport, OrderError> {
         reasons: found,
         received_at,
         order_sha256,
+        signatures,
     })
 }
 
@@ -427,6 +488,17 @@ mod tests {
             reasons,
             received_at: datetime!(2026-12-07 10:00:04 UTC),
             order_sha256: Some("ab".repeat(32)),
+            signatures: vec![
+                ReceivedSignature {
+                    certificate_serial: "7DC6ED4F414EDE10D65D3E2C991D1200".into(),
+                    received_at: datetime!(2026-12-07 10:00:04 UTC).unix_timestamp(),
+                },
+                // Serials are up to 20 bytes; a co-signature arrives later.
+                ReceivedSignature {
+                    certificate_serial: "ff".repeat(20),
+                    received_at: datetime!(2026-12-08 09:30:00 UTC).unix_timestamp(),
+                },
+            ],
         }
     }
 
@@ -459,6 +531,26 @@ mod tests {
                 read.received_at,
                 Some(datetime!(2026-12-07 10:00:04 UTC).unix_timestamp())
             );
+            assert_eq!(
+                read.received_signature("ff".repeat(20).as_str()),
+                Some(datetime!(2026-12-08 09:30:00 UTC).unix_timestamp())
+            );
+            assert_eq!(
+                read.received_signature("7dc6ed4f414ede10d65d3e2c991d1200"),
+                Some(datetime!(2026-12-07 10:00:04 UTC).unix_timestamp())
+            );
+            assert_eq!(read.received_signature("01"), None);
+            // The statements are not reasons.
+            assert!(read.reasons.iter().all(|r| !r.text.starts_with(SIGNED_PREFIX)));
+        }
+    }
+
+    #[test]
+    fn a_serial_that_is_not_one_is_not_written() {
+        for serial in ["", "not hex", &"ab".repeat(21)] {
+            let mut bad = report(ReportStatus::Accepted, vec![]);
+            bad.signatures[0].certificate_serial = serial.to_owned();
+            assert!(write(&bad).is_err(), "{serial:?}");
         }
     }
 

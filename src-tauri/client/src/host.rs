@@ -8,6 +8,8 @@
 //! detached CMS signature is checked against the pinned host certificate
 //! before anything is shown or kept.
 
+use std::path::{Path, PathBuf};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use der::{Decode, DecodePem};
@@ -31,6 +33,7 @@ use crate::server::{KeyServer, probe_fingerprint};
 use crate::session::{Session, random_nonce, sealed_exchange, unix_now};
 use crate::settings::HostPin;
 use crate::signer::expect_answer;
+use crate::signing::{Document, History, Placement, SignedDocument, safe_file_name, sign_and_save, write_durably};
 use crate::tls::Fingerprint;
 
 /// A host application, checked and pinned.
@@ -291,14 +294,18 @@ impl Host {
     /// Co-signs the order `order_id` that the person reviewed as the bytes
     /// whose SHA-256 is `reviewed_sha256` (shown by `list` and `show`):
     /// fetches its exact bytes, refuses unless they are those, checks them
-    /// as an order (schema, banks' checks, today's date), signs them and
-    /// sends the signature. Answers the host's status.
+    /// as an order (schema, banks' checks, today's date), signs them, keeps
+    /// the bytes and the signature in `dir` and records them in `history`
+    /// (as every signature made on this computer), and sends the signature.
+    /// Answers the host's status; the report is kept beside the signature.
     pub fn cosign(
         &self,
         session: &mut Session,
         order_id: &str,
         reviewed_sha256: &str,
-    ) -> Result<(OrderStatus, StatusReport)> {
+        dir: &Path,
+        history: &History,
+    ) -> Result<Cosigned> {
         let (detail, _) = self.show(session, order_id)?;
         if !detail.status.order.sha256.eq_ignore_ascii_case(reviewed_sha256.trim()) {
             return Err(not_valid(
@@ -306,7 +313,19 @@ impl Host {
             ));
         }
         signet_orders::check(&detail.order.0, signet_orders::today())?;
-        let signature = session.sign(&detail.order.0, SignatureFormat::Cms, SignatureScheme::RsaPssSha256)?;
+        std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
+        let name = format!("{}.xml", detail.status.order.message_id);
+        let signed = sign_and_save(
+            session,
+            Document {
+                name: &safe_file_name(&name),
+                bytes: &detail.order.0,
+                placement: Placement::Into { dir },
+            },
+            history,
+        )?;
+        let signature_path = PathBuf::from(&signed.signature_path);
+        let signature = std::fs::read(&signature_path).map_err(|e| ClientError::file(&signature_path, e))?;
         let status: OrderStatus = self.call(
             session,
             COSIGN_PATH,
@@ -319,7 +338,37 @@ impl Host {
             return Err(not_valid("the host answered about another order than the one signed"));
         }
         let report = self.check_report(&status)?;
-        Ok((status, report))
+        let report_path = keep_report(&signature_path, &status)?;
+        Ok(Cosigned {
+            status,
+            report,
+            signed,
+            report_path,
+        })
+    }
+
+    /// Submits an order this computer signed and saved (an entry of its
+    /// signature history): reads the order and its signature back, refuses
+    /// if the order's bytes are no longer those signed, submits them and
+    /// keeps the host's checked report beside the signature.
+    pub fn submit_saved(&self, session: &mut Session, signed: &SignedDocument) -> Result<Submitted> {
+        let document_path = PathBuf::from(&signed.document_path);
+        let signature_path = PathBuf::from(&signed.signature_path);
+        let order = std::fs::read(&document_path).map_err(|e| ClientError::file(&document_path, e))?;
+        if !hex::encode(Sha256::digest(&order)).eq_ignore_ascii_case(&signed.sha256) {
+            return Err(not_valid(format!(
+                "{} changed after it was signed: sign it again",
+                document_path.display()
+            )));
+        }
+        let signature = std::fs::read(&signature_path).map_err(|e| ClientError::file(&signature_path, e))?;
+        let (status, report) = self.submit(session, &order, &signature)?;
+        let report_path = keep_report(&signature_path, &status)?;
+        Ok(Submitted {
+            status,
+            report,
+            report_path,
+        })
     }
 
     /// Cancels a waiting order.
@@ -333,5 +382,180 @@ impl Host {
         )?;
         let report = self.check_report(&status)?;
         Ok((status, report))
+    }
+}
+
+/// An order submitted, with the host's checked report and where it is kept.
+#[derive(Debug)]
+pub struct Submitted {
+    /// What the host answered.
+    pub status: OrderStatus,
+    /// Its report, checked.
+    pub report: StatusReport,
+    /// Where the report is kept (its signature beside it, `.p7s`).
+    pub report_path: PathBuf,
+}
+
+/// An order co-signed: the host's answer, and the signature as saved.
+#[derive(Debug)]
+pub struct Cosigned {
+    /// What the host answered.
+    pub status: OrderStatus,
+    /// Its report, checked.
+    pub report: StatusReport,
+    /// The order and the signature as saved and recorded on this computer.
+    pub signed: SignedDocument,
+    /// Where the report is kept (its signature beside it, `.p7s`).
+    pub report_path: PathBuf,
+}
+
+/// Where the host's report on the order whose signature is at `signature`
+/// is kept: `ORDER.pain002.xml` and the host's signature over it,
+/// `ORDER.pain002.xml.p7s`, beside the order's signature (`ORDER.p7s`).
+/// `signet verify` finds it there.
+pub fn report_paths(signature: &Path) -> (PathBuf, PathBuf) {
+    let name = signature.file_name().unwrap_or_default().to_string_lossy();
+    let order = name.strip_suffix(".p7s").unwrap_or(&name);
+    let xml = signature.with_file_name(format!("{order}.pain002.xml"));
+    let p7s = signature.with_file_name(format!("{order}.pain002.xml.p7s"));
+    (xml, p7s)
+}
+
+/// Keeps the host's signed report in `status` beside the order's signature
+/// (see [`report_paths`]), replacing an earlier one; answers where the XML is.
+pub fn keep_report(signature: &Path, status: &OrderStatus) -> Result<PathBuf> {
+    let (xml, p7s) = report_paths(signature);
+    // The signature first: a report without its signature beside it is
+    // never left where a reader would take it for a signed one.
+    write_durably(&p7s, &status.report.signature.0)?;
+    write_durably(&xml, &status.report.xml.0)?;
+    Ok(xml)
+}
+
+/// A signature of the person's that the host holds and this computer did
+/// not make (its signature history does not record it): made on another
+/// computer, or with a key that is no longer theirs alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnknownSignature {
+    /// The host's order id.
+    pub order_id: String,
+    /// The order's `MsgId`.
+    pub message_id: String,
+    /// SHA-256 of the order's bytes.
+    pub sha256: String,
+    /// The certificate the signature was made under.
+    pub certificate_serial: String,
+    /// When the host received it (Unix seconds).
+    pub received_at: i64,
+}
+
+/// The signatures by `user_id` on `orders` that `made_here` (this
+/// computer's history of that person's signatures) does not record, by the
+/// order's hash and the certificate.
+pub fn signatures_not_made_here(
+    orders: &[OrderInfo],
+    user_id: &str,
+    made_here: &[SignedDocument],
+) -> Vec<UnknownSignature> {
+    let known = |sha256: &str, serial: &str| {
+        made_here.iter().any(|signed| {
+            signed.user_id == user_id
+                && signed.sha256.eq_ignore_ascii_case(sha256)
+                && signed.serial.eq_ignore_ascii_case(serial)
+        })
+    };
+    orders
+        .iter()
+        .flat_map(|order| {
+            order
+                .signatures
+                .iter()
+                .filter(|s| s.user_id == user_id && !known(&order.sha256, &s.certificate_serial))
+                .map(|s| UnknownSignature {
+                    order_id: order.order_id.clone(),
+                    message_id: order.message_id.clone(),
+                    sha256: order.sha256.clone(),
+                    certificate_serial: s.certificate_serial.clone(),
+                    received_at: s.received_at,
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_schema::host::{OrderSignature, SignatureClass};
+
+    fn order(id: &str, sha256: &str, signatures: &[(&str, &str)]) -> OrderInfo {
+        OrderInfo {
+            order_id: id.into(),
+            message_id: format!("MSG-{id}"),
+            sha256: sha256.into(),
+            debtor_accounts: vec!["DE89370400440532013000".into()],
+            totals: vec!["10.00 EUR".into()],
+            payments: 1,
+            submitted_by: signatures.first().map_or("alice", |s| s.0).into(),
+            state: OrderState::AwaitingSignatures,
+            reason_code: None,
+            reason: None,
+            signatures: signatures
+                .iter()
+                .map(|(user, serial)| OrderSignature {
+                    user_id: (*user).into(),
+                    class: SignatureClass::A,
+                    certificate_serial: (*serial).into(),
+                    received_at: 1_700_000_000,
+                })
+                .collect(),
+            received_at: 1_700_000_000,
+            expires_at: 1_700_604_800,
+        }
+    }
+
+    fn made_here(user: &str, sha256: &str, serial: &str) -> SignedDocument {
+        SignedDocument {
+            user_id: user.into(),
+            name: "order.xml".into(),
+            sha256: sha256.to_uppercase(),
+            signed_at: 1_700_000_000,
+            serial: serial.into(),
+            document_path: "order.xml".into(),
+            signature_path: "order.xml.p7s".into(),
+            signature_size: 2000,
+        }
+    }
+
+    #[test]
+    fn only_the_persons_signatures_this_computer_did_not_make_are_reported() {
+        let orders = [
+            // Alice signed it here (the history's hash is upper-case): known.
+            order("1", "aa11", &[("alice", "0A")]),
+            // Bob's signature is not Alice's business.
+            order("2", "bb22", &[("bob", "0B"), ("alice", "0A")]),
+            // The same bytes signed here, but under another certificate: not made here.
+            order("3", "cc33", &[("alice", "0C")]),
+        ];
+        let history = [
+            made_here("alice", "aa11", "0A"),
+            made_here("alice", "cc33", "0A"),
+            // Bob's history entry for order 2 says nothing of Alice's signature on it.
+            made_here("bob", "bb22", "0A"),
+        ];
+        let unknown = signatures_not_made_here(&orders, "alice", &history);
+        let ids: Vec<&str> = unknown.iter().map(|u| u.order_id.as_str()).collect();
+        assert_eq!(ids, ["2", "3"]);
+        assert_eq!(unknown[1].certificate_serial, "0C");
+        assert!(signatures_not_made_here(&orders, "alice", &[]).len() == 3);
+        assert!(signatures_not_made_here(&orders, "carol", &history).is_empty());
+    }
+
+    #[test]
+    fn reports_are_kept_beside_the_signature() {
+        let (xml, p7s) = report_paths(Path::new("/home/a/Signet/signed/MSG-1.xml.p7s"));
+        assert_eq!(xml, Path::new("/home/a/Signet/signed/MSG-1.xml.pain002.xml"));
+        assert_eq!(p7s, Path::new("/home/a/Signet/signed/MSG-1.xml.pain002.xml.p7s"));
     }
 }

@@ -71,13 +71,17 @@ pub struct Receipt<'a> {
     pub signature: &'a [u8],
 }
 
-/// The time a [`Receipt`] states for `content`, after checking that a host
+/// The time a [`Receipt`] states the host received the signature under
+/// the certificate `signer_serial` on `content`, after checking that a host
 /// the CA certified (its "Signet host" usage, not revoked by then in the
-/// archive) signed it and that it names these exact bytes; and the host's name.
+/// archive) signed it and that it names these exact bytes; and the host's
+/// name. A co-signature's time is its own, not the order's: a receipt that
+/// does not record this signature does not vouch for it.
 fn receipt_time(
     connection: &Connection,
     ca: &Certificate,
     content: &[u8],
+    signer_serial: &str,
     receipt: Receipt<'_>,
 ) -> Result<(i64, String)> {
     use signet_crypto::pki;
@@ -94,9 +98,9 @@ fn receipt_time(
     if report.order_sha256.as_deref() != Some(hex::encode(Sha256::digest(content)).as_str()) {
         return Err(not_valid("the receipt is about another order than this file"));
     }
-    let received = report
-        .received_at
-        .ok_or_else(|| not_valid("the receipt states no time of receipt"))?;
+    let received = report.received_signature(signer_serial).ok_or_else(|| {
+        not_valid("the receipt does not record this signature (it is about another signer's signature on the order)")
+    })?;
     let archived: CertificateInfo = connection
         .server()
         .get_json(&format!("/v1/certificates/{}", pki::serial_hex(&host)))?;
@@ -118,8 +122,9 @@ fn receipt_time(
 /// archive of the key server behind `connection`.
 ///
 /// `Err` when the signature itself does not verify (changed bytes, another
-/// key, not a signature at all); `Ok` with `valid: false` and the reasons
-/// when it verifies but the certificate did not vouch for it at signing time.
+/// key, not a signature at all) or its certificate is not this key server
+/// CA's; `Ok` with `valid: false` and the reasons when it verifies but the
+/// certificate did not vouch for it at signing time.
 pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]) -> Result<SignatureReport> {
     check_signature_received(connection, content, signature, None)
 }
@@ -141,10 +146,13 @@ pub fn check_signature_received(
     let ca_pem = connection.ca_pem()?;
     let ca = Certificate::from_pem(&ca_pem)
         .map_err(|e| ClientError::UnexpectedAnswer(format!("the CA certificate does not parse: {e}")))?;
-    let mut problems = Vec::new();
     if !signet_crypto::pki::issued_by(&certificate, &ca) {
-        problems.push("the signer's certificate was not issued by this key server's CA".to_string());
+        // Nothing this key server keeps can vouch for it: no archive entry, no status.
+        return Err(not_valid(
+            "the signer's certificate was not issued by this key server's CA: the signature is not valid here",
+        ));
     }
+    let mut problems = Vec::new();
     let tbs = certificate.tbs_certificate();
     let serial = hex::encode_upper(tbs.serial_number().as_bytes());
     let archived: CertificateInfo = connection.server().get_json(&format!("/v1/certificates/{serial}"))?;
@@ -155,7 +163,9 @@ pub fn check_signature_received(
         .signing_time
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
-    let received = receipt.map(|r| receipt_time(connection, &ca, content, r)).transpose()?;
+    let received = receipt
+        .map(|r| receipt_time(connection, &ca, content, &serial, r))
+        .transpose()?;
     let (at, what) = match &received {
         Some((at, _)) => (Some(*at), "received by the host"),
         None => (signing_time, "signed"),

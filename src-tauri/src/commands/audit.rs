@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use signet_client::staff::CertificateFilter;
-use signet_client::verify::{SignatureReport, check_signature};
+use signet_client::verify::{Receipt, SignatureReport, check_signature_received};
 use signet_schema::api::{AuditVerification, CertificateInfo, CertificateStatus, EventInfo};
 use tauri::AppHandle;
 
@@ -151,11 +151,19 @@ pub async fn audit_verify_log(app: AppHandle) -> CommandResult<AuditVerification
 }
 
 /// Checks a signed file (both chosen in the page) against the CA and the
-/// certificate's status at signing time.
+/// certificate's status when it was signed — or, when the host
+/// application's signed receipt is given too (its pain.002 report and the
+/// report's `.p7s`), when the host received it.
 #[tauri::command]
-pub async fn check_signed_file(app: AppHandle, content: String, signature: String) -> CommandResult<SignatureReport> {
+pub async fn check_signed_file(
+    app: AppHandle,
+    content: String,
+    signature: String,
+    receipt: Option<String>,
+    receipt_signature: Option<String>,
+) -> CommandResult<SignatureReport> {
     blocking(app, move |_, state| {
-        // The page sends both files as base64.
+        // The page sends the files as base64.
         let decode = |field: &str, text: &str| {
             base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
@@ -163,8 +171,27 @@ pub async fn check_signed_file(app: AppHandle, content: String, signature: Strin
         };
         let content = decode("file", &content)?;
         let signature = decode("signature", &signature)?;
+        let receipt = match (receipt, receipt_signature) {
+            (None, None) => None,
+            (Some(report), Some(signature)) => {
+                Some((decode("receipt", &report)?, decode("receipt signature", &signature)?))
+            }
+            _ => {
+                return Err(CommandError::input(
+                    "receipt",
+                    "choose both the host's report (.pain002.xml) and its signature (.pain002.xml.p7s)",
+                ));
+            }
+        };
         let connection = state.connection()?;
-        Ok(check_signature(&connection, &content, &signature)?)
+        Ok(check_signature_received(
+            &connection,
+            &content,
+            &signature,
+            receipt
+                .as_ref()
+                .map(|(report, signature)| Receipt { report, signature }),
+        )?)
     })
     .await
 }

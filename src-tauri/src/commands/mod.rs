@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod connection;
 pub mod helpdesk;
+pub mod host;
 pub mod office;
 
 use serde::Serialize;

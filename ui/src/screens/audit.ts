@@ -226,6 +226,13 @@ verifyLog.addEventListener("click", () => {
 // Checking a signed file.
 const checkFile = h("input", { id: "check-file", name: "check-file", type: "file" });
 const checkSignature = h("input", { id: "check-signature", name: "check-signature", type: "file", accept: ".p7s,.p7m,.der" });
+const checkReceipt = h("input", { id: "check-receipt", name: "check-receipt", type: "file", accept: ".xml" });
+const checkReceiptSignature = h("input", {
+  id: "check-receipt-signature",
+  name: "check-receipt-signature",
+  type: "file",
+  accept: ".p7s",
+});
 const checkSubmit = button("check-submit", "Check the signature", { type: "submit", class: "primary" });
 const checkResult = messageRegion("check-result");
 
@@ -241,7 +248,11 @@ function showReport(report: SignatureReport): void {
       ["User", report.user_id],
       ["Certificate serial", code(report.serial)],
       ["Certificate SHA-256", code(report.certificate_sha256)],
-      ["Signing time", when(report.signing_time)],
+      ["Signing time (the signer's clock)", when(report.signing_time)],
+      [
+        "Received by the bank",
+        report.received_at !== null ? `${when(report.received_at)} by ${report.received_by ?? "the host application"}, by its signed receipt` : "— (no receipt given: the check used the signing time)",
+      ],
       ["Scheme", report.scheme],
       ["Certificate status now", statusBadge(report.status)],
       [
@@ -258,15 +269,26 @@ const checkForm = form(
   () => {
     const content = checkFile.files?.[0];
     const signature = checkSignature.files?.[0];
+    const receipt = checkReceipt.files?.[0];
+    const receiptSignature = checkReceiptSignature.files?.[0];
     if (!content || !signature) {
       showError({ code: "bad-input", message: "Choose both the signed file and its signature (.p7s)." });
       return;
     }
+    if (!receipt !== !receiptSignature) {
+      showError({ code: "bad-input", message: "Choose both the bank's receipt (.pain002.xml) and its signature (.pain002.xml.p7s), or neither." });
+      return;
+    }
     void run(checkSubmit, "Checking the signature…", async () => {
       checkResult.hidden = true;
-      const [c, s] = await Promise.all([readFileBase64(content), readFileBase64(signature)]);
+      const [c, s, r, rs] = await Promise.all([
+        readFileBase64(content),
+        readFileBase64(signature),
+        receipt ? readFileBase64(receipt) : Promise.resolve(null),
+        receiptSignature ? readFileBase64(receiptSignature) : Promise.resolve(null),
+      ]);
       try {
-        showReport(await api.checkSignedFile(c, s));
+        showReport(await api.checkSignedFile(c, s, r, rs));
       } catch (error) {
         const failure = asCommandError(error);
         if (failure.code !== "not-valid") throw error;
@@ -282,6 +304,13 @@ const checkForm = form(
     { class: "grid" },
     field("Signed file", checkFile),
     field("Its signature (.p7s)", checkSignature),
+    field("The bank's receipt (.pain002.xml)", checkReceipt, "optional: the host application's signed status report"),
+    field("The receipt's signature (.pain002.xml.p7s)", checkReceiptSignature, "optional"),
+  ),
+  h(
+    "p",
+    { class: "hint" },
+    "With the bank's receipt, the certificate's status is taken at the time the bank's host application received the order, which it signed; without it, at the signing time the signer's own clock put in the signature.",
   ),
   h("div", { class: "actions" }, checkSubmit),
   checkResult,
@@ -329,6 +358,8 @@ register({
     status.value = "";
     checkFile.value = "";
     checkSignature.value = "";
+    checkReceipt.value = "";
+    checkReceiptSignature.value = "";
     say("audit-message");
   },
 });

@@ -4,7 +4,7 @@
 // bytes; the person confirms the summary, and only then does the signer
 // sign them.
 
-import { api, type BatchEntry, type NewOrder, type NewPayment, type OrderReview, type PaymentRow } from "../api";
+import { api, asCommandError, type BatchEntry, type NewOrder, type NewPayment, type OrderReview, type PaymentRow } from "../api";
 import { register } from "../app";
 import {
   button,
@@ -26,6 +26,41 @@ import {
   when,
 } from "../dom";
 import { form, run, showError } from "../feedback";
+import { reportText, stateBadge } from "../bank";
+
+/**
+ * A button that sends signed orders (named by their signatures' paths) to
+ * the bank's host application, one after the other, and lists the answers
+ * under `after`.
+ */
+function sendToBank(id: string, signaturePaths: string[], after: HTMLElement): HTMLButtonElement {
+  const send = button(id, signaturePaths.length === 1 ? "Send to the bank" : `Send ${signaturePaths.length} orders to the bank`, {
+    class: "primary",
+  });
+  const answers = h("tbody", {});
+  const table = h("table", { class: "data", id: `${id}-answers`, hidden: true }, thead("Order", "State at the bank", "Status report"), answers);
+  after.append(table);
+  send.addEventListener("click", () => {
+    void run(send, "Sending to the bank…", async () => {
+      table.hidden = false;
+      for (const path of signaturePaths) {
+        try {
+          const answer = await api.hostSubmit(path);
+          answers.append(
+            row({ "data-order": answer.order.order_id }, answer.order.message_id, stateBadge(answer.order.state), reportText(answer.report)),
+          );
+        } catch (error) {
+          answers.append(row({ class: "refused" }, path, "not sent", h("span", { class: "field-problem" }, asCommandError(error).message)));
+        }
+      }
+    }).then((done) => {
+      if (!done) return;
+      send.disabled = true;
+      send.textContent = "Sent";
+    });
+  });
+  return send;
+}
 
 /** `1250.5` → `1,250.50`: amounts as people read them (the exact decimal comes from Rust). */
 export function money(amount: string, currency: string): string {
@@ -296,11 +331,15 @@ batchConfirm.addEventListener("click", () => {
           r.signed ? code(r.signed.signaturePath) : h("span", { class: "field-problem" }, r.problem ?? "not signed"),
         ),
       );
+    const paths = results.flatMap((r) => (r.signed ? [r.signed.signaturePath] : []));
+    const answers = h("div", {});
     fill(
       result,
       h("h2", {}, `Signed ${signed} of ${results.length}`),
       h("table", { class: "data", id: "batch-results" }, thead("Order", "Signature or problem"), body),
-      h("p", { class: "hint" }, "Send each order with its .p7s file to your bank."),
+      h("p", { class: "hint" }, "Send them to the bank's host application now, or later with each order's .p7s file."),
+      paths.length > 0 ? h("div", { class: "actions" }, sendToBank("batch-send", paths, answers)) : null,
+      answers,
     );
     result.hidden = false;
     result.scrollIntoView({ block: "start" });
@@ -318,7 +357,7 @@ const entry = h(
 /** How many payments the table shows at once. */
 const PAGE = 200;
 
-function paymentTable(rows: PaymentRow[]): HTMLElement {
+export function paymentTable(rows: PaymentRow[]): HTMLElement {
   const search = input("order-search", { type: "search", placeholder: "Payee, IBAN, reference, id or amount" });
   const body = h("tbody", {});
   const shown = h("p", { class: "hint", id: "order-rows-shown" });
@@ -431,6 +470,7 @@ confirm.addEventListener("click", () => {
   if (!chosen) return;
   void run(confirm, "Signing…", async () => {
     const signed = await api.signDocument(chosen.id);
+    const answers = h("div", {});
     backToEntry();
     clearEntry();
     fill(
@@ -444,7 +484,9 @@ confirm.addEventListener("click", () => {
         ["Certificate serial", code(signed.serial)],
         ["Signed at", when(signed.signedAt)],
       ]),
-      h("p", { class: "hint" }, "Send both files to your bank; the .p7s file is the signature."),
+      h("p", { class: "hint" }, "Send it to the bank's host application now; the bank answers with a signed status report, kept beside the order."),
+      h("div", { class: "actions" }, sendToBank("send-to-bank", [signed.signaturePath], answers)),
+      answers,
     );
     result.hidden = false;
     result.scrollIntoView({ block: "start" });

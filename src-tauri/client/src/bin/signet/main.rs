@@ -155,6 +155,15 @@ enum Orders {
     /// Sign payment orders and send them to the bank's host application; its signed status report
     /// (pain.002) is kept beside each order.
     Submit(SubmitOrders),
+    /// Send orders signed earlier (FILE with its signature FILE.p7s beside it) to the bank's host
+    /// application as they are; its signed status report is kept beside each.
+    Send {
+        #[command(flatten)]
+        host: HostArgs,
+        /// The signed orders.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Orders waiting at the host for your signature.
     Pending(HostArgs),
     /// Every order the host holds under your account, with its status.
@@ -179,6 +188,10 @@ enum Orders {
         /// The SHA-256 of the order you reviewed, as `show` and `pending` print it.
         #[arg(long)]
         sha256: String,
+        /// Where to keep the order, your signature and the host's report
+        /// (default ~/Signet/signed, as the app does).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
     },
     /// Cancel an order waiting at the host.
     Cancel {

@@ -11,7 +11,7 @@ use signet_client::signing::{Document, History, Placement, sign_and_save_each, w
 use signet_client::{ClientError, Result, Session};
 
 use crate::commands::{connection, files_to_sign, sign_in};
-use signet_client::host::Host;
+use signet_client::host::{Host, keep_report, signatures_not_made_here};
 use signet_orders::status_report::StatusReport;
 use signet_schema::host::{OrderInfo, OrderScope, OrderStatus};
 
@@ -22,12 +22,27 @@ pub fn run(command: Orders) -> Result<u8> {
         Orders::Check { paths, all, json } => check(&paths, all, json),
         Orders::Sign(what) => sign(&what),
         Orders::Submit(what) => submit(&what),
+        Orders::Send { host, files } => send(&host, &files),
         Orders::Pending(at) => list(&at, OrderScope::AwaitingMe),
         Orders::List(at) => list(&at, OrderScope::Mine),
         Orders::Show { host, order_id, out } => show(&host, &order_id, out.as_deref()),
-        Orders::Cosign { host, order_id, sha256 } => at_host(&host, |host, session| {
-            let (status, report) = host.cosign(session, &order_id, &sha256)?;
-            print_status(&status, &report);
+        Orders::Cosign {
+            host,
+            order_id,
+            sha256,
+            out,
+        } => at_host(&host, |host, session| {
+            let dir = match out {
+                Some(dir) => dir,
+                None => signed_folder()?,
+            };
+            let cosigned = host.cosign(session, &order_id, &sha256, &dir, &History::default_location()?)?;
+            println!(
+                "signed {} -> {} (SHA-256 {})",
+                cosigned.signed.document_path, cosigned.signed.signature_path, cosigned.signed.sha256
+            );
+            print_status(&cosigned.status, &cosigned.report);
+            println!("  report kept in {}", cosigned.report_path.display());
             Ok(())
         }),
         Orders::Cancel { host, order_id } => at_host(&host, |host, session| {
@@ -442,6 +457,22 @@ fn list(at: &HostArgs, scope: OrderScope) -> Result<u8> {
         for order in &orders {
             print_order(order);
         }
+        if scope == OrderScope::Mine {
+            let user_id = session.user_id().to_string();
+            let made_here = History::default_location()?.of_user(&user_id)?;
+            for unknown in signatures_not_made_here(&orders, &user_id, &made_here) {
+                eprintln!(
+                    "WARNING: the host holds a signature of yours on order {} ({}, SHA-256 {}, certificate {}, \
+                     received at {}) that this computer did not make. If you did not sign it on another \
+                     computer, revoke your key (signet revoke --reason key-compromise) and call your help desk.",
+                    unknown.order_id,
+                    unknown.message_id,
+                    unknown.sha256,
+                    unknown.certificate_serial,
+                    unknown.received_at
+                );
+            }
+        }
         Ok(())
     })
 }
@@ -468,15 +499,44 @@ fn show(at: &HostArgs, order_id: &str, out: Option<&Path>) -> Result<u8> {
     })
 }
 
-/// Where the host's report on the order signed into `signature` is kept:
-/// `ORDER.pain002.xml` and its signature `ORDER.pain002.xml.p7s`, beside the
-/// order's signature.
-fn report_paths(signature: &Path) -> (PathBuf, PathBuf) {
-    let name = signature.file_name().unwrap_or_default().to_string_lossy();
-    let order = name.strip_suffix(".p7s").unwrap_or(&name);
-    let xml = signature.with_file_name(format!("{order}.pain002.xml"));
-    let p7s = signature.with_file_name(format!("{order}.pain002.xml.p7s"));
-    (xml, p7s)
+/// `~/Signet/signed`, where the app keeps what it signs: co-signed orders go there too.
+fn signed_folder() -> Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(|home| PathBuf::from(home).join("Signet").join("signed"))
+        .ok_or_else(|| ClientError::input("--out", "HOME is not set: say where to keep the signature"))
+}
+
+/// `signet orders send`: orders signed earlier, sent with their signatures
+/// as they are. Exit 1 when the host rejected any.
+fn send(at: &HostArgs, files: &[PathBuf]) -> Result<u8> {
+    let mut signed = Vec::with_capacity(files.len());
+    for file in files {
+        let order = std::fs::read(file).map_err(|e| ClientError::file(file, e))?;
+        let signature_path = signature_of(file, None);
+        let signature = std::fs::read(&signature_path).map_err(|e| {
+            ClientError::input(
+                signature_path.display().to_string(),
+                format!("no signature beside the order ({e}): sign it first"),
+            )
+        })?;
+        signed.push((file, order, signature, signature_path));
+    }
+    let mut rejected = 0usize;
+    at_host(at, |host, session| {
+        for (file, order, signature, signature_path) in &signed {
+            let (status, report) = host.submit(session, order, signature)?;
+            let xml = keep_report(signature_path, &status)?;
+            println!("sent {} to {}:", file.display(), host.name);
+            print_status(&status, &report);
+            println!("  report kept in {}", xml.display());
+            if status.order.state == signet_schema::host::OrderState::Rejected {
+                rejected += 1;
+            }
+        }
+        Ok(())
+    })
+    .map(|code| if rejected == 0 { code } else { exit::FAILED })
 }
 
 /// `signet orders submit`: signs as `signet orders sign` does, then sends
@@ -494,9 +554,7 @@ fn submit(what: &SubmitOrders) -> Result<u8> {
         for (file, signature_path) in &signed {
             let signature = std::fs::read(signature_path).map_err(|e| ClientError::file(signature_path, e))?;
             let (status, report) = host.submit(&mut session, &file.bytes, &signature)?;
-            let (xml, p7s) = report_paths(signature_path);
-            write_durably(&xml, &status.report.xml.0)?;
-            write_durably(&p7s, &status.report.signature.0)?;
+            let xml = keep_report(signature_path, &status)?;
             println!("sent {} to {}:", file.path.display(), host.name);
             print_status(&status, &report);
             println!("  report kept in {}", xml.display());
