@@ -25,7 +25,7 @@ export function reportText(report: ReportView): string {
   const reasons = report.reasons.map((r) => `${r.code}: ${r.text}`).join("; ");
   return (
     `${report.status} (${REPORT_WORDS[report.status] ?? report.status}), signed by the bank` +
-    (report.receivedAt !== null ? `; received ${when(report.receivedAt)}` : "") +
+    (report.receivedAt !== null ? `; order received ${when(report.receivedAt)}` : "") +
     (reasons ? `; ${reasons}` : "")
   );
 }

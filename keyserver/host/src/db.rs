@@ -258,6 +258,17 @@ pub mod orders {
         Ok(found.is_some())
     }
 
+    /// Whether an order with these exact bytes waits or was accepted, whoever submitted it.
+    pub fn live_sha256(c: &mut AnyConnection, sha256: &str) -> Result<bool, DbError> {
+        let found: Option<String> = dsl::orders
+            .filter(dsl::sha256.eq(sha256))
+            .filter(dsl::state.ne_all(FREED))
+            .select(dsl::order_id)
+            .first(c)
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     /// The order `order_id`, if any.
     pub fn find(c: &mut AnyConnection, order_id: &str) -> Result<Option<StoredOrder>, DbError> {
         Ok(dsl::orders

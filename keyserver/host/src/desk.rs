@@ -75,17 +75,22 @@ struct Examined {
     refusal: Option<Refusal>,
     signing_time: Option<i64>,
     revocation_unknown: bool,
-    /// The serial of the certificate the signature verified under (not
-    /// always the request's: `DS0E`), when it verified.
-    signature_serial: Option<String>,
+    /// The signature as a report states its receipt (certificate serial and
+    /// SHA-256), when it verified under the certificate that signed the
+    /// request; the host vouches for nothing else.
+    received: Option<(String, String)>,
 }
 
 impl Examined {
-    /// The received signature as the report states it, if it verified at all.
+    /// The received signature as the report states it, received `at`.
     fn received(&self, at: i64) -> Vec<ReceivedSignature> {
-        self.signature_serial
+        self.received
             .iter()
-            .map(|serial| received_signature(serial, at))
+            .map(|(serial, sha256)| ReceivedSignature {
+                certificate_serial: serial.clone(),
+                signature_sha256: sha256.clone(),
+                received_at: at,
+            })
             .collect()
     }
 }
@@ -247,25 +252,29 @@ impl Host {
                     )),
                     signing_time: None,
                     revocation_unknown: false,
-                    signature_serial: None,
+                    received: None,
                 };
             }
         };
-        let signature_serial = <x509_cert::Certificate as der::Decode>::from_der(&verified.certificate)
-            .ok()
-            .map(|c| signet_crypto::pki::serial_hex(&c));
+        if verified.certificate != signer.der {
+            return Examined {
+                refusal: Some(Refusal::new(
+                    reason::INCORRECT_CERTIFICATE,
+                    "the order is signed under another certificate than the request",
+                )),
+                signing_time: None,
+                revocation_unknown: false,
+                received: None,
+            };
+        }
+        // From here the signature is the requester's, under the certificate the CA issued them.
+        let received = Some((signer.serial.clone(), hex::encode(Sha256::digest(signature))));
         let refuse = |code, text: &str| Examined {
             refusal: Some(Refusal::new(code, text)),
             signing_time: None,
             revocation_unknown: false,
-            signature_serial: signature_serial.clone(),
+            received: received.clone(),
         };
-        if verified.certificate != signer.der {
-            return refuse(
-                reason::INCORRECT_CERTIFICATE,
-                "the order is signed under another certificate than the request",
-            );
-        }
         let Some(signing_time) = verified.signing_time.and_then(unix) else {
             return refuse(reason::INVALID_DATE, "the signature carries no signing time");
         };
@@ -299,7 +308,7 @@ impl Host {
             refusal: None,
             signing_time: Some(signing_time),
             revocation_unknown,
-            signature_serial,
+            received,
         }
     }
 
@@ -379,7 +388,7 @@ impl Host {
                 )),
                 signing_time: None,
                 revocation_unknown: false,
-                signature_serial: None,
+                received: None,
             },
             Ok(_) => self.examine(&signed.signer, bytes, &signed.payload.signature.0, now),
         };
@@ -407,6 +416,12 @@ impl Host {
                 refusal = Some(Refusal::new(
                     reason::DUPLICATE,
                     format!("the message id {message_id} was used by an earlier order"),
+                ));
+            }
+            if refusal.is_none() && db::orders::live_sha256(c, &sha256)? {
+                refusal = Some(Refusal::new(
+                    reason::DUPLICATE,
+                    "an order with these exact bytes waits at the host or was accepted",
                 ));
             }
             let (state, status, reasons) = match &refusal {
@@ -875,19 +890,15 @@ impl Host {
     }
 }
 
-/// A signature under the certificate `serial`, received at `at`, as a report states it.
-fn received_signature(serial: &str, at: i64) -> ReceivedSignature {
-    ReceivedSignature {
-        certificate_serial: serial.to_owned(),
-        received_at: at,
-    }
-}
-
 /// The signatures an order holds, as a report states them.
 fn received_signatures(signatures: &[StoredSignature]) -> Vec<ReceivedSignature> {
     signatures
         .iter()
-        .map(|s| received_signature(&s.certificate_serial, s.received_at))
+        .map(|s| ReceivedSignature {
+            certificate_serial: s.certificate_serial.clone(),
+            signature_sha256: hex::encode(Sha256::digest(&s.signature)),
+            received_at: s.received_at,
+        })
         .collect()
 }
 

@@ -242,6 +242,10 @@ fn duplicates_strangers_old_signatures_and_foreign_accounts_are_refused() {
         assert_eq!(desk.submit(&alice, &bytes).order.state, OrderState::Accepted);
         // The same message id again.
         rejected_with(&desk, &desk.submit(&alice, &bytes), "AM05");
+        // The same bytes from another user who may sign for the account: one order at a time.
+        let bob = desk.user("bob");
+        desk.mandate(&bob, "E", None);
+        rejected_with(&desk, &desk.submit(&bob, &bytes), "AM05");
         // No mandate on the account.
         rejected_with(&desk, &desk.submit(&mallory, &desk.order("M2", "10.00")), "DS0H");
         // Signed ten minutes before receipt, or an hour ahead.
@@ -253,18 +257,25 @@ fn duplicates_strangers_old_signatures_and_foreign_accounts_are_refused() {
             "DT01",
         );
         let ahead = desk.sign_at(&alice, &bytes, desk.now() + 3600);
-        rejected_with(
-            &desk,
-            &desk.submit_signed(&alice, &bytes, ahead).expect("answered"),
-            "DT01",
+        let status = desk.submit_signed(&alice, &bytes, ahead.clone()).expect("answered");
+        rejected_with(&desk, &status, "DT01");
+        // A refused signature the requester made is recorded as received, by its hash.
+        let report = signet_orders::status_report::read(&status.report.xml.0).expect("the report reads");
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&ahead));
+        assert_eq!(
+            report.received_signature(&alice.serial, &digest),
+            Some(desk.now()),
+            "{:?}",
+            report.signatures
         );
-        // Signed by someone else than the request's signer.
+        // Signed by someone else than the request's signer: refused, and the host's
+        // report vouches for the receipt of no signature at all (it would otherwise
+        // attest a time for a certificate nobody checked).
         let by_mallory = desk.sign_at(&mallory, &bytes, desk.now());
-        rejected_with(
-            &desk,
-            &desk.submit_signed(&alice, &bytes, by_mallory).expect("answered"),
-            "DS0E",
-        );
+        let status = desk.submit_signed(&alice, &bytes, by_mallory).expect("answered");
+        rejected_with(&desk, &status, "DS0E");
+        let report = signet_orders::status_report::read(&status.report.xml.0).expect("the report reads");
+        assert!(report.signatures.is_empty(), "{:?}", report.signatures);
         // Not a payment order.
         let junk = b"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\"/>";
         let signature = desk.sign_at(&alice, junk, desk.now());

@@ -10,12 +10,15 @@
 //! (`OrgnlPmtInfAndSts`, `TxInfAndSts`). The time the host received the
 //! order is stated in the group's first `StsRsnInf/AddtlInf` as
 //! `RECEIVED <RFC 3339 time>`, the order's exact bytes in the next as
-//! `SHA256 <hex>`, and each signature the host received on it — the
-//! submitter's and every co-signature, whether taken or refused — as
-//! `SIGNED <certificate serial> AT <RFC 3339 time>`; the host signs the
+//! `SHA256 <hex>`, and each signature the host received on it and verified
+//! under the certificate that signed the request — those it holds, and the
+//! one the report answers even when refused — as a reason of two lines,
+//! `SIGNED <certificate serial> AT <RFC 3339 time>` and
+//! `SIGNATURE SHA256 <hex of the signature's DER>`; the host signs the
 //! whole report (detached CMS), so all are the host's signed statement. A
 //! signature's own receipt time, not the order's, is what an auditor's
-//! check uses: a co-signature arrives later than the order.
+//! check uses: a co-signature arrives later than the order, and a receipt
+//! vouches only for the exact signature it names.
 //!
 //! [`write`] makes a report and validates it against the official schema
 //! before returning it; [`read`] validates a report and reads it.
@@ -41,12 +44,18 @@ pub const SHA256_PREFIX: &str = "SHA256 ";
 /// The prefix of an `AddtlInf` that states when a signature was received:
 /// `SIGNED <certificate serial, hex> AT <RFC 3339 time>`.
 pub const SIGNED_PREFIX: &str = "SIGNED ";
+/// The prefix of the `AddtlInf` after it that names the signature:
+/// `SIGNATURE SHA256 <hex>`.
+pub const SIGNATURE_PREFIX: &str = "SIGNATURE SHA256 ";
 
-/// A signature the host received on the order: under which certificate, and when.
+/// A signature the host received on the order: which, under which
+/// certificate, and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceivedSignature {
     /// The signer's certificate serial (upper-case hex).
     pub certificate_serial: String,
+    /// SHA-256 of the signature (the detached CMS, DER), lower-case hex.
+    pub signature_sha256: String,
     /// When the host received it (Unix seconds).
     pub received_at: i64,
 }
@@ -208,12 +217,16 @@ pub struct StatusReport {
 }
 
 impl StatusReport {
-    /// When the host received the signature under the certificate with
-    /// `serial` (hex, any case), by this report.
-    pub fn received_signature(&self, serial: &str) -> Option<i64> {
+    /// When the host received the signature whose SHA-256 is
+    /// `signature_sha256`, under the certificate with `serial` (both hex,
+    /// any case), by this report.
+    pub fn received_signature(&self, serial: &str, signature_sha256: &str) -> Option<i64> {
         self.signatures
             .iter()
-            .find(|s| s.certificate_serial.eq_ignore_ascii_case(serial))
+            .find(|s| {
+                s.certificate_serial.eq_ignore_ascii_case(serial)
+                    && s.signature_sha256.eq_ignore_ascii_case(signature_sha256)
+            })
             .map(|s| s.received_at)
     }
 }
@@ -259,7 +272,7 @@ fn reasons(w: &mut Writer<Vec<u8>>, reasons: &[StatusReason]) -> std::io::Result
     Ok(())
 }
 
-fn xml(report: &NewStatusReport, created: &str, received: &str, signed: &[String]) -> std::io::Result<Vec<u8>> {
+fn xml(report: &NewStatusReport, created: &str, received: &str, signed: &[[String; 2]]) -> std::io::Result<Vec<u8>> {
     let status = report.status.code();
     let original = &report.original;
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
@@ -292,8 +305,8 @@ fn xml(report: &NewStatusReport, created: &str, received: &str, signed: &[String
                     if let Some(sha256) = &report.order_sha256 {
                         reason(w, None, &[format!("{SHA256_PREFIX}{sha256}")])?;
                     }
-                    for line in signed {
-                        reason(w, None, std::slice::from_ref(line))?;
+                    for lines in signed {
+                        reason(w, None, lines)?;
                     }
                     reasons(w, &report.reasons)?;
                     Ok(())
@@ -338,13 +351,16 @@ pub fn write(report: &NewStatusReport) -> Result<Vec<u8>, OrderError> {
         if serial.is_empty() || serial.len() > 40 || !serial.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(report_problem(format!("{serial:?} is not a certificate serial")));
         }
+        let digest = &signature.signature_sha256;
+        if digest.len() != 64 || !digest.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(report_problem(format!("{digest:?} is not a SHA-256")));
+        }
         let at = time::OffsetDateTime::from_unix_timestamp(signature.received_at)
             .map_err(|e| report_problem(e.to_string()))?;
-        signed.push(format!(
-            "{SIGNED_PREFIX}{} AT {}",
-            serial.to_ascii_uppercase(),
-            rfc3339(at)?
-        ));
+        signed.push([
+            format!("{SIGNED_PREFIX}{} AT {}", serial.to_ascii_uppercase(), rfc3339(at)?),
+            format!("{SIGNATURE_PREFIX}{}", digest.to_ascii_lowercase()),
+        ]);
     }
     let bytes = xml(report, &created, &received, &signed).map_err(|e| report_problem(e.to_string()))?;
     read(&bytes)?;
@@ -406,13 +422,14 @@ fn read_document(document: &Document) -> Result<StatusReport, OrderError> {
             (None, [line]) if line.starts_with(SHA256_PREFIX) => {
                 order_sha256 = Some(line[SHA256_PREFIX.len()..].trim().to_ascii_lowercase());
             }
-            (None, [line]) if line.starts_with(SIGNED_PREFIX) => {
+            (None, [line, digest]) if line.starts_with(SIGNED_PREFIX) && digest.starts_with(SIGNATURE_PREFIX) => {
                 let unreadable = || report_problem(format!("{line:?} does not read as a received signature"));
                 let (serial, at) = line[SIGNED_PREFIX.len()..].split_once(" AT ").ok_or_else(unreadable)?;
                 let when = time::OffsetDateTime::parse(at.trim(), &time::format_description::well_known::Rfc3339)
                     .map_err(|_| unreadable())?;
                 signatures.push(ReceivedSignature {
                     certificate_serial: serial.trim().to_ascii_uppercase(),
+                    signature_sha256: digest[SIGNATURE_PREFIX.len()..].trim().to_ascii_lowercase(),
                     received_at: when.unix_timestamp(),
                 });
             }
@@ -491,11 +508,13 @@ mod tests {
             signatures: vec![
                 ReceivedSignature {
                     certificate_serial: "7DC6ED4F414EDE10D65D3E2C991D1200".into(),
+                    signature_sha256: "01".repeat(32),
                     received_at: datetime!(2026-12-07 10:00:04 UTC).unix_timestamp(),
                 },
                 // Serials are up to 20 bytes; a co-signature arrives later.
                 ReceivedSignature {
                     certificate_serial: "ff".repeat(20),
+                    signature_sha256: "02".repeat(32),
                     received_at: datetime!(2026-12-08 09:30:00 UTC).unix_timestamp(),
                 },
             ],
@@ -532,14 +551,19 @@ mod tests {
                 Some(datetime!(2026-12-07 10:00:04 UTC).unix_timestamp())
             );
             assert_eq!(
-                read.received_signature("ff".repeat(20).as_str()),
+                read.received_signature("ff".repeat(20).as_str(), &"02".repeat(32)),
                 Some(datetime!(2026-12-08 09:30:00 UTC).unix_timestamp())
             );
             assert_eq!(
-                read.received_signature("7dc6ed4f414ede10d65d3e2c991d1200"),
+                read.received_signature("7dc6ed4f414ede10d65d3e2c991d1200", &"01".repeat(32)),
                 Some(datetime!(2026-12-07 10:00:04 UTC).unix_timestamp())
             );
-            assert_eq!(read.received_signature("01"), None);
+            // Another signature under the same certificate, or the same under another: not vouched for.
+            assert_eq!(
+                read.received_signature("7DC6ED4F414EDE10D65D3E2C991D1200", &"02".repeat(32)),
+                None
+            );
+            assert_eq!(read.received_signature("01", &"01".repeat(32)), None);
             // The statements are not reasons.
             assert!(read.reasons.iter().all(|r| !r.text.starts_with(SIGNED_PREFIX)));
         }
@@ -552,6 +576,9 @@ mod tests {
             bad.signatures[0].certificate_serial = serial.to_owned();
             assert!(write(&bad).is_err(), "{serial:?}");
         }
+        let mut bad = report(ReportStatus::Accepted, vec![]);
+        bad.signatures[0].signature_sha256 = "ab".into();
+        assert!(write(&bad).is_err(), "a digest that is not one");
     }
 
     #[test]

@@ -422,14 +422,57 @@ pub fn report_paths(signature: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// Keeps the host's signed report in `status` beside the order's signature
-/// (see [`report_paths`]), replacing an earlier one; answers where the XML is.
+/// (see [`report_paths`]); answers where the XML is. An earlier report is
+/// never replaced — it is the receipt of the signature's first arrival,
+/// which a later answer (a duplicate sent again, say) must not push out —
+/// so a later one goes beside it as `ORDER.pain002-2.xml`, `-3`, …
 pub fn keep_report(signature: &Path, status: &OrderStatus) -> Result<PathBuf> {
-    let (xml, p7s) = report_paths(signature);
-    // The signature first: a report without its signature beside it is
-    // never left where a reader would take it for a signed one.
+    let (first_xml, first_p7s) = report_paths(signature);
+    let (xml, p7s) = (2..)
+        .map(|n| {
+            if n == 2 {
+                return (first_xml.clone(), first_p7s.clone());
+            }
+            let numbered = |path: &Path, tail: &str| {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                let stem = name.strip_suffix(tail).unwrap_or(&name);
+                path.with_file_name(format!("{stem}-{}{tail}", n - 1))
+            };
+            (numbered(&first_xml, ".xml"), numbered(&first_p7s, ".xml.p7s"))
+        })
+        .find(|(xml, p7s)| !xml.exists() && !p7s.exists())
+        .unwrap_or((first_xml, first_p7s));
+    // The signature first: a report is never left without its signature
+    // beside it, where a reader would take it for a signed one.
     write_durably(&p7s, &status.report.signature.0)?;
     write_durably(&xml, &status.report.xml.0)?;
     Ok(xml)
+}
+
+/// The host's reports kept beside `document` (signed into `document.p7s`),
+/// first answer first: `DOCUMENT.pain002.xml`, then `-2`, `-3`, … as
+/// [`keep_report`] names them; only those whose signature is there too.
+pub fn receipts_beside(document: &Path) -> Vec<PathBuf> {
+    let mut signature = document.as_os_str().to_os_string();
+    signature.push(".p7s");
+    let (first, _) = report_paths(Path::new(&signature));
+    let name = first.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let stem = name.strip_suffix(".xml").unwrap_or(&name).to_owned();
+    let mut found = Vec::new();
+    for n in 1.. {
+        let xml = if n == 1 {
+            first.clone()
+        } else {
+            first.with_file_name(format!("{stem}-{n}.xml"))
+        };
+        let mut p7s = xml.as_os_str().to_os_string();
+        p7s.push(".p7s");
+        if !xml.exists() || !Path::new(&p7s).exists() {
+            break;
+        }
+        found.push(xml);
+    }
+    found
 }
 
 /// A signature of the person's that the host holds and this computer did
@@ -553,9 +596,44 @@ mod tests {
     }
 
     #[test]
-    fn reports_are_kept_beside_the_signature() {
+    fn reports_are_kept_beside_the_signature_and_never_replaced() {
         let (xml, p7s) = report_paths(Path::new("/home/a/Signet/signed/MSG-1.xml.p7s"));
         assert_eq!(xml, Path::new("/home/a/Signet/signed/MSG-1.xml.pain002.xml"));
         assert_eq!(p7s, Path::new("/home/a/Signet/signed/MSG-1.xml.pain002.xml.p7s"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let signature = dir.path().join("MSG-1.xml.p7s");
+        let status = |n: u8| OrderStatus {
+            order: order("1", "aa11", &[]),
+            report: signet_schema::host::SignedStatusReport {
+                xml: Bytes(vec![n]),
+                signature: Bytes(vec![n, n]),
+            },
+        };
+        let kept: Vec<PathBuf> = (1..=3)
+            .map(|n| keep_report(&signature, &status(n)).expect("kept"))
+            .collect();
+        let names: Vec<String> = kept
+            .iter()
+            .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "MSG-1.xml.pain002.xml",
+                "MSG-1.xml.pain002-2.xml",
+                "MSG-1.xml.pain002-3.xml"
+            ]
+        );
+        assert_eq!(receipts_beside(&dir.path().join("MSG-1.xml")), kept);
+        // The first receipt is still the first answer, each beside its own signature.
+        assert_eq!(std::fs::read(&kept[0]).expect("read"), [1]);
+        assert_eq!(
+            std::fs::read(dir.path().join("MSG-1.xml.pain002.xml.p7s")).expect("read"),
+            [1, 1]
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("MSG-1.xml.pain002-3.xml.p7s")).expect("read"),
+            [3, 3]
+        );
     }
 }

@@ -71,19 +71,25 @@ pub struct Receipt<'a> {
     pub signature: &'a [u8],
 }
 
-/// The time a [`Receipt`] states the host received the signature under
-/// the certificate `signer_serial` on `content`, after checking that a host
+/// The time a [`Receipt`] states the host received `signature` (under the
+/// certificate `signer_serial`) on `content`, after checking that a host
 /// the CA certified (its "Signet host" usage, not revoked by then in the
-/// archive) signed it and that it names these exact bytes; and the host's
-/// name. A co-signature's time is its own, not the order's: a receipt that
-/// does not record this signature does not vouch for it.
+/// archive, never revoked for a compromised key) signed it and that it
+/// names these exact bytes; and the host's name. A co-signature's time is
+/// its own, not the order's: a receipt that does not name this exact
+/// signature does not vouch for it.
+///
+/// `Ok(None)` when the receipt, genuine and about these bytes, does not
+/// name this signature (the host received other signatures on the order, or
+/// refused this one without verifying it).
 fn receipt_time(
     connection: &Connection,
     ca: &Certificate,
     content: &[u8],
     signer_serial: &str,
+    signature: &[u8],
     receipt: Receipt<'_>,
-) -> Result<(i64, String)> {
+) -> Result<Option<(i64, String)>> {
     use signet_crypto::pki;
     let verified = signet_crypto::cms::verify_detached(receipt.signature, receipt.report)
         .map_err(|_| not_valid("the host's receipt is not signed over its exact bytes"))?;
@@ -98,9 +104,9 @@ fn receipt_time(
     if report.order_sha256.as_deref() != Some(hex::encode(Sha256::digest(content)).as_str()) {
         return Err(not_valid("the receipt is about another order than this file"));
     }
-    let received = report.received_signature(signer_serial).ok_or_else(|| {
-        not_valid("the receipt does not record this signature (it is about another signer's signature on the order)")
-    })?;
+    let Some(received) = report.received_signature(signer_serial, &hex::encode(Sha256::digest(signature))) else {
+        return Ok(None);
+    };
     let archived: CertificateInfo = connection
         .server()
         .get_json(&format!("/v1/certificates/{}", pki::serial_hex(&host)))?;
@@ -109,13 +115,19 @@ fn receipt_time(
             "the host's certificate was not valid when it signed the receipt",
         ));
     }
+    if archived.revocation_reason == Some(RevocationReason::KeyCompromise) {
+        // Whoever holds a compromised host key can sign any time at all.
+        return Err(not_valid(
+            "the host's key was revoked as compromised: none of its receipts can be trusted",
+        ));
+    }
     if archived.revoked_at.is_some_and(|revoked| revoked <= received) {
         return Err(not_valid(
             "the host's certificate was revoked before the time its receipt states",
         ));
     }
     let name = pki::common_name_of(&host).unwrap_or_else(|| "a host application".to_owned());
-    Ok((received, name))
+    Ok(Some((received, name)))
 }
 
 /// Checks `signature` (detached CMS, DER) over `content` against the CA and
@@ -126,16 +138,20 @@ fn receipt_time(
 /// CA's; `Ok` with `valid: false` and the reasons when it verifies but the
 /// certificate did not vouch for it at signing time.
 pub fn check_signature(connection: &Connection, content: &[u8], signature: &[u8]) -> Result<SignatureReport> {
-    check_signature_received(connection, content, signature, None)
+    check_signature_received(connection, content, signature, &[])
 }
 
-/// [`check_signature`] at the time a host application's signed `receipt`
-/// states, when one is given (the signer's own signing time otherwise).
+/// [`check_signature`] at the time the host application received the
+/// signature, by the first of its signed `receipts` that names this exact
+/// signature (the signer's own signing time when none is given). Receipts
+/// that do not name it are passed over; when none does, the check fails:
+/// given receipts that do not vouch for the signature are not set aside
+/// silently.
 pub fn check_signature_received(
     connection: &Connection,
     content: &[u8],
     signature: &[u8],
-    receipt: Option<Receipt<'_>>,
+    receipts: &[Receipt<'_>],
 ) -> Result<SignatureReport> {
     let verified = signet_crypto::cms::verify_detached(signature, content).map_err(|e| match e {
         signet_crypto::Error::Format(_) => ClientError::input("signature", "this is not a CMS signature file (.p7s)"),
@@ -163,9 +179,19 @@ pub fn check_signature_received(
         .signing_time
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
-    let received = receipt
-        .map(|r| receipt_time(connection, &ca, content, &serial, r))
-        .transpose()?;
+    let mut received = None;
+    for receipt in receipts {
+        received = receipt_time(connection, &ca, content, &serial, signature, *receipt)?;
+        if received.is_some() {
+            break;
+        }
+    }
+    if received.is_none() && !receipts.is_empty() {
+        return Err(not_valid(
+            "the host's receipt does not record this signature (it names other signatures on the order, or the \
+             host refused this one without verifying it)",
+        ));
+    }
     let (at, what) = match &received {
         Some((at, _)) => (Some(*at), "received by the host"),
         None => (signing_time, "signed"),

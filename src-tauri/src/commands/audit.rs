@@ -188,9 +188,11 @@ pub async fn check_signed_file(
             &connection,
             &content,
             &signature,
-            receipt
+            &receipt
                 .as_ref()
-                .map(|(report, signature)| Receipt { report, signature }),
+                .map(|(report, signature)| Receipt { report, signature })
+                .into_iter()
+                .collect::<Vec<_>>(),
         )?)
     })
     .await

@@ -310,7 +310,7 @@ const checkForm = form(
   h(
     "p",
     { class: "hint" },
-    "With the bank's receipt, the certificate's status is taken at the time the bank's host application received the order, which it signed; without it, at the signing time the signer's own clock put in the signature.",
+    "With the bank's receipt, the certificate's status is taken at the time the bank's host application received this very signature, which it signed (a co-signature's own time, not the order's); without it, at the signing time the signer's own clock put in the signature.",
   ),
   h("div", { class: "actions" }, checkSubmit),
   checkResult,

@@ -8,6 +8,7 @@
 
 import {
   api,
+  asCommandError,
   type HostAnswer,
   type HostOrderDetail,
   type OrderInfo,
@@ -40,6 +41,8 @@ function totals(order: OrderInfo): HTMLElement {
 export const bankAlert = h("div", { id: "bank-alert", class: "result bad", role: "alert", hidden: true });
 
 function showUnknown(unknown: UnknownSignature[]): void {
+  bankAlert.classList.add("bad");
+  bankAlert.classList.remove("notice");
   if (unknown.length === 0) {
     bankAlert.hidden = true;
     bankAlert.replaceChildren();
@@ -76,8 +79,19 @@ export async function checkForUnknownSignatures(): Promise<void> {
   try {
     const mine = await api.hostOrders("mine");
     showUnknown(mine.notMadeHere);
-  } catch {
-    // No host application, or it cannot be reached now: the orders screen says so when opened.
+  } catch (error) {
+    // No host application published: nothing to check. Anything else is said, not swallowed:
+    // a check that could not run is not a check that found nothing.
+    const failure = asCommandError(error);
+    if (failure.code === "no-host") return;
+    fill(
+      bankAlert,
+      h("h2", {}, "Your orders at the bank could not be checked"),
+      h("p", {}, `${failure.message} Open “Orders at the bank” to try again.`),
+    );
+    bankAlert.classList.remove("bad");
+    bankAlert.classList.add("notice");
+    bankAlert.hidden = false;
   }
 }
 
@@ -163,8 +177,8 @@ pendingRefresh.addEventListener("click", () => void run(pendingRefresh, "Asking 
 mineRefresh.addEventListener("click", () => void run(mineRefresh, "Asking the bank…", loadMine));
 
 /** Shows the host's answer to a step in the result region. */
-export function showAnswer(title: string, answer: HostAnswer): void {
-  result.classList.toggle("bad", answer.order.state === "rejected");
+export function showAnswer(title: string, answer: HostAnswer, refused = false): void {
+  result.classList.toggle("bad", refused || answer.order.state === "rejected");
   fill(
     result,
     h("h2", {}, title),
@@ -214,7 +228,9 @@ async function openOrder(orderId: string): Promise<void> {
     void run(cosign, "Fetching the order again, signing it and sending your signature…", async () => {
       const answer = await api.hostCosign(o.order_id, o.sha256);
       closeDetail();
-      showAnswer("Co-signed", answer);
+      // The host answers a refused signature with the order unchanged and the reason first.
+      const taken = answer.order.signatures.some((sig) => sig.user_id === me);
+      showAnswer(taken ? "Co-signed" : "Your signature was not taken", answer, !taken);
       await refresh();
     }),
   );

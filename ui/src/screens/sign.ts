@@ -40,23 +40,31 @@ function sendToBank(id: string, signaturePaths: string[], after: HTMLElement): H
   const answers = h("tbody", {});
   const table = h("table", { class: "data", id: `${id}-answers`, hidden: true }, thead("Order", "State at the bank", "Status report"), answers);
   after.append(table);
+  // What is still to send: a failed order stays, and the button sends it again.
+  let waiting = [...signaturePaths];
   send.addEventListener("click", () => {
     void run(send, "Sending to the bank…", async () => {
       table.hidden = false;
-      for (const path of signaturePaths) {
+      const failed: string[] = [];
+      for (const path of waiting) {
         try {
           const answer = await api.hostSubmit(path);
           answers.append(
             row({ "data-order": answer.order.order_id }, answer.order.message_id, stateBadge(answer.order.state), reportText(answer.report)),
           );
         } catch (error) {
+          failed.push(path);
           answers.append(row({ class: "refused" }, path, "not sent", h("span", { class: "field-problem" }, asCommandError(error).message)));
         }
       }
-    }).then((done) => {
-      if (!done) return;
-      send.disabled = true;
-      send.textContent = "Sent";
+      waiting = failed;
+    }).then(() => {
+      if (waiting.length === 0) {
+        send.disabled = true;
+        send.textContent = "Sent";
+      } else {
+        send.textContent = `Send the ${waiting.length} not sent again`;
+      }
     });
   });
   return send;

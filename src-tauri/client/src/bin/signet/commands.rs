@@ -300,32 +300,27 @@ fn verify(check: &Check) -> Result<u8> {
         PathBuf::from(name)
     });
     let signature = std::fs::read(&signature_file).map_err(|e| ClientError::file(&signature_file, e))?;
-    // The host's signed receipt, given or kept beside the file by `signet orders submit`.
-    let receipt_file = check.receipt.clone().or_else(|| {
-        let mut name = check.file.as_os_str().to_os_string();
-        name.push(".pain002.xml");
-        Some(PathBuf::from(name)).filter(|p| p.exists())
-    });
-    let receipt = match &receipt_file {
-        Some(report) => {
-            let mut name = report.as_os_str().to_os_string();
-            name.push(".p7s");
-            let report_signature = PathBuf::from(name);
-            Some((
-                std::fs::read(report).map_err(|e| ClientError::file(report, e))?,
-                std::fs::read(&report_signature).map_err(|e| ClientError::file(&report_signature, e))?,
-            ))
-        }
-        None => None,
+    // The host's signed receipts, given, or kept beside the file by `signet orders submit`
+    // (the first answer, then any later ones).
+    let receipt_files = match &check.receipt {
+        Some(report) => vec![report.clone()],
+        None => signet_client::host::receipts_beside(&check.file),
     };
-    let report = check_signature_received(
-        &connection,
-        &content,
-        &signature,
-        receipt
-            .as_ref()
-            .map(|(report, signature)| Receipt { report, signature }),
-    )?;
+    let mut receipts = Vec::with_capacity(receipt_files.len());
+    for report in &receipt_files {
+        let mut name = report.as_os_str().to_os_string();
+        name.push(".p7s");
+        let report_signature = PathBuf::from(name);
+        receipts.push((
+            std::fs::read(report).map_err(|e| ClientError::file(report, e))?,
+            std::fs::read(&report_signature).map_err(|e| ClientError::file(&report_signature, e))?,
+        ));
+    }
+    let receipts: Vec<Receipt<'_>> = receipts
+        .iter()
+        .map(|(report, signature)| Receipt { report, signature })
+        .collect();
+    let report = check_signature_received(&connection, &content, &signature, &receipts)?;
     print_report(&report, check.json);
     Ok(if report.valid { exit::OK } else { exit::NOT_VALID })
 }

@@ -285,8 +285,9 @@ struct Check {
     /// Its signature (default: FILE.p7s).
     #[arg(long, value_name = "FILE")]
     signature: Option<PathBuf>,
-    /// The host application's signed receipt, a pain.002 with REPORT.p7s beside it (default:
-    /// FILE.pain002.xml when it exists): its time of receipt is the time checked.
+    /// The host application's signed receipt, a pain.002 with REPORT.p7s beside it (default: the
+    /// first of FILE.pain002.xml, FILE.pain002-2.xml, … that names this signature): the time it
+    /// states the host received this signature is the time checked.
     #[arg(long, value_name = "REPORT")]
     receipt: Option<PathBuf>,
     /// Print the report as JSON.

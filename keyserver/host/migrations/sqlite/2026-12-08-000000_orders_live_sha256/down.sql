@@ -1,0 +1,1 @@
+DROP INDEX orders_live_sha256;
