@@ -372,6 +372,55 @@ impl Host {
             .map_err(internal)
     }
 
+    /// What becomes of a new order from `user_id` drawing on `accounts`,
+    /// whose signature was `examined`, by what the database holds now.
+    fn decide(
+        c: &mut AnyConnection,
+        user_id: &str,
+        accounts: &[OrderAccount],
+        examined: &Examined,
+        message_id: &str,
+        sha256: &str,
+    ) -> Result<Decision, DbError> {
+        let mut refusal = examined.refusal.clone();
+        let mut class = SignatureClass::T;
+        if refusal.is_none() {
+            match Self::class_of(c, user_id, accounts)? {
+                Ok(counted) => class = counted,
+                Err(r) => refusal = Some(r),
+            }
+        }
+        if refusal.is_none() && db::orders::live_message_id(c, user_id, message_id)? {
+            refusal = Some(Refusal::new(
+                reason::DUPLICATE,
+                format!("the message id {message_id} was used by an earlier order"),
+            ));
+        }
+        if refusal.is_none() && db::orders::live_sha256(c, sha256)? {
+            refusal = Some(Refusal::new(
+                reason::DUPLICATE,
+                "an order with these exact bytes waits at the host or was accepted",
+            ));
+        }
+        let (state, status, reasons) = match &refusal {
+            Some(r) => (
+                OrderState::Rejected,
+                ReportStatus::Rejected,
+                vec![StatusReason {
+                    code: r.code.into(),
+                    text: r.text.clone(),
+                }],
+            ),
+            None => Self::state_for(&[class], examined.revocation_unknown),
+        };
+        Ok(Decision {
+            class,
+            state,
+            status,
+            reasons,
+        })
+    }
+
     /// `POST /v1/orders`: a new order with its submitter's signature.
     pub fn submit(&self, request: &SignedHostRequest) -> Result<OrderStatus, Failure> {
         let now = self.now();
@@ -398,52 +447,50 @@ impl Host {
             Err(_) => signet_orders::status_report::OriginalMessage::unreadable(bytes).message_id,
         };
         let user_id = signed.signer.user_id.clone();
+        let order_id = new_order_id().map_err(Failure::from)?;
+        let (accounts, totals) = match &checked {
+            Ok(checked) => accounts_of(&order_id, checked),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let decide = |c: &mut AnyConnection| Self::decide(c, &user_id, &accounts, &examined, &message_id, &sha256);
+        // The report is signed (the costly step) before the write lock is taken, on what
+        // a read snapshot decides; the write transaction decides again and uses it only
+        // if nothing changed meanwhile (a concurrent duplicate, a mandate changed), and
+        // otherwise signs anew inside. The submitted signature was received now,
+        // whatever becomes of it.
+        let received = examined.received(now);
+        let tentative = self.db.read(decide).map_err(Failure::from)?;
+        let early_report = self
+            .report_for(
+                bytes,
+                tentative.status,
+                tentative.reasons.clone(),
+                now,
+                &sha256,
+                received.clone(),
+            )
+            .map_err(Failure::from)?;
         self.write_signed(&signed.nonce, now, |c| {
-            let order_id = new_order_id()?;
-            let (accounts, totals) = match &checked {
-                Ok(checked) => accounts_of(&order_id, checked),
-                Err(_) => (Vec::new(), Vec::new()),
+            let Decision {
+                class,
+                state,
+                status,
+                reasons,
+            } = decide(c)?;
+            let report = if (class, state, status, &reasons)
+                == (tentative.class, tentative.state, tentative.status, &tentative.reasons)
+            {
+                early_report.clone()
+            } else {
+                self.report_for(bytes, status, reasons.clone(), now, &sha256, received.clone())?
             };
-            let mut refusal = examined.refusal.clone();
-            let mut class = SignatureClass::T;
-            if refusal.is_none() {
-                match Self::class_of(c, &user_id, &accounts)? {
-                    Ok(counted) => class = counted,
-                    Err(r) => refusal = Some(r),
-                }
-            }
-            if refusal.is_none() && db::orders::live_message_id(c, &user_id, &message_id)? {
-                refusal = Some(Refusal::new(
-                    reason::DUPLICATE,
-                    format!("the message id {message_id} was used by an earlier order"),
-                ));
-            }
-            if refusal.is_none() && db::orders::live_sha256(c, &sha256)? {
-                refusal = Some(Refusal::new(
-                    reason::DUPLICATE,
-                    "an order with these exact bytes waits at the host or was accepted",
-                ));
-            }
-            let (state, status, reasons) = match &refusal {
-                Some(r) => (
-                    OrderState::Rejected,
-                    ReportStatus::Rejected,
-                    vec![StatusReason {
-                        code: r.code.into(),
-                        text: r.text.clone(),
-                    }],
-                ),
-                None => Self::state_for(&[class], examined.revocation_unknown),
-            };
-            // The submitted signature was received now, whatever became of it.
-            let received = examined.received(now);
-            let report = self.report_for(bytes, status, reasons.clone(), now, &sha256, received)?;
+            let (accounts, totals) = (accounts.clone(), totals.clone());
             if state == OrderState::Rejected && !db::mandates::any_for_user(c, &user_id)? {
                 // Someone this bank gave no mandate: answered, but nothing of theirs is kept.
                 tracing::info!(user = %user_id, "order from a user without a mandate refused");
                 return Ok(Step::Done(OrderStatus {
                     order: OrderInfo {
-                        order_id,
+                        order_id: order_id.clone(),
                         message_id: message_id.clone(),
                         sha256: sha256.clone(),
                         debtor_accounts: accounts.into_iter().map(|a| a.iban).collect(),
@@ -888,6 +935,15 @@ impl Host {
         self.decide_waiting().map_err(|f| f.body.message)?;
         Ok(crl)
     }
+}
+
+/// What becomes of a new order, and why.
+struct Decision {
+    /// The class the submitter's signature counts as.
+    class: SignatureClass,
+    state: OrderState,
+    status: ReportStatus,
+    reasons: Vec<StatusReason>,
 }
 
 /// The signatures an order holds, as a report states them.

@@ -84,6 +84,8 @@ impl Host {
     /// database at `database_url` (default: SQLite in `data_dir`). Fails
     /// unless the certificate is installed and matches the integrity key.
     pub fn open(data_dir: &Path, database_url: Option<&str>, policy: HostPolicy, clock: Clock) -> Result<Host, String> {
+        // Orders arrive from many connections at once: check them on every core.
+        signet_orders::use_checker_threads(std::thread::available_parallelism().map_or(1, |n| n.get()));
         let keys = ServerKeys::load_or_create(data_dir).map_err(|e| e.to_string())?;
         let installed = files::installed(data_dir, &keys.integrity)?;
         let trust = Trust::new(&installed.ca_der)?;

@@ -373,3 +373,44 @@ fn every_waiting_order_is_decided_when_a_crl_comes_not_only_the_first_batch() {
         .expect("read");
     assert!(still_waiting.is_empty(), "{} orders still wait", still_waiting.len());
 }
+
+#[test]
+fn the_same_order_submitted_many_times_at_once_is_accepted_once_and_each_report_says_what_happened() {
+    // Each submission's report is signed before the write lock on what a
+    // snapshot decides, and used only if the transaction decides the same.
+    each_backend(|desk| {
+        let alice = desk.user("alice");
+        desk.mandate(&alice, "E", None);
+        let bytes = desk.order("RACE-1", "10.00");
+        let requests: Vec<_> = (0..8)
+            .map(|_| common::submission(desk.host.certificate_der(), &alice, &bytes, desk.now()))
+            .collect();
+        let answers: Vec<OrderStatus> = std::thread::scope(|scope| {
+            let workers: Vec<_> = requests
+                .iter()
+                .map(|request| {
+                    let host = desk.host.clone();
+                    scope.spawn(move || host.submit(request).expect("answered"))
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().expect("worker")).collect()
+        });
+        let accepted = answers.iter().filter(|a| a.order.state == OrderState::Accepted).count();
+        assert_eq!(
+            accepted,
+            1,
+            "{:?}",
+            answers.iter().map(|a| a.order.state).collect::<Vec<_>>()
+        );
+        for answer in &answers {
+            let report = signet_orders::status_report::read(&answer.report.xml.0).expect("the report reads");
+            match answer.order.state {
+                OrderState::Accepted => assert_eq!(report.status, ReportStatus::Accepted),
+                _ => {
+                    rejected_with(&desk, answer, "AM05");
+                    assert_eq!(report.status, ReportStatus::Rejected);
+                }
+            }
+        }
+    });
+}

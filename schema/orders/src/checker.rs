@@ -1,14 +1,28 @@
-//! The one thread that runs libxml2: checks orders, validates status reports.
+//! The threads that run libxml2: check orders, validate status reports.
 //!
 //! libxml2's documents and compiled schemas may not cross threads, and a
 //! compiled schema is several megabytes: were documents checked on whichever
 //! thread asked (the app's blocking pool has many, so has a server's), each
 //! thread would compile its own copies and fill its own malloc arena. Every
-//! [`super::check`] and status-report validation is therefore handed to this
-//! thread, started on first use; the bytes go in, an owned answer comes out.
+//! [`super::check`] and status-report validation is therefore handed to a
+//! few dedicated threads — one unless [`use_threads`] asked for more before
+//! the first job (a server checking many orders at once asks for one per
+//! core; the desktop app keeps one) — started on first use; the bytes go in,
+//! an owned answer comes out.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// How many threads to start.
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Runs the checks on `threads` threads (at least one, at most 64), each
+/// with its own compiled schemas. Takes effect when the threads start: call
+/// it before the first check.
+pub fn use_threads(threads: usize) {
+    THREADS.store(threads.clamp(1, 64), Ordering::Relaxed);
+}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -53,17 +67,35 @@ fn send(job: Job) -> Option<()> {
         None => job,
     };
     let (sender, receiver) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("signet-orders".into())
-        .spawn(move || serve(receiver))
-        .ok()?;
+    let receiver = Arc::new(Mutex::new(receiver));
+    let mut started = 0;
+    for n in 0..THREADS.load(Ordering::Relaxed) {
+        let receiver = receiver.clone();
+        if std::thread::Builder::new()
+            .name(format!("signet-orders-{n}"))
+            .spawn(move || serve(&receiver))
+            .is_ok()
+        {
+            started += 1;
+        }
+    }
+    if started == 0 {
+        return None;
+    }
     sender.send(job).ok()?;
     *jobs = Some(sender);
     Some(())
 }
 
-fn serve(jobs: Receiver<Job>) {
-    for job in jobs {
+/// Takes jobs one at a time from the shared queue until it closes. A panic
+/// ends this thread alone; when every thread has ended, the queue closes
+/// and the next job starts new ones.
+fn serve(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock().unwrap_or_else(PoisonError::into_inner).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
         job();
     }
 }

@@ -21,6 +21,7 @@ pub mod xsd;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+pub use checker::use_threads as use_checker_threads;
 pub use checks::Refusal;
 pub use summary::{PaymentRow, Summary};
 pub use write::{NewAddress, NewBatch, NewOrder, NewPayment};
