@@ -225,6 +225,9 @@ pub struct OrderSignature {
     pub class: SignatureClass,
     /// The certificate's serial (hex).
     pub certificate_serial: String,
+    /// SHA-256 of the signature (the detached CMS, DER), hex: which
+    /// signature it is, so its signer can tell one they made from another.
+    pub signature_sha256: String,
     /// When the host received it (Unix seconds).
     #[cfg_attr(feature = "typescript", ts(type = "number"))]
     pub received_at: i64,

@@ -537,7 +537,12 @@ signaturePath: string,
 /**
  * Size of the signature.
  */
-signatureSize: number, };
+signatureSize: number, 
+/**
+ * SHA-256 of the signature (the `.p7s` bytes), lower-case hex; absent
+ * in entries written before it was recorded.
+ */
+signatureSha256: string | null, };
 
 export type Revoked = { 
 /**
@@ -808,6 +813,11 @@ class: SignatureClass,
  * The certificate's serial (hex).
  */
 certificate_serial: string, 
+/**
+ * SHA-256 of the signature (the detached CMS, DER), hex: which
+ * signature it is, so its signer can tell one they made from another.
+ */
+signature_sha256: string, 
 /**
  * When the host received it (Unix seconds).
  */

@@ -820,6 +820,7 @@ impl Host {
             signatures: signatures
                 .into_iter()
                 .map(|s| OrderSignature {
+                    signature_sha256: hex::encode(Sha256::digest(&s.signature)),
                     class: SignatureClass::parse(&s.class).unwrap_or(SignatureClass::T),
                     user_id: s.user_id,
                     certificate_serial: s.certificate_serial,

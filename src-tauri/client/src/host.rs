@@ -23,7 +23,8 @@ use signet_schema::SignatureScheme;
 use signet_schema::channel::{OpenResponse, SignedBootstrap};
 use signet_schema::host::{
     CANCEL_PATH, COSIGN_PATH, CosignOrder, HostInfo, LIST_PATH, ListOrders, OrderDetail, OrderInfo, OrderRef,
-    OrderScope, OrderState, OrderStatus, SHOW_PATH, SUBMIT_PATH, SignedHostRequest, SubmitOrder, request_bytes,
+    OrderScope, OrderSignature, OrderState, OrderStatus, SHOW_PATH, SUBMIT_PATH, SignedHostRequest, SubmitOrder,
+    request_bytes,
 };
 use signet_schema::protocol::{Bytes, ChannelPeer, Request, Response, SignatureFormat};
 use x509_cert::Certificate;
@@ -495,18 +496,24 @@ pub struct UnknownSignature {
 }
 
 /// The signatures by `user_id` on `orders` that `made_here` (this
-/// computer's history of that person's signatures) does not record, by the
-/// order's hash and the certificate.
+/// computer's history of that person's signatures) does not record: by the
+/// signature's own hash, or — for history entries written before it was
+/// recorded — by the order's hash and the certificate.
 pub fn signatures_not_made_here(
     orders: &[OrderInfo],
     user_id: &str,
     made_here: &[SignedDocument],
 ) -> Vec<UnknownSignature> {
-    let known = |sha256: &str, serial: &str| {
+    let known = |order_sha256: &str, signature: &OrderSignature| {
         made_here.iter().any(|signed| {
             signed.user_id == user_id
-                && signed.sha256.eq_ignore_ascii_case(sha256)
-                && signed.serial.eq_ignore_ascii_case(serial)
+                && match &signed.signature_sha256 {
+                    Some(digest) => digest.eq_ignore_ascii_case(&signature.signature_sha256),
+                    None => {
+                        signed.sha256.eq_ignore_ascii_case(order_sha256)
+                            && signed.serial.eq_ignore_ascii_case(&signature.certificate_serial)
+                    }
+                }
         })
     };
     orders
@@ -515,7 +522,7 @@ pub fn signatures_not_made_here(
             order
                 .signatures
                 .iter()
-                .filter(|s| s.user_id == user_id && !known(&order.sha256, &s.certificate_serial))
+                .filter(|s| s.user_id == user_id && !known(&order.sha256, s))
                 .map(|s| UnknownSignature {
                     order_id: order.order_id.clone(),
                     message_id: order.message_id.clone(),
@@ -530,9 +537,10 @@ pub fn signatures_not_made_here(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use signet_schema::host::{OrderSignature, SignatureClass};
+    use signet_schema::host::SignatureClass;
 
-    fn order(id: &str, sha256: &str, signatures: &[(&str, &str)]) -> OrderInfo {
+    /// An order whose `signatures` are (user, certificate serial, signature hash).
+    fn order(id: &str, sha256: &str, signatures: &[(&str, &str, &str)]) -> OrderInfo {
         OrderInfo {
             order_id: id.into(),
             message_id: format!("MSG-{id}"),
@@ -546,10 +554,11 @@ mod tests {
             reason: None,
             signatures: signatures
                 .iter()
-                .map(|(user, serial)| OrderSignature {
+                .map(|(user, serial, digest)| OrderSignature {
                     user_id: (*user).into(),
                     class: SignatureClass::A,
                     certificate_serial: (*serial).into(),
+                    signature_sha256: (*digest).into(),
                     received_at: 1_700_000_000,
                 })
                 .collect(),
@@ -558,7 +567,7 @@ mod tests {
         }
     }
 
-    fn made_here(user: &str, sha256: &str, serial: &str) -> SignedDocument {
+    fn made_here(user: &str, sha256: &str, serial: &str, digest: Option<&str>) -> SignedDocument {
         SignedDocument {
             user_id: user.into(),
             name: "order.xml".into(),
@@ -568,6 +577,7 @@ mod tests {
             document_path: "order.xml".into(),
             signature_path: "order.xml.p7s".into(),
             signature_size: 2000,
+            signature_sha256: digest.map(str::to_owned),
         }
     }
 
@@ -575,23 +585,29 @@ mod tests {
     fn only_the_persons_signatures_this_computer_did_not_make_are_reported() {
         let orders = [
             // Alice signed it here (the history's hash is upper-case): known.
-            order("1", "aa11", &[("alice", "0A")]),
+            order("1", "aa11", &[("alice", "0A", "d1")]),
             // Bob's signature is not Alice's business.
-            order("2", "bb22", &[("bob", "0B"), ("alice", "0A")]),
+            order("2", "bb22", &[("bob", "0B", "d2"), ("alice", "0A", "d3")]),
             // The same bytes signed here, but under another certificate: not made here.
-            order("3", "cc33", &[("alice", "0C")]),
+            order("3", "cc33", &[("alice", "0C", "d4")]),
+            // The same bytes under the same certificate, signed again elsewhere (a copy
+            // sent after the first was cancelled): another signature, not made here.
+            order("4", "aa11", &[("alice", "0A", "d5")]),
+            // An entry from before signatures' hashes were recorded: by order and certificate.
+            order("5", "ee55", &[("alice", "0A", "d6")]),
         ];
         let history = [
-            made_here("alice", "aa11", "0A"),
-            made_here("alice", "cc33", "0A"),
+            made_here("alice", "aa11", "0A", Some("D1")),
+            made_here("alice", "cc33", "0A", Some("d9")),
+            made_here("alice", "ee55", "0A", None),
             // Bob's history entry for order 2 says nothing of Alice's signature on it.
-            made_here("bob", "bb22", "0A"),
+            made_here("bob", "bb22", "0A", Some("d3")),
         ];
         let unknown = signatures_not_made_here(&orders, "alice", &history);
         let ids: Vec<&str> = unknown.iter().map(|u| u.order_id.as_str()).collect();
-        assert_eq!(ids, ["2", "3"]);
+        assert_eq!(ids, ["2", "3", "4"]);
         assert_eq!(unknown[1].certificate_serial, "0C");
-        assert!(signatures_not_made_here(&orders, "alice", &[]).len() == 3);
+        assert_eq!(signatures_not_made_here(&orders, "alice", &[]).len(), 5);
         assert!(signatures_not_made_here(&orders, "carol", &history).is_empty());
     }
 

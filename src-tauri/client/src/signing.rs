@@ -42,6 +42,10 @@ pub struct SignedDocument {
     pub signature_path: String,
     /// Size of the signature.
     pub signature_size: usize,
+    /// SHA-256 of the signature (the `.p7s` bytes), lower-case hex; absent
+    /// in entries written before it was recorded.
+    #[serde(default)]
+    pub signature_sha256: Option<String>,
 }
 
 /// `name` as a plain file name: its last path component, without leading
@@ -298,6 +302,7 @@ fn check_and_save(
         document_path: document_path.display().to_string(),
         signature_path: signature_path.display().to_string(),
         signature_size: signature.len(),
+        signature_sha256: Some(hex::encode(Sha256::digest(&signature))),
     };
     history.record(&signed).map_err(|e| ClientError::NotRecorded {
         signature_path: signed.signature_path.clone(),
@@ -418,6 +423,7 @@ mod tests {
             document_path: name.into(),
             signature_path: format!("{name}.p7s"),
             signature_size: 3,
+            signature_sha256: None,
         };
         history.record(&signed("alice", "a.xml")).expect("record");
         history.record(&signed("bob", "b.xml")).expect("record");
