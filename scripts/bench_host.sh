@@ -19,6 +19,16 @@ report, target = sys.argv[1:]
 r = json.load(open(report))
 throughput = "met" if r["ratio"] >= 0.8 else "**NOT met**"
 latency = "met" if r["p99_ms"] <= 50 else "**NOT met**"
+stored = r.get("by_stored", [])
+flat_rows = ""
+if len(stored) >= 2:
+    low, high = stored[0], stored[-1]
+    drift = high["per_s"] / low["per_s"]
+    flat = "met" if abs(drift - 1) <= 0.10 else "**NOT met**"
+    flat_rows = (
+        f'| throughput with {high["stored"]:,} orders stored | {high["per_s"]:.0f} orders/s | '
+        f'with {low["stored"]:,} stored: {low["per_s"]:.0f} /s | {drift:.2f} × | 1 ± 0.10 × | {flat} |\n'
+    )
 section = f"""<!-- host:begin (written by scripts/bench_host.sh; edit the script, not this section) -->
 
 {r["orders"]} one-payment orders, each signed by a user whose mandate lets them sign alone, submitted
@@ -32,7 +42,7 @@ as many threads, in the same run (reproduce: `bash scripts/bench_host.sh`, also 
 | --- | --- | --- | --- | --- | --- |
 | verification throughput | {r["host_per_s"]:.0f} orders/s | raw CMS verification: {r["reference_per_s"]:.0f} /s | {r["ratio"]:.3f} × | ≥ 0.8 × | {throughput} |
 | submission to signed status report, p99 (p50) | {r["p99_ms"]:.1f} ms ({r["p50_ms"]:.1f} ms) | – | – | ≤ 50 ms | {latency} |
-| signing the pain.002 alone (RSA-3072, the host's key) | {r["report_signing_per_s"]:.0f} reports/s | raw CMS verification: {r["reference_per_s"]:.0f} /s | {r["report_signing_per_s"] / r["reference_per_s"]:.3f} × | – | the ceiling of the first row |
+{flat_rows}| signing the pain.002 alone (RSA-3072, the host's key) | {r["report_signing_per_s"]:.0f} reports/s | raw CMS verification: {r["reference_per_s"]:.0f} /s | {r["report_signing_per_s"] / r["reference_per_s"]:.3f} × | – | the ceiling of the first row |
 
 Reading: every submission is answered with its own pain.002 signed by the host's RSA-3072 key, a
 private-key operation; on the same cores that alone runs at the rate of the third row, so the host
@@ -44,7 +54,8 @@ checks run on one libxml2 thread per core; the write transaction itself only ins
 its commit to reach the disk (SQLite `synchronous = FULL`). What would close the throughput gap:
 an ECDSA P-256 host key for the reports (a signature in tens of microseconds) or one signature
 over a batch of reports; both change what clients and auditors verify. Not yet measured: over
-HTTPS with 64 connections, and whether the rate stays flat from 10³ to 10⁶ stored orders.
+HTTPS with 64 connections. The stored orders of the flatness row are inserted straight into the
+host's SQLite database (accepted, from a thousand other users) before the run.
 
 <!-- host:end -->"""
 text = open(target).read()

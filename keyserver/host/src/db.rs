@@ -243,15 +243,22 @@ pub mod orders {
         Ok(())
     }
 
-    /// The states in which an order no longer holds its message id.
-    pub const FREED: [&str; 3] = ["rejected", "cancelled", "expired"];
+    /// "Waits or was accepted" (a rejected, cancelled or expired order frees
+    /// its message id and its bytes), written exactly as the partial unique indexes
+    /// `orders_live_message_id` and `orders_live_sha256` say it: with the
+    /// states as literals (not bound parameters) the planners of both
+    /// backends see that the query implies the index's condition and use the
+    /// index, instead of scanning every order ever stored.
+    fn live() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+        diesel::dsl::sql::<diesel::sql_types::Bool>("state NOT IN ('rejected', 'cancelled', 'expired')")
+    }
 
     /// Whether an order of `submitter`'s that is waiting or accepted carries `message_id`.
     pub fn live_message_id(c: &mut AnyConnection, submitter: &str, message_id: &str) -> Result<bool, DbError> {
         let found: Option<String> = dsl::orders
             .filter(dsl::submitted_by.eq(submitter))
             .filter(dsl::message_id.eq(message_id))
-            .filter(dsl::state.ne_all(FREED))
+            .filter(live())
             .select(dsl::order_id)
             .first(c)
             .optional()?;
@@ -262,7 +269,7 @@ pub mod orders {
     pub fn live_sha256(c: &mut AnyConnection, sha256: &str) -> Result<bool, DbError> {
         let found: Option<String> = dsl::orders
             .filter(dsl::sha256.eq(sha256))
-            .filter(dsl::state.ne_all(FREED))
+            .filter(live())
             .select(dsl::order_id)
             .first(c)
             .optional()?;
