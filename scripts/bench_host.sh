@@ -45,7 +45,7 @@ as many threads, in the same run (reproduce: `bash scripts/bench_host.sh`, also 
 {flat_rows}| signing the pain.002 alone (RSA-3072, the host's key) | {r["report_signing_per_s"]:.0f} reports/s | raw CMS verification: {r["reference_per_s"]:.0f} /s | {r["report_signing_per_s"] / r["reference_per_s"]:.3f} × | – | the ceiling of the first row |
 
 Reading: every submission is answered with its own pain.002 signed by the host's RSA-3072 key, a
-private-key operation; on the same cores that alone runs at the rate of the third row, so the host
+private-key operation; on the same cores that alone runs at the rate of the last row, so the host
 cannot come near 0.8 × raw verification (a public-key operation) while each answer carries its own
 RSA signature, and it reaches {r["host_per_s"] / r["report_signing_per_s"]:.2f} × of that ceiling.
 The report is signed outside the write transaction, on what a read snapshot decides (the
