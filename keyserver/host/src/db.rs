@@ -249,8 +249,10 @@ pub mod orders {
     /// states as literals (not bound parameters) the planners of both
     /// backends see that the query implies the index's condition and use the
     /// index, instead of scanning every order ever stored.
+    pub const LIVE: &str = "state NOT IN ('rejected', 'cancelled', 'expired')";
+
     fn live() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
-        diesel::dsl::sql::<diesel::sql_types::Bool>("state NOT IN ('rejected', 'cancelled', 'expired')")
+        diesel::dsl::sql::<diesel::sql_types::Bool>(LIVE)
     }
 
     /// Whether an order of `submitter`'s that is waiting or accepted carries `message_id`.

@@ -414,3 +414,39 @@ fn the_same_order_submitted_many_times_at_once_is_accepted_once_and_each_report_
         }
     });
 }
+
+#[test]
+fn the_duplicate_checks_are_answered_from_their_partial_indexes_not_a_scan() {
+    // With the states as bound parameters, SQLite scanned every order ever
+    // stored on each submission; the condition must read as the indexes say it.
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let desk = Desk::open(None);
+    let url = desk.pki.data_dir.join("host.db").display().to_string();
+    let database = db::open(&url).expect("the host's database");
+    let live = db::orders::LIVE;
+    for (query, index) in [
+        (
+            format!("SELECT order_id FROM orders WHERE sha256 = 'ab' AND {live}"),
+            "orders_live_sha256",
+        ),
+        (
+            format!("SELECT order_id FROM orders WHERE submitted_by = 'alice' AND message_id = 'M1' AND {live}"),
+            "orders_live_message_id",
+        ),
+    ] {
+        let plan: Vec<Plan> = database
+            .read(|c| {
+                diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
+                    .load::<Plan>(c)
+                    .map_err(signet_database::DbError::from)
+            })
+            .expect("a plan");
+        let plan: Vec<&str> = plan.iter().map(|p| p.detail.as_str()).collect();
+        assert!(plan.iter().any(|d| d.contains(index)), "{query}: {plan:?}");
+    }
+}
