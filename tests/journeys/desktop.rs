@@ -588,8 +588,17 @@ fn office_users_send_orders_to_the_bank_co_sign_and_see_its_signed_reports() {
     shots.take(&app, "bank-alert");
     app.click("#bank-alert-open");
     app.wait_text("#orders-mine", "accepted", LONG);
-    let mine = app.text("#orders-mine");
-    assert!(mine.contains("alice (E)") || mine.contains("alice (A)"), "{mine}");
+    // Her list marks the one order signed elsewhere, and only it.
+    let marked = app.script(
+        "return Array.from(document.querySelectorAll('#orders-mine tr.refused')).map(r => r.dataset.order)",
+        json!([]),
+    );
+    let alerted = app.script(
+        "return Array.from(document.querySelectorAll('#bank-alert li')).map(l => l.dataset.order)",
+        json!([]),
+    );
+    assert_eq!(marked, alerted, "the marked rows are the alerted orders");
+    assert_eq!(marked.as_array().map(Vec::len), Some(1), "{marked}");
 
     // An auditor checks Alice's order with the bank's receipt: the host's signed time is used.
     app.click("#sign-out");

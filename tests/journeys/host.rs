@@ -220,6 +220,8 @@ fn orders_are_submitted_co_signed_and_answered_with_signed_reports() {
     // signature, so it cannot serve an auditor as a time of receipt.
     let late = order("late", "20.00");
     expect(&bob(&["orders", "sign", &late]), 0);
+    // Whole-second times: a new key in the second of the signature would count against it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     expect(&keys.signet(&["rekey", "-u", "bob", "--passphrase-file", &bob_pass]), 0);
     let run = bob(&["orders", "send", &late]);
     expect(&run, 1);

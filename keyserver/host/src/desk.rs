@@ -82,6 +82,16 @@ struct Examined {
 }
 
 impl Examined {
+    /// A refusal with `code` and `text`; `received` as [`Examined::received`] states it.
+    fn refused(code: &'static str, text: &str, received: Option<(String, String)>) -> Examined {
+        Examined {
+            refusal: Some(Refusal::new(code, text)),
+            signing_time: None,
+            revocation_unknown: false,
+            received,
+        }
+    }
+
     /// The received signature as the report states it, received `at`.
     fn received(&self, at: i64) -> Vec<ReceivedSignature> {
         self.received
@@ -245,36 +255,23 @@ impl Host {
         let verified = match signet_crypto::cms::verify_detached(signature, bytes) {
             Ok(verified) => verified,
             Err(_) => {
-                return Examined {
-                    refusal: Some(Refusal::new(
-                        reason::SIGNATURE_INVALID,
-                        "the signature does not verify over the order's exact bytes",
-                    )),
-                    signing_time: None,
-                    revocation_unknown: false,
-                    received: None,
-                };
+                return Examined::refused(
+                    reason::SIGNATURE_INVALID,
+                    "the signature does not verify over the order's exact bytes",
+                    None,
+                );
             }
         };
         if verified.certificate != signer.der {
-            return Examined {
-                refusal: Some(Refusal::new(
-                    reason::INCORRECT_CERTIFICATE,
-                    "the order is signed under another certificate than the request",
-                )),
-                signing_time: None,
-                revocation_unknown: false,
-                received: None,
-            };
+            return Examined::refused(
+                reason::INCORRECT_CERTIFICATE,
+                "the order is signed under another certificate than the request",
+                None,
+            );
         }
         // From here the signature is the requester's, under the certificate the CA issued them.
         let received = Some((signer.serial.clone(), hex::encode(Sha256::digest(signature))));
-        let refuse = |code, text: &str| Examined {
-            refusal: Some(Refusal::new(code, text)),
-            signing_time: None,
-            revocation_unknown: false,
-            received: received.clone(),
-        };
+        let refuse = |code, text: &str| Examined::refused(code, text, received.clone());
         let Some(signing_time) = verified.signing_time.and_then(unix) else {
             return refuse(reason::INVALID_DATE, "the signature carries no signing time");
         };
@@ -430,15 +427,11 @@ impl Host {
             time::OffsetDateTime::from_unix_timestamp(now).map_or_else(|_| signet_orders::today(), |t| t.date());
         let checked = signet_orders::check(bytes, today);
         let examined = match &checked {
-            Err(e) => Examined {
-                refusal: Some(Refusal::new(
-                    reason::INVALID_FILE_FORMAT,
-                    e.lines().into_iter().next().unwrap_or_else(|| e.to_string()),
-                )),
-                signing_time: None,
-                revocation_unknown: false,
-                received: None,
-            },
+            Err(e) => Examined::refused(
+                reason::INVALID_FILE_FORMAT,
+                &e.lines().into_iter().next().unwrap_or_else(|| e.to_string()),
+                None,
+            ),
             Ok(_) => self.examine(&signed.signer, bytes, &signed.payload.signature.0, now),
         };
         let sha256 = hex::encode(Sha256::digest(bytes));
@@ -471,19 +464,25 @@ impl Host {
             )
             .map_err(Failure::from)?;
         self.write_signed(&signed.nonce, now, |c| {
+            let decision = decide(c)?;
+            let report = if decision == tentative {
+                early_report.clone()
+            } else {
+                self.report_for(
+                    bytes,
+                    decision.status,
+                    decision.reasons.clone(),
+                    now,
+                    &sha256,
+                    received.clone(),
+                )?
+            };
             let Decision {
                 class,
                 state,
-                status,
+                status: _,
                 reasons,
-            } = decide(c)?;
-            let report = if (class, state, status, &reasons)
-                == (tentative.class, tentative.state, tentative.status, &tentative.reasons)
-            {
-                early_report.clone()
-            } else {
-                self.report_for(bytes, status, reasons.clone(), now, &sha256, received.clone())?
-            };
+            } = decision;
             let (accounts, totals) = (accounts.clone(), totals.clone());
             if state == OrderState::Rejected && !db::mandates::any_for_user(c, &user_id)? {
                 // Someone this bank gave no mandate: answered, but nothing of theirs is kept.
@@ -939,6 +938,7 @@ impl Host {
 }
 
 /// What becomes of a new order, and why.
+#[derive(PartialEq)]
 struct Decision {
     /// The class the submitter's signature counts as.
     class: SignatureClass,

@@ -37,6 +37,10 @@ use crate::signer::expect_answer;
 use crate::signing::{Document, History, Placement, SignedDocument, safe_file_name, sign_and_save, write_durably};
 use crate::tls::Fingerprint;
 
+/// What [`Host::find`] says (as a `ClientError::Input` message) when the key
+/// server publishes no host application at all.
+pub const NO_HOST: &str = "the key server publishes no host application";
+
 /// A host application, checked and pinned.
 #[derive(Debug)]
 pub struct Host {
@@ -76,10 +80,7 @@ impl Host {
                 match (hosts.next(), hosts.next()) {
                     (Some(only), None) => only,
                     (None, _) => {
-                        return Err(ClientError::input(
-                            "--host",
-                            "the key server publishes no host application",
-                        ));
+                        return Err(ClientError::input("--host", NO_HOST));
                     }
                     (Some(_), Some(_)) => {
                         return Err(ClientError::input(
@@ -363,6 +364,16 @@ impl Host {
             )));
         }
         let signature = std::fs::read(&signature_path).map_err(|e| ClientError::file(&signature_path, e))?;
+        if signed
+            .signature_sha256
+            .as_ref()
+            .is_some_and(|recorded| !hex::encode(Sha256::digest(&signature)).eq_ignore_ascii_case(recorded))
+        {
+            return Err(not_valid(format!(
+                "{} is not the signature made here: sign the order again",
+                signature_path.display()
+            )));
+        }
         let (status, report) = self.submit(session, &order, &signature)?;
         let report_path = keep_report(&signature_path, &status)?;
         Ok(Submitted {
@@ -410,70 +421,51 @@ pub struct Cosigned {
     pub report_path: PathBuf,
 }
 
-/// Where the host's report on the order whose signature is at `signature`
-/// is kept: `ORDER.pain002.xml` and the host's signature over it,
-/// `ORDER.pain002.xml.p7s`, beside the order's signature (`ORDER.p7s`).
-/// `signet verify` finds it there.
-pub fn report_paths(signature: &Path) -> (PathBuf, PathBuf) {
+/// Where the host's `n`th report (from 1) on the order whose signature is at
+/// `signature` is kept: `ORDER.pain002.xml` and the host's signature over
+/// it, `ORDER.pain002.xml.p7s`, beside the order's signature (`ORDER.p7s`);
+/// later ones as `ORDER.pain002-2.xml`, `-3`, …. `signet verify` finds them there.
+pub fn report_paths(signature: &Path, n: usize) -> (PathBuf, PathBuf) {
     let name = signature.file_name().unwrap_or_default().to_string_lossy();
     let order = name.strip_suffix(".p7s").unwrap_or(&name);
-    let xml = signature.with_file_name(format!("{order}.pain002.xml"));
-    let p7s = signature.with_file_name(format!("{order}.pain002.xml.p7s"));
-    (xml, p7s)
+    let xml = match n {
+        0 | 1 => signature.with_file_name(format!("{order}.pain002.xml")),
+        n => signature.with_file_name(format!("{order}.pain002-{n}.xml")),
+    };
+    let mut p7s = xml.clone().into_os_string();
+    p7s.push(".p7s");
+    (xml, PathBuf::from(p7s))
 }
 
-/// Keeps the host's signed report in `status` beside the order's signature
-/// (see [`report_paths`]); answers where the XML is. An earlier report is
-/// never replaced — it is the receipt of the signature's first arrival,
-/// which a later answer (a duplicate sent again, say) must not push out —
-/// so a later one goes beside it as `ORDER.pain002-2.xml`, `-3`, …
+/// The most reports kept for one signature.
+const MAX_REPORTS: usize = 10_000;
+
+/// Keeps the host's signed report in `status` beside the order's signature,
+/// as the first of [`report_paths`] not yet taken; answers where the XML is.
+/// An earlier report is never replaced: it is the receipt of the
+/// signature's first arrival, which a later answer (a duplicate sent again,
+/// say) must not push out.
 pub fn keep_report(signature: &Path, status: &OrderStatus) -> Result<PathBuf> {
-    let (first_xml, first_p7s) = report_paths(signature);
-    let (xml, p7s) = (2..)
-        .map(|n| {
-            if n == 2 {
-                return (first_xml.clone(), first_p7s.clone());
-            }
-            let numbered = |path: &Path, tail: &str| {
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
-                let stem = name.strip_suffix(tail).unwrap_or(&name);
-                path.with_file_name(format!("{stem}-{}{tail}", n - 1))
-            };
-            (numbered(&first_xml, ".xml"), numbered(&first_p7s, ".xml.p7s"))
-        })
-        .find(|(xml, p7s)| !xml.exists() && !p7s.exists())
-        .unwrap_or((first_xml, first_p7s));
+    let (xml, p7s) = (1..=MAX_REPORTS)
+        .map(|n| report_paths(signature, n))
+        .find(|(xml, _)| !xml.exists())
+        .ok_or_else(|| ClientError::input("report", format!("{MAX_REPORTS} reports are kept already")))?;
     // The signature first: a report is never left without its signature
-    // beside it, where a reader would take it for a signed one.
+    // beside it, where a reader would take it for a signed one (a lone
+    // `.p7s` a crash left is replaced).
     write_durably(&p7s, &status.report.signature.0)?;
     write_durably(&xml, &status.report.xml.0)?;
     Ok(xml)
 }
 
-/// The host's reports kept beside `document` (signed into `document.p7s`),
-/// first answer first: `DOCUMENT.pain002.xml`, then `-2`, `-3`, … as
-/// [`keep_report`] names them; only those whose signature is there too.
-pub fn receipts_beside(document: &Path) -> Vec<PathBuf> {
-    let mut signature = document.as_os_str().to_os_string();
-    signature.push(".p7s");
-    let (first, _) = report_paths(Path::new(&signature));
-    let name = first.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let stem = name.strip_suffix(".xml").unwrap_or(&name).to_owned();
-    let mut found = Vec::new();
-    for n in 1.. {
-        let xml = if n == 1 {
-            first.clone()
-        } else {
-            first.with_file_name(format!("{stem}-{n}.xml"))
-        };
-        let mut p7s = xml.as_os_str().to_os_string();
-        p7s.push(".p7s");
-        if !xml.exists() || !Path::new(&p7s).exists() {
-            break;
-        }
-        found.push(xml);
-    }
-    found
+/// The host's reports kept beside the order's `signature` by
+/// [`keep_report`], first answer first, with their signatures.
+pub fn receipts_beside(signature: &Path) -> Vec<(PathBuf, PathBuf)> {
+    (1..=MAX_REPORTS)
+        .map(|n| report_paths(signature, n))
+        .take_while(|(xml, _)| xml.exists())
+        .filter(|(_, p7s)| p7s.exists())
+        .collect()
 }
 
 /// A signature of the person's that the host holds and this computer did
@@ -613,7 +605,7 @@ mod tests {
 
     #[test]
     fn reports_are_kept_beside_the_signature_and_never_replaced() {
-        let (xml, p7s) = report_paths(Path::new("/home/a/Signet/signed/MSG-1.xml.p7s"));
+        let (xml, p7s) = report_paths(Path::new("/home/a/Signet/signed/MSG-1.xml.p7s"), 1);
         assert_eq!(xml, Path::new("/home/a/Signet/signed/MSG-1.xml.pain002.xml"));
         assert_eq!(p7s, Path::new("/home/a/Signet/signed/MSG-1.xml.pain002.xml.p7s"));
         let dir = tempfile::tempdir().expect("tempdir");
@@ -640,7 +632,8 @@ mod tests {
                 "MSG-1.xml.pain002-3.xml"
             ]
         );
-        assert_eq!(receipts_beside(&dir.path().join("MSG-1.xml")), kept);
+        let beside: Vec<PathBuf> = receipts_beside(&signature).into_iter().map(|(xml, _)| xml).collect();
+        assert_eq!(beside, kept);
         // The first receipt is still the first answer, each beside its own signature.
         assert_eq!(std::fs::read(&kept[0]).expect("read"), [1]);
         assert_eq!(

@@ -110,7 +110,8 @@ fn at_host<T: Send + 'static>(
     blocking(app, move |app, state| {
         state.with_session(|session| {
             let host = Host::find(session, None).map_err(|e| match e {
-                signet_client::ClientError::Input { message, .. } => {
+                // Only "none at all" is quiet; anything else (several hosts, a bad one) is said.
+                signet_client::ClientError::Input { message, .. } if message == signet_client::host::NO_HOST => {
                     CommandError::new("no-host", format!("{message}."))
                 }
                 other => other.into(),

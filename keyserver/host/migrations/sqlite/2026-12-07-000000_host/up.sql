@@ -31,10 +31,8 @@ CREATE TABLE orders (
     report_xml BLOB NOT NULL,
     report_signature BLOB NOT NULL
 ) STRICT;
--- A submitter's message id is taken by their orders that wait or were
--- accepted (a rejected, cancelled or expired order frees it).
-CREATE UNIQUE INDEX orders_live_message_id ON orders (submitted_by, message_id)
-    WHERE state NOT IN ('rejected', 'cancelled', 'expired');
+-- A message id is taken by any order that was not rejected.
+CREATE UNIQUE INDEX orders_live_message_id ON orders (message_id) WHERE state <> 'rejected';
 CREATE INDEX orders_state_expires ON orders (state, expires_at);
 CREATE INDEX orders_submitted_by ON orders (submitted_by);
 

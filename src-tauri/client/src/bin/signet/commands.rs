@@ -302,18 +302,20 @@ fn verify(check: &Check) -> Result<u8> {
     let signature = std::fs::read(&signature_file).map_err(|e| ClientError::file(&signature_file, e))?;
     // The host's signed receipts, given, or kept beside the file by `signet orders submit`
     // (the first answer, then any later ones).
+    // Beside the order's signature, wherever it is (`--signature`).
     let receipt_files = match &check.receipt {
-        Some(report) => vec![report.clone()],
-        None => signet_client::host::receipts_beside(&check.file),
+        Some(report) => {
+            let mut signature = report.as_os_str().to_os_string();
+            signature.push(".p7s");
+            vec![(report.clone(), PathBuf::from(signature))]
+        }
+        None => signet_client::host::receipts_beside(&signature_file),
     };
     let mut receipts = Vec::with_capacity(receipt_files.len());
-    for report in &receipt_files {
-        let mut name = report.as_os_str().to_os_string();
-        name.push(".p7s");
-        let report_signature = PathBuf::from(name);
+    for (report, report_signature) in &receipt_files {
         receipts.push((
             std::fs::read(report).map_err(|e| ClientError::file(report, e))?,
-            std::fs::read(&report_signature).map_err(|e| ClientError::file(&report_signature, e))?,
+            std::fs::read(report_signature).map_err(|e| ClientError::file(report_signature, e))?,
         ));
     }
     let receipts: Vec<Receipt<'_>> = receipts

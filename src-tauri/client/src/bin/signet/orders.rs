@@ -507,6 +507,24 @@ fn signed_folder() -> Result<PathBuf> {
         .ok_or_else(|| ClientError::input("--out", "HOME is not set: say where to keep the signature"))
 }
 
+/// Sends one signed order, keeps the host's report beside its signature and
+/// says what became of it; whether the host took it (not rejected).
+fn send_one(
+    host: &Host,
+    session: &mut Session,
+    file: &Path,
+    order: &[u8],
+    signature: &[u8],
+    signature_path: &Path,
+) -> Result<bool> {
+    let (status, report) = host.submit(session, order, signature)?;
+    let xml = keep_report(signature_path, &status)?;
+    println!("sent {} to {}:", file.display(), host.name);
+    print_status(&status, &report);
+    println!("  report kept in {}", xml.display());
+    Ok(status.order.state != signet_schema::host::OrderState::Rejected)
+}
+
 /// `signet orders send`: orders signed earlier, sent with their signatures
 /// as they are. Exit 1 when the host rejected any.
 fn send(at: &HostArgs, files: &[PathBuf]) -> Result<u8> {
@@ -525,12 +543,7 @@ fn send(at: &HostArgs, files: &[PathBuf]) -> Result<u8> {
     let mut rejected = 0usize;
     at_host(at, |host, session| {
         for (file, order, signature, signature_path) in &signed {
-            let (status, report) = host.submit(session, order, signature)?;
-            let xml = keep_report(signature_path, &status)?;
-            println!("sent {} to {}:", file.display(), host.name);
-            print_status(&status, &report);
-            println!("  report kept in {}", xml.display());
-            if status.order.state == signet_schema::host::OrderState::Rejected {
+            if !send_one(host, session, file, order, signature, signature_path)? {
                 rejected += 1;
             }
         }
@@ -553,12 +566,7 @@ fn submit(what: &SubmitOrders) -> Result<u8> {
         let mut rejected = 0usize;
         for (file, signature_path) in &signed {
             let signature = std::fs::read(signature_path).map_err(|e| ClientError::file(signature_path, e))?;
-            let (status, report) = host.submit(&mut session, &file.bytes, &signature)?;
-            let xml = keep_report(signature_path, &status)?;
-            println!("sent {} to {}:", file.path.display(), host.name);
-            print_status(&status, &report);
-            println!("  report kept in {}", xml.display());
-            if status.order.state == signet_schema::host::OrderState::Rejected {
+            if !send_one(&host, &mut session, &file.path, &file.bytes, &signature, signature_path)? {
                 rejected += 1;
             }
         }
