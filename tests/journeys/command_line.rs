@@ -64,7 +64,12 @@ fn a_script_registers_signs_a_folder_and_audits() {
 
     // The operator makes Dana the first help-desk account; she consents from the letter.
     let phrase = server.bootstrap("dana");
-    let typo = keys.write("typo", &phrase.replacen(|c: char| c.is_ascii_alphanumeric(), "0", 1));
+    // The phrase is Crockford base32: change its first symbol to another symbol.
+    let first = phrase.find(|c: char| c.is_ascii_alphanumeric()).expect("a symbol");
+    let other = if phrase[first..].starts_with('0') { "1" } else { "0" };
+    let mut mistyped = phrase.clone();
+    mistyped.replace_range(first..first + 1, other);
+    let typo = keys.write("typo", &mistyped);
     let run = keys.signet(&["consent", "--user-id", "dana", "--phrase-file", &typo]);
     assert!(run.code == AUTHENTICATION, "a mistyped phrase: {run:?}");
     let phrase_file = keys.write("phrase", &phrase);
