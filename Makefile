@@ -129,7 +129,7 @@ screenshots: deps ui desktop-test-tools
 	SIGNET_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test --locked -p signet-journeys --test desktop
 
 test-fuzz: fuzz-tools
-	@for target in record_parse protocol_decode response_decode channel_messages keyserver_inputs; do \
+	@for target in record_parse protocol_decode response_decode channel_messages keyserver_inputs http_requests; do \
 	  mkdir -p fuzz/corpus/$$target; cp -n fuzz/corpus_seed/$$target/* fuzz/corpus/$$target/ 2>/dev/null || true; \
 	  echo "fuzzing $$target for $(FUZZ_SECONDS) s"; \
 	  (cd fuzz && CARGO_TARGET_DIR=$(TARGET_DIR)/fuzz $(FUZZ_CARGO) fuzz run $$target corpus/$$target -- \

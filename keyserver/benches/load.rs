@@ -51,6 +51,7 @@ use signet_keyserver::keys::sealed::SEALED_CONTENT_TYPE;
 use signet_keyserver::keys::server_keys::ServerKeys;
 use signet_keyserver::keys::storage_key::{BlobKind, StorageKey};
 use signet_keyserver::keys::{KeyTier, Policy, system_clock};
+use signet_keyserver::web::connections::{self, ConnectionGate, ConnectionLimits};
 use signet_keyserver::web::tls::{self, ServerIdentity, Timeouts};
 use signet_schema::api::{ApplyRequest, PreloginRequest, SigninRequest};
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
@@ -146,6 +147,11 @@ fn bare_server(dir: &Path) {
             &identity,
             warp::service(route),
             Timeouts::default(),
+            // The same caps as the key server's listener.
+            ConnectionGate::new(ConnectionLimits::for_descriptors(
+                connections::raise_descriptor_limit(),
+                connections::DEFAULT_MAX_PER_ADDRESS,
+            )),
             tls::shutdown_signal(),
         )
         .await;

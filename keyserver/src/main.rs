@@ -27,8 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use signet_keyserver::keys::channel::ChannelLimits;
 use signet_keyserver::keys::{KeyTier, Policy, routes, system_clock};
 use signet_keyserver::rate_limit::{Rate, RateLimitConfig, RateLimits};
+use signet_keyserver::web::connections::{self, ConnectionGate, ConnectionLimits};
 use signet_keyserver::web::forward::KeyTierService;
 use signet_keyserver::web::link::{self, LinkAddress, LinkListener, LinkSecret};
 use signet_keyserver::web::tls::{self, ServerIdentity, Timeouts};
@@ -59,6 +61,8 @@ enum Command {
         tls: TlsArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        sessions: SessionArgs,
     },
     /// Runs the key tier alone: plain HTTP on the internal link, for the web tier only.
     Key {
@@ -77,6 +81,8 @@ enum Command {
         /// The per-user limit on sealed requests, which only the key tier can read.
         #[command(flatten)]
         user_limits: UserLimitArgs,
+        #[command(flatten)]
+        sessions: SessionArgs,
     },
     /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
     Web {
@@ -302,6 +308,34 @@ struct LimitArgs {
     /// Seconds the key tier may take to answer before the client gets 503.
     #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
     forward_timeout: u64,
+    /// Connections open at once from one client address (IPv6: one /64); never more than a quarter of
+    /// what the open-file limit allows.
+    #[arg(long, env = "SIGNET_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = connections::DEFAULT_MAX_PER_ADDRESS)]
+    max_connections_per_address: usize,
+    /// Seconds a request's body may take to arrive after its head (then 408, and the connection closes).
+    #[arg(long, env = "SIGNET_REQUEST_BODY_TIMEOUT", default_value_t = 10)]
+    request_body_timeout: u64,
+}
+
+/// The sealed channel's session table (the key tier's).
+#[derive(Args)]
+struct SessionArgs {
+    /// Sealed sessions open at once; when full, the address holding the most loses its oldest.
+    #[arg(long, env = "SIGNET_MAX_SESSIONS", default_value_t = ChannelLimits::default().max_sessions)]
+    max_sessions: usize,
+    /// Sealed sessions one client address (IPv6: one /64) holds at once; its next drops its oldest.
+    #[arg(long, env = "SIGNET_MAX_SESSIONS_PER_ADDRESS", default_value_t = ChannelLimits::default().max_sessions_per_address)]
+    max_sessions_per_address: usize,
+}
+
+impl SessionArgs {
+    fn limits(&self) -> ChannelLimits {
+        ChannelLimits {
+            max_sessions: self.max_sessions,
+            max_sessions_per_address: self.max_sessions_per_address,
+            ..ChannelLimits::default()
+        }
+    }
 }
 
 /// The per-user limit: the web tier's on bodies it can read, the key tier's
@@ -323,6 +357,27 @@ impl UserLimitArgs {
 }
 
 impl LimitArgs {
+    /// The public listener's time-outs.
+    fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            body: Duration::from_secs(self.request_body_timeout.max(1)),
+            ..Timeouts::default()
+        }
+    }
+
+    /// The public listener's connection caps, from the open-file limit (raised first).
+    fn connection_gate(&self) -> ConnectionGate {
+        let descriptors = connections::raise_descriptor_limit();
+        let limits = ConnectionLimits::for_descriptors(descriptors, self.max_connections_per_address);
+        tracing::info!(
+            open_files = descriptors,
+            connections = limits.total,
+            per_address = limits.per_address,
+            "connection caps"
+        );
+        ConnectionGate::new(limits)
+    }
+
     fn config(&self) -> RateLimitConfig {
         RateLimitConfig {
             per_address: Rate::new(self.address_rate, self.address_burst),
@@ -383,7 +438,12 @@ fn identity(tls: &TlsArgs, state_dir: &Path, listen: &SocketAddr) -> Result<Serv
 }
 
 /// Binds the public listener, announces it and serves the web tier until a signal.
-async fn run_web(web: WebTier, listen: SocketAddr, identity: ServerIdentity) -> Result<(), String> {
+async fn run_web(
+    web: WebTier,
+    listen: SocketAddr,
+    identity: ServerIdentity,
+    (gate, timeouts): (ConnectionGate, Timeouts),
+) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("{listen}: {e}"))?;
@@ -404,15 +464,20 @@ async fn run_web(web: WebTier, listen: SocketAddr, identity: ServerIdentity) -> 
         listener,
         &identity,
         warp::service(web::routes(web.clone())),
-        Timeouts::default(),
+        timeouts,
+        gate,
         tls::shutdown_signal(),
     )
     .await;
     Ok(())
 }
 
-fn open_key_tier(data_dir: &Path, database: Option<&str>) -> Result<Arc<KeyTier>, String> {
-    KeyTier::open(data_dir, database, Policy::default(), system_clock())
+fn open_key_tier(data_dir: &Path, database: Option<&str>, channel: ChannelLimits) -> Result<Arc<KeyTier>, String> {
+    let policy = Policy {
+        channel,
+        ..Policy::default()
+    };
+    KeyTier::open(data_dir, database, policy, system_clock())
         .map(Arc::new)
         .map_err(|e| e.to_string())
 }
@@ -427,11 +492,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             database,
             tls,
             limits,
+            sessions,
         } => {
-            let tier = open_key_tier(&data_dir, database.as_deref())?;
+            let tier = open_key_tier(&data_dir, database.as_deref(), sessions.limits())?;
             let rate_limits = RateLimits::new(limits.config());
             tier.limit_sealed_users(rate_limits.clone());
             let identity = identity(&tls, &data_dir, &listen)?;
+            let listening = (limits.connection_gate(), limits.timeouts());
             let secret = LinkSecret::generate().map_err(|e| e.to_string())?;
             runtime()?.block_on(async move {
                 tracing::info!(data_dir = %data_dir.display(), "key tier in this process");
@@ -443,7 +510,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     rate_limits,
                     Duration::from_secs(limits.forward_timeout),
                 );
-                run_web(web, listen, identity).await
+                run_web(web, listen, identity, listening).await
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -453,9 +520,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             link_secret_file,
             database,
             user_limits,
+            sessions,
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
-            let tier = open_key_tier(&data_dir, database.as_deref())?;
+            let tier = open_key_tier(&data_dir, database.as_deref(), sessions.limits())?;
             // Only the per-user limit is consulted here: addresses are the web tier's.
             tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
                 per_user: user_limits.rate(),
@@ -471,7 +539,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     listener,
                     Arc::new(secret),
                     warp::service(routes::routes(tier)),
-                    Timeouts::default().header_read,
+                    Timeouts::default(),
                     tls::shutdown_signal(),
                 )
                 .await;
@@ -490,6 +558,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let secret = LinkSecret::load(&link_secret_file).map_err(|e| e.to_string())?;
             let state_dir = state_dir.unwrap_or_default();
             let identity = identity(&tls, &state_dir, &listen)?;
+            let listening = (limits.connection_gate(), limits.timeouts());
             runtime()?.block_on(async move {
                 let web = WebTier::new(
                     key_tier,
@@ -497,7 +566,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     limits.config(),
                     Duration::from_secs(limits.forward_timeout),
                 );
-                run_web(web, listen, identity).await
+                run_web(web, listen, identity, listening).await
             })?;
             Ok(ExitCode::SUCCESS)
         }
@@ -654,7 +723,7 @@ fn applet(command: AppletCommand) -> Result<ExitCode, String> {
         } => {
             let release = read(&manifest)?;
             let binaries = binaries.iter().map(|p| read(p)).collect::<Result<Vec<_>, String>>()?;
-            let tier = open_key_tier(&store.data_dir, store.database.as_deref())?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), ChannelLimits::default())?;
             let published = tier.publish_signer(&release, &binaries).map_err(|f| f.body.message)?;
             println!(
                 "published signer release {} ({}) for {}",
@@ -669,7 +738,7 @@ fn applet(command: AppletCommand) -> Result<ExitCode, String> {
             );
         }
         AppletCommand::List { store } => {
-            let tier = open_key_tier(&store.data_dir, store.database.as_deref())?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), ChannelLimits::default())?;
             let releases = tier.signer_releases().map_err(|f| f.body.message)?;
             if releases.is_empty() {
                 println!("no signer release is published");
@@ -689,7 +758,7 @@ fn applet(command: AppletCommand) -> Result<ExitCode, String> {
             let policy: signet_schema::release::BundledSigner = policy
                 .parse()
                 .map_err(|_| format!("`{policy}`: the policy is `refused` or `allowed`"))?;
-            let tier = open_key_tier(&store.data_dir, store.database.as_deref())?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), ChannelLimits::default())?;
             tier.set_bundled_signer(policy).map_err(|f| f.body.message)?;
             println!(
                 "installed signers are now {} where a delivered one cannot run",

@@ -121,7 +121,7 @@ impl Rig {
     /// Times one opening; checks its outcome.
     fn time(&self, class: Class, request: &OpenRequest) -> f64 {
         let start = Instant::now();
-        let outcome = self.server.open_session(request);
+        let outcome = self.server.open_session(request, None);
         let elapsed = start.elapsed().as_nanos() as f64;
         match (class, outcome) {
             (Class::Valid, Ok(_)) => {}
@@ -261,7 +261,7 @@ fn wrong_length_inputs_are_refused_before_decryption() {
             let mut request = rig.request(Class::Valid);
             request.encrypted_key = Bytes(vec![0x5A; len]);
             let start = Instant::now();
-            let outcome = rig.server.open_session(&request);
+            let outcome = rig.server.open_session(&request, None);
             times.push(start.elapsed().as_nanos() as f64);
             assert!(matches!(outcome, Err(ChannelError::BadKeyEncryption)), "length {len}");
         }

@@ -278,6 +278,10 @@ pub enum ApiErrorCode {
     RateLimited,
     /// The route takes only bodies sealed end to end; a plain one is refused unread.
     SealingRequired,
+    /// The body's `Content-Type` is not one the route takes (`application/json`, or the sealed type).
+    UnsupportedMediaType,
+    /// The request did not arrive whole in time; the connection is closed.
+    RequestTimeout,
     /// The database is unreachable or too busy to answer in time; retry later.
     Unavailable,
     /// Something failed on the server; the log has the detail.

@@ -23,6 +23,9 @@
 //! re-serialise JSON the same way twice: the client verifies `S` over `D`
 //! first, then parses `D` with [`BootstrapDocument::from_json`].
 
+/// The media type (`Content-Type`) of a body sealed end to end.
+pub const SEALED_CONTENT_TYPE: &str = "application/vnd.signet.sealed+json";
+
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::Bytes;

@@ -13,7 +13,7 @@ use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::{Bytes, ChannelPeer, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::{RegistrationData, SignatureScheme};
 
-const SEALED: &str = "application/vnd.signet.sealed+json";
+const SEALED: &str = signet_schema::channel::SEALED_CONTENT_TYPE;
 
 /// Opens a sealed channel from `signer` to the key server; returns the integrity key to pin.
 fn open_channel(signer: &mut SignerProcess, server: &signet_journeys::Https, pinned: Option<Bytes>) -> Bytes {

@@ -23,7 +23,9 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
 use signet_keyserver_web::error::Failure;
-use signet_keyserver_web::json::{MAX_BODY, Rejected, failure_reply};
+use signet_keyserver_web::json::{
+    JSON_MEDIA_TYPE, MAX_BODY, Rejected, failure_reply, has_media_type, unsupported_media_type,
+};
 
 use crate::server::{ChannelError, ChannelServer};
 
@@ -42,8 +44,7 @@ pub trait SealedEnd: Send + Sync + 'static {
     }
 }
 
-/// The media type of a sealed body.
-pub const SEALED_CONTENT_TYPE: &str = "application/vnd.signet.sealed+json";
+pub use signet_schema::channel::SEALED_CONTENT_TYPE;
 
 /// Where a sealed request came from, so its answer can be sealed to match.
 #[derive(Clone, Debug)]
@@ -141,9 +142,14 @@ fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
                             ))
                         })
                     };
-                    if !content_type.is_some_and(|c| c.starts_with(SEALED_CONTENT_TYPE)) {
+                    if !has_media_type(content_type.as_deref(), SEALED_CONTENT_TYPE) {
                         if !plain_allowed {
                             return Err(reject(sealing_required()));
+                        }
+                        if !has_media_type(content_type.as_deref(), JSON_MEDIA_TYPE) {
+                            return Err(reject(unsupported_media_type(&format!(
+                                "{JSON_MEDIA_TYPE} or {SEALED_CONTENT_TYPE}"
+                            ))));
                         }
                         return Ok::<_, warp::Rejection>((Ok(parse(&bytes)?), None));
                     }

@@ -27,8 +27,20 @@
 //! * A session lives [`ChannelLimits::session_lifetime_seconds`] from its
 //!   opening, then every message is refused with
 //!   [`ChannelError::SessionExpired`] and the client opens a new one.
-//! * At most [`ChannelLimits::max_sessions`] sessions,
-//!   [`ChannelLimits::max_pending_bootstraps`] live documents and
+//! * A session opened and not used within
+//!   [`ChannelLimits::unused_session_seconds`] is dropped: a client opens a
+//!   session to use it at once.
+//! * Each session belongs to the address that opened it (IPv4 whole, IPv6 by
+//!   its /64; the key tier learns it from the web tier over the link). One
+//!   address holds at most [`ChannelLimits::max_sessions_per_address`]: its
+//!   next opening drops its own oldest session. When the table holds
+//!   [`ChannelLimits::max_sessions`], expired and unused sessions are dropped
+//!   first, and then the oldest session of the address that holds the most:
+//!   whoever floods the table loses its own sessions, and a legitimate client
+//!   opening one is never refused for the flood. Evictions are only made for
+//!   an opening whose key decrypted, so each costs the opener an RSA
+//!   encryption and the key tier a decryption.
+//! * At most [`ChannelLimits::max_pending_bootstraps`] live documents and
 //!   [`ChannelLimits::max_openings`] remembered openings are kept; expired
 //!   entries are dropped when a table is full, and a table still full
 //!   refuses.
@@ -48,12 +60,14 @@
 //! `tests/oaep_timing.rs` measures this with Welch's t-test.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 
 use rsa::traits::Decryptor;
 use sha2::Sha256;
 use signet_crypto::channel::{self as shared, Direction, MASTER_KEY_LEN, OAEP_LABEL, SessionId, SessionKeys};
 use signet_crypto::keys::ServerKey;
+use signet_keyserver_web::rate_limit::address_key;
 use signet_schema::FormatError;
 use signet_schema::SignatureScheme;
 use signet_schema::api::ApiErrorCode;
@@ -152,6 +166,10 @@ impl From<shared::ChannelError> for ChannelError {
 pub struct ChannelLimits {
     /// Open sessions kept at once.
     pub max_sessions: usize,
+    /// Open sessions one address (IPv6: one /64) holds at once.
+    pub max_sessions_per_address: usize,
+    /// Seconds a session may wait for its first request before it is dropped.
+    pub unused_session_seconds: i64,
     /// Bootstrap documents whose nonce can still open sessions, kept at once.
     pub max_pending_bootstraps: usize,
     /// Openings (client nonces under live documents) remembered at once.
@@ -170,6 +188,10 @@ impl Default for ChannelLimits {
     fn default() -> Self {
         ChannelLimits {
             max_sessions: 10_000,
+            // A tenth of the table: an office behind one address has room, and
+            // ten addresses are needed to fill the table at all.
+            max_sessions_per_address: 1_000,
+            unused_session_seconds: 60,
             max_pending_bootstraps: 10_000,
             max_openings: 200_000,
             session_lifetime_seconds: 30 * 60,
@@ -179,9 +201,16 @@ impl Default for ChannelLimits {
     }
 }
 
+/// Who opened a session: the client's address key (IPv6: its /64), when known.
+type Owner = Option<IpAddr>;
+
 /// One open session. Its keys are wiped on drop.
 struct Session {
     keys: SessionKeys,
+    owner: Owner,
+    opened_at: i64,
+    /// Whether a request has been unsealed in it.
+    used: bool,
     expires_at: i64,
     /// Counter the next request must carry.
     next_request: u64,
@@ -212,9 +241,86 @@ struct State {
     openings: usize,
     serving: Option<Serving>,
     sessions: HashMap<SessionId, Session>,
+    /// How many sessions each owner holds.
+    by_owner: HashMap<Owner, usize>,
+}
+
+impl Session {
+    /// Whether it can no longer be used: expired, or never used in time.
+    fn is_dead(&self, now: i64, limits: &ChannelLimits) -> bool {
+        now >= self.expires_at || (!self.used && now >= self.opened_at.saturating_add(limits.unused_session_seconds))
+    }
 }
 
 impl State {
+    /// Removes a session (its keys are wiped) and counts it off its owner.
+    fn remove_session(&mut self, id: &SessionId) {
+        if let Some(session) = self.sessions.remove(id) {
+            self.count_off(session.owner);
+        }
+    }
+
+    fn count_off(&mut self, owner: Owner) {
+        if let Some(held) = self.by_owner.get_mut(&owner) {
+            *held -= 1;
+            if *held == 0 {
+                self.by_owner.remove(&owner);
+            }
+        }
+    }
+
+    /// Drops every session that can no longer be used.
+    fn drop_dead_sessions(&mut self, now: i64, limits: &ChannelLimits) {
+        let dead: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.is_dead(now, limits))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &dead {
+            self.remove_session(id);
+        }
+    }
+
+    /// Drops `owner`'s oldest session.
+    fn evict_oldest_of(&mut self, owner: Owner) {
+        let oldest = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.owner == owner)
+            .min_by_key(|(_, s)| s.opened_at)
+            .map(|(id, _)| *id);
+        if let Some(id) = oldest {
+            self.remove_session(&id);
+        }
+    }
+
+    /// Makes room for one session of `owner`: within its share, and in the
+    /// table, at the expense of whoever holds the most.
+    fn make_room(&mut self, owner: Owner, now: i64, limits: &ChannelLimits) {
+        let held = |state: &State| state.by_owner.get(&owner).copied().unwrap_or(0);
+        if held(self) >= limits.max_sessions_per_address.max(1) {
+            self.drop_dead_sessions(now, limits);
+            if held(self) >= limits.max_sessions_per_address.max(1) {
+                self.evict_oldest_of(owner);
+            }
+        }
+        if self.sessions.len() >= limits.max_sessions {
+            self.drop_dead_sessions(now, limits);
+            while self.sessions.len() >= limits.max_sessions.max(1) {
+                let Some(largest) = self
+                    .by_owner
+                    .iter()
+                    .max_by_key(|(_, held)| **held)
+                    .map(|(owner, _)| *owner)
+                else {
+                    break;
+                };
+                self.evict_oldest_of(largest);
+            }
+        }
+    }
+
     /// Forgets documents (and their openings) that can no longer open a session.
     fn drop_expired_documents(&mut self, now: i64) {
         let mut forgotten = 0;
@@ -359,7 +465,10 @@ impl ChannelServer {
     /// `POST /v1/channel/open`: opens a session: checks the bootstrap nonce is live and this opening
     /// new (and remembers it), decrypts the session master key (blinded
     /// RSA-OAEP-SHA256), derives the session id and keys.
-    pub fn open_session(&self, request: &OpenRequest) -> Result<SessionId, ChannelError> {
+    ///
+    /// `client` is the address the opening came from, when known; see the
+    /// module's notes for how sessions are shared out between addresses.
+    pub fn open_session(&self, request: &OpenRequest, client: Option<IpAddr>) -> Result<SessionId, ChannelError> {
         request.validate()?;
         if request.encrypted_key.0.len() != self.modulus_len {
             // The length is public and the decryption would refuse it before any private-key work.
@@ -380,12 +489,6 @@ impl ChannelServer {
             .map_err(|_| ChannelError::UnknownBootstrap)?;
         {
             let mut state = self.lock();
-            if state.sessions.len() >= self.limits.max_sessions {
-                state.sessions.retain(|_, s| s.expires_at > now);
-                if state.sessions.len() >= self.limits.max_sessions {
-                    return Err(ChannelError::TooManySessions);
-                }
-            }
             match state.pending.get(&nonce) {
                 Some(issued) if issued.expires_at > now && !issued.opened.contains(&client_nonce) => {}
                 _ => return Err(ChannelError::UnknownBootstrap),
@@ -407,24 +510,30 @@ impl ChannelServer {
             return Err(ChannelError::BadKeyEncryption);
         }
         let id = *keys.id();
+        let owner = client.map(address_key);
         let mut state = self.lock();
-        if state.sessions.len() >= self.limits.max_sessions {
-            return Err(ChannelError::TooManySessions);
-        }
         if state.sessions.contains_key(&id) {
             // Only a repeated (master key, nonces) triple gives the same id,
             // and that pair of nonces was remembered above.
             return Err(ChannelError::UnknownBootstrap);
         }
+        state.make_room(owner, now, &self.limits);
+        if state.sessions.len() >= self.limits.max_sessions {
+            return Err(ChannelError::TooManySessions);
+        }
         state.sessions.insert(
             id,
             Session {
                 keys,
+                owner,
+                opened_at: now,
+                used: false,
                 expires_at: now.saturating_add(self.limits.session_lifetime_seconds),
                 next_request: 0,
                 next_response: 0,
             },
         );
+        *state.by_owner.entry(owner).or_default() += 1;
         Ok(id)
     }
 
@@ -457,11 +566,12 @@ impl ChannelServer {
         let id: SessionId = session_id.try_into().map_err(|_| ChannelError::UnknownSession)?;
         let now = (self.clock)();
         let mut state = self.lock();
-        let session = state.sessions.get_mut(&id).ok_or(ChannelError::UnknownSession)?;
-        if now >= session.expires_at {
-            state.sessions.remove(&id);
+        let session = state.sessions.get(&id).ok_or(ChannelError::UnknownSession)?;
+        if session.is_dead(now, &self.limits) {
+            state.remove_session(&id);
             return Err(ChannelError::SessionExpired);
         }
+        let session = state.sessions.get_mut(&id).ok_or(ChannelError::UnknownSession)?;
         f(session)
     }
 
@@ -485,6 +595,7 @@ impl ChannelServer {
                 .keys
                 .open(Direction::ClientToServer, counter, method, path, body)?;
             session.next_request = next;
+            session.used = true;
             Ok(plaintext)
         })
     }
@@ -512,8 +623,14 @@ impl ChannelServer {
     /// Ends a session (the client closed, or signed out); its keys are wiped.
     pub fn end_session(&self, session_id: &[u8]) {
         if let Ok(id) = <SessionId>::try_from(session_id) {
-            self.lock().sessions.remove(&id);
+            self.lock().remove_session(&id);
         }
+    }
+
+    /// Open sessions held by `client`'s address (its /64 for IPv6), counting
+    /// dead ones not yet dropped.
+    pub fn sessions_of(&self, client: Option<IpAddr>) -> usize {
+        self.lock().by_owner.get(&client.map(address_key)).copied().unwrap_or(0)
     }
 }
 
@@ -559,11 +676,27 @@ mod tests {
     }
 
     fn connect(server: &ChannelServer, now: i64) -> (ChannelClient, SessionId) {
+        connect_from(server, now, None)
+    }
+
+    fn connect_from(server: &ChannelServer, now: i64, address: Option<IpAddr>) -> (ChannelClient, SessionId) {
         let bootstrap = server.bootstrap_document(test_policy()).expect("bootstrap");
         let (client, request) = ChannelClient::open(&bootstrap, server.integrity_spki(), now).expect("client");
-        let id = server.open_session(&request).expect("open");
+        let id = server.open_session(&request, address).expect("open");
         assert_eq!(&id, client.session_id());
         (client, id)
+    }
+
+    /// Uses a session once: its first request, unsealed.
+    fn use_once(server: &ChannelServer, client: &mut ChannelClient, id: &SessionId) -> Result<(), ChannelError> {
+        let (counter, body) = client.seal_request("POST", "/v1/signin", b"{}").expect("seal");
+        server
+            .unseal_request(id, counter, "POST", "/v1/signin", &body)
+            .map(drop)
+    }
+
+    fn address(text: &str) -> Option<IpAddr> {
+        Some(text.parse().expect("an address"))
     }
 
     #[test]
@@ -741,26 +874,100 @@ mod tests {
     }
 
     #[test]
-    fn session_limit_holds_and_expired_sessions_make_room() {
+    fn a_full_table_drops_the_flooders_oldest_session_never_a_newcomers() {
         let limits = ChannelLimits {
-            max_sessions: 2,
-            session_lifetime_seconds: 60,
+            max_sessions: 6,
+            max_sessions_per_address: 4,
             ..ChannelLimits::default()
         };
-        let (server, time) = server_with(limits.clone());
-        connect(&server, T0);
-        connect(&server, T0);
-        let bootstrap = server.bootstrap_document(test_policy()).expect("bootstrap");
-        let (_, request) = ChannelClient::open(&bootstrap, server.integrity_spki(), T0).expect("client");
+        let (server, time) = server_with(limits);
+        let (flooder, other, newcomer) = (address("192.0.2.1"), address("2001:db8::1"), address("198.51.100.7"));
+        let mut first = Vec::new();
+        for second in 0..4 {
+            time.store(T0 + second, Ordering::SeqCst);
+            first.push(connect_from(&server, T0 + second, flooder));
+        }
+        // Another client of the same /64 is the same owner as 2001:db8::1.
+        connect_from(&server, T0 + 4, other);
+        connect_from(&server, T0 + 4, address("2001:db8::2"));
+        assert_eq!(server.session_count(), 6);
+        assert_eq!(server.sessions_of(other), 2);
+        // The table is full: a newcomer's opening succeeds, at the flooder's expense.
+        time.store(T0 + 5, Ordering::SeqCst);
+        let (mut client, id) = connect_from(&server, T0 + 5, newcomer);
+        use_once(&server, &mut client, &id).expect("the newcomer's session works");
+        assert_eq!(server.session_count(), 6);
+        assert_eq!(
+            (
+                server.sessions_of(flooder),
+                server.sessions_of(other),
+                server.sessions_of(newcomer)
+            ),
+            (3, 2, 1)
+        );
+        // The session dropped was the flooder's oldest; its newer ones still work.
+        let (mut oldest, oldest_id) = first.remove(0);
         assert!(matches!(
-            server.open_session(&request),
-            Err(ChannelError::TooManySessions)
+            use_once(&server, &mut oldest, &oldest_id),
+            Err(ChannelError::UnknownSession)
         ));
+        for (mut client, id) in first {
+            use_once(&server, &mut client, &id).expect("a newer session of the flooder");
+        }
+    }
+
+    #[test]
+    fn one_address_holds_its_share_and_no_more() {
+        let limits = ChannelLimits {
+            max_sessions_per_address: 3,
+            ..ChannelLimits::default()
+        };
+        let (server, time) = server_with(limits);
+        let flooder = address("192.0.2.1");
+        let mut opened = Vec::new();
+        for second in 0..10 {
+            time.store(T0 + second, Ordering::SeqCst);
+            opened.push(connect_from(&server, T0 + second, flooder));
+            assert!(server.sessions_of(flooder) <= 3);
+        }
+        assert_eq!(server.session_count(), 3);
+        // The newest three are the ones kept.
+        for (n, (mut client, id)) in opened.into_iter().enumerate() {
+            assert_eq!(use_once(&server, &mut client, &id).is_ok(), n >= 7, "session {n}");
+        }
+        // Another address is not counted against it.
+        connect_from(&server, T0 + 10, address("198.51.100.7"));
+        assert_eq!(server.session_count(), 4);
+    }
+
+    #[test]
+    fn a_session_not_used_in_time_is_dropped_and_expired_ones_make_room() {
+        let limits = ChannelLimits {
+            max_sessions: 2,
+            unused_session_seconds: 30,
+            session_lifetime_seconds: 600,
+            ..ChannelLimits::default()
+        };
+        let (server, time) = server_with(limits);
+        let (mut idle, idle_id) = connect(&server, T0);
+        let (mut busy, busy_id) = connect(&server, T0);
+        use_once(&server, &mut busy, &busy_id).expect("used at once");
+        time.store(T0 + 30, Ordering::SeqCst);
+        assert!(matches!(
+            use_once(&server, &mut idle, &idle_id),
+            Err(ChannelError::SessionExpired)
+        ));
+        use_once(&server, &mut busy, &busy_id).expect("a session in use lives on");
+        // Expired sessions are dropped before anyone's is evicted.
+        time.store(T0 + 600, Ordering::SeqCst);
+        let (_, fresh) = connect(&server, T0 + 600);
+        connect(&server, T0 + 600);
         assert_eq!(server.session_count(), 2);
-        // The refused opening did not consume its bootstrap: it works once room is made.
-        time.store(T0 + limits.session_lifetime_seconds, Ordering::SeqCst);
-        server.open_session(&request).expect("room after expiry");
-        assert_eq!(server.session_count(), 1);
+        assert!(matches!(
+            use_once(&server, &mut busy, &busy_id),
+            Err(ChannelError::UnknownSession)
+        ));
+        assert_ne!(fresh, busy_id);
     }
 
     #[test]
@@ -788,9 +995,9 @@ mod tests {
         // The older document still opens sessions while it lives.
         let now = T0 + limits.bootstrap_reuse_seconds;
         let (_, request) = ChannelClient::open(&first, server.integrity_spki(), now).expect("client");
-        server.open_session(&request).expect("the older document");
+        server.open_session(&request, None).expect("the older document");
         let (_, request) = ChannelClient::open(&renewed, server.integrity_spki(), now).expect("client");
-        server.open_session(&request).expect("the renewed document");
+        server.open_session(&request, None).expect("the renewed document");
     }
 
     #[test]
@@ -804,51 +1011,59 @@ mod tests {
         let shared_document = server.bootstrap_document(policy()).expect("document");
         // Many clients open sessions under one document, each once.
         let (_, request) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
-        server.open_session(&request).expect("open");
+        server.open_session(&request, None).expect("open");
         let (_, second) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
-        server.open_session(&second).expect("another client, same document");
+        server
+            .open_session(&second, None)
+            .expect("another client, same document");
         // The same opening again (a replay): refused.
         assert!(matches!(
-            server.open_session(&request),
+            server.open_session(&request, None),
             Err(ChannelError::UnknownBootstrap)
         ));
         // A bad attempt spends its pair of nonces too.
         let (_, mut bad) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
         let good_key = bad.encrypted_key.clone();
         bad.encrypted_key.0[5] ^= 1;
-        assert!(matches!(server.open_session(&bad), Err(ChannelError::BadKeyEncryption)));
+        assert!(matches!(
+            server.open_session(&bad, None),
+            Err(ChannelError::BadKeyEncryption)
+        ));
         bad.encrypted_key = good_key;
-        assert!(matches!(server.open_session(&bad), Err(ChannelError::UnknownBootstrap)));
+        assert!(matches!(
+            server.open_session(&bad, None),
+            Err(ChannelError::UnknownBootstrap)
+        ));
         // Three openings are remembered: the table is full until the document expires.
         let (_, fourth) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
         assert!(matches!(
-            server.open_session(&fourth),
+            server.open_session(&fourth, None),
             Err(ChannelError::TooManyBootstraps)
         ));
         // A wrong-length key is refused before anything is remembered.
         let mut short = fourth.clone();
         short.encrypted_key.0.pop();
         assert!(matches!(
-            server.open_session(&short),
+            server.open_session(&short, None),
             Err(ChannelError::BadKeyEncryption)
         ));
         // A nonce the server never issued.
         let (_, mut made_up) = ChannelClient::open(&shared_document, server.integrity_spki(), T0).expect("client");
         made_up.bootstrap_nonce = Bytes(vec![0xEE; NONCE_LEN]);
         assert!(matches!(
-            server.open_session(&made_up),
+            server.open_session(&made_up, None),
             Err(ChannelError::UnknownBootstrap)
         ));
         // Too old: the document no longer opens sessions, a replay included; its openings are forgotten.
         time.store(T0 + limits.bootstrap_lifetime_seconds, Ordering::SeqCst);
         assert!(matches!(
-            server.open_session(&request),
+            server.open_session(&request, None),
             Err(ChannelError::UnknownBootstrap)
         ));
         let fresh = server.bootstrap_document(policy()).expect("fresh document");
         let (_, late) = ChannelClient::open(&fresh, server.integrity_spki(), T0 + limits.bootstrap_lifetime_seconds)
             .expect("client");
-        server.open_session(&late).expect("room after expiry");
+        server.open_session(&late, None).expect("room after expiry");
     }
 
     #[test]
@@ -898,7 +1113,7 @@ mod tests {
             let doc = server.bootstrap_document(policy()).expect("bootstrap");
             let (_, mut request) = ChannelClient::open(&doc, server.integrity_spki(), T0).expect("client");
             request.encrypted_key = Bytes(encrypted_key);
-            let err = server.open_session(&request).expect_err("refused");
+            let err = server.open_session(&request, None).expect_err("refused");
             assert!(matches!(err, ChannelError::BadKeyEncryption), "case {i}: {err:?}");
             assert_eq!(err.to_string(), "the session key could not be decrypted");
         }
@@ -912,7 +1127,7 @@ mod tests {
         let (_, mut request) = ChannelClient::open(&doc, server.integrity_spki(), T0).expect("client");
         request.client_nonce.0.push(0);
         assert!(matches!(
-            server.open_session(&request),
+            server.open_session(&request, None),
             Err(ChannelError::Malformed(FormatError {
                 field: "client_nonce",
                 ..

@@ -17,6 +17,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use signet_channel::{ServerKeys, system_clock};
 use signet_host::{Host, HostPolicy, db, files};
+use signet_keyserver_web::connections::{self, ConnectionGate, ConnectionLimits};
 use signet_keyserver_web::tls::{self, ServerIdentity, Timeouts};
 use signet_schema::host::SignatureClass;
 
@@ -90,6 +91,10 @@ enum Command {
         /// Extra DNS name or address for the self-signed TLS certificate (repeatable).
         #[arg(long = "tls-name")]
         tls_names: Vec<String>,
+        /// Connections open at once from one client address (IPv6: one /64); never more than a quarter
+        /// of what the open-file limit allows.
+        #[arg(long, env = "SIGNET_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = connections::DEFAULT_MAX_PER_ADDRESS)]
+        max_connections_per_address: usize,
     },
 }
 
@@ -280,6 +285,7 @@ fn run(cli: Cli) -> Result<(), String> {
             waiting_days,
             waiting_seconds,
             tls_names,
+            max_connections_per_address,
         } => {
             let policy = HostPolicy {
                 signing_window_seconds: signing_window,
@@ -289,6 +295,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let host = Arc::new(Host::open(&data_dir, database.as_deref(), policy, system_clock())?);
             let identity = ServerIdentity::self_signed(&data_dir, &tls::names_for(&listen, &tls_names))
                 .map_err(|e| e.to_string())?;
+            let descriptors = connections::raise_descriptor_limit();
+            let gate = ConnectionGate::new(ConnectionLimits::for_descriptors(
+                descriptors,
+                max_connections_per_address,
+            ));
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
@@ -310,6 +321,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     &identity,
                     warp::service(signet_host::routes::routes(host)),
                     Timeouts::default(),
+                    gate,
                     tls::shutdown_signal(),
                 )
                 .await;

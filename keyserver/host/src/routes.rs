@@ -18,6 +18,7 @@ use std::sync::Arc;
 use signet_channel::sealed;
 use signet_keyserver_web::error::Failure;
 use signet_keyserver_web::json;
+use signet_keyserver_web::tls::PeerAddress;
 use signet_schema::channel::{OpenRequest, OpenResponse};
 use signet_schema::host::SignedHostRequest;
 use signet_schema::protocol::Bytes;
@@ -76,12 +77,13 @@ pub fn routes(host: Arc<Host>) -> impl Filter<Extract = (Response,), Error = Inf
     let open = warp::path!("v1" / "channel" / "open")
         .and(warp::post())
         .and(json::json_body::<OpenRequest>())
+        .and(warp::ext::optional::<PeerAddress>())
         .and(with_host(&host))
-        .and_then(|request: OpenRequest, host: Arc<Host>| {
+        .and_then(|request: OpenRequest, peer: Option<PeerAddress>, host: Arc<Host>| {
             json::blocking(move || {
                 use signet_channel::SealedEnd as _;
                 host.channel()
-                    .open_session(&request)
+                    .open_session(&request, peer.map(|p| p.0.ip()))
                     .map(|id| OpenResponse {
                         session_id: Bytes(id.to_vec()),
                     })

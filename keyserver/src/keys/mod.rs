@@ -68,6 +68,8 @@ pub struct Policy {
     pub crl_validity_seconds: i64,
     /// Largest difference between a client's time stamp and the server's clock.
     pub max_clock_skew_seconds: i64,
+    /// The sealed channel's tables: sessions in all and per address, and how long they live.
+    pub channel: ChannelLimits,
 }
 
 impl Default for Policy {
@@ -83,6 +85,7 @@ impl Default for Policy {
             signin_lock_seconds: 30 * 60,
             crl_validity_seconds: 7 * 24 * 3600,
             max_clock_skew_seconds: 300,
+            channel: ChannelLimits::default(),
         }
     }
 }
@@ -218,7 +221,7 @@ impl KeyTier {
             integrity,
             confidentiality,
         } = ServerKeys::load_or_create(data_dir)?;
-        let channel = ChannelServer::new(&integrity, &confidentiality, ChannelLimits::default(), clock.clone())?;
+        let channel = ChannelServer::new(&integrity, &confidentiality, policy.channel.clone(), clock.clone())?;
         let ca_dir = data_dir.join("ca");
         let ca = if ca_dir.exists() {
             CertificateAuthority::load(&ca_dir)?

@@ -473,6 +473,10 @@ fn code_text(code: ApiErrorCode) -> &'static str {
         C::Forbidden => "not signed, or not by an active account allowed on this route",
         C::RateLimited => "too many requests; retry after the time in `Retry-After`",
         C::SealingRequired => "the route takes only bodies sealed end to end; the plain body was not read",
+        C::UnsupportedMediaType => {
+            "the body's Content-Type is neither `application/json` nor the sealed type the route takes"
+        }
+        C::RequestTimeout => "the request did not arrive whole in time; the connection was closed",
         C::Unavailable => {
             "the server cannot serve the request now (database or key tier unreachable, tables full); retry later"
         }

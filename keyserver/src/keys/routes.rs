@@ -25,6 +25,7 @@ use crate::error::Failure;
 use crate::json::{Rejected, blocking, blocking_bytes, json_body, recover};
 use crate::keys::db::models::LetterState;
 use crate::route_table::{self, PathMatch, Payload, ROUTES, Route, RouteId};
+use crate::web::link::ClientAddress;
 
 /// A route's `{name}` path segments, in order.
 type Parameters = Vec<String>;
@@ -246,17 +247,20 @@ fn channel_open(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Resp
     at(route)
         .and(with_tier(tier))
         .and(json_body())
-        .and_then(|_: Parameters, t: Arc<KeyTier>, req: OpenRequest| {
-            blocking(move || {
-                let session_id = t
-                    .channel
-                    .open_session(&req)
-                    .map_err(|e| Failure::new(e.api_code(), format!("the session was not opened: {e}")))?;
-                Ok(OpenResponse {
-                    session_id: Bytes(session_id.to_vec()),
+        .and(warp::ext::optional::<ClientAddress>())
+        .and_then(
+            |_: Parameters, t: Arc<KeyTier>, req: OpenRequest, client: Option<ClientAddress>| {
+                blocking(move || {
+                    let session_id = t
+                        .channel
+                        .open_session(&req, client.map(|c| c.0))
+                        .map_err(|e| Failure::new(e.api_code(), format!("the session was not opened: {e}")))?;
+                    Ok(OpenResponse {
+                        session_id: Bytes(session_id.to_vec()),
+                    })
                 })
-            })
-        })
+            },
+        )
         .boxed()
 }
 

@@ -22,7 +22,7 @@ use warp::Filter;
 use super::KeyTier;
 use super::flows::{Outcome, TxError, event, info, settle};
 use crate::error::Failure;
-use crate::json::{MAX_BODY, Rejected};
+use crate::json::{JSON_MEDIA_TYPE, MAX_BODY, Rejected, has_media_type, unsupported_media_type};
 use crate::keys::db::AnyConnection;
 use crate::keys::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
 use crate::keys::storage_key::BlobKind;
@@ -161,6 +161,7 @@ pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp:
         .and(warp::header::optional::<String>(signed_headers::TIMESTAMP))
         .and(warp::header::optional::<String>(signed_headers::NONCE))
         .and(warp::header::optional::<String>(signed_headers::SIGNATURE))
+        .and(warp::header::optional::<String>("content-type"))
         .and(
             warp::body::content_length_limit(MAX_BODY)
                 .and(warp::body::bytes())
@@ -175,7 +176,12 @@ pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp:
              timestamp: Option<String>,
              nonce: Option<String>,
              signature: Option<String>,
+             content_type: Option<String>,
              body: bytes::Bytes| async move {
+                // Every body a signed route reads is JSON; a form or text is not read.
+                if !body.is_empty() && !has_media_type(content_type.as_deref(), JSON_MEDIA_TYPE) {
+                    return Err(warp::reject::custom(Rejected(unsupported_media_type(JSON_MEDIA_TYPE))));
+                }
                 let headers = SignedHeaders {
                     signer,
                     timestamp,

@@ -69,7 +69,7 @@ fn connect(tier: &KeyTier, now: i64) -> ChannelClient {
     let (client, request) = ChannelClient::open(&signed, tier.channel.integrity_spki(), now).expect("client");
     let (request, _): (OpenRequest, _) = wire(&request);
     assert_eq!(request.encrypted_key.0.len(), 384, "RSA-3072 confidentiality key");
-    let id = tier.channel.open_session(&request).expect("open");
+    let id = tier.channel.open_session(&request, None).expect("open");
     let (response, _) = wire(&OpenResponse {
         session_id: Bytes(id.to_vec()),
     });
@@ -158,9 +158,9 @@ fn the_web_tier_cannot_replay_reorder_drop_or_redirect() {
         .bootstrap_document((&Policy::default()).into())
         .expect("bootstrap");
     let (_, request) = ChannelClient::open(&signed, tier.channel.integrity_spki(), T0).expect("client");
-    tier.channel.open_session(&request).expect("open");
+    tier.channel.open_session(&request, None).expect("open");
     assert!(matches!(
-        tier.channel.open_session(&request),
+        tier.channel.open_session(&request, None),
         Err(ChannelError::UnknownBootstrap)
     ));
 }

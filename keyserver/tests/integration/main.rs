@@ -13,6 +13,7 @@ mod channel;
 mod crash;
 mod db;
 mod flows;
+mod hostile;
 mod openapi;
 mod outage;
 mod refusals;

@@ -13,6 +13,8 @@ pub struct Route {
     pub method: &'static str,
     /// The pattern, e.g. `/v1/certificates/{serial}`.
     pub pattern: &'static str,
+    /// Whether its body may be sealed (then also of the sealed media type).
+    pub sealed: bool,
 }
 
 /// The routes the web tier forwards.
@@ -30,6 +32,7 @@ impl AllowList {
                 .map(|r| Route {
                     method: r.method,
                     pattern: r.path,
+                    sealed: r.sealed,
                 })
                 .collect(),
         }

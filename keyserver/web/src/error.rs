@@ -58,7 +58,8 @@ pub fn status_of(code: ApiErrorCode) -> StatusCode {
     use ApiErrorCode as C;
     match code {
         C::BadRequest | C::PhraseTypo | C::BadSignature => StatusCode::BAD_REQUEST,
-        C::SealingRequired => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::SealingRequired | C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::NotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -17,10 +17,41 @@ use crate::error::{Failure, status_of};
 /// fit in under 8 KiB once base64-encoded).
 pub const MAX_BODY: u64 = 64 * 1024;
 
-/// A JSON body of type `T`, at most [`MAX_BODY`] bytes. Malformed JSON or a
-/// wrong shape is rejected with `bad-request` naming what serde saw.
+/// The media type of every plain request and answer body.
+pub const JSON_MEDIA_TYPE: &str = "application/json";
+
+/// Whether a `Content-Type` header names the media type `expected` (its
+/// parameters, such as `charset`, aside; case-insensitive, RFC 9110 §8.3.1).
+pub fn has_media_type(content_type: Option<&str>, expected: &str) -> bool {
+    content_type
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(expected))
+}
+
+/// The refusal of a body whose `Content-Type` the route does not take. Only
+/// JSON (and, where sealed, the sealed type) is read: a browser cannot send
+/// either across sites without asking first, which no route answers.
+pub fn unsupported_media_type(takes: &str) -> Failure {
+    Failure::new(
+        ApiErrorCode::UnsupportedMediaType,
+        format!("the body must be sent with Content-Type: {takes}"),
+    )
+}
+
+/// A JSON body of type `T`, at most [`MAX_BODY`] bytes, sent as
+/// `application/json` (else 415 `unsupported-media-type`, unread). Malformed
+/// JSON or a wrong shape is rejected with `bad-request` naming what serde saw.
 pub fn json_body<T: DeserializeOwned + Send>() -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    warp::body::content_length_limit(MAX_BODY)
+    warp::header::optional::<String>("content-type")
+        .and_then(|content_type: Option<String>| async move {
+            if has_media_type(content_type.as_deref(), JSON_MEDIA_TYPE) {
+                Ok(())
+            } else {
+                Err(warp::reject::custom(Rejected(unsupported_media_type(JSON_MEDIA_TYPE))))
+            }
+        })
+        .untuple_one()
+        .and(warp::body::content_length_limit(MAX_BODY))
         .and(warp::body::bytes())
         .and_then(|bytes: bytes::Bytes| async move {
             serde_json::from_slice::<T>(&bytes).map_err(|e| {
@@ -109,6 +140,10 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         || rejection.find::<warp::reject::InvalidQuery>().is_some()
     {
         Failure::new(ApiErrorCode::BadRequest, format!("bad request: {rejection:?}"))
+    } else if format!("{rejection:?}").contains("BodyReadError") {
+        // warp does not export the type: a body that broke off or missed its
+        // deadline (the connection then answers 408) is the client's doing.
+        Failure::new(ApiErrorCode::BadRequest, "the body could not be read whole")
     } else {
         Failure::internal(format!("unhandled rejection: {rejection:?}"))
     };

@@ -29,6 +29,7 @@
 //! Every refusal is the typed JSON error of [`crate::json`].
 
 pub mod allow;
+pub mod connections;
 pub mod error;
 pub mod forward;
 pub mod json;
@@ -44,7 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, RETRY_AFTER, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, TRANSFER_ENCODING};
 use signet_schema::api::ApiErrorCode;
 use warp::filters::path::FullPath;
 use warp::reply::Response;
@@ -182,6 +183,21 @@ impl WebTier {
                     "a Content-Length header is required",
                 )));
             }
+            // A body of a type no route reads (a form, plain text: what a web
+            // page can make a browser send across sites unasked) is refused
+            // unread, and so is never forwarded.
+            (Some(route), Some(n)) if n > 0 && !takes_media_type(&route, headers) => {
+                let takes = if route.sealed {
+                    format!(
+                        "{} or {}",
+                        json::JSON_MEDIA_TYPE,
+                        signet_schema::channel::SEALED_CONTENT_TYPE
+                    )
+                } else {
+                    json::JSON_MEDIA_TYPE.to_owned()
+                };
+                Some(json::unsupported_media_type(&takes))
+            }
             _ => None,
         };
         Ok(Admission {
@@ -252,6 +268,14 @@ fn user_id_of(body: &[u8]) -> Option<String> {
 struct RateLimited(Duration);
 
 impl warp::reject::Reject for RateLimited {}
+
+/// Whether a request for `route` declares a body type the route reads: JSON,
+/// or the sealed type where the route may be sealed.
+fn takes_media_type(route: &Route, headers: &http::HeaderMap) -> bool {
+    let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    json::has_media_type(content_type, json::JSON_MEDIA_TYPE)
+        || (route.sealed && json::has_media_type(content_type, signet_schema::channel::SEALED_CONTENT_TYPE))
+}
 
 fn refuse(failure: Failure) -> Rejection {
     warp::reject::custom(Rejected(failure))

@@ -21,7 +21,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::HeaderValue;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use signet_schema::api::ApiErrorCode;
 use subtle::ConstantTimeEq;
@@ -376,10 +375,10 @@ pub async fn serve_link<S>(
     listener: LinkListener,
     secret: Arc<LinkSecret>,
     routes: S,
-    header_read: Duration,
+    timeouts: crate::tls::Timeouts,
     shutdown: impl Future<Output = ()>,
 ) where
-    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<crate::tls::TimedRequest, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     let service = Guarded::new(secret, routes);
@@ -399,13 +398,7 @@ pub async fn serve_link<S>(
         };
         let service = service.clone();
         let watcher = graceful.watcher();
-        tokio::spawn(crate::tls::serve_connection(
-            stream,
-            service,
-            peer,
-            header_read,
-            watcher,
-        ));
+        tokio::spawn(crate::tls::serve_connection(stream, service, peer, timeouts, watcher));
     }
     drop(listener);
     graceful.shutdown().await;

@@ -7,10 +7,13 @@
 //!   `STATE_DIR/tls/` (`cert.pem` 0644, `key.pem` 0600, both written
 //!   atomically), reused on every later start. Its SHA-256 fingerprint (over
 //!   the DER certificate) is logged and printed, so that a client can pin it.
-//! * **Connections** — the TLS handshake must finish within
-//!   [`Timeouts::handshake`], the request head within
-//!   [`Timeouts::header_read`]; on shutdown the listener closes and open
-//!   connections finish their current request.
+//! * **Connections** — counted at accept time against the listener's
+//!   [`ConnectionGate`] before the TLS handshake; the handshake must finish
+//!   within [`Timeouts::handshake`], the request head within
+//!   [`Timeouts::header_read`] (which also closes idle keep-alive
+//!   connections) and the body within [`Timeouts::body`] after the head
+//!   (else 408 `request-timeout`, and the connection closes); on shutdown the
+//!   listener closes and open connections finish their current request.
 //! * **Peer address** — every request carries the connection's remote address
 //!   as a [`PeerAddress`] extension, for the web tier's rate limits.
 
@@ -20,6 +23,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use der::Decode;
@@ -32,6 +36,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tower_service::Service;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
+
+use crate::connections::{ConnectionGate, DeadlineBody};
 
 /// File name of the self-signed certificate inside `STATE_DIR/tls/`.
 pub const CERTIFICATE_FILE: &str = "cert.pem";
@@ -238,8 +244,10 @@ pub struct Timeouts {
     /// From accept to the end of the TLS handshake.
     pub handshake: Duration,
     /// From the connection's start (or the previous response) to the end of
-    /// the request head.
+    /// the request head: an idle keep-alive connection is closed after it.
     pub header_read: Duration,
+    /// From the end of the request head to the end of its body.
+    pub body: Duration,
 }
 
 impl Default for Timeouts {
@@ -247,34 +255,62 @@ impl Default for Timeouts {
         Timeouts {
             handshake: Duration::from_secs(10),
             header_read: Duration::from_secs(10),
+            body: Duration::from_secs(10),
         }
     }
 }
 
+/// The request type every listener hands its service: hyper's body, to be
+/// read whole by [`Timeouts::body`].
+pub type TimedRequest = http::Request<DeadlineBody<Incoming>>;
+
+/// The 408 answer to a body that did not arrive in time; the connection closes after it.
+fn request_timeout() -> warp::reply::Response {
+    let mut response = crate::json::failure_reply(crate::error::Failure::new(
+        signet_schema::api::ApiErrorCode::RequestTimeout,
+        "the request did not arrive in time; send it again",
+    ));
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    response
+}
+
 /// Serves one accepted connection with HTTP/1.1: the request head must come
-/// within `header_read`; `peer`, when known, goes into every request's
-/// extensions. The connection is registered with `graceful` so that shutdown
-/// waits for its current request.
+/// within `timeouts.header_read` and its body within `timeouts.body`; `peer`,
+/// when known, goes into every request's extensions. The connection is
+/// registered with `graceful` so that shutdown waits for its current request.
 pub async fn serve_connection<I, S>(
     io: I,
     service: S,
     peer: Option<SocketAddr>,
-    header_read: Duration,
+    timeouts: Timeouts,
     watcher: hyper_util::server::graceful::Watcher,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<TimedRequest, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
-    let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        let mut request = request.map(|body| DeadlineBody::new(body, timeouts.body));
+        let expired = request.body().expired();
         if let Some(peer) = peer {
             request.extensions_mut().insert(PeerAddress(peer));
         }
         let mut service = service.clone();
-        async move { service.call(request).await }
+        async move {
+            let response = service.call(request).await;
+            if expired.load(Ordering::Acquire) {
+                tracing::debug!(?peer, "request body past its deadline");
+                return Ok(request_timeout());
+            }
+            response
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(header_read);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.header_read);
     let connection = builder.serve_connection(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!(error = %e, "connection ended with an error");
@@ -283,19 +319,23 @@ pub async fn serve_connection<I, S>(
 
 /// Accepts TLS connections on `listener` until `shutdown` completes, then
 /// stops accepting and waits for open connections to finish their request.
+/// Each connection is admitted by `gate` as it is accepted, before its
+/// handshake, and counted until it closes.
 pub async fn serve_tls<S>(
     listener: tokio::net::TcpListener,
     identity: &ServerIdentity,
     service: S,
     timeouts: Timeouts,
+    gate: ConnectionGate,
     shutdown: impl Future<Output = ()>,
 ) where
-    S: Service<http::Request<Incoming>, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<TimedRequest, Response = warp::reply::Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
     let acceptor = tokio_rustls::TlsAcceptor::from(identity.config.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut refused = Refusals::default();
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -309,10 +349,20 @@ pub async fn serve_tls<S>(
             },
             () = &mut shutdown => break,
         };
+        let permit = match gate.admit(peer.ip()) {
+            Ok(permit) => permit,
+            Err(full) => {
+                // Closed unread: no handshake, no buffer, nothing to answer.
+                refused.count(full, peer, &gate);
+                drop(tcp);
+                continue;
+            }
+        };
         let acceptor = acceptor.clone();
         let service = service.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _permit = permit;
             let tls = match tokio::time::timeout(timeouts.handshake, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
@@ -324,11 +374,42 @@ pub async fn serve_tls<S>(
                     return;
                 }
             };
-            serve_connection(tls, service, Some(peer), timeouts.header_read, watcher).await;
+            serve_connection(tls, service, Some(peer), timeouts, watcher).await;
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Connections refused at accept time, logged at most once a minute so that a
+/// flood does not become a flood of log lines.
+#[derive(Default)]
+struct Refusals {
+    since_logged: u64,
+    logged_at: Option<std::time::Instant>,
+}
+
+impl Refusals {
+    fn count(&mut self, full: crate::connections::Full, peer: SocketAddr, gate: &ConnectionGate) {
+        self.since_logged += 1;
+        if self.logged_at.is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+            return;
+        }
+        let (open, from_peer) = gate.open(peer.ip());
+        let limits = gate.limits();
+        tracing::warn!(
+            %peer,
+            cap = ?full,
+            open,
+            from_peer,
+            total_cap = limits.total,
+            per_address_cap = limits.per_address,
+            refused = self.since_logged,
+            "connections refused at accept: a cap is reached"
+        );
+        self.since_logged = 0;
+        self.logged_at = Some(std::time::Instant::now());
+    }
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.

@@ -268,7 +268,7 @@ pub fn verify_bootstrap(
         &bootstrap.signature.0,
     )
     .map_err(|_| ChannelError::BootstrapSignature)?;
-    if (now - document.issued_at).abs() > MAX_CLOCK_SKEW {
+    if now.abs_diff(document.issued_at) > MAX_CLOCK_SKEW.unsigned_abs() {
         return Err(ChannelError::BootstrapStale {
             issued_at: document.issued_at,
             now,
@@ -638,7 +638,14 @@ mod tests {
     #[test]
     fn stale_bootstrap_is_refused() {
         let pinned = spki(test_key());
-        for issued_at in [NOW - MAX_CLOCK_SKEW - 1, NOW + MAX_CLOCK_SKEW + 1, 0] {
+        // Time stamps at the extremes of i64 are refused, never wrapped.
+        for issued_at in [
+            NOW - MAX_CLOCK_SKEW - 1,
+            NOW + MAX_CLOCK_SKEW + 1,
+            0,
+            i64::MIN,
+            i64::MAX,
+        ] {
             assert!(matches!(
                 ChannelClient::open(&signed_by(test_key(), &document(issued_at)), &pinned, NOW),
                 Err(ChannelError::BootstrapStale { .. })

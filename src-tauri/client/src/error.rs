@@ -177,7 +177,7 @@ impl ClientError {
             ClientError::Keyring(_) => exit::KEYRING,
             ClientError::Unreachable { .. } => exit::UNREACHABLE,
             ClientError::Server {
-                code: ApiErrorCode::Unavailable | ApiErrorCode::RateLimited,
+                code: ApiErrorCode::Unavailable | ApiErrorCode::RateLimited | ApiErrorCode::RequestTimeout,
                 ..
             } => exit::UNREACHABLE,
             ClientError::Server { code, .. } if is_authentication(*code) => exit::AUTHENTICATION,

@@ -19,7 +19,7 @@ pub const MAX_ANSWER: u64 = signet_schema::release::MAX_BINARY_LEN;
 use crate::tls::{Fingerprint, PinnedServer};
 
 /// Content type of a sealed body.
-pub const SEALED: &str = "application/vnd.signet.sealed+json";
+pub const SEALED: &str = signet_schema::channel::SEALED_CONTENT_TYPE;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);

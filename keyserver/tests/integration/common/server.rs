@@ -58,6 +58,12 @@ impl Launch {
         self
     }
 
+    /// Gives the server `flag value` on its command line.
+    pub fn arg(mut self, flag: &str, value: &str) -> Launch {
+        self.args.extend([flag.to_owned(), value.to_owned()]);
+        self
+    }
+
     /// Logs warnings and errors only, to `server.log` beside the data
     /// directory (see [`KeyServer::log`]), instead of to the test's stderr.
     pub fn log_to_file(mut self) -> Launch {
@@ -158,6 +164,17 @@ impl KeyServer {
             child.kill().expect("SIGKILL");
             child.wait().expect("reap");
         }
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> std::net::SocketAddr {
+        let base = self.base.read().expect("base URL lock").clone();
+        base.trim_start_matches("https://").parse().expect("an address")
     }
 
     /// How many times the process was started.

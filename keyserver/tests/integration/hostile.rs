@@ -1,0 +1,329 @@
+//! Attacks from one address against the real `signet-keyserver serve` on
+//! loopback, each bounded in count and time: the attacker connects from
+//! 127.0.0.2, the legitimate client from 127.0.0.1, and the legitimate client
+//! must still be served.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+
+use crate::common::KeyServer;
+
+const ATTACKER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A TCP connection to `to` from `source`.
+async fn connect_from(source: Ipv4Addr, to: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).expect("bind");
+    socket.connect(to).await.expect("connect")
+}
+
+/// A TLS connection to the server from `source`, trusting its certificate.
+async fn tls_from(source: Ipv4Addr, server: &KeyServer) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = server.certificate();
+    for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(certificate.expect("PEM")).expect("root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::IpAddress(server.address().ip().into());
+    let tcp = connect_from(source, server.address()).await;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake")
+}
+
+/// Whether the server closed the connection within `wait` without sending
+/// anything (a read ends, or fails, at once).
+async fn closed_within(stream: &mut (impl AsyncRead + Unpin), wait: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(wait, stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[test]
+fn connections_held_by_one_address_leave_room_for_everyone_else() {
+    let server = KeyServer::launch()
+        .arg("--max-connections-per-address", "8")
+        .log_to_file()
+        .start();
+    let address = server.address();
+    let runtime = runtime();
+
+    // The server raised its open-file limit to the hard limit at start.
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).expect("limits");
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("the open-file line")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        open_files[3], open_files[4],
+        "soft limit raised to the hard one: {limits}"
+    );
+
+    // The attacker opens connections and never sends a byte: its first 8 are held ...
+    let mut held = Vec::new();
+    runtime.block_on(async {
+        for _ in 0..8 {
+            held.push(connect_from(ATTACKER, address).await);
+        }
+        // ... and every further one is closed at once, before any handshake.
+        for attempt in 0..40 {
+            let mut extra = connect_from(ATTACKER, address).await;
+            assert!(
+                closed_within(&mut extra, Duration::from_secs(2)).await,
+                "connection {attempt} beyond the share was left open"
+            );
+        }
+        for stream in &mut held {
+            assert!(
+                !closed_within(stream, Duration::from_millis(20)).await,
+                "a held connection was closed"
+            );
+        }
+    });
+
+    // Meanwhile a client from another address is served as usual.
+    let client = server.client_with_timeout(Duration::from_secs(5));
+    let started = Instant::now();
+    for _ in 0..10 {
+        let (status, _) = client.request("GET", "/v1/policy", &[], &[]);
+        assert_eq!(status, 200);
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        server.log().contains("connections refused at accept"),
+        "{}",
+        server.log()
+    );
+
+    // Once the attacker lets go, its address gets in again.
+    drop(held);
+    runtime.block_on(async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut again = tls_from(ATTACKER, &server).await;
+        again
+            .write_all(b"GET /v1/policy HTTP/1.1\r\nhost: signet\r\nconnection: close\r\n\r\n")
+            .await
+            .expect("send");
+        let mut answer = Vec::new();
+        again.read_to_end(&mut answer).await.expect("answer");
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    });
+}
+
+#[test]
+fn a_body_sent_a_byte_at_a_time_is_cut_off_at_its_deadline() {
+    let server = KeyServer::launch().arg("--request-body-timeout", "2").start();
+    let runtime = runtime();
+    let (answer, took) = runtime.block_on(async {
+        let stream = tls_from(ATTACKER, &server).await;
+        let (mut reader, mut writer) = tokio::io::split(stream);
+        writer
+            .write_all(
+                b"POST /v1/channel/open HTTP/1.1\r\nhost: signet\r\ncontent-type: application/json\r\n\
+                  content-length: 4000\r\n\r\n{",
+            )
+            .await
+            .expect("head");
+        let head_sent = Instant::now();
+        // One byte every 300 ms, as long as the server reads them.
+        let trickle = tokio::spawn(async move {
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                if writer.write_all(b" ").await.is_err() || writer.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(15), reader.read_to_end(&mut answer)).await;
+        let took = head_sent.elapsed();
+        trickle.abort();
+        assert!(read.is_ok(), "the connection was still open after 15 s");
+        (String::from_utf8_lossy(&answer).into_owned(), took)
+    });
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request-timeout"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
+        "answered after {took:?}"
+    );
+    // The server is still there for everyone.
+    let (status, _) = server.client().request("GET", "/v1/policy", &[], &[]);
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn bodies_a_web_page_could_send_across_sites_are_refused_unread() {
+    let server = KeyServer::start_sqlite();
+    let client = server.client();
+    for (path, content_type) in [
+        ("/v1/channel/open", "text/plain"),
+        ("/v1/channel/open", "application/x-www-form-urlencoded"),
+        ("/v1/apply", "multipart/form-data; boundary=x"),
+        ("/v1/signin", "text/plain;charset=UTF-8"),
+        ("/v1/reregister", "application/jsonp"),
+    ] {
+        let (status, body) = client.request(
+            "POST",
+            path,
+            &[("content-type", content_type.to_owned())],
+            br#"{"user_id":"alice"}"#,
+        );
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 415, "{path} as {content_type}: {text}");
+        assert!(
+            text.contains("unsupported-media-type"),
+            "{path} as {content_type}: {text}"
+        );
+    }
+}
+
+/// One HTTPS request from `source` on a connection of its own: (status, body).
+async fn https_from(
+    source: Ipv4Addr,
+    server: &KeyServer,
+    method: &str,
+    path: &str,
+    body: Option<(&str, &[u8])>,
+) -> (u16, Vec<u8>) {
+    let mut stream = tls_from(source, server).await;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: signet\r\nconnection: close\r\n");
+    if let Some((content_type, bytes)) = body {
+        request.push_str(&format!(
+            "content-type: {content_type}\r\ncontent-length: {}\r\n",
+            bytes.len()
+        ));
+    }
+    request.push_str("\r\n");
+    let mut wire = request.into_bytes();
+    wire.extend_from_slice(body.map_or(&[][..], |(_, bytes)| bytes));
+    stream.write_all(&wire).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("answer");
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    let status = std::str::from_utf8(&answer[9..12])
+        .expect("status")
+        .parse()
+        .expect("status");
+    // Small answers come whole (Content-Length); a chunked one is not expected here.
+    (status, answer[end..].to_vec())
+}
+
+/// Opens a sealed session from `source`, as the signing core does.
+async fn open_session_from(source: Ipv4Addr, server: &KeyServer) -> signet_crypto::channel::ChannelClient {
+    use signet_crypto::channel::{ChannelClient, first_use_integrity_key};
+    let (status, bootstrap) = https_from(source, server, "GET", "/v1/bootstrap", None).await;
+    assert_eq!(status, 200);
+    let bootstrap = serde_json::from_slice(&bootstrap).expect("bootstrap");
+    let now = crate::common::now();
+    let pinned = first_use_integrity_key(&bootstrap, now).expect("bootstrap");
+    let (channel, open) = ChannelClient::open(&bootstrap, &pinned, now).expect("open");
+    let open = serde_json::to_vec(&open).expect("json");
+    let (status, answer) = https_from(
+        source,
+        server,
+        "POST",
+        "/v1/channel/open",
+        Some(("application/json", &open)),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    channel
+}
+
+/// A sealed pre-login in `channel`: the status, once the answer opened.
+async fn sealed_prelogin(
+    source: Ipv4Addr,
+    server: &KeyServer,
+    channel: &mut signet_crypto::channel::ChannelClient,
+) -> Result<u16, String> {
+    use signet_schema::channel::{SEALED_CONTENT_TYPE, SealedMessage};
+    use signet_schema::protocol::Bytes;
+    let json = br#"{"user_id":"somebody"}"#;
+    let (counter, sealed) = channel.seal_request("POST", "/v1/prelogin", json).expect("seal");
+    let message = serde_json::to_vec(&SealedMessage {
+        session_id: Bytes(channel.session_id().to_vec()),
+        counter,
+        body: Bytes(sealed),
+    })
+    .expect("json");
+    let (status, answer) = https_from(
+        source,
+        server,
+        "POST",
+        "/v1/prelogin",
+        Some((SEALED_CONTENT_TYPE, &message)),
+    )
+    .await;
+    let sealed: SealedMessage =
+        serde_json::from_slice(&answer).map_err(|_| String::from_utf8_lossy(&answer).into_owned())?;
+    channel
+        .open_response(sealed.counter, "POST", "/v1/prelogin", &sealed.body.0)
+        .map_err(|e| e.to_string())?;
+    Ok(status)
+}
+
+#[test]
+fn addresses_opening_sessions_cannot_shut_out_another_client() {
+    let server = KeyServer::launch()
+        .arg("--max-sessions", "12")
+        .arg("--max-sessions-per-address", "4")
+        .rate_limits(100_000, 100_000)
+        .start();
+    let runtime = runtime();
+    runtime.block_on(async {
+        // Four attacking addresses open 8 sessions each: 32 in a table of 12.
+        let mut first_of_flood = None;
+        for round in 0..8 {
+            for last in 2..=5 {
+                let channel = open_session_from(Ipv4Addr::new(127, 0, 0, last), &server).await;
+                if round == 0 && last == 2 {
+                    first_of_flood = Some(channel);
+                }
+            }
+        }
+        // A legitimate client opens its session and is served in it, repeatedly.
+        let legitimate = Ipv4Addr::LOCALHOST;
+        let mut channel = open_session_from(legitimate, &server).await;
+        for _ in 0..3 {
+            assert_eq!(sealed_prelogin(legitimate, &server, &mut channel).await, Ok(200));
+        }
+        // Even while the flood goes on.
+        for last in 2..=5 {
+            open_session_from(Ipv4Addr::new(127, 0, 0, last), &server).await;
+        }
+        assert_eq!(sealed_prelogin(legitimate, &server, &mut channel).await, Ok(200));
+        // The flood's own first sessions were the ones dropped.
+        let mut dropped = first_of_flood.expect("a first session");
+        let refused = sealed_prelogin(Ipv4Addr::new(127, 0, 0, 2), &server, &mut dropped).await;
+        assert!(refused.is_err(), "{refused:?}");
+    });
+}
