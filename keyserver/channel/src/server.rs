@@ -316,7 +316,12 @@ impl State {
                 else {
                     break;
                 };
+                let before = self.sessions.len();
                 self.evict_oldest_of(largest);
+                if self.sessions.len() == before {
+                    // The counts and the table disagree: never spin under the lock.
+                    break;
+                }
             }
         }
     }

@@ -722,6 +722,11 @@ impl KeyTier {
                 "a user re-registers only their own key",
             ));
         }
+        let roles = [UserRole::User, UserRole::Helpdesk, UserRole::Auditor];
+        // The request's signature, signer and nonce (spent here) before the
+        // verifier: a forged or replayed request is refused alike whatever
+        // verifier it carries, and counts no failed guess against the account.
+        self.spend_signed(&req, &roles)?;
         let (user, current, _) = self.authenticate(&body.user_id, &body.verifier.0)?;
         let record = new_record(&body.record.0, &body.user_id)?;
         let header = &record.header;
@@ -747,8 +752,7 @@ impl KeyTier {
             .seal(BlobKind::KeyRecord, &body.user_id, &body.record.0)
             .map_err(Failure::internal)?;
         let verifier_hash = self.verifier_tag(&body.user_id, &body.new_verifier.0);
-        let roles = [UserRole::User, UserRole::Helpdesk, UserRole::Auditor];
-        self.signed(&req, &roles, |c, _, now| {
+        self.signed_spent(&req, &roles, |c, _, now| {
             let mut response = ReregisterResponse {
                 certificate: None,
                 serial: None,

@@ -23,8 +23,8 @@ use super::KeyTier;
 use super::flows::{Outcome, TxError, event, info, settle};
 use crate::error::Failure;
 use crate::json::{JSON_MEDIA_TYPE, MAX_BODY, Rejected, has_media_type, unsupported_media_type};
-use crate::keys::db::AnyConnection;
 use crate::keys::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
+use crate::keys::db::{AnyConnection, DbError};
 use crate::keys::storage_key::BlobKind;
 
 /// A request as signed by its sender.
@@ -147,6 +147,28 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The request's body, refused unread when it declares more than
+/// [`MAX_BODY`] bytes; a request without a body (a GET) has an empty one. A
+/// body that cannot be read whole is a rejection, never an empty body.
+fn bounded_body() -> impl Filter<Extract = (bytes::Bytes,), Error = warp::Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and_then(|length: Option<u64>| async move {
+            if length.is_some_and(|n| n > MAX_BODY) {
+                return Err(warp::reject::custom(Rejected(Failure::new(
+                    ApiErrorCode::PayloadTooLarge,
+                    format!("the body is larger than {MAX_BODY} bytes"),
+                ))));
+            }
+            Ok(())
+        })
+        .untuple_one()
+        .and(warp::body::bytes())
+}
+
+fn nonce_reused() -> Failure {
+    Failure::new(ApiErrorCode::NonceReused, "this signed request was sent before")
+}
+
 fn forbidden(message: &str) -> Failure {
     Failure::new(ApiErrorCode::Forbidden, message)
 }
@@ -162,12 +184,7 @@ pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp:
         .and(warp::header::optional::<String>(signed_headers::NONCE))
         .and(warp::header::optional::<String>(signed_headers::SIGNATURE))
         .and(warp::header::optional::<String>("content-type"))
-        .and(
-            warp::body::content_length_limit(MAX_BODY)
-                .and(warp::body::bytes())
-                .or(warp::any().map(bytes::Bytes::new))
-                .unify(),
-        )
+        .and(bounded_body())
         .and_then(
             |method: warp::http::Method,
              path: warp::path::FullPath,
@@ -205,6 +222,28 @@ impl KeyTier {
         roles: &[UserRole],
         now: i64,
     ) -> Result<Result<User, Failure>, TxError> {
+        let user = match self.verify_signed(c, req, roles, now)? {
+            Ok(user) => user,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        // Only a request that verifies spends its nonce: a forged one writes
+        // nothing, and a replayed genuine one is refused here.
+        if !models::nonces::consume(c, &req.nonce, now, now + 2 * self.policy.max_clock_skew_seconds)? {
+            return Ok(Err(nonce_reused()));
+        }
+        Ok(Ok(user))
+    }
+
+    /// The checks of [`KeyTier::check_signed`] that write nothing: fresh time
+    /// stamp, well-formed nonce, an active signer with one of `roles`, and the
+    /// signature against their active certificate.
+    fn verify_signed(
+        &self,
+        c: &mut AnyConnection,
+        req: &SignedRequest,
+        roles: &[UserRole],
+        now: i64,
+    ) -> Result<Result<User, Failure>, DbError> {
         if !self.policy.is_fresh(req.timestamp, now) {
             return Ok(Err(Failure::new(
                 ApiErrorCode::StaleRequest,
@@ -243,15 +282,35 @@ impl KeyTier {
                 "the request's signature does not verify with your certificate",
             )));
         }
-        // Only a request that verifies spends its nonce: a forged one writes
-        // nothing, and a replayed genuine one is refused here.
-        if !models::nonces::consume(c, &req.nonce, now, now + 2 * self.policy.max_clock_skew_seconds)? {
-            return Ok(Err(Failure::new(
-                ApiErrorCode::NonceReused,
-                "this signed request was sent before",
-            )));
-        }
         Ok(Ok(user))
+    }
+
+    /// [`KeyTier::check_signed`] in a transaction of its own, spending the
+    /// nonce: for a route that has other work to do before its write
+    /// transaction (which then uses [`KeyTier::signed_spent`]), so that a
+    /// forged or replayed request is refused before that work.
+    pub(crate) fn spend_signed(&self, req: &SignedRequest, roles: &[UserRole]) -> Result<(), Failure> {
+        let now = self.now();
+        settle(self.db.write(|c| match self.check_signed(c, req, roles, now)? {
+            Ok(_) => Ok(Outcome::Done(())),
+            Err(refused) => Ok(Outcome::Refused(refused)),
+        }))
+    }
+
+    /// Runs `work` after the checks of [`KeyTier::check_signed`] but the
+    /// nonce, which [`KeyTier::spend_signed`] spent, all in one transaction:
+    /// the signer is still active and allowed.
+    pub(crate) fn signed_spent<T>(
+        &self,
+        req: &SignedRequest,
+        roles: &[UserRole],
+        mut work: impl FnMut(&mut AnyConnection, &User, i64) -> Result<Outcome<T>, TxError>,
+    ) -> Result<T, Failure> {
+        let now = self.now();
+        settle(self.db.write(|c| match self.verify_signed(c, req, roles, now)? {
+            Ok(user) => work(c, &user, now),
+            Err(refused) => Ok(Outcome::Refused(refused)),
+        }))
     }
 
     /// Runs `work` after [`KeyTier::check_signed`], all in one transaction.

@@ -327,3 +327,19 @@ fn addresses_opening_sessions_cannot_shut_out_another_client() {
         assert!(refused.is_err(), "{refused:?}");
     });
 }
+
+#[test]
+fn re_registration_guesses_count_against_the_user_they_name() {
+    let server = KeyServer::start_sqlite();
+    let client = server.client();
+    let body = br#"{"user_id":"victim","verifier":"AAAA","record":"","new_verifier":"AAAA"}"#;
+    let statuses: Vec<u16> = (0..25)
+        .map(|_| client.request("POST", "/v1/reregister", &[], body).0)
+        .collect();
+    // Unsigned, each is refused; after the user's burst (20), the web tier answers 429 without forwarding.
+    assert!(statuses[..20].iter().all(|&s| s == 403), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|&s| s == 429), "{statuses:?}");
+    // Another user's requests are not held up.
+    let other = br#"{"user_id":"someone-else","verifier":"AAAA","record":"","new_verifier":"AAAA"}"#;
+    assert_eq!(client.request("POST", "/v1/reregister", &[], other).0, 403);
+}

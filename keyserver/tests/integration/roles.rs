@@ -73,23 +73,25 @@ fn consent(client: &Client, reg: RegistrationData, key: UserKey, keys: Passphras
 
 /// A request signed by `who` (or unsigned): (status, body).
 fn call(client: &Client, who: Option<&Account>, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let mut headers = Vec::new();
-    if let Some(a) = who {
-        let ts = crate::common::now();
-        let n = nonce();
-        let signed = signed_request_bytes(method, path, ts, &n, &hex::encode(Sha256::digest(body)));
-        let signature = sign::sign(&a.key, SignatureScheme::RsaPssSha256, &signed).expect("sign");
-        headers = vec![
-            (signed_headers::SIGNER, a.user_id.clone()),
-            (signed_headers::TIMESTAMP, ts.to_string()),
-            (signed_headers::NONCE, n),
-            (
-                signed_headers::SIGNATURE,
-                base64::engine::general_purpose::STANDARD.encode(signature),
-            ),
-        ];
-    }
+    let headers = who.map_or_else(Vec::new, |a| signed_by(a, &a.user_id, method, path, body));
     client.request(method, path, &headers, body)
+}
+
+/// The signing headers of a request signed with `account`'s key in the name of `signer`.
+fn signed_by(account: &Account, signer: &str, method: &str, path: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    let ts = crate::common::now();
+    let n = nonce();
+    let signed = signed_request_bytes(method, path, ts, &n, &hex::encode(Sha256::digest(body)));
+    let signature = sign::sign(&account.key, SignatureScheme::RsaPssSha256, &signed).expect("sign");
+    vec![
+        (signed_headers::SIGNER, signer.to_owned()),
+        (signed_headers::TIMESTAMP, ts.to_string()),
+        (signed_headers::NONCE, n),
+        (
+            signed_headers::SIGNATURE,
+            base64::engine::general_purpose::STANDARD.encode(signature),
+        ),
+    ]
 }
 
 fn path_text(path: &std::path::Path) -> &str {
@@ -136,7 +138,8 @@ fn letter_of(client: &Client, helpdesk: &Account, user_id: &str) -> String {
 
 #[test]
 fn every_route_for_every_role() {
-    let server = KeyServer::start_sqlite();
+    // Per-user limits out of the way: this test sends many requests in the name of a few users.
+    let server = KeyServer::launch().user_limits(600, 600).start();
     let client = server.client();
 
     // The operator bootstraps the first help-desk account from its application.
@@ -245,6 +248,39 @@ fn every_route_for_every_role() {
     .expect("json");
     assert_eq!(call(&client, Some(&bob), "POST", "/v1/reregister", &body).0, 403);
     assert_eq!(call(&client, None, "POST", "/v1/reregister", &body).0, 403);
+    // Bob guessing alice's pass phrase through re-registration, with requests
+    // in her name that he cannot sign: each is refused for its signature
+    // before its verifier is looked at, the same whether the verifier is
+    // right or wrong, and none counts against her account.
+    let guess = |verifier: Vec<u8>| {
+        serde_json::to_vec(&ReregisterRequest {
+            user_id: "alice".into(),
+            verifier: Bytes(verifier),
+            record: Bytes(vec![]),
+            new_verifier: Bytes(vec![0; 32]),
+            certification_request: None,
+        })
+        .expect("json")
+    };
+    let refusal = |body: &[u8]| {
+        let headers = signed_by(&bob, "alice", "POST", "/v1/reregister", body);
+        client.request("POST", "/v1/reregister", &headers, body)
+    };
+    let right = refusal(&guess(alice.keys.verifier().to_vec()));
+    assert_eq!(right.0, 400, "{}", String::from_utf8_lossy(&right.1));
+    for n in 0..12u8 {
+        let wrong = refusal(&guess(vec![n; 32]));
+        assert_eq!(wrong, right, "a wrong verifier answered otherwise than the right one");
+    }
+    // Alice's own request with a wrong verifier counts once; replayed, it is refused as a replay and counts no more.
+    let wrong = guess(vec![7; 32]);
+    let headers = signed_by(&alice, "alice", "POST", "/v1/reregister", &wrong);
+    let first = client.request("POST", "/v1/reregister", &headers, &wrong);
+    assert_eq!(first.0, 401, "{}", String::from_utf8_lossy(&first.1));
+    for _ in 0..12 {
+        let again = client.request("POST", "/v1/reregister", &headers, &wrong);
+        assert_eq!(again.0, 409, "{}", String::from_utf8_lossy(&again.1));
+    }
     // The auditor cannot revoke; a replayed signed request is refused.
     let revoke = serde_json::to_vec(&StaffRevokeRequest {
         reason: RevocationReason::KeyCompromise,

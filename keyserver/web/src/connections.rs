@@ -15,9 +15,13 @@
 //! * **A deadline on each request's body** ([`DeadlineBody`]): the head must
 //!   arrive within the header time-out (hyper's, which also closes idle
 //!   keep-alive connections), and the whole body within the body deadline
-//!   after it; a body still arriving then is answered 408 `request-timeout`
-//!   and the connection closed. A client that sends one byte every few
-//!   seconds holds a connection for at most the two together.
+//!   after it, lengthened by one second per [`MIN_BODY_RATE`] bytes it
+//!   declares; a body still arriving then is answered 408 `request-timeout`
+//!   and the connection closed.
+//! * **Answers must be read** ([`WriteStallGuard`]): a connection whose
+//!   writes stay blocked for [`WRITE_STALL`] without [`WRITE_PROGRESS`]
+//!   bytes going out is closed, so a client that asks for a large answer and
+//!   stops reading it does not keep the connection and the answer.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -29,7 +33,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
-use tokio::time::{Instant, Sleep};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
 
 use crate::rate_limit::address_key;
 
@@ -39,6 +44,26 @@ const RESERVED_DESCRIPTORS: u64 = 64;
 
 /// Most connections one address gets by default however high the limit.
 pub const DEFAULT_MAX_PER_ADDRESS: usize = 1024;
+
+/// The slowest upload a body is given time for, in bytes a second, beyond
+/// the body deadline: a 4 MiB order gets 64 s more.
+pub const MIN_BODY_RATE: u64 = 64 * 1024;
+
+/// Longest body deadline, however large the body or the setting.
+pub const MAX_BODY_DEADLINE: Duration = Duration::from_secs(3600);
+
+/// How long writes may stay blocked without progress before the connection is closed.
+pub const WRITE_STALL: Duration = Duration::from_secs(30);
+
+/// Bytes that must go out within [`WRITE_STALL`] of a blocked write.
+pub const WRITE_PROGRESS: usize = 64 * 1024;
+
+/// The body deadline for a body that declares `length` bytes: `base`, and
+/// one second more per [`MIN_BODY_RATE`] bytes, at most [`MAX_BODY_DEADLINE`].
+pub fn body_deadline(base: Duration, length: Option<u64>) -> Duration {
+    let transfer = Duration::from_secs(length.unwrap_or(0) / MIN_BODY_RATE);
+    base.saturating_add(transfer).min(MAX_BODY_DEADLINE)
+}
 
 /// Raises the soft limit on open files to the hard limit and answers the
 /// limit now in force. Where it cannot be read (not Unix), a conservative
@@ -188,9 +213,10 @@ pub struct BodyDeadlinePassed;
 impl<B> DeadlineBody<B> {
     /// `inner`, to be read whole within `deadline` from now.
     pub fn new(inner: B, deadline: Duration) -> DeadlineBody<B> {
+        let deadline = deadline.min(MAX_BODY_DEADLINE);
         DeadlineBody {
             inner,
-            sleep: Box::pin(tokio::time::sleep_until(Instant::now() + deadline)),
+            sleep: Box::pin(tokio::time::sleep(deadline)),
             expired: Arc::default(),
         }
     }
@@ -227,6 +253,92 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// An connection's stream whose writes must make progress: once a write or
+/// flush is blocked, [`WRITE_PROGRESS`] bytes must go out (or everything be
+/// flushed) within [`WRITE_STALL`], or the stream fails with `TimedOut`.
+#[derive(Debug)]
+pub struct WriteStallGuard<I> {
+    inner: I,
+    stall: Duration,
+    /// Armed while writes are blocked: when it fires, the stream fails.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Bytes written since the timer was armed.
+    written: usize,
+}
+
+impl<I> WriteStallGuard<I> {
+    /// `inner`, whose writes may stall for at most `stall`.
+    pub fn new(inner: I, stall: Duration) -> WriteStallGuard<I> {
+        WriteStallGuard {
+            inner,
+            stall,
+            timer: None,
+            written: 0,
+        }
+    }
+
+    /// After a blocked write or flush: arms the timer, or fails if it fired.
+    fn blocked(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Error> {
+        let stall = self.stall;
+        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading the answer",
+            )),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn progressed(&mut self, bytes: usize) {
+        if self.timer.is_some() {
+            self.written += bytes;
+            if self.written >= WRITE_PROGRESS {
+                self.timer = None;
+                self.written = 0;
+            }
+        }
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for WriteStallGuard<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for WriteStallGuard<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                self.progressed(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.blocked(cx).map(Err),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Ready(result) => {
+                // Everything written has left: nothing is owed any more.
+                self.timer = None;
+                self.written = 0;
+                Poll::Ready(result)
+            }
+            Poll::Pending => self.blocked(cx).map(Err),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_shutdown(cx) {
+            Poll::Pending => self.blocked(cx).map(Err),
+            ready => ready,
+        }
     }
 }
 
@@ -296,6 +408,54 @@ mod tests {
         assert!(outcome.is_err());
         assert!(expired.load(Ordering::Acquire));
         drop(sender);
+    }
+
+    #[test]
+    fn the_body_deadline_grows_with_the_declared_length_up_to_its_cap() {
+        let base = Duration::from_secs(10);
+        assert_eq!(body_deadline(base, None), base);
+        assert_eq!(body_deadline(base, Some(60_000)), base);
+        assert_eq!(body_deadline(base, Some(4 << 20)), Duration::from_secs(74));
+        assert_eq!(body_deadline(base, Some(u64::MAX)), MAX_BODY_DEADLINE);
+        assert_eq!(body_deadline(Duration::MAX, None), MAX_BODY_DEADLINE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_stops_reading_loses_the_connection() {
+        use tokio::io::AsyncWriteExt;
+        // The client's end is never read: the server's writes block once the pipe is full.
+        let (server_end, _client_end) = tokio::io::duplex(1024);
+        let mut guarded = WriteStallGuard::new(server_end, Duration::from_secs(30));
+        let answer = vec![7u8; 1 << 20];
+        let written = tokio::time::timeout(Duration::from_secs(60), guarded.write_all(&answer)).await;
+        let error = written.expect("gave up by itself").expect_err("the write failed");
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_but_steady_reader_is_served() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (server_end, mut client_end) = tokio::io::duplex(1024);
+        let mut guarded = WriteStallGuard::new(server_end, Duration::from_secs(30));
+        let answer = vec![7u8; 256 * 1024];
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let mut reads = 0;
+            while got.len() < 256 * 1024 {
+                let n = client_end.read(&mut chunk).await.expect("read");
+                got.extend_from_slice(&chunk[..n]);
+                reads += 1;
+                // About 8 KiB a second: 64 KiB every 8 s, well within the stall time.
+                if reads % 8 == 0 {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            got.len()
+        });
+        guarded.write_all(&answer).await.expect("written");
+        guarded.flush().await.expect("flushed");
+        assert_eq!(reader.await.expect("joined"), 256 * 1024);
     }
 
     #[tokio::test(start_paused = true)]

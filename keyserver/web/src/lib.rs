@@ -184,8 +184,8 @@ impl WebTier {
                 )));
             }
             // A body of a type no route reads (a form, plain text: what a web
-            // page can make a browser send across sites unasked) is refused
-            // unread, and so is never forwarded.
+            // page can make a browser send across sites unasked) is read and
+            // dropped, never parsed nor forwarded, and refused.
             (Some(route), Some(n)) if n > 0 && !takes_media_type(&route, headers) => {
                 let takes = if route.sealed {
                     format!(

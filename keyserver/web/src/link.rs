@@ -401,7 +401,7 @@ pub async fn serve_link<S>(
         tokio::spawn(crate::tls::serve_connection(stream, service, peer, timeouts, watcher));
     }
     drop(listener);
-    graceful.shutdown().await;
+    crate::tls::finish_open_connections(graceful).await;
 }
 
 #[cfg(test)]

@@ -192,13 +192,17 @@ pub const ROUTES: &[Route] = &[
         Raw("application/octet-stream"),
     ),
     get(RouteId::Hosts, "/v1/hosts", Anyone, JsonList("HostInfo")),
-    post(
-        RouteId::Reregister,
-        "/v1/reregister",
-        Caller::SignedByUser,
-        Json("ReregisterRequest"),
-        Json("ReregisterResponse"),
-    ),
+    Route {
+        // It checks a verifier too: guesses count against the user it names.
+        per_user_limit: true,
+        ..post(
+            RouteId::Reregister,
+            "/v1/reregister",
+            Caller::SignedByUser,
+            Json("ReregisterRequest"),
+            Json("ReregisterResponse"),
+        )
+    },
     get(
         RouteId::Letters,
         "/v1/helpdesk/letters",

@@ -11,9 +11,11 @@
 //!   [`ConnectionGate`] before the TLS handshake; the handshake must finish
 //!   within [`Timeouts::handshake`], the request head within
 //!   [`Timeouts::header_read`] (which also closes idle keep-alive
-//!   connections) and the body within [`Timeouts::body`] after the head
-//!   (else 408 `request-timeout`, and the connection closes); on shutdown the
-//!   listener closes and open connections finish their current request.
+//!   connections) and the body within [`Timeouts::body`] after the head,
+//!   more for a large one (else 408 `request-timeout`, and the connection
+//!   closes); a client that stops reading an answer loses the connection
+//!   (see [`WriteStallGuard`]); on shutdown the listener closes and open
+//!   connections have 30 s to finish their current request.
 //! * **Peer address** — every request carries the connection's remote address
 //!   as a [`PeerAddress`] extension, for the web tier's rate limits.
 
@@ -37,7 +39,7 @@ use tower_service::Service;
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
-use crate::connections::{ConnectionGate, DeadlineBody};
+use crate::connections::{ConnectionGate, DeadlineBody, WRITE_STALL, WriteStallGuard, body_deadline};
 
 /// File name of the self-signed certificate inside `STATE_DIR/tls/`.
 pub const CERTIFICATE_FILE: &str = "cert.pem";
@@ -246,7 +248,8 @@ pub struct Timeouts {
     /// From the connection's start (or the previous response) to the end of
     /// the request head: an idle keep-alive connection is closed after it.
     pub header_read: Duration,
-    /// From the end of the request head to the end of its body.
+    /// From the end of the request head to the end of its body, for a small
+    /// body; a large one gets more (see [`body_deadline`]).
     pub body: Duration,
 }
 
@@ -292,7 +295,13 @@ pub async fn serve_connection<I, S>(
     S::Future: Send + 'static,
 {
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-        let mut request = request.map(|body| DeadlineBody::new(body, timeouts.body));
+        let declared = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let deadline = body_deadline(timeouts.body, declared);
+        let mut request = request.map(|body| DeadlineBody::new(body, deadline));
         let expired = request.body().expired();
         if let Some(peer) = peer {
             request.extensions_mut().insert(PeerAddress(peer));
@@ -311,7 +320,7 @@ pub async fn serve_connection<I, S>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read);
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+    let connection = builder.serve_connection(TokioIo::new(WriteStallGuard::new(io, WRITE_STALL)), service);
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
@@ -378,7 +387,17 @@ pub async fn serve_tls<S>(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    finish_open_connections(graceful).await;
+}
+
+/// How long shutdown waits for open connections to finish their request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Waits for open connections to finish their current request, at most [`SHUTDOWN_GRACE`].
+pub(crate) async fn finish_open_connections(graceful: hyper_util::server::graceful::GracefulShutdown) {
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}: closing them");
+    }
 }
 
 /// Connections refused at accept time, logged at most once a minute so that a

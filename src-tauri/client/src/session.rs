@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use signet_schema::api::{
-    ApiError, ApplyRequest, ApplyResponse, ConsentRequest, ConsentResponse, Policy, PreloginRequest, PreloginResponse,
-    ReregisterRequest, ReregisterResponse, RevocationReason, RevokeRequest, RevokeResponse, SigninRequest,
-    SigninResponse, signed_headers, signed_request_bytes,
+    ApiError, ApiErrorCode, ApplyRequest, ApplyResponse, ConsentRequest, ConsentResponse, Policy, PreloginRequest,
+    PreloginResponse, ReregisterRequest, ReregisterResponse, RevocationReason, RevokeRequest, RevokeResponse,
+    SigninRequest, SigninResponse, signed_headers, signed_request_bytes,
 };
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::{Bytes, ChannelPeer, Passphrase, Request, Response, SignatureFormat};
@@ -221,7 +221,19 @@ impl Connection {
         if !signer.channel_open {
             self.open_channel(signer)?;
         }
-        sealed_exchange(&self.server, signer, ChannelPeer::KeyServer, path, body)
+        match sealed_exchange(&self.server, signer, ChannelPeer::KeyServer, path, body) {
+            // The key server no longer holds the session (expired, unused in
+            // time, or given up to make room) and refused the request before
+            // reading it: once more, in a new session.
+            Err(ClientError::Server {
+                code: ApiErrorCode::StaleRequest,
+                ..
+            }) => {
+                self.open_channel(signer)?;
+                sealed_exchange(&self.server, signer, ChannelPeer::KeyServer, path, body)
+            }
+            answer => answer,
+        }
     }
 
     /// Applies for a key: the signer makes the key pair, seals it under
@@ -237,7 +249,9 @@ impl Connection {
             .validate()
             .map_err(|e| ClientError::input("registration", e.to_string()))?;
         let policy = self.policy()?;
-        let mut signer = self.sealed_signer(progress)?;
+        // The channel is opened after the key is made, which can take a
+        // while on a slow computer: the key server drops sessions left unused.
+        let mut signer = self.start_signer(progress)?;
         progress(Step::GeneratingKey);
         let (record, certification_request, verifier) = expect_answer!(
             signer.call(Request::GenerateKey {
@@ -248,6 +262,8 @@ impl Connection {
             })?,
             Response::KeyGenerated { record, certification_request, verifier, .. } => (record, certification_request, verifier)
         )?;
+        progress(Step::OpeningChannel);
+        self.open_channel(&mut signer)?;
         progress(Step::Contacting);
         let request = ApplyRequest {
             registration: registration.clone(),
