@@ -152,8 +152,16 @@ impl KeyServer {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             // A journey runs a person's day in seconds: the per-user limit
-            // (20 sign-ins' worth at once, then 10 a minute) is raised.
-            .args(["--user-rate", "600", "--user-burst", "200"]);
+            // (20 sign-ins' worth at once, then 10 a minute) and the
+            // applications from one address (10 at once) are raised.
+            .args([
+                "--user-rate",
+                "600",
+                "--user-burst",
+                "200",
+                "--application-burst",
+                "200",
+            ]);
         let (child, line) = serve(command);
         let base_url = line
             .trim()

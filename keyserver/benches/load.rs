@@ -841,10 +841,20 @@ fn run_backend(
         .stderr(Stdio::from(
             std::fs::File::create(dir.path().join("server.log")).expect("log file"),
         ));
-    for flag in ["--address-rate", "--user-rate"] {
+    for flag in [
+        "--address-rate",
+        "--user-rate",
+        "--application-rate",
+        "--application-rate-total",
+    ] {
         command.args([flag, "1000000000"]);
     }
-    for flag in ["--address-burst", "--user-burst"] {
+    for flag in [
+        "--address-burst",
+        "--user-burst",
+        "--application-burst",
+        "--application-burst-total",
+    ] {
         command.args([flag, "1000000"]);
     }
     if let Some(url) = database_url {

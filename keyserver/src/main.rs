@@ -305,6 +305,18 @@ struct LimitArgs {
     address_burst: u32,
     #[command(flatten)]
     user: UserLimitArgs,
+    /// Applications per minute from one client address (IPv6: one /64), sustained.
+    #[arg(long, env = "SIGNET_APPLICATION_RATE", default_value_t = 1)]
+    application_rate: u32,
+    /// Applications at once from one client address after an idle period.
+    #[arg(long, env = "SIGNET_APPLICATION_BURST", default_value_t = 10)]
+    application_burst: u32,
+    /// Applications per minute from everyone together, sustained.
+    #[arg(long, env = "SIGNET_APPLICATION_RATE_TOTAL", default_value_t = 60)]
+    application_rate_total: u32,
+    /// Applications at once from everyone together after an idle period.
+    #[arg(long, env = "SIGNET_APPLICATION_BURST_TOTAL", default_value_t = 600)]
+    application_burst_total: u32,
     /// Seconds the key tier may take to answer before the client gets 503.
     #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
     forward_timeout: u64,
@@ -382,6 +394,8 @@ impl LimitArgs {
         RateLimitConfig {
             per_address: Rate::new(self.address_rate, self.address_burst),
             per_user: self.user.rate(),
+            applications_per_address: Rate::new(self.application_rate, self.application_burst),
+            applications: Rate::new(self.application_rate_total, self.application_burst_total),
         }
     }
 }

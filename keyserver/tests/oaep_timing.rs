@@ -74,8 +74,12 @@ impl Rig {
     fn new(size: KeySize) -> Rig {
         let integrity = ServerKey::generate(KeySize::Rsa2048).expect("keygen");
         let confidentiality = ServerKey::generate(size).expect("keygen");
+        // Every opening here comes from one (unknown) address: the tables are
+        // made large enough that no valid opening has to make room, which is
+        // work done after the outcome is decided and answered anyway.
         let limits = ChannelLimits {
             max_sessions: 1_000_000,
+            max_sessions_per_address: 1_000_000,
             max_pending_bootstraps: 1_000_000,
             ..ChannelLimits::default()
         };

@@ -290,11 +290,7 @@ impl KeyTier {
     /// transaction (which then uses [`KeyTier::signed_spent`]), so that a
     /// forged or replayed request is refused before that work.
     pub(crate) fn spend_signed(&self, req: &SignedRequest, roles: &[UserRole]) -> Result<(), Failure> {
-        let now = self.now();
-        settle(self.db.write(|c| match self.check_signed(c, req, roles, now)? {
-            Ok(_) => Ok(Outcome::Done(())),
-            Err(refused) => Ok(Outcome::Refused(refused)),
-        }))
+        self.signed(req, roles, |_, _, _| Ok(Outcome::Done(())))
     }
 
     /// Runs `work` after the checks of [`KeyTier::check_signed`] but the
@@ -304,13 +300,9 @@ impl KeyTier {
         &self,
         req: &SignedRequest,
         roles: &[UserRole],
-        mut work: impl FnMut(&mut AnyConnection, &User, i64) -> Result<Outcome<T>, TxError>,
+        work: impl FnMut(&mut AnyConnection, &User, i64) -> Result<Outcome<T>, TxError>,
     ) -> Result<T, Failure> {
-        let now = self.now();
-        settle(self.db.write(|c| match self.verify_signed(c, req, roles, now)? {
-            Ok(user) => work(c, &user, now),
-            Err(refused) => Ok(Outcome::Refused(refused)),
-        }))
+        self.signed_then(req, roles, false, work)
     }
 
     /// Runs `work` after [`KeyTier::check_signed`], all in one transaction.
@@ -318,12 +310,29 @@ impl KeyTier {
         &self,
         req: &SignedRequest,
         roles: &[UserRole],
+        work: impl FnMut(&mut AnyConnection, &User, i64) -> Result<Outcome<T>, TxError>,
+    ) -> Result<T, Failure> {
+        self.signed_then(req, roles, true, work)
+    }
+
+    fn signed_then<T>(
+        &self,
+        req: &SignedRequest,
+        roles: &[UserRole],
+        spend_nonce: bool,
         mut work: impl FnMut(&mut AnyConnection, &User, i64) -> Result<Outcome<T>, TxError>,
     ) -> Result<T, Failure> {
         let now = self.now();
-        settle(self.db.write(|c| match self.check_signed(c, req, roles, now)? {
-            Ok(user) => work(c, &user, now),
-            Err(refused) => Ok(Outcome::Refused(refused)),
+        settle(self.db.write(|c| {
+            let checked = if spend_nonce {
+                self.check_signed(c, req, roles, now)?
+            } else {
+                self.verify_signed(c, req, roles, now)?
+            };
+            match checked {
+                Ok(user) => work(c, &user, now),
+                Err(refused) => Ok(Outcome::Refused(refused)),
+            }
         }))
     }
 

@@ -343,3 +343,43 @@ fn re_registration_guesses_count_against_the_user_they_name() {
     let other = br#"{"user_id":"someone-else","verifier":"AAAA","record":"","new_verifier":"AAAA"}"#;
     assert_eq!(client.request("POST", "/v1/reregister", &[], other).0, 403);
 }
+
+#[test]
+fn applications_are_limited_per_address_and_for_everyone() {
+    let server = KeyServer::launch()
+        .arg("--application-rate", "1")
+        .arg("--application-burst", "3")
+        .arg("--application-rate-total", "1")
+        .arg("--application-burst-total", "5")
+        .start();
+    let client = server.client();
+    let sealed = [("content-type", signet_schema::channel::SEALED_CONTENT_TYPE.to_owned())];
+    let body = br#"{"session_id":"AAAA","counter":0,"body":"AAAA"}"#;
+    // Forwarded (and refused by the key tier for what they hold) until the address's share is spent.
+    let statuses: Vec<u16> = (0..6)
+        .map(|_| client.request("POST", "/v1/apply", &sealed, body).0)
+        .collect();
+    assert!(statuses[..3].iter().all(|&s| s != 429), "{statuses:?}");
+    assert!(statuses[3..].iter().all(|&s| s == 429), "{statuses:?}");
+    // Another address has its own share, until everyone's is spent.
+    let runtime = runtime();
+    let others: Vec<u16> = runtime.block_on(async {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let (status, _) = https_from(
+                ATTACKER,
+                &server,
+                "POST",
+                "/v1/apply",
+                Some((signet_schema::channel::SEALED_CONTENT_TYPE, body)),
+            )
+            .await;
+            statuses.push(status);
+        }
+        statuses
+    });
+    assert_eq!(others[..2].iter().filter(|&&s| s == 429).count(), 0, "{others:?}");
+    assert_eq!(others[2], 429, "{others:?}");
+    // Other routes are not held up.
+    assert_eq!(client.request("GET", "/v1/policy", &[], &[]).0, 200);
+}

@@ -227,6 +227,14 @@ impl WebTier {
             tracing::info!(user_id = ?user_id, "per-user rate limit reached");
             return rate_limited(wait);
         }
+        if crate::route_table::counts_as_application(route.pattern)
+            && let Err(wait) = self
+                .limits
+                .check_application(admission.client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+        {
+            tracing::info!(client = ?admission.client, "application rate limit reached");
+            return rate_limited(wait);
+        }
         let method = match http::Method::from_bytes(route.method.as_bytes()) {
             Ok(method) => method,
             Err(e) => return failure_reply(Failure::internal(format!("allow-list method: {e}"))),

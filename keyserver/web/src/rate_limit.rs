@@ -4,8 +4,11 @@
 //!   whole, IPv6 addresses by their /64 prefix (one subscriber usually holds
 //!   a whole /64, RFC 6177), IPv4-mapped IPv6 addresses as IPv4;
 //! * per user — the sign-in and account routes (pre-login, sign-in, consent,
-//!   revoke) count against the `user_id` named in the body, so guessing one
-//!   user's pass phrase from many addresses is slowed as well.
+//!   revoke, re-register) count against the `user_id` named in the body, so
+//!   guessing one user's pass phrase from many addresses is slowed as well;
+//! * applications — `POST /v1/apply` counts against a much smaller rate per
+//!   address and against one rate for everyone: each application puts a
+//!   letter in the help desk's queue and holds a user id.
 //!
 //! A refused request is answered 429 `rate-limited` with `Retry-After`
 //! (RFC 9110 §10.2.3) in whole seconds.
@@ -16,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Longest user id used as a rate-limit key; longer ones are cut (the key
 /// tier refuses them anyway).
@@ -53,6 +56,10 @@ pub struct RateLimitConfig {
     pub per_address: Rate,
     /// Per user id, on the sign-in and account routes.
     pub per_user: Rate,
+    /// Applications per client address (IPv6 per /64).
+    pub applications_per_address: Rate,
+    /// Applications from everyone together.
+    pub applications: Rate,
 }
 
 impl Default for RateLimitConfig {
@@ -60,6 +67,9 @@ impl Default for RateLimitConfig {
         RateLimitConfig {
             per_address: Rate::new(600, 120),
             per_user: Rate::new(10, 20),
+            // An office applying for its staff: a few at once, then one a minute.
+            applications_per_address: Rate::new(1, 10),
+            applications: Rate::new(60, 600),
         }
     }
 }
@@ -69,6 +79,8 @@ impl Default for RateLimitConfig {
 pub struct RateLimits {
     per_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     per_user: Arc<DefaultKeyedRateLimiter<String>>,
+    applications_per_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    applications: Arc<DefaultDirectRateLimiter>,
     clock: DefaultClock,
 }
 
@@ -87,6 +99,8 @@ impl RateLimits {
         RateLimits {
             per_address: Arc::new(RateLimiter::keyed(config.per_address.quota())),
             per_user: Arc::new(RateLimiter::keyed(config.per_user.quota())),
+            applications_per_address: Arc::new(RateLimiter::keyed(config.applications_per_address.quota())),
+            applications: Arc::new(RateLimiter::direct(config.applications.quota())),
             clock: DefaultClock::default(),
         }
     }
@@ -106,6 +120,17 @@ impl RateLimits {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
+    /// Counts an application from `address`, against its own rate and then
+    /// everyone's; `Err(wait)` when it must be refused. One refused by its
+    /// address's rate does not count against everyone's.
+    pub fn check_application(&self, address: IpAddr) -> Result<(), Duration> {
+        let wait = |not_until: governor::NotUntil<_>| not_until.wait_time_from(self.clock.now());
+        self.applications_per_address
+            .check_key(&address_key(address))
+            .map_err(wait)?;
+        self.applications.check().map_err(wait)
+    }
+
     /// Forgets keys whose limits have fully recovered; run now and then so
     /// that the tables do not grow with every address ever seen.
     pub fn forget_idle(&self) {
@@ -113,6 +138,8 @@ impl RateLimits {
         self.per_address.shrink_to_fit();
         self.per_user.retain_recent();
         self.per_user.shrink_to_fit();
+        self.applications_per_address.retain_recent();
+        self.applications_per_address.shrink_to_fit();
     }
 }
 
@@ -155,6 +182,7 @@ mod tests {
         let limits = RateLimits::new(RateLimitConfig {
             per_address: Rate::new(1, 3),
             per_user: Rate::new(1, 2),
+            ..RateLimitConfig::default()
         });
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
         for _ in 0..3 {
@@ -167,6 +195,31 @@ mod tests {
         assert!(limits.check_user("bob").is_ok());
         assert!(limits.check_user("bob").is_err());
         assert!(limits.check_user("carol").is_ok());
+    }
+
+    #[test]
+    fn applications_are_limited_per_address_and_for_everyone() {
+        let limits = RateLimits::new(RateLimitConfig {
+            applications_per_address: Rate::new(1, 3),
+            applications: Rate::new(1, 5),
+            ..RateLimitConfig::default()
+        });
+        let one: IpAddr = "192.0.2.1".parse().expect("ip");
+        let two: IpAddr = "198.51.100.1".parse().expect("ip");
+        for _ in 0..3 {
+            assert!(limits.check_application(one).is_ok());
+        }
+        // The address's share is spent; its refusals do not use up everyone's.
+        for _ in 0..10 {
+            assert!(limits.check_application(one).is_err());
+        }
+        assert!(limits.check_application(two).is_ok());
+        assert!(limits.check_application(two).is_ok());
+        // Everyone's is spent now, whatever the address.
+        let wait = limits
+            .check_application("203.0.113.9".parse().expect("ip"))
+            .expect_err("everyone's rate");
+        assert!(retry_after_seconds(wait) >= 1);
     }
 
     #[test]

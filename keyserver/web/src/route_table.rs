@@ -287,6 +287,11 @@ pub fn counts_per_user(path: &str) -> bool {
     ROUTES.iter().any(|r| r.path == path && r.per_user_limit)
 }
 
+/// Whether the route `path` (a pattern) makes an application, counted against the application rates.
+pub fn counts_as_application(path: &str) -> bool {
+    ROUTES.iter().any(|r| r.path == path && r.id == RouteId::Apply)
+}
+
 /// Longest path parameter accepted (a certificate serial is 32 hex digits).
 pub const MAX_PARAMETER_LEN: usize = 64;
 
@@ -411,8 +416,24 @@ mod tests {
     #[test]
     fn per_user_limits_are_on_the_routes_that_name_a_user_in_the_body() {
         let limited: Vec<&str> = ROUTES.iter().filter(|r| r.per_user_limit).map(|r| r.path).collect();
-        assert_eq!(limited, ["/v1/consent", "/v1/prelogin", "/v1/signin", "/v1/revoke"]);
-        assert!(ROUTES.iter().filter(|r| r.per_user_limit).all(|r| r.sealed));
+        assert_eq!(
+            limited,
+            [
+                "/v1/consent",
+                "/v1/prelogin",
+                "/v1/signin",
+                "/v1/revoke",
+                "/v1/reregister"
+            ]
+        );
+        // Sealed, so that the key tier counts them when the web tier cannot read the user id; re-registration is
+        // a signed request in the clear, which the web tier counts.
+        assert!(
+            ROUTES
+                .iter()
+                .filter(|r| r.per_user_limit)
+                .all(|r| r.sealed || r.id == RouteId::Reregister)
+        );
     }
 
     #[test]

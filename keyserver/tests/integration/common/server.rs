@@ -44,6 +44,10 @@ impl Launch {
             ("--address-burst", burst),
             ("--user-rate", rate),
             ("--user-burst", burst),
+            ("--application-rate", rate),
+            ("--application-burst", burst),
+            ("--application-rate-total", rate),
+            ("--application-burst-total", burst),
         ] {
             self.args.extend([flag.to_owned(), value.to_string()]);
         }
@@ -71,7 +75,13 @@ impl Launch {
         self
     }
 
-    pub fn start(self) -> KeyServer {
+    pub fn start(mut self) -> KeyServer {
+        // Tests register more people from one address than an office would at
+        // once: unless a test sets them, the application limits are raised.
+        if !self.args.iter().any(|a| a.starts_with("--application-")) {
+            self.args
+                .extend(["--application-burst", "1000", "--application-burst-total", "1000"].map(String::from));
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let mut server = KeyServer {
             child: None,
