@@ -41,6 +41,8 @@ fn server() -> &'static Server {
         let limits = RateLimits::new(RateLimitConfig {
             per_address: rate,
             per_user: rate,
+            applications_per_address: rate,
+            applications: rate,
         });
         let web = runtime.block_on(async {
             let key_tier = KeyTierService::new(Arc::new(secret.clone()), warp::service(routes(tier)));

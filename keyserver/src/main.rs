@@ -82,6 +82,8 @@ enum Command {
         #[command(flatten)]
         user_limits: UserLimitArgs,
         #[command(flatten)]
+        applications: ApplicationsInAllArgs,
+        #[command(flatten)]
         sessions: SessionArgs,
     },
     /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
@@ -311,12 +313,8 @@ struct LimitArgs {
     /// Applications at once from one client address after an idle period.
     #[arg(long, env = "SIGNET_APPLICATION_BURST", default_value_t = 10)]
     application_burst: u32,
-    /// Applications per minute from everyone together, sustained.
-    #[arg(long, env = "SIGNET_APPLICATION_RATE_TOTAL", default_value_t = 60)]
-    application_rate_total: u32,
-    /// Applications at once from everyone together after an idle period.
-    #[arg(long, env = "SIGNET_APPLICATION_BURST_TOTAL", default_value_t = 600)]
-    application_burst_total: u32,
+    #[command(flatten)]
+    applications: ApplicationsInAllArgs,
     /// Seconds the key tier may take to answer before the client gets 503.
     #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
     forward_timeout: u64,
@@ -327,6 +325,23 @@ struct LimitArgs {
     /// Seconds a request's body may take to arrive after its head (then 408, and the connection closes).
     #[arg(long, env = "SIGNET_REQUEST_BODY_TIMEOUT", default_value_t = 10)]
     request_body_timeout: u64,
+}
+
+/// Everyone's application rate, counted by the key tier on well-formed applications.
+#[derive(Args)]
+struct ApplicationsInAllArgs {
+    /// Well-formed applications per minute from everyone together, sustained.
+    #[arg(long, env = "SIGNET_APPLICATION_RATE_TOTAL", default_value_t = 60)]
+    application_rate_total: u32,
+    /// Well-formed applications at once from everyone together after an idle period.
+    #[arg(long, env = "SIGNET_APPLICATION_BURST_TOTAL", default_value_t = 600)]
+    application_burst_total: u32,
+}
+
+impl ApplicationsInAllArgs {
+    fn rate(&self) -> Rate {
+        Rate::new(self.application_rate_total, self.application_burst_total)
+    }
 }
 
 /// The sealed channel's session table (the key tier's).
@@ -395,7 +410,7 @@ impl LimitArgs {
             per_address: Rate::new(self.address_rate, self.address_burst),
             per_user: self.user.rate(),
             applications_per_address: Rate::new(self.application_rate, self.application_burst),
-            applications: Rate::new(self.application_rate_total, self.application_burst_total),
+            applications: self.applications.rate(),
         }
     }
 }
@@ -534,13 +549,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             link_secret_file,
             database,
             user_limits,
+            applications,
             sessions,
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
             let tier = open_key_tier(&data_dir, database.as_deref(), sessions.limits())?;
-            // Only the per-user limit is consulted here: addresses are the web tier's.
+            // Only the per-user limit and everyone's applications are counted here: addresses are the web tier's.
             tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
                 per_user: user_limits.rate(),
+                applications: applications.rate(),
                 ..RateLimitConfig::default()
             }));
             runtime()?.block_on(async move {

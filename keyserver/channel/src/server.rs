@@ -211,6 +211,8 @@ struct Session {
     opened_at: i64,
     /// Whether a request has been unsealed in it.
     used: bool,
+    /// When its latest request was unsealed.
+    unsealed_at: i64,
     expires_at: i64,
     /// Counter the next request must carry.
     next_request: u64,
@@ -245,10 +247,24 @@ struct State {
     by_owner: HashMap<Owner, usize>,
 }
 
+/// How long a session whose request is being answered is kept for that
+/// answer, past its lifetime and safe from eviction (the web tier gives the
+/// key tier 30 s).
+const ANSWER_GRACE_SECONDS: i64 = 120;
+
 impl Session {
+    /// Whether a request was unsealed and not yet answered (recently): its
+    /// answer must be sealed in this session, so it is neither dropped nor
+    /// evicted meanwhile.
+    fn answering(&self, now: i64) -> bool {
+        self.next_response < self.next_request && now < self.unsealed_at.saturating_add(ANSWER_GRACE_SECONDS)
+    }
+
     /// Whether it can no longer be used: expired, or never used in time.
     fn is_dead(&self, now: i64, limits: &ChannelLimits) -> bool {
-        now >= self.expires_at || (!self.used && now >= self.opened_at.saturating_add(limits.unused_session_seconds))
+        !self.answering(now)
+            && (now >= self.expires_at
+                || (!self.used && now >= self.opened_at.saturating_add(limits.unused_session_seconds)))
     }
 }
 
@@ -282,17 +298,18 @@ impl State {
         }
     }
 
-    /// Drops `owner`'s oldest session.
-    fn evict_oldest_of(&mut self, owner: Owner) {
+    /// Drops `owner`'s oldest session that is not being answered; says whether there was one.
+    fn evict_oldest_of(&mut self, owner: Owner, now: i64) -> bool {
         let oldest = self
             .sessions
             .iter()
-            .filter(|(_, s)| s.owner == owner)
+            .filter(|(_, s)| s.owner == owner && !s.answering(now))
             .min_by_key(|(_, s)| s.opened_at)
             .map(|(id, _)| *id);
         if let Some(id) = oldest {
             self.remove_session(&id);
         }
+        oldest.is_some()
     }
 
     /// Makes room for one session of `owner`: within its share, and in the
@@ -302,24 +319,17 @@ impl State {
         if held(self) >= limits.max_sessions_per_address.max(1) {
             self.drop_dead_sessions(now, limits);
             if held(self) >= limits.max_sessions_per_address.max(1) {
-                self.evict_oldest_of(owner);
+                self.evict_oldest_of(owner, now);
             }
         }
         if self.sessions.len() >= limits.max_sessions {
             self.drop_dead_sessions(now, limits);
             while self.sessions.len() >= limits.max_sessions.max(1) {
-                let Some(largest) = self
-                    .by_owner
-                    .iter()
-                    .max_by_key(|(_, held)| **held)
-                    .map(|(owner, _)| *owner)
-                else {
-                    break;
-                };
-                let before = self.sessions.len();
-                self.evict_oldest_of(largest);
-                if self.sessions.len() == before {
-                    // The counts and the table disagree: never spin under the lock.
+                // The owner holding the most that has a session to spare.
+                let mut owners: Vec<(Owner, usize)> = self.by_owner.iter().map(|(o, held)| (*o, *held)).collect();
+                owners.sort_unstable_by_key(|&(_, held)| std::cmp::Reverse(held));
+                if !owners.into_iter().any(|(owner, _)| self.evict_oldest_of(owner, now)) {
+                    // Every session is being answered: the opening is refused.
                     break;
                 }
             }
@@ -533,6 +543,7 @@ impl ChannelServer {
                 owner,
                 opened_at: now,
                 used: false,
+                unsealed_at: now,
                 expires_at: now.saturating_add(self.limits.session_lifetime_seconds),
                 next_request: 0,
                 next_response: 0,
@@ -590,7 +601,12 @@ impl ChannelServer {
         path: &str,
         body: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, ChannelError> {
+        let now = (self.clock)();
         self.with_session(session_id, |session| {
+            // A session kept only to answer its latest request takes no new one.
+            if now >= session.expires_at {
+                return Err(ChannelError::SessionExpired);
+            }
             let expected = session.next_request;
             shared::check_request_counter(counter, expected)?;
             let next = expected
@@ -601,6 +617,7 @@ impl ChannelServer {
                 .open(Direction::ClientToServer, counter, method, path, body)?;
             session.next_request = next;
             session.used = true;
+            session.unsealed_at = now;
             Ok(plaintext)
         })
     }
@@ -919,6 +936,38 @@ mod tests {
         for (mut client, id) in first {
             use_once(&server, &mut client, &id).expect("a newer session of the flooder");
         }
+    }
+
+    #[test]
+    fn a_request_being_answered_keeps_its_session() {
+        let limits = ChannelLimits {
+            max_sessions: 2,
+            session_lifetime_seconds: 60,
+            ..ChannelLimits::default()
+        };
+        let (server, time) = server_with(limits);
+        let (mut client, id) = connect_from(&server, T0, address("198.51.100.7"));
+        let (counter, body) = client.seal_request("POST", "/v1/apply", b"{}").expect("seal");
+        server
+            .unseal_request(&id, counter, "POST", "/v1/apply", &body)
+            .expect("unseal");
+        // While it is answered, its lifetime ends and a flood fills the table.
+        time.store(T0 + 61, Ordering::SeqCst);
+        for _ in 0..5 {
+            connect_from(&server, T0 + 61, address("192.0.2.1"));
+        }
+        assert_eq!(server.sessions_of(address("198.51.100.7")), 1);
+        let answer = server
+            .seal_response(&id, counter, "POST", "/v1/apply", b"{\"ok\":1}")
+            .expect("the answer is sealed in its session");
+        client
+            .open_response(counter, "POST", "/v1/apply", &answer)
+            .expect("and opened");
+        // It takes no new request, and goes at the next opening that needs room.
+        assert!(matches!(
+            use_once(&server, &mut client, &id),
+            Err(ChannelError::SessionExpired)
+        ));
     }
 
     #[test]

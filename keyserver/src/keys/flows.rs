@@ -278,6 +278,18 @@ impl KeyTier {
                 "the request's public key is not the key in the sealed record",
             ));
         }
+        // Everyone's rate counts well-formed applications only: garbage cannot spend it.
+        if let Some(limits) = self.sealed_users.get()
+            && let Err(wait) = limits.check_applications_in_all()
+        {
+            return Err(Failure::new(
+                ApiErrorCode::RateLimited,
+                format!(
+                    "too many applications at the moment; try again in {} s",
+                    crate::rate_limit::retry_after_seconds(wait)
+                ),
+            ));
+        }
 
         let user_id = req.registration.user_id.clone();
         let application_id = random_hex(16)?;

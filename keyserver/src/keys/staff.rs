@@ -222,7 +222,7 @@ impl KeyTier {
         roles: &[UserRole],
         now: i64,
     ) -> Result<Result<User, Failure>, TxError> {
-        let user = match self.verify_signed(c, req, roles, now)? {
+        let user = match self.verify_signed(c, req, roles, now, true)? {
             Ok(user) => user,
             Err(refused) => return Ok(Err(refused)),
         };
@@ -235,16 +235,18 @@ impl KeyTier {
     }
 
     /// The checks of [`KeyTier::check_signed`] that write nothing: fresh time
-    /// stamp, well-formed nonce, an active signer with one of `roles`, and the
-    /// signature against their active certificate.
+    /// stamp (unless `check_time` is false: its nonce is spent already, so it
+    /// cannot come again), well-formed nonce, an active signer with one of
+    /// `roles`, and the signature against their active certificate.
     fn verify_signed(
         &self,
         c: &mut AnyConnection,
         req: &SignedRequest,
         roles: &[UserRole],
         now: i64,
+        check_time: bool,
     ) -> Result<Result<User, Failure>, DbError> {
-        if !self.policy.is_fresh(req.timestamp, now) {
+        if check_time && !self.policy.is_fresh(req.timestamp, now) {
             return Ok(Err(Failure::new(
                 ApiErrorCode::StaleRequest,
                 "the signed request is too old or from the future; check the clock",
@@ -294,8 +296,9 @@ impl KeyTier {
     }
 
     /// Runs `work` after the checks of [`KeyTier::check_signed`] but the
-    /// nonce, which [`KeyTier::spend_signed`] spent, all in one transaction:
-    /// the signer is still active and allowed.
+    /// nonce, which [`KeyTier::spend_signed`] spent (and the time stamp,
+    /// checked then), all in one transaction: the signer is still active and
+    /// allowed, and the signature still verifies with their certificate.
     pub(crate) fn signed_spent<T>(
         &self,
         req: &SignedRequest,
@@ -327,7 +330,7 @@ impl KeyTier {
             let checked = if spend_nonce {
                 self.check_signed(c, req, roles, now)?
             } else {
-                self.verify_signed(c, req, roles, now)?
+                self.verify_signed(c, req, roles, now, false)?
             };
             match checked {
                 Ok(user) => work(c, &user, now),

@@ -350,36 +350,67 @@ fn applications_are_limited_per_address_and_for_everyone() {
         .arg("--application-rate", "1")
         .arg("--application-burst", "3")
         .arg("--application-rate-total", "1")
-        .arg("--application-burst-total", "5")
+        .arg("--application-burst-total", "2")
         .start();
     let client = server.client();
     let sealed = [("content-type", signet_schema::channel::SEALED_CONTENT_TYPE.to_owned())];
-    let body = br#"{"session_id":"AAAA","counter":0,"body":"AAAA"}"#;
-    // Forwarded (and refused by the key tier for what they hold) until the address's share is spent.
+    let garbage = br#"{"session_id":"AAAA","counter":0,"body":"AAAA"}"#;
+    // Forwarded (and refused by the key tier for what they hold) until the address's share is spent ...
     let statuses: Vec<u16> = (0..6)
-        .map(|_| client.request("POST", "/v1/apply", &sealed, body).0)
+        .map(|_| client.request("POST", "/v1/apply", &sealed, garbage).0)
         .collect();
-    assert!(statuses[..3].iter().all(|&s| s != 429), "{statuses:?}");
+    assert!(statuses[..3].iter().all(|&s| s == 400), "{statuses:?}");
     assert!(statuses[3..].iter().all(|&s| s == 429), "{statuses:?}");
-    // Another address has its own share, until everyone's is spent.
+    // ... while another address has its own share, and the garbage spent none of everyone's.
     let runtime = runtime();
-    let others: Vec<u16> = runtime.block_on(async {
-        let mut statuses = Vec::new();
-        for _ in 0..3 {
-            let (status, _) = https_from(
-                ATTACKER,
-                &server,
-                "POST",
-                "/v1/apply",
-                Some((signet_schema::channel::SEALED_CONTENT_TYPE, body)),
-            )
-            .await;
-            statuses.push(status);
-        }
-        statuses
-    });
-    assert_eq!(others[..2].iter().filter(|&&s| s == 429).count(), 0, "{others:?}");
-    assert_eq!(others[2], 429, "{others:?}");
+    let well_formed = |user_id: &str| {
+        let body = serde_json::to_vec(&application(user_id)).expect("json");
+        runtime.block_on(https_from(
+            ATTACKER,
+            &server,
+            "POST",
+            "/v1/apply",
+            Some(("application/json", &body)),
+        ))
+    };
+    assert_eq!(well_formed("first").0, 200);
+    assert_eq!(well_formed("second").0, 200);
+    // Everyone's two are spent: the third well-formed application waits.
+    let (status, answer) = well_formed("third");
+    assert_eq!(status, 429, "{}", String::from_utf8_lossy(&answer));
+    assert!(String::from_utf8_lossy(&answer).contains("rate-limited"));
     // Other routes are not held up.
     assert_eq!(client.request("GET", "/v1/policy", &[], &[]).0, 200);
+}
+
+/// A well-formed application for `user_id` (one key for every call: made once).
+fn application(user_id: &str) -> signet_schema::api::ApplyRequest {
+    use signet_crypto::keys::UserKey;
+    use signet_crypto::{csr, kdf, seal};
+    use signet_schema::{KdfParams, KeySize, SignatureScheme};
+    static KEY: std::sync::OnceLock<UserKey> = std::sync::OnceLock::new();
+    let key = KEY.get_or_init(|| UserKey::generate(KeySize::Rsa2048).expect("keygen"));
+    let registration = crate::common::registration(user_id);
+    let keys = kdf::derive(
+        b"a pass phrase long enough for the policy",
+        user_id,
+        KdfParams::FLOOR,
+        &kdf::new_salt().expect("salt"),
+    )
+    .expect("kdf");
+    signet_schema::api::ApplyRequest {
+        registration: registration.clone(),
+        record: signet_schema::protocol::Bytes(
+            seal::seal(key, &registration, &keys)
+                .expect("seal")
+                .encode()
+                .expect("encode"),
+        ),
+        certification_request: signet_schema::protocol::Bytes(
+            csr::certification_request(key, &registration, SignatureScheme::RsaPssSha256).expect("csr"),
+        ),
+        verifier: signet_schema::protocol::Bytes(keys.verifier().to_vec()),
+        nonce: crate::common::nonce(),
+        timestamp: crate::common::now(),
+    }
 }

@@ -7,8 +7,9 @@
 //!   revoke, re-register) count against the `user_id` named in the body, so
 //!   guessing one user's pass phrase from many addresses is slowed as well;
 //! * applications — `POST /v1/apply` counts against a much smaller rate per
-//!   address and against one rate for everyone: each application puts a
-//!   letter in the help desk's queue and holds a user id.
+//!   address (here) and, once the key tier has found it well-formed, against
+//!   one rate for everyone: each application puts a letter in the help
+//!   desk's queue and holds a user id.
 //!
 //! A refused request is answered 429 `rate-limited` with `Retry-After`
 //! (RFC 9110 §10.2.3) in whole seconds.
@@ -120,15 +121,21 @@ impl RateLimits {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
-    /// Counts an application from `address`, against its own rate and then
-    /// everyone's; `Err(wait)` when it must be refused. One refused by its
-    /// address's rate does not count against everyone's.
+    /// Counts an application from `address` against its address's rate (the
+    /// web tier's); `Err(wait)` when it must be refused.
     pub fn check_application(&self, address: IpAddr) -> Result<(), Duration> {
-        let wait = |not_until: governor::NotUntil<_>| not_until.wait_time_from(self.clock.now());
         self.applications_per_address
             .check_key(&address_key(address))
-            .map_err(wait)?;
-        self.applications.check().map_err(wait)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Counts a well-formed application against everyone's rate (the key
+    /// tier's, once it has checked the record and the certification request,
+    /// so that garbage cannot spend it); `Err(wait)` when it must be refused.
+    pub fn check_applications_in_all(&self) -> Result<(), Duration> {
+        self.applications
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
     /// Forgets keys whose limits have fully recovered; run now and then so
@@ -209,16 +216,13 @@ mod tests {
         for _ in 0..3 {
             assert!(limits.check_application(one).is_ok());
         }
-        // The address's share is spent; its refusals do not use up everyone's.
-        for _ in 0..10 {
-            assert!(limits.check_application(one).is_err());
+        assert!(limits.check_application(one).is_err());
+        assert!(limits.check_application(two).is_ok());
+        // Everyone's rate is counted apart, on well-formed applications.
+        for _ in 0..5 {
+            assert!(limits.check_applications_in_all().is_ok());
         }
-        assert!(limits.check_application(two).is_ok());
-        assert!(limits.check_application(two).is_ok());
-        // Everyone's is spent now, whatever the address.
-        let wait = limits
-            .check_application("203.0.113.9".parse().expect("ip"))
-            .expect_err("everyone's rate");
+        let wait = limits.check_applications_in_all().expect_err("everyone's rate");
         assert!(retry_after_seconds(wait) >= 1);
     }
 

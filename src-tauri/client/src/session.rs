@@ -221,18 +221,15 @@ impl Connection {
         if !signer.channel_open {
             self.open_channel(signer)?;
         }
-        match sealed_exchange(&self.server, signer, ChannelPeer::KeyServer, path, body) {
+        match exchange(&self.server, signer, ChannelPeer::KeyServer, path, body)? {
+            Exchanged::Answer(answer) => answer,
             // The key server no longer holds the session (expired, unused in
-            // time, or given up to make room) and refused the request before
-            // reading it: once more, in a new session.
-            Err(ClientError::Server {
-                code: ApiErrorCode::StaleRequest,
-                ..
-            }) => {
+            // time, or given up to make room) and refused the request unread:
+            // once more, in a new session.
+            Exchanged::SessionGone(_) => {
                 self.open_channel(signer)?;
                 sealed_exchange(&self.server, signer, ChannelPeer::KeyServer, path, body)
             }
-            answer => answer,
         }
     }
 
@@ -675,6 +672,27 @@ pub(crate) fn sealed_exchange<T: DeserializeOwned>(
     path: &str,
     body: &impl Serialize,
 ) -> Result<T> {
+    match exchange(server, signer, peer, path, body)? {
+        Exchanged::Answer(answer) => answer,
+        Exchanged::SessionGone(refusal) => Err(refusal),
+    }
+}
+
+/// What became of one sealed request.
+enum Exchanged<T> {
+    /// The server opened it: its answer, or the refusal it sealed.
+    Answer(Result<T>),
+    /// The server refused it unread because it no longer holds the session.
+    SessionGone(ClientError),
+}
+
+fn exchange<T: DeserializeOwned>(
+    server: &KeyServer,
+    signer: &mut Signer,
+    peer: ChannelPeer,
+    path: &str,
+    body: &impl Serialize,
+) -> Result<Exchanged<T>> {
     let plaintext = Bytes(serde_json::to_vec(body).map_err(|e| ClientError::input("body", e.to_string()))?);
     let message = expect_answer!(
         signer.call(Request::ChannelSeal { peer, method: "POST".into(), path: path.into(), plaintext })?,
@@ -684,7 +702,13 @@ pub(crate) fn sealed_exchange<T: DeserializeOwned>(
     let answer = server.send("POST", path, &[], Some((SEALED, sealed)))?;
     if answer.content_type.as_deref() != Some(SEALED) {
         // Refused before the server opened it (size, rate, outage, stale session).
-        return Err(refusal(answer.status, &answer.body));
+        return match refusal(answer.status, &answer.body) {
+            gone @ ClientError::Server {
+                code: ApiErrorCode::StaleRequest,
+                ..
+            } => Ok(Exchanged::SessionGone(gone)),
+            other => Err(other),
+        };
     }
     let message: SealedMessage = decode(&answer.body)?;
     let plaintext = expect_answer!(
@@ -692,13 +716,13 @@ pub(crate) fn sealed_exchange<T: DeserializeOwned>(
         Response::ChannelResponse { plaintext } => plaintext
     )?;
     if (200..300).contains(&answer.status) {
-        decode(&plaintext.0)
+        Ok(Exchanged::Answer(decode(&plaintext.0)))
     } else {
         let error: ApiError = decode(&plaintext.0)?;
-        Err(ClientError::Server {
+        Ok(Exchanged::Answer(Err(ClientError::Server {
             status: answer.status,
             code: error.code,
             message: error.message,
-        })
+        })))
     }
 }
