@@ -209,6 +209,8 @@ struct Session {
     keys: SessionKeys,
     owner: Owner,
     opened_at: i64,
+    /// Its place in the order of openings (seconds do not order a burst).
+    opened: u64,
     /// Whether a request has been unsealed in it.
     used: bool,
     /// When its latest request was unsealed.
@@ -245,6 +247,8 @@ struct State {
     sessions: HashMap<SessionId, Session>,
     /// How many sessions each owner holds.
     by_owner: HashMap<Owner, usize>,
+    /// Openings so far: the next session's [`Session::opened`].
+    openings_made: u64,
 }
 
 /// How long a session whose request is being answered is kept for that
@@ -304,7 +308,7 @@ impl State {
             .sessions
             .iter()
             .filter(|(_, s)| s.owner == owner && !s.answering(now))
-            .min_by_key(|(_, s)| s.opened_at)
+            .min_by_key(|(_, s)| s.opened)
             .map(|(id, _)| *id);
         if let Some(id) = oldest {
             self.remove_session(&id);
@@ -536,12 +540,15 @@ impl ChannelServer {
         if state.sessions.len() >= self.limits.max_sessions {
             return Err(ChannelError::TooManySessions);
         }
+        state.openings_made += 1;
+        let opened = state.openings_made;
         state.sessions.insert(
             id,
             Session {
                 keys,
                 owner,
                 opened_at: now,
+                opened,
                 used: false,
                 unsealed_at: now,
                 expires_at: now.saturating_add(self.limits.session_lifetime_seconds),
