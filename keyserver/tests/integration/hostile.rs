@@ -181,7 +181,7 @@ fn a_body_sent_a_byte_at_a_time_is_cut_off_at_its_deadline() {
 }
 
 #[test]
-fn bodies_a_web_page_could_send_across_sites_are_refused_unread() {
+fn bodies_a_web_page_could_send_across_sites_are_refused_unparsed() {
     let server = KeyServer::start_sqlite();
     let client = server.client();
     for (path, content_type) in [

@@ -256,7 +256,7 @@ where
     }
 }
 
-/// An connection's stream whose writes must make progress: once a write or
+/// A connection's stream whose writes must make progress: once a write or
 /// flush is blocked, [`WRITE_PROGRESS`] bytes must go out (or everything be
 /// flushed) within [`WRITE_STALL`], or the stream fails with `TimedOut`.
 #[derive(Debug)]
