@@ -63,6 +63,8 @@ enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         sessions: SessionArgs,
+        #[command(flatten)]
+        guesses: GuessArgs,
     },
     /// Runs the key tier alone: plain HTTP on the internal link, for the web tier only.
     Key {
@@ -85,6 +87,8 @@ enum Command {
         applications: ApplicationsInAllArgs,
         #[command(flatten)]
         sessions: SessionArgs,
+        #[command(flatten)]
+        guesses: GuessArgs,
     },
     /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
     Web {
@@ -365,6 +369,29 @@ impl SessionArgs {
     }
 }
 
+/// How wrong guesses at pass phrases are slowed down (the key tier's).
+#[derive(Args)]
+struct GuessArgs {
+    /// Failed sign-ins in a row answered at once; each later one makes the next wait (1 s, doubling) until the lock.
+    #[arg(long, env = "SIGNET_FREE_SIGNIN_FAILURES", default_value_t = Policy::default().free_signin_failures)]
+    free_sign_in_failures: i64,
+    /// Wrong guesses from one client address (IPv6: one /64), at any ids, answered at once; then it waits likewise.
+    #[arg(long, env = "SIGNET_FREE_GUESSES_PER_ADDRESS", default_value_t = Policy::default().free_guesses_per_address)]
+    free_guesses_per_address: i64,
+}
+
+impl GuessArgs {
+    /// The key tier's policy with these and the session table's `channel` limits.
+    fn policy(&self, channel: ChannelLimits) -> Policy {
+        Policy {
+            channel,
+            free_signin_failures: self.free_sign_in_failures,
+            free_guesses_per_address: self.free_guesses_per_address,
+            ..Policy::default()
+        }
+    }
+}
+
 /// The per-user limit: the web tier's on bodies it can read, the key tier's
 /// on sealed ones (one allowance under `serve`).
 #[derive(Args)]
@@ -501,11 +528,7 @@ async fn run_web(
     Ok(())
 }
 
-fn open_key_tier(data_dir: &Path, database: Option<&str>, channel: ChannelLimits) -> Result<Arc<KeyTier>, String> {
-    let policy = Policy {
-        channel,
-        ..Policy::default()
-    };
+fn open_key_tier(data_dir: &Path, database: Option<&str>, policy: Policy) -> Result<Arc<KeyTier>, String> {
     KeyTier::open(data_dir, database, policy, system_clock())
         .map(Arc::new)
         .map_err(|e| e.to_string())
@@ -522,8 +545,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             tls,
             limits,
             sessions,
+            guesses,
         } => {
-            let tier = open_key_tier(&data_dir, database.as_deref(), sessions.limits())?;
+            let tier = open_key_tier(&data_dir, database.as_deref(), guesses.policy(sessions.limits()))?;
             let rate_limits = RateLimits::new(limits.config());
             tier.limit_sealed_users(rate_limits.clone());
             let identity = identity(&tls, &data_dir, &listen)?;
@@ -551,9 +575,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             user_limits,
             applications,
             sessions,
+            guesses,
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
-            let tier = open_key_tier(&data_dir, database.as_deref(), sessions.limits())?;
+            let tier = open_key_tier(&data_dir, database.as_deref(), guesses.policy(sessions.limits()))?;
             // Only the per-user limit and everyone's applications are counted here: addresses are the web tier's.
             tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
                 per_user: user_limits.rate(),
@@ -754,7 +779,7 @@ fn applet(command: AppletCommand) -> Result<ExitCode, String> {
         } => {
             let release = read(&manifest)?;
             let binaries = binaries.iter().map(|p| read(p)).collect::<Result<Vec<_>, String>>()?;
-            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), ChannelLimits::default())?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), Policy::default())?;
             let published = tier.publish_signer(&release, &binaries).map_err(|f| f.body.message)?;
             println!(
                 "published signer release {} ({}) for {}",
@@ -769,7 +794,7 @@ fn applet(command: AppletCommand) -> Result<ExitCode, String> {
             );
         }
         AppletCommand::List { store } => {
-            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), ChannelLimits::default())?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), Policy::default())?;
             let releases = tier.signer_releases().map_err(|f| f.body.message)?;
             if releases.is_empty() {
                 println!("no signer release is published");
@@ -789,7 +814,7 @@ fn applet(command: AppletCommand) -> Result<ExitCode, String> {
             let policy: signet_schema::release::BundledSigner = policy
                 .parse()
                 .map_err(|_| format!("`{policy}`: the policy is `refused` or `allowed`"))?;
-            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), ChannelLimits::default())?;
+            let tier = open_key_tier(&store.data_dir, store.database.as_deref(), Policy::default())?;
             tier.set_bundled_signer(policy).map_err(|f| f.body.message)?;
             println!(
                 "installed signers are now {} where a delivered one cannot run",

@@ -148,7 +148,8 @@ vocabulary! {
         ApplicationCreated = "application.created",
         /// An application's letter ran out of time.
         ApplicationExpired = "application.expired",
-        /// Too many wrong consent phrases locked an application.
+        /// Too many wrong consent phrases locked an application (or, with no
+        /// `application_id`, an id that has none: ids are locked alike).
         ApplicationLocked = "application.locked",
         /// The CA issued a certificate.
         CertificateIssued = "certificate.issued",
@@ -191,7 +192,8 @@ vocabulary! {
         SigninFailed = "signin.failed",
         /// A user consented; their account is active.
         UserActivated = "user.activated",
-        /// Too many failed sign-ins locked an account.
+        /// Too many failed sign-ins locked an account (or an id that names none:
+        /// ids are locked alike).
         UserLocked = "user.locked",
         /// The help desk reset an account (the key is erased).
         UserReset = "user.reset",

@@ -3,6 +3,7 @@
 //! certificates.
 
 use signet_schema::vocabulary::AuditEventKind;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -23,8 +24,8 @@ use crate::keys::audit::NewEvent;
 use crate::keys::ca::{self, CaError, RevokedEntry};
 use crate::keys::consent::{ConsentPhrase, PhraseError};
 use crate::keys::db::models::{
-    self, Application, ApplicationState, Certificate, CertificateStatus, KeyRecord, LetterState, NewUser, User,
-    UserRole, UserState,
+    self, Application, ApplicationState, Certificate, CertificateStatus, GuessPurpose, Guesses, KeyRecord, LetterState,
+    NewUser, User, UserRole, UserState,
 };
 use crate::keys::db::{AnyConnection, DbError, TransactionError};
 use crate::keys::letter::ConsentLetter;
@@ -32,6 +33,8 @@ use crate::keys::storage_key::BlobKind;
 
 /// Length of a sign-in verifier.
 const VERIFIER_LEN: usize = 32;
+/// What a consented application's wrap holds instead of the record.
+const CONSENTED_MARKER: &[u8] = b"consented";
 /// Nonce length bounds, in characters.
 const NONCE_LEN: std::ops::RangeInclusive<usize> = 16..=64;
 
@@ -174,6 +177,57 @@ fn check_verifier(field: &str, verifier: &[u8]) -> Result<(), Failure> {
         return Err(Failure::bad_field(field, "the verifier must be 32 bytes"));
     }
     Ok(())
+}
+
+/// A user id of the form every registered one has; any other is refused
+/// before anything is looked up (the answer depends on the id's form alone).
+fn check_user_id(user_id: &str) -> Result<(), Failure> {
+    signet_schema::record::validate_user_id(user_id)?;
+    Ok(())
+}
+
+/// What a guess at a sign-in verifier is compared with.
+enum Found {
+    /// An active person's key record.
+    Record(KeyRecord),
+    /// What remains of a revoked or reset person's erased key.
+    Erased(UserState),
+    /// Nothing: every other id.
+    Nothing,
+}
+
+/// A lock is kept with no failures counted (the count starts again after
+/// it); a wait, with the failures that led to it.
+fn is_lock(counter: &Guesses) -> bool {
+    counter.failures == 0
+}
+
+/// The answer while sign-ins for an id wait `seconds` (or are locked).
+fn signin_waits(counter: &Guesses, seconds: i64) -> Failure {
+    let message = if is_lock(counter) {
+        String::from("too many failed sign-ins: try again later or ask the help desk to unlock")
+    } else {
+        format!("too many failed sign-ins: try again in {seconds} s")
+    };
+    Failure::new(ApiErrorCode::Locked, message)
+}
+
+/// The answer while consent for an id waits `seconds` (or is locked).
+fn consent_waits(counter: &Guesses, seconds: i64) -> Failure {
+    if is_lock(counter) {
+        return consent_locked();
+    }
+    Failure::new(
+        ApiErrorCode::Locked,
+        format!("too many wrong phrases: try again in {seconds} s"),
+    )
+}
+
+fn consent_locked() -> Failure {
+    Failure::new(
+        ApiErrorCode::Locked,
+        "too many wrong phrases: ask the help desk for a new letter",
+    )
 }
 
 /// What a sign-in releases: the person, their key record and their active certificate.
@@ -368,6 +422,8 @@ impl KeyTier {
                 }
             }
             models::applications::insert(c, &application)?;
+            // A new letter, a new count of wrong phrases.
+            models::guesses::clear(c, GuessPurpose::Consent, &user_id)?;
             self.audit(
                 c,
                 event(
@@ -386,8 +442,14 @@ impl KeyTier {
     }
 
     /// `POST /v1/consent`: Consent to registration with the letter's phrase: unwrap, check the
-    /// inner hash, activate, issue the certificate. Wrong phrases are
-    /// counted; a typo (bad check group) is not.
+    /// inner hash, activate, issue the certificate. A typo (bad check group)
+    /// is answered at once and not counted.
+    ///
+    /// Every id gets the same answers from the same work (see
+    /// [`KeyTier::consent_refused`]): an id with no application awaiting
+    /// consent — unknown, active, revoked, reset — has its wrong phrases
+    /// counted, delayed and locked as an application's are, and only the
+    /// letter's phrase learns that an application expired or locked.
     pub fn consent(&self, req: ConsentRequest) -> Result<ConsentResponse, Failure> {
         let phrase = ConsentPhrase::parse(&req.phrase).map_err(|e| match e {
             PhraseError::Checksum => Failure::new(
@@ -396,98 +458,74 @@ impl KeyTier {
             ),
             PhraseError::Malformed => Failure::bad_field("phrase", "the phrase is not of the letter's form"),
         })?;
+        check_user_id(&req.user_id)?;
         let now = self.now();
-        let wrong = || {
-            Failure::new(
-                ApiErrorCode::WrongPhrase,
-                "the phrase does not match the letter for this user",
-            )
-        };
         settle(self.db.write(|c| -> Result<Outcome<ConsentResponse>, TxError> {
-            let Some(user) = models::users::find(c, &req.user_id)? else {
-                return Ok(Outcome::Refused(wrong()));
+            let user = models::users::find(c, &req.user_id)?;
+            // The application a phrase can open: the open one of a person who
+            // has not consented yet, or the consented one of an active person
+            // (its wrap then holds only a marker, see below).
+            let app = match &user {
+                Some(u) if u.state == UserState::Pending => models::applications::open_for_user(c, &req.user_id)?,
+                Some(u) if u.state == UserState::Active => models::applications::latest_for_user(c, &req.user_id)?
+                    .filter(|a| a.state == ApplicationState::Consented),
+                _ => None,
             };
-            if user.state != UserState::Pending {
-                return Ok(Outcome::Refused(Failure::new(
-                    ApiErrorCode::WrongState,
-                    "there is no registration awaiting consent for this user",
-                )));
+            let mut guesses = models::guesses::get(c, GuessPurpose::Consent, &req.user_id)?;
+            if let Some(until) = guesses.locked_until.filter(|until| *until > now) {
+                return Ok(Outcome::Refused(consent_waits(&guesses, until - now)));
             }
-            let Some(app) = models::applications::open_for_user(c, &req.user_id)? else {
-                return Ok(Outcome::Refused(wrong()));
+            // The phrase is tried on the application's wrap, or on a decoy of
+            // the same size that nothing opens.
+            let real = app.as_ref().is_some_and(|a| !a.consent_wrap.is_empty());
+            let opened = {
+                let (owner, wrap) = match &app {
+                    Some(a) if real => (a.application_id.as_str(), a.consent_wrap.as_slice()),
+                    _ => (super::DECOY_APPLICATION, self.decoy_wrap.as_slice()),
+                };
+                self.storage
+                    .open(BlobKind::ConsentWrap, owner, wrap)
+                    .ok()
+                    .and_then(|wrapped| {
+                        consent_sealing(&phrase, owner)
+                            .open(req.user_id.as_bytes(), &wrapped)
+                            .ok()
+                    })
+            };
+            let (app, record) = match (app, opened) {
+                (Some(app), Some(record)) if real => (app, record),
+                (app, _) => return self.consent_refused(c, &req.user_id, app.as_ref(), &mut guesses, now),
             };
             match app.state {
-                ApplicationState::AwaitingConsent => {}
-                ApplicationState::Locked => {
-                    return Ok(Outcome::Refused(Failure::new(
-                        ApiErrorCode::Locked,
-                        "too many wrong phrases: ask the help desk for a new letter",
-                    )));
-                }
-                ApplicationState::Expired => {
+                ApplicationState::AwaitingConsent if now <= app.expires_at => {}
+                ApplicationState::AwaitingConsent | ApplicationState::Expired => {
+                    if app.state == ApplicationState::AwaitingConsent {
+                        models::applications::set_state(c, &app.application_id, ApplicationState::Expired)?;
+                        self.audit(
+                            c,
+                            event(
+                                "system",
+                                AuditEventKind::ApplicationExpired,
+                                &req.user_id,
+                                serde_json::json!({ "application_id": app.application_id }),
+                            ),
+                        )?;
+                    }
                     return Ok(Outcome::Refused(Failure::new(
                         ApiErrorCode::LetterExpired,
                         "the letter expired: ask the help desk for a new one",
                     )));
                 }
-                _ => {
+                // Only the letter's holder learns that consent was given already
+                // (a retried request whose answer was lost, say).
+                ApplicationState::Consented => {
                     return Ok(Outcome::Refused(Failure::new(
                         ApiErrorCode::WrongState,
-                        "this registration is not awaiting consent",
+                        "consent was given already: sign in",
                     )));
                 }
+                _ => return Ok(Outcome::Refused(consent_locked())),
             }
-            if now > app.expires_at {
-                models::applications::set_state(c, &app.application_id, ApplicationState::Expired)?;
-                self.audit(
-                    c,
-                    event(
-                        "system",
-                        AuditEventKind::ApplicationExpired,
-                        &req.user_id,
-                        serde_json::json!({ "application_id": app.application_id }),
-                    ),
-                )?;
-                return Ok(Outcome::Refused(Failure::new(
-                    ApiErrorCode::LetterExpired,
-                    "the letter expired: ask the help desk for a new one",
-                )));
-            }
-            let wrapped = self
-                .storage
-                .open(BlobKind::ConsentWrap, &app.application_id, &app.consent_wrap)
-                .map_err(|e| TxError::Abort(Failure::internal(e)))?;
-            let Ok(record) = consent_sealing(&phrase, &app.application_id).open(req.user_id.as_bytes(), &wrapped)
-            else {
-                let attempts = models::applications::record_failed_attempt(c, &app.application_id)?;
-                let locked = attempts >= self.policy.max_consent_attempts;
-                self.audit(
-                    c,
-                    event(
-                        "anonymous",
-                        AuditEventKind::ConsentFailed,
-                        &req.user_id,
-                        serde_json::json!({ "attempts": attempts }),
-                    ),
-                )?;
-                if locked {
-                    models::applications::set_state(c, &app.application_id, ApplicationState::Locked)?;
-                    self.audit(
-                        c,
-                        event(
-                            "system",
-                            AuditEventKind::ApplicationLocked,
-                            &req.user_id,
-                            serde_json::json!({ "application_id": app.application_id }),
-                        ),
-                    )?;
-                    return Ok(Outcome::Refused(Failure::new(
-                        ApiErrorCode::Locked,
-                        "too many wrong phrases: ask the help desk for a new letter",
-                    )));
-                }
-                return Ok(Outcome::Refused(wrong()));
-            };
             if !bool::from(Sha256::digest(&record).as_slice().ct_eq(&app.inner_hash)) {
                 return Err(TxError::Abort(Failure::internal(format!(
                     "application {}: inner hash mismatch",
@@ -496,7 +534,8 @@ impl KeyTier {
             }
             let sealed = SealedKeyRecord::parse(&record).map_err(|e| TxError::Abort(Failure::internal(e)))?;
             let registration: RegistrationData =
-                serde_json::from_str(&user.registration).map_err(|e| TxError::Abort(Failure::internal(e)))?;
+                serde_json::from_str(user.as_ref().map_or("", |u| u.registration.as_str()))
+                    .map_err(|e| TxError::Abort(Failure::internal(e)))?;
             let issued = self
                 .ca
                 .issue(
@@ -526,10 +565,19 @@ impl KeyTier {
             )?;
             store_certificate(self, c, &req.user_id, &issued, now)?;
             models::applications::set_state(c, &app.application_id, ApplicationState::Consented)?;
-            models::applications::erase_wrap(c, &app.application_id)?;
+            // The record's wrap gives way to a marker under the same phrase,
+            // which holds nothing: a repeated consent is then told apart only
+            // by the letter's holder.
+            let marker = consent_sealing(&phrase, &app.application_id)
+                .seal(req.user_id.as_bytes(), CONSENTED_MARKER)
+                .and_then(|m| self.storage.seal(BlobKind::ConsentWrap, &app.application_id, &m))
+                .map_err(|e| TxError::Abort(Failure::internal(e)))?;
+            models::applications::set_wrap(c, &app.application_id, &marker)?;
             // The letter (and with it the phrase) is not kept once consent is given.
             models::applications::set_letter_state(c, &app.application_id, LetterState::Dispatched)?;
             models::users::set_state(c, &req.user_id, UserState::Active, now)?;
+            models::erased_keys::delete(c, &req.user_id)?;
+            models::guesses::clear(c, GuessPurpose::Consent, &req.user_id)?;
             self.audit(
                 c,
                 event(
@@ -546,20 +594,26 @@ impl KeyTier {
         }))
     }
 
-    /// `POST /v1/prelogin`: Salt and parameters for a user; for an unknown or inactive user,
-    /// deterministic decoys of the same shape from the same amount of work.
+    /// `POST /v1/prelogin`: Salt and parameters for a user: their key's, an
+    /// erased key's (so that only the pass phrase's owner can learn of the
+    /// erasure, at sign-in), or for any other id deterministic decoys of the
+    /// same shape, from the same queries and the same work.
     pub fn prelogin(&self, req: PreloginRequest) -> Result<PreloginResponse, Failure> {
-        let record = self
-            .db
-            .read(|c| -> Result<Option<KeyRecord>, Failure> { Ok(models::key_records::find(c, &req.user_id)?) })?;
+        check_user_id(&req.user_id)?;
+        let (record, erased) = self.db.read(|c| -> Result<_, Failure> {
+            Ok((
+                models::key_records::salt_of(c, &req.user_id)?,
+                models::erased_keys::salt_of(c, &req.user_id)?,
+            ))
+        })?;
         let decoy_salt = self.keyed_hash(b"decoy-salt", &req.user_id, b"")[..16].to_vec();
-        Ok(match record {
-            Some(r) => PreloginResponse {
-                salt: Bytes(r.salt),
+        Ok(match record.or(erased) {
+            Some((salt, m, t, p)) => PreloginResponse {
+                salt: Bytes(salt),
                 kdf: KdfParams {
-                    m_kib: r.kdf_m as u32,
-                    t: r.kdf_t as u32,
-                    p: r.kdf_p as u32,
+                    m_kib: m as u32,
+                    t: t as u32,
+                    p: p as u32,
                 },
             },
             None => PreloginResponse {
@@ -567,6 +621,75 @@ impl KeyTier {
                 kdf: self.policy.kdf,
             },
         })
+    }
+
+    /// A wrong consent phrase for `user_id`: counted on the id (and on its
+    /// application, for the help desk to see), then answered "wrong phrase",
+    /// "wait" or "locked" from the count alone, with the same writes and the
+    /// same audit events whether or not the id has an application. An
+    /// application cannot lock before its letter could have arrived
+    /// ([`super::Policy::letter_arrival_seconds`]): until then the waits only
+    /// grow. A lock lasts a letter's lifetime; a new application (a new
+    /// letter) starts the count again.
+    fn consent_refused<T>(
+        &self,
+        c: &mut AnyConnection,
+        user_id: &str,
+        app: Option<&Application>,
+        guesses: &mut Guesses,
+        now: i64,
+    ) -> Result<Outcome<T>, TxError> {
+        let failures = guesses.failures + 1;
+        if let Some(app) = app {
+            models::applications::record_failed_attempt(c, &app.application_id)?;
+        }
+        self.audit(
+            c,
+            event(
+                "anonymous",
+                AuditEventKind::ConsentFailed,
+                user_id,
+                serde_json::json!({ "attempts": failures }),
+            ),
+        )?;
+        let young = app.is_some_and(|a| {
+            a.state == ApplicationState::AwaitingConsent
+                && now < a.created_at.saturating_add(self.policy.letter_arrival_seconds)
+        });
+        let answer = if failures >= self.policy.max_consent_attempts && !young {
+            *guesses = Guesses {
+                failures: 0,
+                locked_until: Some(now + i64::from(self.policy.letter_validity_days) * 86_400),
+            };
+            if let Some(app) = app.filter(|a| a.state == ApplicationState::AwaitingConsent) {
+                models::applications::set_state(c, &app.application_id, ApplicationState::Locked)?;
+            }
+            self.audit(
+                c,
+                event(
+                    "system",
+                    AuditEventKind::ApplicationLocked,
+                    user_id,
+                    serde_json::json!({ "application_id": app.map(|a| a.application_id.as_str()) }),
+                ),
+            )?;
+            consent_locked()
+        } else {
+            let wait = self.policy.wait_after(failures, self.policy.free_consent_attempts);
+            *guesses = Guesses {
+                failures,
+                locked_until: wait.map(|wait| now + wait),
+            };
+            match wait {
+                Some(wait) => consent_waits(guesses, wait),
+                None => Failure::new(
+                    ApiErrorCode::WrongPhrase,
+                    "the phrase does not match the letter for this user",
+                ),
+            }
+        };
+        models::guesses::put(c, GuessPurpose::Consent, user_id, guesses, now)?;
+        Ok(Outcome::Refused(answer))
     }
 
     /// Checks a verifier for `user_id`, counting failures and locking after
@@ -581,12 +704,7 @@ impl KeyTier {
     fn authenticate_reading(&self, user_id: &str, verifier: &[u8]) -> Result<(Released, Option<i64>), Failure> {
         let now = self.now();
         let failed = || Failure::new(ApiErrorCode::SigninFailed, "the user id or the pass phrase is wrong");
-        let locked = || {
-            Failure::new(
-                ApiErrorCode::Locked,
-                "too many failed sign-ins: try again later or ask the help desk to unlock",
-            )
-        };
+        check_user_id(user_id)?;
         if verifier.len() != VERIFIER_LEN {
             return Err(Failure::bad_field("verifier", "the verifier must be 32 bytes"));
         }
@@ -602,57 +720,131 @@ impl KeyTier {
         // write transaction from the lock check to the failure count: parallel
         // guesses queue behind each other and cannot outrun the lock.
         let released = settle(self.db.write(|c| -> Result<Outcome<Released>, TxError> {
-            let (user, record) = match (models::users::find(c, user_id)?, models::key_records::find(c, user_id)?) {
-                (Some(u), _) if u.state == UserState::Revoked => {
-                    return Ok(Outcome::Refused(Failure::new(
-                        ApiErrorCode::Revoked,
-                        "this key was revoked; ask the help desk to register again",
-                    )));
-                }
-                (Some(u), Some(r)) if u.state == UserState::Active => (u, r),
-                _ => return Ok(Outcome::Refused(failed())),
+            // Every id has a counter: a registered person's own, or the id's guesses.
+            let user = models::users::find(c, user_id)?;
+            let mut counter = match &user {
+                Some(u) => Guesses {
+                    failures: u.failed_logins,
+                    locked_until: u.locked_until,
+                },
+                None => models::guesses::get(c, GuessPurpose::Signin, user_id)?,
             };
-            if user.locked_until.is_some_and(|until| until > now) {
-                return Ok(Outcome::Refused(locked()));
+            if let Some(until) = counter.locked_until.filter(|until| *until > now) {
+                return Ok(Outcome::Refused(signin_waits(&counter, until - now)));
             }
-            if bool::from(tag.ct_eq(&record.verifier_hash)) {
-                if user.failed_logins > 0 || user.locked_until.is_some() {
-                    models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
-                    let detail = serde_json::json!({ "after_failures": user.failed_logins });
-                    self.audit(c, event(user_id, AuditEventKind::SigninCounterReset, user_id, detail))?;
+            // The tag the guess is compared with: the active record's, an
+            // erased key's, or (for every other id) one that nothing matches.
+            let record = models::key_records::find(c, user_id)?;
+            let erased = models::erased_keys::find(c, user_id)?;
+            let (stored, found) = match (&user, record, erased) {
+                (Some(u), Some(r), _) if u.state == UserState::Active => (r.verifier_hash.clone(), Found::Record(r)),
+                (Some(u), _, Some(e)) if matches!(u.state, UserState::Revoked | UserState::Reset) => {
+                    (e.verifier_hash, Found::Erased(u.state))
                 }
-                let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
-                    .into_iter()
-                    .next();
-                return Ok(Outcome::Done((user, record, certificate)));
+                _ => (vec![0; tag.len()], Found::Nothing),
+            };
+            let matched = bool::from(tag.ct_eq(&stored)) && !matches!(found, Found::Nothing);
+            match (matched, found, user) {
+                (true, Found::Record(record), Some(user)) => {
+                    if user.failed_logins > 0 || user.locked_until.is_some() {
+                        models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
+                        let detail = serde_json::json!({ "after_failures": user.failed_logins });
+                        self.audit(c, event(user_id, AuditEventKind::SigninCounterReset, user_id, detail))?;
+                    }
+                    let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
+                        .into_iter()
+                        .next();
+                    Ok(Outcome::Done((user, record, certificate)))
+                }
+                // Only the pass phrase's owner learns that the key was erased.
+                (true, Found::Erased(UserState::Reset), _) => Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::Revoked,
+                    "this key was erased when the help desk reset the account; apply again",
+                ))),
+                (true, Found::Erased(_), _) => Ok(Outcome::Refused(Failure::new(
+                    ApiErrorCode::Revoked,
+                    "this key was revoked; ask the help desk to register again",
+                ))),
+                (_, _, user) => {
+                    let registered = user.is_some();
+                    counter.failures += 1;
+                    let failures = counter.failures;
+                    let locked = failures >= self.policy.max_signin_failures;
+                    counter = if locked {
+                        // A lock starts the count again once it is over.
+                        Guesses {
+                            failures: 0,
+                            locked_until: Some(now + self.policy.signin_lock_seconds),
+                        }
+                    } else {
+                        Guesses {
+                            failures,
+                            locked_until: self
+                                .policy
+                                .wait_after(failures, self.policy.free_signin_failures)
+                                .map(|wait| now + wait),
+                        }
+                    };
+                    if registered {
+                        models::users::set_sign_in_failures(c, user_id, counter.failures, counter.locked_until, now)?;
+                    } else {
+                        models::guesses::put(c, GuessPurpose::Signin, user_id, &counter, now)?;
+                    }
+                    self.audit(
+                        c,
+                        event(
+                            "anonymous",
+                            AuditEventKind::SigninFailed,
+                            user_id,
+                            serde_json::json!({ "consecutive": failures }),
+                        ),
+                    )?;
+                    if locked {
+                        self.audit(
+                            c,
+                            event(
+                                "system",
+                                AuditEventKind::UserLocked,
+                                user_id,
+                                serde_json::json!({ "until": counter.locked_until }),
+                            ),
+                        )?;
+                    }
+                    Ok(Outcome::Refused(match counter.locked_until {
+                        Some(until) => signin_waits(&counter, until - now),
+                        None => failed(),
+                    }))
+                }
             }
-            let failures = user.failed_logins + 1;
-            let lock = (failures >= self.policy.max_signin_failures).then_some(now + self.policy.signin_lock_seconds);
-            models::users::set_sign_in_failures(c, user_id, if lock.is_some() { 0 } else { failures }, lock, now)?;
-            self.audit(
-                c,
-                event(
-                    "anonymous",
-                    AuditEventKind::SigninFailed,
-                    user_id,
-                    serde_json::json!({ "consecutive": failures }),
-                ),
-            )?;
-            if let Some(until) = lock {
-                self.audit(
-                    c,
-                    event(
-                        "system",
-                        AuditEventKind::UserLocked,
-                        user_id,
-                        serde_json::json!({ "until": until }),
-                    ),
-                )?;
-                return Ok(Outcome::Refused(locked()));
-            }
-            Ok(Outcome::Refused(failed()))
         }))?;
         Ok((released, None))
+    }
+
+    /// Before a guess (a sign-in, a consent phrase, a revocation's
+    /// verifier) from a client at `source`: refused at once while that
+    /// address waits (see [`super::guess_sources`]).
+    pub fn guess_allowed(&self, source: Option<IpAddr>) -> Result<(), Failure> {
+        match source.map(|address| self.guess_sources.check(address, self.now())) {
+            Some(Err(wait)) => Err(Failure::new(
+                ApiErrorCode::RateLimited,
+                format!("too many wrong guesses from this address: try again in {wait} s"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a guess from `source`: a wrong one, or one refused untried
+    /// during a wait, counts against the address.
+    pub fn guess_answered<R>(&self, source: Option<IpAddr>, outcome: &Result<R, Failure>) {
+        let wrong = matches!(
+            outcome,
+            Err(f) if matches!(f.body.code, ApiErrorCode::SigninFailed | ApiErrorCode::WrongPhrase | ApiErrorCode::Locked)
+        );
+        if let (true, Some(address)) = (wrong, source) {
+            self.guess_sources.failed(address, self.now(), |failures| {
+                self.policy.wait_after(failures, self.policy.free_guesses_per_address)
+            });
+        }
     }
 
     /// Sign in: the sealed record and certificate, released only after the
@@ -848,6 +1040,10 @@ impl KeyTier {
         reason: RevocationReason,
         now: i64,
     ) -> Result<usize, TxError> {
+        let record = models::key_records::find(c, user_id)?;
+        if let Some(record) = &record {
+            models::erased_keys::put(c, &models::ErasedKey::of(record, now))?;
+        }
         let erased = models::key_records::delete(c, user_id)?;
         let active = models::certificates::for_user(c, user_id, CertificateStatus::Active)?;
         for cert in &active {

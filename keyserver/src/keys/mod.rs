@@ -13,6 +13,7 @@ pub mod ca;
 pub mod consent;
 pub mod db;
 mod flows;
+pub mod guess_sources;
 mod hosts;
 pub mod letter;
 pub mod openapi;
@@ -58,12 +59,23 @@ pub struct Policy {
     pub letter_validity_days: u32,
     /// Days a certificate is valid.
     pub certificate_validity_days: u32,
-    /// Wrong consent phrases before the application locks.
+    /// Wrong consent phrases before the application locks (once its letter could have arrived).
     pub max_consent_attempts: i64,
+    /// Wrong consent phrases answered at once; each later one makes the next wait (see [`Policy::wait_after`]).
+    pub free_consent_attempts: i64,
+    /// Seconds after an application before its letter could have arrived: until then wrong
+    /// phrases only make the next wait, they cannot lock it.
+    pub letter_arrival_seconds: i64,
     /// Consecutive failed sign-ins before the account locks.
     pub max_signin_failures: i64,
+    /// Consecutive failed sign-ins answered at once; each later one makes the next wait.
+    pub free_signin_failures: i64,
     /// How long a sign-in lock lasts, in seconds.
     pub signin_lock_seconds: i64,
+    /// Wrong guesses from one client address (any ids) answered at once; each later one makes its next wait.
+    pub free_guesses_per_address: i64,
+    /// The longest wait between guesses short of a lock, in seconds.
+    pub longest_wait_seconds: i64,
     /// Seconds a CRL is valid (nextUpdate − thisUpdate), at most seven days.
     pub crl_validity_seconds: i64,
     /// Largest difference between a client's time stamp and the server's clock.
@@ -81,8 +93,13 @@ impl Default for Policy {
             letter_validity_days: 30,
             certificate_validity_days: 365,
             max_consent_attempts: 5,
+            free_consent_attempts: 3,
+            letter_arrival_seconds: 3 * 86_400,
             max_signin_failures: 10,
+            free_signin_failures: 3,
             signin_lock_seconds: 30 * 60,
+            free_guesses_per_address: 20,
+            longest_wait_seconds: 60 * 60,
             crl_validity_seconds: 7 * 24 * 3600,
             max_clock_skew_seconds: 300,
             channel: ChannelLimits::default(),
@@ -95,6 +112,17 @@ impl Policy {
     /// of `now`, compared without overflow whatever the time stamp.
     pub fn is_fresh(&self, timestamp: i64, now: i64) -> bool {
         timestamp.abs_diff(now) <= self.max_clock_skew_seconds.unsigned_abs()
+    }
+
+    /// How long the next guess waits after the `failures`-th consecutive
+    /// wrong one, when `free` are answered at once: nothing up to `free`, then
+    /// one second doubling with each failure, never more than
+    /// [`Policy::longest_wait_seconds`]. Progressive delays slow a guesser
+    /// down long before a lock, and a person who mistypes a few times barely
+    /// notices them.
+    pub fn wait_after(&self, failures: i64, free: i64) -> Option<i64> {
+        let beyond = failures.saturating_sub(free);
+        (beyond > 0).then(|| (1i64 << (beyond - 1).min(62)).min(self.longest_wait_seconds))
     }
 }
 
@@ -153,6 +181,25 @@ pub struct KeyTier {
     pub(crate) sealed_users: std::sync::OnceLock<crate::rate_limit::RateLimits>,
     /// HMAC-SHA256 keyed for verifier tags, ready to clone (see [`KeyTier::verifier_tag`]).
     verifier_mac: Hmac<Sha256>,
+    /// A consent wrap that no phrase opens, tried when an id has no
+    /// application, so that consent does the same work whatever the id.
+    pub(crate) decoy_wrap: Vec<u8>,
+    /// Wrong guesses counted per client address.
+    pub(crate) guess_sources: guess_sources::GuessSources,
+}
+
+/// The application id under which the decoy consent wrap is sealed.
+pub(crate) const DECOY_APPLICATION: &str = "decoy";
+
+/// A consent wrap of a sealed record's size under a key no phrase derives
+/// (see [`KeyTier::decoy_wrap`]); empty if the system's random source failed,
+/// which then fails everything else too.
+fn decoy_consent_wrap(storage: &StorageKey) -> Vec<u8> {
+    const TYPICAL_RECORD_LEN: usize = 2400;
+    signet_crypto::etm::SealingKey::derive(&[0; 32], "consent")
+        .seal(DECOY_APPLICATION.as_bytes(), &[0; TYPICAL_RECORD_LEN])
+        .and_then(|wrapped| storage.seal(storage_key::BlobKind::ConsentWrap, DECOY_APPLICATION, &wrapped))
+        .unwrap_or_default()
 }
 
 impl signet_channel::SealedEnd for KeyTier {
@@ -186,6 +233,8 @@ impl KeyTier {
             manifests: applet::ManifestCache::default(),
             sealed_users: std::sync::OnceLock::new(),
             verifier_mac: keyed_mac(&storage, b"verifier"),
+            decoy_wrap: decoy_consent_wrap(&storage),
+            guess_sources: guess_sources::GuessSources::default(),
             db,
             storage,
             integrity,

@@ -97,11 +97,11 @@ fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,
                     .into_response()
             })
             .boxed(),
-        R::Apply => sealable_post(route, tier, KeyTier::apply),
-        R::Consent => sealable_post(route, tier, KeyTier::consent),
-        R::Prelogin => sealable_post(route, tier, KeyTier::prelogin),
+        R::Apply => sealable_post(route, tier, KeyTier::apply, Guess::No),
+        R::Consent => sealable_post(route, tier, KeyTier::consent, Guess::Counted),
+        R::Prelogin => sealable_post(route, tier, KeyTier::prelogin, Guess::No),
         R::Signin => signin(route, tier),
-        R::Revoke => sealable_post(route, tier, KeyTier::revoke),
+        R::Revoke => sealable_post(route, tier, KeyTier::revoke, Guess::Counted),
         R::CaPem => read_bytes(route, tier, |t, _| t.ca_pem()),
         R::Crl => read_bytes(route, tier, |t, _| t.current_crl()),
         R::Certificate => read(route, tier, |t, p| t.certificate(p)),
@@ -264,18 +264,36 @@ fn channel_open(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Resp
         .boxed()
 }
 
+/// Whether a route's requests are guesses at a secret, counted per client
+/// address (see [`super::guess_sources`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Guess {
+    No,
+    Counted,
+}
+
+/// The client's address, as the web tier saw it (none in front of a bare key tier).
+fn client_address() -> impl Filter<Extract = (Option<std::net::IpAddr>,), Error = Infallible> + Clone {
+    warp::ext::optional::<ClientAddress>().map(|client: Option<ClientAddress>| client.map(|c| c.0))
+}
+
 /// `POST /v1/signin`: from the sign-in cache when it holds a current answer.
 fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)> {
     declared::<SigninRequest>(route, route.request);
     at(route)
         .and(with_tier(tier))
         .and(sealed::body(tier.clone(), route.per_user_limit))
+        .and(client_address())
         .and_then(
-            |_: Parameters, t: Arc<KeyTier>, (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>)| async move {
-                let outcome = match req {
-                    Ok(req) => t.clone().signin_answer(req).await,
-                    Err(refused) => Err(refused),
+            |_: Parameters,
+             t: Arc<KeyTier>,
+             (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>),
+             source: Option<std::net::IpAddr>| async move {
+                let outcome = match (req, t.guess_allowed(source)) {
+                    (Ok(req), Ok(())) => t.clone().signin_answer(req).await,
+                    (Err(refused), _) | (_, Err(refused)) => Err(refused),
                 };
+                t.guess_answered(source, &outcome);
                 Ok::<_, Infallible>(sealed::answer(t.as_ref(), sealing, outcome))
             },
         )
@@ -288,6 +306,7 @@ fn sealable_post<T, R>(
     route: &'static Route,
     tier: &Arc<KeyTier>,
     work: fn(&KeyTier, T) -> Result<R, Failure>,
+    guess: Guess,
 ) -> BoxedFilter<(Response,)>
 where
     T: serde::de::DeserializeOwned + Send + 'static,
@@ -298,10 +317,20 @@ where
     at(route)
         .and(with_tier(tier))
         .and(sealed::body(tier.clone(), route.per_user_limit))
+        .and(client_address())
         .and_then(
-            move |_: Parameters, t: Arc<KeyTier>, (req, sealing): (Result<T, Failure>, Option<Sealing>)| {
+            move |_: Parameters,
+                  t: Arc<KeyTier>,
+                  (req, sealing): (Result<T, Failure>, Option<Sealing>),
+                  source: Option<std::net::IpAddr>| {
                 let tier = t.clone();
-                sealed::reply(tier, sealing, move || work(&t, req?))
+                let source = source.filter(|_| guess == Guess::Counted);
+                sealed::reply(tier, sealing, move || {
+                    t.guess_allowed(source)?;
+                    let outcome = work(&t, req?);
+                    t.guess_answered(source, &outcome);
+                    outcome
+                })
             },
         )
         .boxed()

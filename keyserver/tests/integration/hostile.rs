@@ -414,3 +414,116 @@ fn application(user_id: &str) -> signet_schema::api::ApplyRequest {
         timestamp: crate::common::now(),
     }
 }
+
+/// A sign-in or consent body from `source`, as JSON: (status, answer text).
+fn post_from(
+    runtime: &tokio::runtime::Runtime,
+    source: Ipv4Addr,
+    server: &KeyServer,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, String) {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let (status, answer) = runtime.block_on(https_from(
+        source,
+        server,
+        "POST",
+        path,
+        Some(("application/json", &bytes)),
+    ));
+    (status, String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Sends `body` from `source` until it is answered 200, waiting as each
+/// refusal says (`try again in N s`), for at most `limit`: the time it took.
+fn until_served(
+    runtime: &tokio::runtime::Runtime,
+    source: Ipv4Addr,
+    server: &KeyServer,
+    path: &str,
+    body: &serde_json::Value,
+    limit: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (status, answer) = post_from(runtime, source, server, path, body);
+        if status == 200 {
+            return started.elapsed();
+        }
+        assert!(answer.contains("try again in"), "{path}: {status} {answer}");
+        assert!(
+            started.elapsed() < limit,
+            "{path}: still refused after {limit:?}: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Ten requests used to lock any account for 30 minutes, and five well-formed
+/// phrases any application. Now a flood of guesses from one address counts a
+/// few failures and leaves the owner a wait of seconds, never a lock; the
+/// guessing address is slowed down for every id it tries; and the letter's
+/// holder consents whatever was guessed before the letter could arrive.
+#[test]
+fn a_flood_of_guesses_locks_no_one_out() {
+    let server = KeyServer::launch().rate_limits(100_000, 100_000).start();
+    let runtime = runtime();
+    let owner = Ipv4Addr::LOCALHOST;
+    let (wrong_phrase, wrong_verifier) = (
+        crate::common::in_process::stray_phrase(),
+        signet_schema::protocol::Bytes(vec![7; 32]),
+    );
+
+    // An application: guessed at before its letter could have arrived.
+    let applied = application("owner");
+    let verifier = applied.verifier.clone();
+    let (status, answer) = post_from(
+        &runtime,
+        owner,
+        &server,
+        "/v1/apply",
+        &serde_json::to_value(&applied).expect("json"),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let guess = serde_json::json!({ "user_id": "owner", "phrase": wrong_phrase });
+    for _ in 0..30 {
+        let (status, answer) = post_from(&runtime, ATTACKER, &server, "/v1/consent", &guess);
+        assert!(matches!(status, 401 | 423 | 429), "{status} {answer}");
+        assert!(
+            !answer.contains("new letter"),
+            "an application locked before its letter came: {answer}"
+        );
+    }
+    let consent = serde_json::json!({ "user_id": "owner", "phrase": crate::common::letter_phrase(&server, "owner") });
+    let waited = until_served(
+        &runtime,
+        owner,
+        &server,
+        "/v1/consent",
+        &consent,
+        Duration::from_secs(30),
+    );
+    eprintln!("consent after 30 guesses: served after {waited:?}");
+
+    // The account: a flood of wrong pass phrases.
+    let guess = serde_json::json!({ "user_id": "owner", "verifier": wrong_verifier });
+    let mut refused_untried = 0;
+    for _ in 0..40 {
+        let (status, answer) = post_from(&runtime, ATTACKER, &server, "/v1/signin", &guess);
+        assert!(matches!(status, 401 | 423 | 429), "{status} {answer}");
+        assert!(
+            !answer.contains("ask the help desk"),
+            "the account was locked: {answer}"
+        );
+        refused_untried += usize::from(status == 429);
+    }
+    // The guessing address waits now, whatever id it names.
+    assert!(refused_untried > 0, "the address was never slowed");
+    let elsewhere = serde_json::json!({ "user_id": "someone-else", "verifier": wrong_verifier });
+    let (status, answer) = post_from(&runtime, ATTACKER, &server, "/v1/signin", &elsewhere);
+    assert_eq!(status, 429, "{answer}");
+    // The owner, from their own address, signs in within seconds.
+    let right = serde_json::json!({ "user_id": "owner", "verifier": verifier });
+    let waited = until_served(&runtime, owner, &server, "/v1/signin", &right, Duration::from_secs(30));
+    eprintln!("sign-in after 40 guesses: served after {waited:?}");
+}

@@ -12,6 +12,7 @@ mod ca_openssl;
 mod channel;
 mod crash;
 mod db;
+mod enumeration;
 mod flows;
 mod hostile;
 mod openapi;

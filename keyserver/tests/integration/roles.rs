@@ -272,11 +272,15 @@ fn every_route_for_every_role() {
         let wrong = refusal(&guess(vec![n; 32]));
         assert_eq!(wrong, right, "a wrong verifier answered otherwise than the right one");
     }
-    // Alice's own request with a wrong verifier counts once; replayed, it is refused as a replay and counts no more.
+    // Alice's own request with a wrong verifier counts once: the fourth
+    // failure in a row (after the three sign-ins above), it starts a wait.
+    // Replayed, it is refused as a replay and counts no more.
     let wrong = guess(vec![7; 32]);
     let headers = signed_by(&alice, "alice", "POST", "/v1/reregister", &wrong);
     let first = client.request("POST", "/v1/reregister", &headers, &wrong);
-    assert_eq!(first.0, 401, "{}", String::from_utf8_lossy(&first.1));
+    let text = String::from_utf8_lossy(&first.1);
+    assert_eq!(first.0, 423, "{text}");
+    assert!(text.contains("try again in 1 s"), "{text}");
     for _ in 0..12 {
         let again = client.request("POST", "/v1/reregister", &headers, &wrong);
         assert_eq!(again.0, 409, "{}", String::from_utf8_lossy(&again.1));
@@ -298,7 +302,9 @@ fn every_route_for_every_role() {
         403
     );
 
-    // Alice re-registers herself: a new pass phrase and a new key.
+    // Alice re-registers herself, once the wait started above is over: a new
+    // pass phrase and a new key.
+    std::thread::sleep(std::time::Duration::from_secs(1));
     let new_key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let new_keys = kdf::derive(
         b"a brand new pass phrase",

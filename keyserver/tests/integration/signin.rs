@@ -18,7 +18,7 @@ use signet_keyserver::keys::db::models::{
 };
 use signet_keyserver::keys::db::{DbError, WRITE_LOCK_KEY};
 use signet_keyserver::keys::storage_key::{BlobKind, StorageKey};
-use signet_keyserver::keys::{KeyTier, Policy, system_clock};
+use signet_keyserver::keys::{Clock, KeyTier, Policy, system_clock};
 use signet_schema::api::{ApiErrorCode, RevocationReason, RevokeRequest, SigninRequest, SigninResponse};
 use signet_schema::protocol::Bytes;
 
@@ -45,10 +45,14 @@ impl Rig {
     }
 
     fn open(postgres: Option<PgDatabase>) -> Rig {
+        Rig::open_with(postgres, Policy::default(), system_clock())
+    }
+
+    fn open_with(postgres: Option<PgDatabase>, policy: Policy, clock: Clock) -> Rig {
         let dir = tempfile::tempdir().expect("tempdir");
         let data_dir = dir.path().join("data");
         let url = postgres.as_ref().map(|pg| pg.url.clone());
-        let tier = KeyTier::open(&data_dir, url.as_deref(), Policy::default(), system_clock()).expect("key tier");
+        let tier = KeyTier::open(&data_dir, url.as_deref(), policy, clock).expect("key tier");
         let database_url = url.unwrap_or_else(|| data_dir.join("signet.db").display().to_string());
         Rig {
             tier: Arc::new(tier),
@@ -312,15 +316,24 @@ fn guesses_are_counted_among_right_sign_ins(rig: &Rig) {
     }
 }
 
+/// A policy without waits before the lock: the lock alone is under test.
+fn lock_only() -> Policy {
+    let policy = Policy::default();
+    Policy {
+        free_signin_failures: policy.max_signin_failures,
+        ..policy
+    }
+}
+
 #[test]
 fn guesses_are_counted_among_right_sign_ins_on_sqlite() {
-    guesses_are_counted_among_right_sign_ins(&Rig::sqlite());
+    guesses_are_counted_among_right_sign_ins(&Rig::open_with(None, lock_only(), system_clock()));
 }
 
 #[test]
 fn guesses_are_counted_among_right_sign_ins_on_postgres() {
-    let Some(rig) = Rig::postgres() else { return };
-    guesses_are_counted_among_right_sign_ins(&rig);
+    let Some(pg) = PgDatabase::create() else { return };
+    guesses_are_counted_among_right_sign_ins(&Rig::open_with(Some(pg), lock_only(), system_clock()));
 }
 
 const NEW: [u8; 32] = [9; 32];
@@ -418,6 +431,8 @@ fn cached_answers_stay_current(rig: &Rig) {
     answer(rig, &runtime, "bob", RIGHT).expect("bob, cached");
     other
         .write(|c| -> Result<(), DbError> {
+            let record = models::key_records::get(c, "bob")?;
+            models::erased_keys::put(c, &models::ErasedKey::of(&record, crate::common::now()))?;
             models::key_records::delete(c, "bob")?;
             for certificate in models::certificates::for_user(c, "bob", CertificateStatus::Active)? {
                 models::certificates::set_status(
@@ -453,4 +468,219 @@ fn cached_answers_stay_current_on_sqlite() {
 fn cached_answers_stay_current_on_postgres() {
     let Some(rig) = Rig::postgres() else { return };
     cached_answers_stay_current(&rig);
+}
+
+/// A clock the test moves, starting now.
+fn test_clock() -> (Arc<std::sync::atomic::AtomicI64>, Clock) {
+    let time = Arc::new(std::sync::atomic::AtomicI64::new(crate::common::now()));
+    let read = time.clone();
+    (time, Arc::new(move || read.load(std::sync::atomic::Ordering::SeqCst)))
+}
+
+/// One wrong guess at `user_id`'s pass phrase: the code and message answered.
+fn guess(rig: &Rig, user_id: &str) -> (ApiErrorCode, String) {
+    match rig.tier.signin(request(user_id, [9; 32])) {
+        Ok(_) => panic!("{user_id}: a wrong verifier was accepted"),
+        Err(f) => (f.body.code, f.body.message),
+    }
+}
+
+/// Unknown, active, revoked, reset and pending ids get the same answers,
+/// message for message, and leave the same audit trail, through the free
+/// failures, the growing waits and the lock: sign-in tells no one which ids
+/// exist. Only the pass phrase's owner learns that a key was erased, and
+/// pre-login answers an erased key's salt as it did before.
+fn every_id_is_answered_alike(postgres: Option<PgDatabase>) {
+    let (time, clock) = test_clock();
+    let rig = Rig::open_with(postgres, Policy::default(), clock);
+    let policy = Policy::default();
+    for user_id in ["active", "revoked", "reset"] {
+        rig.add_user(user_id);
+    }
+    rig.tier
+        .revoke(RevokeRequest {
+            user_id: "revoked".into(),
+            verifier: Bytes(RIGHT.to_vec()),
+            reason: RevocationReason::KeyCompromise,
+        })
+        .expect("revoked");
+    // A help-desk reset erases the key the same way (see `reset_user`).
+    rig.tier
+        .database()
+        .write(|c| -> Result<(), DbError> {
+            let record = models::key_records::get(c, "reset")?;
+            models::erased_keys::put(c, &models::ErasedKey::of(&record, crate::common::now()))?;
+            models::key_records::delete(c, "reset")?;
+            models::users::set_state(c, "reset", UserState::Reset, crate::common::now())
+        })
+        .expect("reset");
+    rig.tier
+        .database()
+        .write(|c| {
+            models::users::insert(
+                c,
+                &NewUser {
+                    user_id: "pending".into(),
+                    registration: serde_json::to_string(&crate::common::registration("pending")).expect("json"),
+                    role: UserRole::User,
+                    state: UserState::Pending,
+                    created_at: crate::common::now(),
+                    updated_at: crate::common::now(),
+                },
+            )
+        })
+        .expect("pending");
+    let ids = ["nobody", "active", "revoked", "reset", "pending"];
+
+    // Pre-login: an erased key's salt is still answered; every answer has one shape.
+    let salt_of = |user_id: &str| {
+        rig.tier
+            .prelogin(signet_schema::api::PreloginRequest {
+                user_id: user_id.into(),
+            })
+            .expect("prelogin")
+            .salt
+            .0
+    };
+    assert_eq!(salt_of("revoked"), vec![1; 16]);
+    assert_eq!(salt_of("reset"), vec![1; 16]);
+    assert_eq!(salt_of("nobody").len(), 16);
+    assert_eq!(salt_of("nobody"), salt_of("nobody"), "decoys are stable");
+
+    // A guess at an id nobody registered changes the sign-in generation as a
+    // registered person's failure does (so no cached answer tells them apart).
+    let generation = || {
+        rig.tier
+            .database()
+            .read(models::sign_in_generation::current)
+            .expect("generation")
+    };
+    let before = generation();
+    guess(&rig, "nobody");
+    assert!(generation() > before);
+    let before = generation();
+    guess(&rig, "active");
+    assert!(generation() > before);
+
+    let mut transcripts: Vec<Vec<(ApiErrorCode, String)>> = vec![Vec::new(); ids.len()];
+    let step = |transcripts: &mut Vec<Vec<(ApiErrorCode, String)>>| {
+        for (i, user_id) in ids.iter().enumerate() {
+            transcripts[i].push(guess(&rig, user_id));
+        }
+    };
+    // "nobody" and "active" had one failure above; the others catch up.
+    for user_id in &ids[2..] {
+        guess(&rig, user_id);
+    }
+    for _ in 0..policy.max_signin_failures + 2 {
+        step(&mut transcripts);
+        // Again at once: inside a wait, nothing is tried or counted.
+        step(&mut transcripts);
+        time.fetch_add(policy.longest_wait_seconds, std::sync::atomic::Ordering::SeqCst);
+    }
+    for (user_id, transcript) in ids.iter().zip(&transcripts).skip(1) {
+        assert_eq!(
+            transcript, &transcripts[0],
+            "{user_id} is answered unlike an unknown id"
+        );
+    }
+    let codes: Vec<ApiErrorCode> = transcripts[0].iter().map(|(code, _)| *code).collect();
+    let free = policy.free_signin_failures as usize;
+    assert!(
+        codes[..free - 1].iter().all(|c| *c == ApiErrorCode::SigninFailed),
+        "{codes:?}"
+    );
+    let waits = transcripts[0]
+        .iter()
+        .filter(|(_, m)| m.contains("try again in"))
+        .count();
+    let locks = transcripts[0]
+        .iter()
+        .filter(|(_, m)| m.contains("try again later"))
+        .count();
+    assert!(waits >= 4 && locks >= 2, "{:?}", transcripts[0]);
+
+    // The same audit trail for every id.
+    let count = |kind: &str, user_id: &str| {
+        rig.events(kind)
+            .iter()
+            .filter(|e| e.subject.as_deref() == Some(user_id))
+            .count()
+    };
+    for user_id in &ids {
+        assert_eq!(
+            count("signin.failed", user_id),
+            count("signin.failed", "nobody"),
+            "{user_id}"
+        );
+        assert_eq!(count("user.locked", user_id), 1, "{user_id}");
+    }
+
+    // Once the lock is over, the right pass phrase tells its owner what happened.
+    time.fetch_add(policy.signin_lock_seconds, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(code(rig.tier.signin(request("active", RIGHT))), Ok(()));
+    assert_eq!(
+        code(rig.tier.signin(request("revoked", RIGHT))),
+        Err(ApiErrorCode::Revoked)
+    );
+    let reset = rig.tier.signin(request("reset", RIGHT)).expect_err("reset");
+    assert_eq!(reset.body.code, ApiErrorCode::Revoked);
+    assert!(reset.body.message.contains("reset"), "{}", reset.body.message);
+    // Anyone else gets the unknown id's answer.
+    assert_eq!(guess(&rig, "revoked"), guess(&rig, "nobody"));
+}
+
+#[test]
+fn every_id_is_answered_alike_on_sqlite() {
+    every_id_is_answered_alike(None);
+}
+
+#[test]
+fn every_id_is_answered_alike_on_postgres() {
+    let Some(pg) = PgDatabase::create() else { return };
+    every_id_is_answered_alike(Some(pg));
+}
+
+/// Waits grow before the lock: a person who mistypes a few times is answered
+/// at once; a guesser waits one second, then two, four…, and a guess inside
+/// a wait is neither tried nor counted, even the right one.
+#[test]
+fn waits_grow_before_the_lock() {
+    let (time, clock) = test_clock();
+    let rig = Rig::open_with(None, Policy::default(), clock);
+    let policy = Policy::default();
+    rig.add_user("alice");
+    let advance = |seconds: i64| time.fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..policy.free_signin_failures {
+        assert_eq!(guess(&rig, "alice").0, ApiErrorCode::SigninFailed);
+    }
+    let mut expected_wait = 1;
+    for failure in policy.free_signin_failures + 1..policy.max_signin_failures {
+        let (code, message) = guess(&rig, "alice");
+        assert_eq!(code, ApiErrorCode::Locked);
+        assert!(
+            message.ends_with(&format!("try again in {expected_wait} s")),
+            "{failure}: {message}"
+        );
+        // Inside the wait: refused untried, even the right pass phrase.
+        advance(expected_wait - 1);
+        assert_eq!(code_of(&rig, RIGHT), Err(ApiErrorCode::Locked));
+        assert_eq!(rig.user("alice").failed_logins, failure);
+        advance(1);
+        expected_wait *= 2;
+    }
+    // The last failure locks for the lock's length.
+    let (_, message) = guess(&rig, "alice");
+    assert!(message.contains("ask the help desk"), "{message}");
+    advance(policy.signin_lock_seconds - 1);
+    assert_eq!(code_of(&rig, RIGHT), Err(ApiErrorCode::Locked));
+    advance(1);
+    assert_eq!(code_of(&rig, RIGHT), Ok(()));
+    assert_eq!(rig.user("alice").failed_logins, 0);
+    // A few mistakes after a success are free again.
+    assert_eq!(guess(&rig, "alice").0, ApiErrorCode::SigninFailed);
+}
+
+fn code_of(rig: &Rig, verifier: [u8; 32]) -> Result<(), ApiErrorCode> {
+    code(rig.tier.signin(request("alice", verifier)))
 }

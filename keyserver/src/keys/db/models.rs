@@ -133,6 +133,9 @@ pub mod users {
     }
 }
 
+/// A key's salt and Argon2id parameters (memory in KiB, iterations, lanes): what pre-login answers.
+pub type SaltAndParams = (Vec<u8>, i64, i64, i64);
+
 /// A person's sealed key record (`key_records`); the server holds it but cannot open it.
 #[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = schema::key_records, primary_key(user_id))]
@@ -182,6 +185,16 @@ pub mod key_records {
         Ok(dsl::key_records
             .find(user_id)
             .select(KeyRecord::as_select())
+            .first(c)
+            .optional()?)
+    }
+
+    /// The record's salt and Argon2id parameters (m, t, p), if the person
+    /// has one: what pre-login answers, read without the record itself.
+    pub fn salt_of(c: &mut AnyConnection, user_id: &str) -> Result<Option<SaltAndParams>, DbError> {
+        Ok(dsl::key_records
+            .find(user_id)
+            .select((dsl::salt, dsl::kdf_m, dsl::kdf_t, dsl::kdf_p))
             .first(c)
             .optional()?)
     }
@@ -272,6 +285,14 @@ pub mod applications {
     pub fn erase_wrap(c: &mut AnyConnection, application_id: &str) -> Result<(), DbError> {
         let rows = diesel::update(dsl::applications.find(application_id))
             .set(dsl::consent_wrap.eq(Vec::<u8>::new()))
+            .execute(c)?;
+        touched(rows)
+    }
+
+    /// Replaces the consent wrap with `wrap` (a consented application's marker).
+    pub fn set_wrap(c: &mut AnyConnection, application_id: &str, wrap: &[u8]) -> Result<(), DbError> {
+        let rows = diesel::update(dsl::applications.find(application_id))
+            .set(dsl::consent_wrap.eq(wrap))
             .execute(c)?;
         touched(rows)
     }
@@ -801,6 +822,171 @@ pub mod hosts {
         diesel::insert_into(schema::hosts::table)
             .values(host.clone())
             .execute(c)?;
+        Ok(())
+    }
+}
+
+/// What a counter of failed guesses is about (`guesses.purpose`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuessPurpose {
+    /// Sign-in (pass-phrase verifiers).
+    Signin,
+    /// Consent (the letter's phrase).
+    Consent,
+}
+
+impl GuessPurpose {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuessPurpose::Signin => "signin",
+            GuessPurpose::Consent => "consent",
+        }
+    }
+}
+
+/// Failed guesses at an id that keeps no counter of its own (`guesses`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Guesses {
+    /// Consecutive failures so far.
+    pub failures: i64,
+    /// Further guesses refused until then (Unix seconds).
+    pub locked_until: Option<i64>,
+}
+
+/// Queries on `guesses`.
+pub mod guesses {
+    use super::*;
+    use schema::guesses::dsl;
+
+    /// The counter of `subject` for `purpose`; zero when none was kept.
+    pub fn get(c: &mut AnyConnection, purpose: GuessPurpose, subject: &str) -> Result<Guesses, DbError> {
+        let found: Option<(i64, Option<i64>)> = dsl::guesses
+            .find((purpose.as_str(), subject))
+            .select((dsl::failures, dsl::locked_until))
+            .first(c)
+            .optional()?;
+        Ok(found.map_or_else(Guesses::default, |(failures, locked_until)| Guesses {
+            failures,
+            locked_until,
+        }))
+    }
+
+    /// Stores the counter of `subject` for `purpose`.
+    pub fn put(
+        c: &mut AnyConnection,
+        purpose: GuessPurpose,
+        subject: &str,
+        guesses: &Guesses,
+        now: i64,
+    ) -> Result<(), DbError> {
+        let updated = diesel::update(dsl::guesses.find((purpose.as_str(), subject)))
+            .set((
+                dsl::failures.eq(guesses.failures),
+                dsl::locked_until.eq(guesses.locked_until),
+                dsl::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(schema::guesses::table)
+                .values((
+                    dsl::purpose.eq(purpose.as_str()),
+                    dsl::subject.eq(subject),
+                    dsl::failures.eq(guesses.failures),
+                    dsl::locked_until.eq(guesses.locked_until),
+                    dsl::updated_at.eq(now),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the counter of `subject` for `purpose` (a new letter, say).
+    pub fn clear(c: &mut AnyConnection, purpose: GuessPurpose, subject: &str) -> Result<(), DbError> {
+        diesel::delete(dsl::guesses.find((purpose.as_str(), subject))).execute(c)?;
+        Ok(())
+    }
+
+    /// Drops counters last changed before `before` whose lock, if any, is over; answers how many.
+    pub fn forget(c: &mut AnyConnection, before: i64, now: i64) -> Result<usize, DbError> {
+        Ok(diesel::delete(
+            dsl::guesses
+                .filter(dsl::updated_at.lt(before))
+                .filter(dsl::locked_until.is_null().or(dsl::locked_until.le(now))),
+        )
+        .execute(c)?)
+    }
+}
+
+/// What remains of an erased key (`erased_keys`): enough to tell its owner,
+/// and only its owner, that it was erased; nothing of the key.
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = schema::erased_keys, primary_key(user_id))]
+pub struct ErasedKey {
+    pub user_id: String,
+    pub kdf_m: i64,
+    pub kdf_t: i64,
+    pub kdf_p: i64,
+    pub salt: Vec<u8>,
+    /// The keyed tag of the last sign-in verifier.
+    pub verifier_hash: Vec<u8>,
+    pub erased_at: i64,
+}
+
+impl ErasedKey {
+    /// What remains of `record` once erased at `now`.
+    pub fn of(record: &KeyRecord, now: i64) -> ErasedKey {
+        ErasedKey {
+            user_id: record.user_id.clone(),
+            kdf_m: record.kdf_m,
+            kdf_t: record.kdf_t,
+            kdf_p: record.kdf_p,
+            salt: record.salt.clone(),
+            verifier_hash: record.verifier_hash.clone(),
+            erased_at: now,
+        }
+    }
+}
+
+/// Queries on `erased_keys`.
+pub mod erased_keys {
+    use super::*;
+    use schema::erased_keys::dsl;
+
+    /// What remains of the person's erased key, if one was erased.
+    pub fn find(c: &mut AnyConnection, user_id: &str) -> Result<Option<ErasedKey>, DbError> {
+        Ok(dsl::erased_keys
+            .find(user_id)
+            .select(ErasedKey::as_select())
+            .first(c)
+            .optional()?)
+    }
+
+    /// Keeps what remains of an erased key, replacing an earlier one.
+    pub fn put(c: &mut AnyConnection, erased: &ErasedKey) -> Result<(), DbError> {
+        let updated = diesel::update(dsl::erased_keys.find(&erased.user_id))
+            .set(erased)
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(schema::erased_keys::table)
+                .values(erased)
+                .execute(c)?;
+        }
+        Ok(())
+    }
+
+    /// Its salt and Argon2id parameters (m, t, p), as [`super::key_records::salt_of`].
+    pub fn salt_of(c: &mut AnyConnection, user_id: &str) -> Result<Option<SaltAndParams>, DbError> {
+        Ok(dsl::erased_keys
+            .find(user_id)
+            .select((dsl::salt, dsl::kdf_m, dsl::kdf_t, dsl::kdf_p))
+            .first(c)
+            .optional()?)
+    }
+
+    /// Forgets it (the person has a key again).
+    pub fn delete(c: &mut AnyConnection, user_id: &str) -> Result<(), DbError> {
+        diesel::delete(dsl::erased_keys.find(user_id)).execute(c)?;
         Ok(())
     }
 }

@@ -150,7 +150,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Failed guesses at ids that keep no counter of their own (`purpose` `signin` or `consent`).
+    guesses (purpose, subject) {
+        purpose -> Text,
+        subject -> Text,
+        failures -> BigInt,
+        locked_until -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// What remains of an erased key: salt, parameters and verifier tag, nothing of the key.
+    erased_keys (user_id) {
+        user_id -> Text,
+        kdf_m -> BigInt,
+        kdf_t -> BigInt,
+        kdf_p -> BigInt,
+        salt -> Binary,
+        verifier_hash -> Binary,
+        erased_at -> BigInt,
+    }
+}
+
 diesel::joinable!(key_records -> users (user_id));
+diesel::joinable!(erased_keys -> users (user_id));
 diesel::joinable!(applications -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -165,5 +190,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     signer_releases,
     signer_binaries,
     server_settings,
-    hosts
+    hosts,
+    guesses,
+    erased_keys
 );

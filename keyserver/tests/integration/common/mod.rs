@@ -3,6 +3,7 @@
 //! talk to it over HTTP.
 
 mod client;
+pub mod in_process;
 mod server;
 
 use std::io::{BufRead, BufReader};
@@ -11,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 
 use base64::Engine as _;
 pub use client::{BaseUrl, Client};
+pub use in_process::{letter_phrase_in, phrase_in_pdf, registration};
 pub use server::KeyServer;
 pub use signet_database::testing::PgDatabase;
 use signet_schema::RegistrationData;
@@ -45,54 +47,11 @@ pub fn alice() -> RegistrationData {
     }
 }
 
-/// The registration data of a person known only by `user_id`.
-pub fn registration(user_id: &str) -> RegistrationData {
-    RegistrationData {
-        user_id: user_id.into(),
-        common_name: format!("Person {user_id}"),
-        email: format!("{user_id}@example.com"),
-        ..alice()
-    }
-}
-
 /// The consent phrase printed on the newest letter for `user_id`, read from
 /// the PDF the server produced.
 pub fn letter_phrase(server: &KeyServer, user_id: &str) -> String {
     let database = signet_keyserver::keys::db::open(&server.database_url()).expect("open database");
     letter_phrase_in(&database, &server.data_dir, user_id)
-}
-
-/// The phrase on the newest letter for `user_id`, read from `database` and
-/// opened with the storage key in `data_dir`, as the help desk's printer would.
-pub fn letter_phrase_in(
-    database: &signet_keyserver::keys::db::Database,
-    data_dir: &std::path::Path,
-    user_id: &str,
-) -> String {
-    let app = database
-        .read(|c| signet_keyserver::keys::db::models::applications::latest_for_user(c, user_id))
-        .expect("read the application")
-        .unwrap_or_else(|| panic!("{user_id}: no application"));
-    let sealed = app
-        .letter_pdf
-        .unwrap_or_else(|| panic!("{user_id}: the letter is no longer queued"));
-    let storage = signet_keyserver::keys::storage_key::StorageKey::load_or_create(data_dir).expect("storage key");
-    let pdf = storage
-        .open(
-            signet_keyserver::keys::storage_key::BlobKind::Letter,
-            &app.application_id,
-            &sealed,
-        )
-        .expect("the letter opens with the storage key");
-    phrase_in_pdf(&pdf).expect("a consent phrase in the letter")
-}
-
-/// Finds the consent phrase among the PDF's text strings.
-pub fn phrase_in_pdf(pdf: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(pdf);
-    text.split('(')
-        .filter_map(|s| s.split_once(')').map(|(inside, _)| inside.to_owned()))
-        .find(|s| s.len() > 20 && signet_keyserver::keys::consent::ConsentPhrase::parse(s).is_ok())
 }
 
 /// A running `signet-keyserver key` or `signet-keyserver web`, its standard
