@@ -9,12 +9,14 @@
 //!   signature (the audit event each application signs);
 //! * record release with 10³, 10⁵ and 10⁶ users in the database;
 //! * the server's resident memory under the sign-in load;
+//! * a legitimate client's full sealed sign-ins, quiet and while one address
+//!   runs each attack of [`under_attack`] (SQLite only);
 //!
 //! on SQLite and, when reachable, PostgreSQL. Writes a JSON of figures to
 //! `SIGNET_BENCH_KEYSERVER_JSON` (default `keyserver-load.json`).
 //!
 //! While iterating, `SIGNET_BENCH_ONLY` runs some loads alone: a comma-separated
-//! list of `bare`, `release`, `sealed`, `register` and `growth` (record
+//! list of `bare`, `release`, `sealed`, `register`, `attack` and `growth` (record
 //! release at 10⁵ and 10⁶ users; `SIGNET_BENCH_MAX_USERS` caps it); an empty
 //! `SIGNET_BENCH_POSTGRES_URL` leaves PostgreSQL out. Such partial runs write
 //! their JSON but are not for BENCHMARKS.md.
@@ -26,11 +28,11 @@
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes as Body;
@@ -220,7 +222,22 @@ struct Conn {
 }
 
 async fn connect(addr: SocketAddr, connector: &TlsConnector) -> Result<Conn, String> {
-    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    connect_from(None, addr, connector).await
+}
+
+/// A TCP connection to `addr`, from `source` when given (a loopback
+/// address: the attacks of [`under_attack`] come from 127.0.0.2).
+async fn tcp_from(source: Option<Ipv4Addr>, addr: SocketAddr) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    if let Some(source) = source {
+        socket.bind(SocketAddr::new(IpAddr::V4(source), 0))?;
+    }
+    socket.connect(addr).await
+}
+
+/// A keep-alive HTTPS connection to `addr` from `source`.
+async fn connect_from(source: Option<Ipv4Addr>, addr: SocketAddr, connector: &TlsConnector) -> Result<Conn, String> {
+    let tcp = tcp_from(source, addr).await.map_err(|e| e.to_string())?;
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;
     let name = ServerName::IpAddress(addr.ip().into());
     let tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
@@ -520,6 +537,297 @@ async fn load(server: &Server, work: Arc<Work>, warmup: Duration, measure: Durat
         measure.as_secs_f64()
     };
     all
+}
+
+// ---------------------------------------------------------------- under attack
+
+/// Where every attack comes from; the legitimate client is 127.0.0.1.
+const ATTACKER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+/// The legitimate client's full sealed sign-ins per second (an office at its busiest).
+const LEGITIMATE_RATE: u64 = 10;
+/// Keep-alive connections each request-sending attack uses.
+const ATTACK_CONNECTIONS: usize = 8;
+
+/// What one address does to the server while the legitimate client signs in.
+#[derive(Clone, Copy, Debug)]
+enum Attack {
+    /// Nothing: the quiet reference.
+    None,
+    /// Request bodies sent a byte every two seconds, on as many connections as it can hold.
+    SlowBodies,
+    /// Connections opened and never used, as many as it can hold.
+    IdleConnections,
+    /// Sealed sessions opened as fast as it can.
+    Sessions,
+    /// Wrong pass phrases at every id, registered or not.
+    Guesses,
+    /// Applications, as fast as it can.
+    Applications,
+}
+
+const ATTACKS: [Attack; 6] = [
+    Attack::None,
+    Attack::SlowBodies,
+    Attack::IdleConnections,
+    Attack::Sessions,
+    Attack::Guesses,
+    Attack::Applications,
+];
+
+impl Attack {
+    fn name(self) -> &'static str {
+        match self {
+            Attack::None => "none (quiet)",
+            Attack::SlowBodies => "slow request bodies",
+            Attack::IdleConnections => "idle connections",
+            Attack::Sessions => "sealed-session flood",
+            Attack::Guesses => "pass-phrase guesses at every id",
+            Attack::Applications => "application flood",
+        }
+    }
+
+    /// Runs the attack until `stop`; answers how many connections or requests it made.
+    async fn run(self, server: Arc<(SocketAddr, TlsConnector, Vec<u8>)>, stop: Arc<AtomicBool>) -> usize {
+        let made = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        match self {
+            Attack::None => {}
+            Attack::SlowBodies | Attack::IdleConnections => {
+                // Connections opened a few at a time, each held until the server closes it, then opened again.
+                for held in 0..2000 {
+                    let (server, stop, made) = (server.clone(), stop.clone(), made.clone());
+                    tasks.push(tokio::spawn(async move {
+                        while !stop.load(Ordering::Relaxed) {
+                            made.fetch_add(1, Ordering::Relaxed);
+                            let _ = hold_connection(self, &server, &stop).await;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }));
+                    if held % 50 == 49 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+            Attack::Sessions | Attack::Guesses | Attack::Applications => {
+                for worker in 0..ATTACK_CONNECTIONS {
+                    let (server, stop, made) = (server.clone(), stop.clone(), made.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let mut conn = None;
+                        let mut seq = 0usize;
+                        while !stop.load(Ordering::Relaxed) {
+                            if conn.is_none() {
+                                conn = connect_from(Some(ATTACKER), server.0, &server.1).await.ok();
+                            }
+                            let Some(c) = conn.as_mut() else {
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                continue;
+                            };
+                            seq += 1;
+                            made.fetch_add(1, Ordering::Relaxed);
+                            if attack_request(self, c, &server.2, worker, seq).await.is_err() {
+                                conn = None;
+                            }
+                        }
+                    }));
+                }
+            }
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        made.load(Ordering::Relaxed)
+    }
+}
+
+/// One connection of the connection attacks, held until the server closes it or `stop`.
+async fn hold_connection(
+    attack: Attack,
+    server: &(SocketAddr, TlsConnector, Vec<u8>),
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tcp_from(Some(ATTACKER), server.0).await.map_err(|e| e.to_string())?;
+    if matches!(attack, Attack::IdleConnections) {
+        let mut tcp = tcp;
+        let mut byte = [0u8; 1];
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut byte)).await {
+                return Ok(());
+            }
+        }
+        return Ok(());
+    }
+    let mut tls = server
+        .1
+        .connect(ServerName::IpAddress(server.0.ip().into()), tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let head =
+        "POST /v1/signin HTTP/1.1\r\nhost: signet\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n";
+    tls.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
+    while !stop.load(Ordering::Relaxed) {
+        tls.write_all(b" ").await.map_err(|e| e.to_string())?;
+        tls.flush().await.map_err(|e| e.to_string())?;
+        let mut answer = [0u8; 64];
+        // Anything read (an answer, or the end) means the server gave up on the body.
+        if tokio::time::timeout(Duration::from_secs(2), tls.read(&mut answer))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// One request of the request-sending attacks.
+async fn attack_request(
+    attack: Attack,
+    conn: &mut Conn,
+    pinned: &[u8],
+    worker: usize,
+    seq: usize,
+) -> Result<(), String> {
+    match attack {
+        Attack::Sessions => {
+            let answer = conn
+                .expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
+                .await?;
+            let bootstrap: SignedBootstrap = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+            let (_, open) = ChannelClient::open(&bootstrap, pinned, now()).map_err(|e| e.to_string())?;
+            let open = serde_json::to_vec(&open).map_err(|e| e.to_string())?;
+            conn.send("POST", "/v1/channel/open", "application/json", open).await?;
+        }
+        Attack::Guesses => {
+            // Registered ids and unknown ones in turn, each with a wrong verifier.
+            let user_id = if seq.is_multiple_of(2) {
+                sample_user((worker * 7919 + seq) % SAMPLE_USERS)
+            } else {
+                format!("nobody{worker}x{seq}")
+            };
+            let body = serde_json::to_vec(&SigninRequest {
+                user_id,
+                verifier: Bytes(vec![7; 32]),
+            })
+            .map_err(|e| e.to_string())?;
+            conn.send("POST", "/v1/signin", "application/json", body).await?;
+        }
+        Attack::Applications => {
+            let body = serde_json::to_vec(&json!({
+                "registration": registration(&format!("squat{worker}x{seq}")),
+                "record": "AAAA", "certification_request": "AAAA", "verifier": "AAAA",
+                "nonce": random_hex(16), "timestamp": now(),
+            }))
+            .map_err(|e| e.to_string())?;
+            conn.send("POST", "/v1/apply", "application/json", body).await?;
+        }
+        Attack::None | Attack::SlowBodies | Attack::IdleConnections => {}
+    }
+    Ok(())
+}
+
+/// The legitimate client: [`LEGITIMATE_RATE`] full sealed sign-ins a second
+/// from 127.0.0.1 for `measure`, one after another on one keep-alive
+/// connection (a new one after a failure); each latency from its turn to its
+/// answer, connecting included.
+async fn legitimate(server: &Server, work: &Work, measure: Duration) -> Measured {
+    let mut measured = Measured::default();
+    let started = Instant::now();
+    let mut ticks = tokio::time::interval(Duration::from_millis(1000 / LEGITIMATE_RATE));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn: Option<Conn> = None;
+    let mut seq = 0;
+    while started.elapsed() < measure {
+        ticks.tick().await;
+        let began = Instant::now();
+        seq += 1;
+        let outcome = async {
+            if conn.is_none() {
+                conn = Some(connect(server.addr, &server.connector).await?);
+            }
+            let c = conn.as_mut().ok_or("no connection")?;
+            tokio::time::timeout(REQUEST_TIMEOUT, work.one(c, 0, seq))
+                .await
+                .unwrap_or_else(|_| Err("no answer in time".into()))
+        }
+        .await;
+        match outcome {
+            Ok(_) => {
+                measured.ok += 1;
+                measured.latencies_us.push(began.elapsed().as_micros() as u64);
+            }
+            Err(e) => {
+                measured.errors += 1;
+                measured.first_error.get_or_insert(e);
+                conn = None;
+            }
+        }
+    }
+    measured.seconds = started.elapsed().as_secs_f64();
+    measured.latencies_us.sort_unstable();
+    measured
+}
+
+/// A legitimate client's sign-ins, quiet and under each attack from one
+/// address, against a `serve` of its own with the shipped limits (only the
+/// per-address rate raised, to the legitimate client's pace: the attacker
+/// gets it too).
+fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material: &Material) -> Value {
+    // The connection attacks hold a thousand sockets or more on this side too.
+    connections::raise_descriptor_limit();
+    let dir = tempfile::Builder::new()
+        .prefix("signet-attack-")
+        .tempdir()
+        .expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .args(["--address-rate", "12000", "--address-burst", "2000"])
+        .env("SIGNET_LOG", "warn")
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("server.log")).expect("log file"),
+        ));
+    let server = Server::start(command, || data_dir.join("tls").join("cert.pem"));
+    let tier = KeyTier::open(&data_dir, None, Policy::default(), system_clock()).expect("open the key tier");
+    insert_sample_users(&tier, material);
+    drop(tier);
+    let bootstrap_answer = runtime.block_on(async {
+        let mut conn = connect(server.addr, &server.connector).await.expect("connect");
+        conn.expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
+            .await
+            .expect("bootstrap")
+    });
+    let bootstrap: SignedBootstrap = serde_json::from_slice(&bootstrap_answer).expect("bootstrap");
+    let pinned = first_use_integrity_key(&bootstrap, now()).expect("self-signed bootstrap");
+    let work = Work::Sealed {
+        users: (0..SAMPLE_USERS).map(sample_user).collect(),
+        verifier: material.verifier(),
+        pinned: pinned.clone(),
+    };
+    let target = Arc::new((server.addr, server.connector.clone(), pinned));
+    let mut rows = Vec::new();
+    for attack in ATTACKS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let attacker = runtime.spawn(attack.run(target.clone(), stop.clone()));
+        // The attack takes hold before the measured window.
+        runtime.block_on(tokio::time::sleep(settings.warmup * 2));
+        let measured = runtime.block_on(legitimate(&server, &work, settings.measure));
+        stop.store(true, Ordering::Relaxed);
+        let made = runtime.block_on(attacker).unwrap_or(0);
+        eprintln!(
+            "   under attack ({}): {} sign-ins ok, {} failed, p99 {:.1} ms; attacker made {made}",
+            attack.name(),
+            measured.ok,
+            measured.errors,
+            measured.percentile_ms(99.0)
+        );
+        rows.push(json!({ "attack": attack.name(), "attacker_made": made, "legitimate": measured.json() }));
+        // Whatever the attack left behind (waits of the attacker's own address, held sessions) drains.
+        runtime.block_on(tokio::time::sleep(Duration::from_secs(2)));
+    }
+    json!({ "legitimate_rate": LEGITIMATE_RATE, "rows": rows })
 }
 
 // ---------------------------------------------------------------- in-process references
@@ -929,6 +1237,13 @@ fn run_backend(
         Measured::default()
     };
 
+    // A legitimate client while one address attacks, on a server of its own.
+    let attacks = if database_url.is_none() && settings.runs("attack") {
+        under_attack(runtime, settings, material)
+    } else {
+        Value::Null
+    };
+
     // Record release as the database grows.
     let mut filled = SAMPLE_USERS;
     let largest: usize = std::env::var("SIGNET_BENCH_MAX_USERS")
@@ -975,6 +1290,7 @@ fn run_backend(
         "sealed_signin": sealed.json(),
         "registrations": registrations.json(),
         "registration_pool": applications.len(),
+        "under_attack": attacks,
         "memory_kib": {
             "idle_rss": idle.0,
             "after_release_rss": after_release.0,

@@ -372,7 +372,7 @@ impl SessionArgs {
 /// How wrong guesses at pass phrases are slowed down (the key tier's).
 #[derive(Args)]
 struct GuessArgs {
-    /// Failed sign-ins in a row answered at once; each later one makes the next wait (1 s, doubling) until the lock.
+    /// Failed sign-ins at one id from one address answered at once; each later one makes that address wait (1 s, doubling) until it is locked out of the id.
     #[arg(long, env = "SIGNET_FREE_SIGNIN_FAILURES", default_value_t = Policy::default().free_signin_failures)]
     free_sign_in_failures: i64,
     /// Wrong guesses from one client address (IPv6: one /64), at any ids, answered at once; then it waits likewise.

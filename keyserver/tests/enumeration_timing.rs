@@ -32,13 +32,11 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// The classes, the unknown id first: every other is compared with it.
 const IDS: [&str; 4] = ["nobody", "active", "revoked", "pending"];
 
-/// A key tier where no count of wrong guesses ever waits or locks (the
-/// work of a refusal is under test, not the lock), with one id of each class.
+/// A key tier where no count of wrong guesses ever makes anyone wait (the
+/// work of a refusal is under test, not the waits), with one id of each class.
 fn rig() -> Clocked {
     let rig = Clocked::open(Policy {
-        max_signin_failures: i64::MAX,
-        free_signin_failures: i64::MAX,
-        max_consent_attempts: i64::MAX,
+        free_account_failures: i64::MAX,
         free_consent_attempts: i64::MAX,
         ..Policy::default()
     });

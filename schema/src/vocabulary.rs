@@ -192,6 +192,11 @@ vocabulary! {
         SigninFailed = "signin.failed",
         /// A user consented; their account is active.
         UserActivated = "user.activated",
+        /// An id that never reached a certificate was given up: its
+        /// application's letter ran out, or the help desk withdrew it. The
+        /// person and their applications are deleted; anyone may apply for
+        /// the id again.
+        UserFreed = "user.freed",
         /// Too many failed sign-ins locked an account (or an id that names none:
         /// ids are locked alike).
         UserLocked = "user.locked",

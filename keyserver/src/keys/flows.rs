@@ -28,6 +28,7 @@ use crate::keys::db::models::{
     NewUser, User, UserRole, UserState,
 };
 use crate::keys::db::{AnyConnection, DbError, TransactionError};
+use crate::keys::guess_sources::Wait;
 use crate::keys::letter::ConsentLetter;
 use crate::keys::storage_key::BlobKind;
 
@@ -196,37 +197,19 @@ enum Found {
     Nothing,
 }
 
-/// A lock is kept with no failures counted (the count starts again after
-/// it); a wait, with the failures that led to it.
-fn is_lock(counter: &Guesses) -> bool {
-    counter.failures == 0
-}
-
-/// The answer while sign-ins for an id wait `seconds` (or are locked).
-fn signin_waits(counter: &Guesses, seconds: i64) -> Failure {
-    let message = if is_lock(counter) {
-        String::from("too many failed sign-ins: try again later or ask the help desk to unlock")
-    } else {
-        format!("too many failed sign-ins: try again in {seconds} s")
-    };
-    Failure::new(ApiErrorCode::Locked, message)
-}
-
-/// The answer while consent for an id waits `seconds` (or is locked).
-fn consent_waits(counter: &Guesses, seconds: i64) -> Failure {
-    if is_lock(counter) {
-        return consent_locked();
-    }
+/// The answer while sign-ins at an id wait `seconds`.
+fn signin_wait(seconds: i64) -> Failure {
     Failure::new(
         ApiErrorCode::Locked,
-        format!("too many wrong phrases: try again in {seconds} s"),
+        format!("too many failed sign-ins: try again in {seconds} s"),
     )
 }
 
-fn consent_locked() -> Failure {
+/// The answer while wrong phrases for an id wait `seconds`.
+fn consent_wait(seconds: i64) -> Failure {
     Failure::new(
         ApiErrorCode::Locked,
-        "too many wrong phrases: ask the help desk for a new letter",
+        format!("too many wrong phrases: check the letter and try again in {seconds} s"),
     )
 }
 
@@ -234,15 +217,15 @@ fn consent_locked() -> Failure {
 type Released = (User, KeyRecord, Option<Certificate>);
 
 /// Sign-in's read-only path, inside a read transaction: `Some` only when
-/// `tag` matches the stored verifier of an active user who has no recorded
-/// failures and no lock (not even an expired one), so that a successful
-/// sign-in has nothing to write. `None` sends the attempt to the write
-/// transaction, which checks everything again and counts a failure.
+/// `tag` matches the stored verifier of an active user whom no wait holds
+/// (or who signs in from a `recognised` address, which the account's waits
+/// do not hold), so that a successful sign-in has nothing to write. `None`
+/// sends the attempt to the write transaction, which checks everything
+/// again and counts a failure.
 ///
-/// A lock or a failure is never bypassed: the snapshot shows either the
-/// state before a concurrent write transaction (the sign-in then counts as
-/// having come first) or after it (and then this path declines). A verifier
-/// is compared here only while no failure is recorded.
+/// A wait is never bypassed: the snapshot shows either the state before a
+/// concurrent write transaction (the sign-in then counts as having come
+/// first) or after it (and then this path declines).
 ///
 /// Answers the release with the sign-in generation of the transaction's
 /// snapshot (read first), under which the answer may be cached.
@@ -250,12 +233,15 @@ fn released_without_change(
     c: &mut AnyConnection,
     user_id: &str,
     tag: &[u8],
+    waits_apply: bool,
+    now: i64,
 ) -> Result<Option<(Released, i64)>, DbError> {
     let generation = models::sign_in_generation::current(c)?;
     let Some(user) = models::users::find(c, user_id)? else {
         return Ok(None);
     };
-    if user.state != UserState::Active || user.failed_logins != 0 || user.locked_until.is_some() {
+    let waiting = waits_apply && user.locked_until.is_some_and(|until| until > now);
+    if user.state != UserState::Active || waiting {
         return Ok(None);
     }
     let Some(record) = models::key_records::find(c, user_id)? else {
@@ -471,12 +457,10 @@ impl KeyTier {
                     .filter(|a| a.state == ApplicationState::Consented),
                 _ => None,
             };
-            let mut guesses = models::guesses::get(c, GuessPurpose::Consent, &req.user_id)?;
-            if let Some(until) = guesses.locked_until.filter(|until| *until > now) {
-                return Ok(Outcome::Refused(consent_waits(&guesses, until - now)));
-            }
-            // The phrase is tried on the application's wrap, or on a decoy of
-            // the same size that nothing opens.
+            // The phrase is always tried, on the application's wrap or on a
+            // decoy of the same size that nothing opens: with 100 random bits
+            // it cannot be guessed, so the waits below only slow wrong
+            // guesses down and never keep the letter's holder out.
             let real = app.as_ref().is_some_and(|a| !a.consent_wrap.is_empty());
             let opened = {
                 let (owner, wrap) = match &app {
@@ -494,23 +478,13 @@ impl KeyTier {
             };
             let (app, record) = match (app, opened) {
                 (Some(app), Some(record)) if real => (app, record),
-                (app, _) => return self.consent_refused(c, &req.user_id, app.as_ref(), &mut guesses, now),
+                _ => return self.consent_refused(c, &req.user_id, now),
             };
             match app.state {
-                ApplicationState::AwaitingConsent if now <= app.expires_at => {}
-                ApplicationState::AwaitingConsent | ApplicationState::Expired => {
-                    if app.state == ApplicationState::AwaitingConsent {
-                        models::applications::set_state(c, &app.application_id, ApplicationState::Expired)?;
-                        self.audit(
-                            c,
-                            event(
-                                "system",
-                                AuditEventKind::ApplicationExpired,
-                                &req.user_id,
-                                serde_json::json!({ "application_id": app.application_id }),
-                            ),
-                        )?;
-                    }
+                // (An application locked by an earlier version of the server opens as well.)
+                ApplicationState::AwaitingConsent | ApplicationState::Locked if now <= app.expires_at => {}
+                // The sweep expires it and frees the id (see `sweep.rs`).
+                ApplicationState::AwaitingConsent | ApplicationState::Locked | ApplicationState::Expired => {
                     return Ok(Outcome::Refused(Failure::new(
                         ApiErrorCode::LetterExpired,
                         "the letter expired: ask the help desk for a new one",
@@ -524,7 +498,12 @@ impl KeyTier {
                         "consent was given already: sign in",
                     )));
                 }
-                _ => return Ok(Outcome::Refused(consent_locked())),
+                ApplicationState::Withdrawn => {
+                    return Err(TxError::Abort(Failure::internal(format!(
+                        "application {}: withdrawn yet open",
+                        app.application_id
+                    ))));
+                }
             }
             if !bool::from(Sha256::digest(&record).as_slice().ct_eq(&app.inner_hash)) {
                 return Err(TxError::Abort(Failure::internal(format!(
@@ -623,85 +602,68 @@ impl KeyTier {
         })
     }
 
-    /// A wrong consent phrase for `user_id`: counted on the id (and on its
-    /// application, for the help desk to see), then answered "wrong phrase",
-    /// "wait" or "locked" from the count alone, with the same writes and the
-    /// same audit events whether or not the id has an application. An
-    /// application cannot lock before its letter could have arrived
-    /// ([`super::Policy::letter_arrival_seconds`]): until then the waits only
-    /// grow. A lock lasts a letter's lifetime; a new application (a new
-    /// letter) starts the count again.
-    fn consent_refused<T>(
-        &self,
-        c: &mut AnyConnection,
-        user_id: &str,
-        app: Option<&Application>,
-        guesses: &mut Guesses,
-        now: i64,
-    ) -> Result<Outcome<T>, TxError> {
-        let failures = guesses.failures + 1;
-        if let Some(app) = app {
-            models::applications::record_failed_attempt(c, &app.application_id)?;
+    /// A wrong consent phrase for `user_id`: inside a wait, refused untried
+    /// and uncounted; otherwise counted on the id, audited, and answered
+    /// "wrong phrase" or, from the [`super::Policy::free_consent_attempts`]-th
+    /// on, "wait" (one second, doubling). The same writes and the same
+    /// answers whatever the id; no count ever locks a letter.
+    fn consent_refused<T>(&self, c: &mut AnyConnection, user_id: &str, now: i64) -> Result<Outcome<T>, TxError> {
+        let mut guesses = models::guesses::get(c, GuessPurpose::Consent, user_id)?;
+        if guesses.run_out(now, self.policy.guesses_forgotten_after) {
+            guesses = Guesses::default();
         }
+        if let Some(until) = guesses.locked_until.filter(|until| *until > now) {
+            return Ok(Outcome::Refused(consent_wait(until - now)));
+        }
+        guesses.failures += 1;
+        let wait = self
+            .policy
+            .wait_after(guesses.failures, self.policy.free_consent_attempts);
+        guesses.locked_until = wait.map(|wait| now + wait);
+        models::guesses::put(c, GuessPurpose::Consent, user_id, &guesses, now)?;
         self.audit(
             c,
             event(
                 "anonymous",
                 AuditEventKind::ConsentFailed,
                 user_id,
-                serde_json::json!({ "attempts": failures }),
+                serde_json::json!({ "attempts": guesses.failures }),
             ),
         )?;
-        let young = app.is_some_and(|a| {
-            a.state == ApplicationState::AwaitingConsent
-                && now < a.created_at.saturating_add(self.policy.letter_arrival_seconds)
-        });
-        let answer = if failures >= self.policy.max_consent_attempts && !young {
-            *guesses = Guesses {
-                failures: 0,
-                locked_until: Some(now + i64::from(self.policy.letter_validity_days) * 86_400),
-            };
-            if let Some(app) = app.filter(|a| a.state == ApplicationState::AwaitingConsent) {
-                models::applications::set_state(c, &app.application_id, ApplicationState::Locked)?;
-            }
-            self.audit(
-                c,
-                event(
-                    "system",
-                    AuditEventKind::ApplicationLocked,
-                    user_id,
-                    serde_json::json!({ "application_id": app.map(|a| a.application_id.as_str()) }),
-                ),
-            )?;
-            consent_locked()
-        } else {
-            let wait = self.policy.wait_after(failures, self.policy.free_consent_attempts);
-            *guesses = Guesses {
-                failures,
-                locked_until: wait.map(|wait| now + wait),
-            };
-            match wait {
-                Some(wait) => consent_waits(guesses, wait),
-                None => Failure::new(
-                    ApiErrorCode::WrongPhrase,
-                    "the phrase does not match the letter for this user",
-                ),
-            }
-        };
-        models::guesses::put(c, GuessPurpose::Consent, user_id, guesses, now)?;
-        Ok(Outcome::Refused(answer))
+        Ok(Outcome::Refused(match wait {
+            Some(wait) => consent_wait(wait),
+            None => Failure::new(
+                ApiErrorCode::WrongPhrase,
+                "the phrase does not match the letter for this user",
+            ),
+        }))
     }
 
-    /// Checks a verifier for `user_id`, counting failures and locking after
-    /// too many; returns the user and their record when it matches.
+    /// Checks a verifier for `user_id` (the account's waits apply), counting
+    /// failures; returns the user and their record when it matches.
     fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<Released, Failure> {
-        self.authenticate_reading(user_id, verifier)
+        self.authenticate_reading(user_id, verifier, false)
             .map(|(released, _)| released)
     }
 
     /// [`KeyTier::authenticate`], also answering the sign-in generation when
-    /// the read-only path answered (nothing was written).
-    fn authenticate_reading(&self, user_id: &str, verifier: &[u8]) -> Result<(Released, Option<i64>), Failure> {
+    /// the read-only path answered (nothing was written). From a
+    /// `recognised` address the account's own waits do not apply (see
+    /// [`super::guess_sources`]).
+    ///
+    /// Every id counts its failures alike: a registered person's in `users`,
+    /// any other id's in `guesses`. From the
+    /// [`super::Policy::free_account_failures`]-th on, each failure makes the
+    /// next attempt wait (one second, doubling), refused untried; a right
+    /// guess does not reset the count, which runs out by time alone
+    /// ([`super::Policy::guesses_forgotten_after`] after its wait), so no one
+    /// learns from the count that the owner signed in.
+    fn authenticate_reading(
+        &self,
+        user_id: &str,
+        verifier: &[u8],
+        recognised: bool,
+    ) -> Result<(Released, Option<i64>), Failure> {
         let now = self.now();
         let failed = || Failure::new(ApiErrorCode::SigninFailed, "the user id or the pass phrase is wrong");
         check_user_id(user_id)?;
@@ -709,28 +671,35 @@ impl KeyTier {
             return Err(Failure::bad_field("verifier", "the verifier must be 32 bytes"));
         }
         let tag = self.verifier_tag(user_id, verifier);
-        // The common case changes nothing: the right verifier for an active,
-        // unlocked account with no failures to reset. A read transaction answers
-        // it, alongside any number of others.
-        if let Some((found, generation)) = self.db.read(|c| released_without_change(c, user_id, &tag))? {
+        // The common case changes nothing: the right verifier for an active
+        // account that no wait holds. A read transaction answers it,
+        // alongside any number of others.
+        if let Some((found, generation)) = self
+            .db
+            .read(|c| released_without_change(c, user_id, &tag, !recognised, now))?
+        {
             return Ok((found, Some(generation)));
         }
-        // Everything else — a wrong verifier, failures to reset, a lock, an
-        // account that is not active — is decided again from scratch in one
-        // write transaction from the lock check to the failure count: parallel
-        // guesses queue behind each other and cannot outrun the lock.
+        // Everything else — a wrong verifier, a wait, an account that is not
+        // active — is decided again from scratch in one write transaction
+        // from the wait check to the failure count: parallel guesses queue
+        // behind each other and cannot outrun the waits.
         let released = settle(self.db.write(|c| -> Result<Outcome<Released>, TxError> {
-            // Every id has a counter: a registered person's own, or the id's guesses.
+            // Every id has a count: a registered person's own, or the id's guesses.
             let user = models::users::find(c, user_id)?;
             let mut counter = match &user {
                 Some(u) => Guesses {
                     failures: u.failed_logins,
                     locked_until: u.locked_until,
+                    changed_at: u.updated_at,
                 },
                 None => models::guesses::get(c, GuessPurpose::Signin, user_id)?,
             };
-            if let Some(until) = counter.locked_until.filter(|until| *until > now) {
-                return Ok(Outcome::Refused(signin_waits(&counter, until - now)));
+            if counter.run_out(now, self.policy.guesses_forgotten_after) {
+                counter = Guesses::default();
+            }
+            if let Some(until) = counter.locked_until.filter(|until| *until > now && !recognised) {
+                return Ok(Outcome::Refused(signin_wait(until - now)));
             }
             // The tag the guess is compared with: the active record's, an
             // erased key's, or (for every other id) one that nothing matches.
@@ -746,11 +715,6 @@ impl KeyTier {
             let matched = bool::from(tag.ct_eq(&stored)) && !matches!(found, Found::Nothing);
             match (matched, found, user) {
                 (true, Found::Record(record), Some(user)) => {
-                    if user.failed_logins > 0 || user.locked_until.is_some() {
-                        models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
-                        let detail = serde_json::json!({ "after_failures": user.failed_logins });
-                        self.audit(c, event(user_id, AuditEventKind::SigninCounterReset, user_id, detail))?;
-                    }
                     let certificate = models::certificates::for_user(c, user_id, CertificateStatus::Active)?
                         .into_iter()
                         .next();
@@ -766,29 +730,20 @@ impl KeyTier {
                     "this key was revoked; ask the help desk to register again",
                 ))),
                 (_, _, user) => {
-                    let registered = user.is_some();
                     counter.failures += 1;
-                    let failures = counter.failures;
-                    let locked = failures >= self.policy.max_signin_failures;
-                    counter = if locked {
-                        // A lock starts the count again once it is over.
-                        Guesses {
-                            failures: 0,
-                            locked_until: Some(now + self.policy.signin_lock_seconds),
-                        }
-                    } else {
-                        Guesses {
-                            failures,
-                            locked_until: self
-                                .policy
-                                .wait_after(failures, self.policy.free_signin_failures)
-                                .map(|wait| now + wait),
-                        }
-                    };
-                    if registered {
-                        models::users::set_sign_in_failures(c, user_id, counter.failures, counter.locked_until, now)?;
-                    } else {
-                        models::guesses::put(c, GuessPurpose::Signin, user_id, &counter, now)?;
+                    let wait = self
+                        .policy
+                        .wait_after(counter.failures, self.policy.free_account_failures);
+                    counter.locked_until = wait.map(|wait| now + wait);
+                    match user {
+                        Some(_) => models::users::set_sign_in_failures(
+                            c,
+                            user_id,
+                            counter.failures,
+                            counter.locked_until,
+                            now,
+                        )?,
+                        None => models::guesses::put(c, GuessPurpose::Signin, user_id, &counter, now)?,
                     }
                     self.audit(
                         c,
@@ -796,23 +751,12 @@ impl KeyTier {
                             "anonymous",
                             AuditEventKind::SigninFailed,
                             user_id,
-                            serde_json::json!({ "consecutive": failures }),
+                            serde_json::json!({ "consecutive": counter.failures }),
                         ),
                     )?;
-                    if locked {
-                        self.audit(
-                            c,
-                            event(
-                                "system",
-                                AuditEventKind::UserLocked,
-                                user_id,
-                                serde_json::json!({ "until": counter.locked_until }),
-                            ),
-                        )?;
-                    }
-                    Ok(Outcome::Refused(match counter.locked_until {
-                        Some(until) => signin_waits(&counter, until - now),
-                        None => failed(),
+                    Ok(Outcome::Refused(match wait {
+                        Some(wait) if !recognised => signin_wait(wait),
+                        _ => failed(),
                     }))
                 }
             }
@@ -820,70 +764,131 @@ impl KeyTier {
         Ok((released, None))
     }
 
-    /// Before a guess (a sign-in, a consent phrase, a revocation's
-    /// verifier) from a client at `source`: refused at once while that
-    /// address waits (see [`super::guess_sources`]).
-    pub fn guess_allowed(&self, source: Option<IpAddr>) -> Result<(), Failure> {
-        match source.map(|address| self.guess_sources.check(address, self.now())) {
-            Some(Err(wait)) => Err(Failure::new(
+    /// Before a guess from a client at `source` (none: a caller in this
+    /// process, counted by id alone): refused at once while the address
+    /// waits; when the guess is a verifier for `user_id`, refused while that
+    /// account waits or is locked for this address, else charged to the
+    /// pair (see [`super::guess_sources`]). Answers whether the address is
+    /// recognised for the account, whose own waits then do not apply.
+    pub fn guess_allowed(&self, source: Option<IpAddr>, user_id: Option<&str>) -> Result<bool, Failure> {
+        let Some(address) = source else {
+            return Ok(false);
+        };
+        let now = self.now();
+        if let Err(wait) = self.guess_sources.check_address(address, now) {
+            return Err(Failure::new(
                 ApiErrorCode::RateLimited,
                 format!("too many wrong guesses from this address: try again in {wait} s"),
+            ));
+        }
+        let Some(user_id) = user_id else {
+            return Ok(false);
+        };
+        let recognised = self.guess_sources.recognised(user_id, address, now);
+        match self
+            .guess_sources
+            .charge(user_id, address, now, &|failures| self.pair_schedule(failures))
+        {
+            Ok(()) => Ok(recognised),
+            Err(Wait { lock: true, .. }) => Err(Failure::new(
+                ApiErrorCode::Locked,
+                "too many failed sign-ins from this address: try again later or ask the help desk to unlock",
             )),
-            _ => Ok(()),
+            Err(Wait { seconds, .. }) => Err(signin_wait(seconds)),
         }
     }
 
-    /// After a guess from `source`: a wrong one, or one refused untried
-    /// during a wait, counts against the address.
-    pub fn guess_answered<R>(&self, source: Option<IpAddr>, outcome: &Result<R, Failure>) {
-        let wrong = matches!(
-            outcome,
-            Err(f) if matches!(f.body.code, ApiErrorCode::SigninFailed | ApiErrorCode::WrongPhrase | ApiErrorCode::Locked)
-        );
-        if let (true, Some(address)) = (wrong, source) {
-            self.guess_sources.failed(address, self.now(), |failures| {
-                self.policy.wait_after(failures, self.policy.free_guesses_per_address)
+    /// What the `failures`-th failure at an id from one address starts: a
+    /// wait after the free ones, a lock at the last.
+    fn pair_schedule(&self, failures: i64) -> Option<Wait> {
+        let policy = &self.policy;
+        if failures >= policy.max_signin_failures {
+            return Some(Wait {
+                seconds: policy.signin_lock_seconds,
+                lock: true,
             });
+        }
+        policy
+            .wait_after(failures, policy.free_signin_failures)
+            .map(|seconds| Wait { seconds, lock: false })
+    }
+
+    /// After a guess from `source`: a right verifier takes back its charge
+    /// and makes the address recognised for `user_id`; a wrong guess, or
+    /// one refused untried during a wait, counts against the address; an
+    /// attempt never judged (the database unreachable, a malformed request)
+    /// has its charge taken back.
+    pub fn guess_answered<R>(&self, source: Option<IpAddr>, user_id: Option<&str>, outcome: &Result<R, Failure>) {
+        let Some(address) = source else { return };
+        let now = self.now();
+        match outcome {
+            Ok(_) => {
+                if let Some(user_id) = user_id {
+                    self.guess_sources.succeeded(user_id, address, now);
+                }
+            }
+            Err(f)
+                if matches!(
+                    f.body.code,
+                    ApiErrorCode::SigninFailed | ApiErrorCode::WrongPhrase | ApiErrorCode::Locked
+                ) =>
+            {
+                let policy = &self.policy;
+                self.guess_sources.address_failed(address, now, &|failures| {
+                    policy
+                        .wait_after(failures, policy.free_guesses_per_address)
+                        .map(|seconds| Wait { seconds, lock: false })
+                });
+            }
+            Err(f) if f.body.code == ApiErrorCode::Revoked => {}
+            Err(_) => {
+                if let Some(user_id) = user_id {
+                    self.guess_sources
+                        .refund(user_id, address, now, &|failures| self.pair_schedule(failures));
+                }
+            }
         }
     }
 
     /// Sign in: the sealed record and certificate, released only after the
     /// verifier matched.
     pub fn signin(&self, req: SigninRequest) -> Result<SigninResponse, Failure> {
-        self.release(&req).map(|(response, _)| response)
+        self.release(&req, false).map(|(response, _)| response)
     }
 
     /// `POST /v1/signin` as the route answers it, the JSON of a
     /// [`SigninResponse`]: from the release cache when it holds a current
     /// answer for this verifier (see [`super::sign_in_cache`]), else from the
-    /// database on the blocking pool.
-    pub async fn signin_answer(self: Arc<Self>, req: SigninRequest) -> Result<bytes::Bytes, Failure> {
-        if req.verifier.0.len() == VERIFIER_LEN {
+    /// database on the blocking pool. Only a `recognised` address is
+    /// answered from the cache: the account's waits hold every other, and a
+    /// guess refused untried must not be compared with a cached answer.
+    pub async fn signin_answer(self: Arc<Self>, req: SigninRequest, recognised: bool) -> Result<bytes::Bytes, Failure> {
+        if recognised && req.verifier.0.len() == VERIFIER_LEN {
             let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
             if let Some(answer) = self.releases.lookup(&req.user_id, &tag).await {
                 return Ok(answer);
             }
         }
-        tokio::task::spawn_blocking(move || self.signin_answer_uncached(&req))
+        tokio::task::spawn_blocking(move || self.signin_answer_uncached(&req, recognised))
             .await
             .unwrap_or_else(|e| Err(Failure::internal(format!("task failed: {e}"))))
     }
 
     /// [`KeyTier::signin_answer`] for a blocking caller.
-    pub fn signin_answer_blocking(&self, req: &SigninRequest) -> Result<bytes::Bytes, Failure> {
-        if req.verifier.0.len() == VERIFIER_LEN {
+    pub fn signin_answer_blocking(&self, req: &SigninRequest, recognised: bool) -> Result<bytes::Bytes, Failure> {
+        if recognised && req.verifier.0.len() == VERIFIER_LEN {
             let tag = self.verifier_tag(&req.user_id, &req.verifier.0);
             if let Some(answer) = self.releases.lookup_blocking(&req.user_id, &tag) {
                 return Ok(answer);
             }
         }
-        self.signin_answer_uncached(req)
+        self.signin_answer_uncached(req, recognised)
     }
 
     /// The sign-in answer from the database, kept in the release cache when
     /// the read-only path gave it.
-    fn signin_answer_uncached(&self, req: &SigninRequest) -> Result<bytes::Bytes, Failure> {
-        let (response, generation) = self.release(req)?;
+    fn signin_answer_uncached(&self, req: &SigninRequest, recognised: bool) -> Result<bytes::Bytes, Failure> {
+        let (response, generation) = self.release(req, recognised)?;
         let json = Zeroizing::new(serde_json::to_vec(&response).map_err(Failure::internal)?);
         Ok(match generation {
             Some(generation) => {
@@ -896,8 +901,9 @@ impl KeyTier {
 
     /// The sign-in answer and, when nothing had to be written, the sign-in
     /// generation it was read at.
-    fn release(&self, req: &SigninRequest) -> Result<(SigninResponse, Option<i64>), Failure> {
-        let ((user, record, certificate), generation) = self.authenticate_reading(&req.user_id, &req.verifier.0)?;
+    fn release(&self, req: &SigninRequest, recognised: bool) -> Result<(SigninResponse, Option<i64>), Failure> {
+        let ((user, record, certificate), generation) =
+            self.authenticate_reading(&req.user_id, &req.verifier.0, recognised)?;
         let sealed = self
             .storage
             .open(BlobKind::KeyRecord, &req.user_id, &record.sealed_record)

@@ -22,6 +22,7 @@ pub use signet_channel::keys as server_keys;
 mod sign_in_cache;
 pub mod staff;
 pub mod storage_key;
+pub mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,23 +60,25 @@ pub struct Policy {
     pub letter_validity_days: u32,
     /// Days a certificate is valid.
     pub certificate_validity_days: u32,
-    /// Wrong consent phrases before the application locks (once its letter could have arrived).
-    pub max_consent_attempts: i64,
-    /// Wrong consent phrases answered at once; each later one makes the next wait (see [`Policy::wait_after`]).
+    /// Wrong consent phrases at an id answered at once; each later one makes the next
+    /// wrong one wait (see [`Policy::wait_after`]). The right phrase is always tried.
     pub free_consent_attempts: i64,
-    /// Seconds after an application before its letter could have arrived: until then wrong
-    /// phrases only make the next wait, they cannot lock it.
-    pub letter_arrival_seconds: i64,
-    /// Consecutive failed sign-ins before the account locks.
-    pub max_signin_failures: i64,
-    /// Consecutive failed sign-ins answered at once; each later one makes the next wait.
+    /// Failed sign-ins at an id from one address answered at once; each later one makes
+    /// that address's next attempt wait.
     pub free_signin_failures: i64,
-    /// How long a sign-in lock lasts, in seconds.
+    /// Failed sign-ins at an id from one address that lock that address out of it.
+    pub max_signin_failures: i64,
+    /// How long such a lock lasts, in seconds.
     pub signin_lock_seconds: i64,
+    /// Failed sign-ins at an id from everywhere answered at once; each later one makes
+    /// the next attempt wait, except from an address the account signed in from lately.
+    pub free_account_failures: i64,
     /// Wrong guesses from one client address (any ids) answered at once; each later one makes its next wait.
     pub free_guesses_per_address: i64,
     /// The longest wait between guesses short of a lock, in seconds.
     pub longest_wait_seconds: i64,
+    /// Seconds of quiet after a wait after which an id's count of failures starts again.
+    pub guesses_forgotten_after: i64,
     /// Seconds a CRL is valid (nextUpdate − thisUpdate), at most seven days.
     pub crl_validity_seconds: i64,
     /// Largest difference between a client's time stamp and the server's clock.
@@ -92,14 +95,14 @@ impl Default for Policy {
             signature_scheme: SignatureScheme::RsaPssSha256,
             letter_validity_days: 30,
             certificate_validity_days: 365,
-            max_consent_attempts: 5,
             free_consent_attempts: 3,
-            letter_arrival_seconds: 3 * 86_400,
-            max_signin_failures: 10,
             free_signin_failures: 3,
+            max_signin_failures: 10,
             signin_lock_seconds: 30 * 60,
+            free_account_failures: 20,
             free_guesses_per_address: 20,
             longest_wait_seconds: 60 * 60,
+            guesses_forgotten_after: 60 * 60,
             crl_validity_seconds: 7 * 24 * 3600,
             max_clock_skew_seconds: 300,
             channel: ChannelLimits::default(),
@@ -408,7 +411,8 @@ impl KeyTier {
     /// Starts the key tier's housekeeping: the audit head kept every
     /// [`AUDIT_HEAD_INTERVAL`], each new head named in the log (so that a log
     /// collector keeps a copy out of reach of whoever can change the data
-    /// directory), and idle per-user limits forgotten once a minute.
+    /// directory), and once a minute idle per-user limits forgotten and the
+    /// database swept (see [`sweep`]).
     pub fn spawn_housekeeping(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let tier = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -424,6 +428,20 @@ impl KeyTier {
                         limits.forget_idle();
                     }
                     last_forget = std::time::Instant::now();
+                    let tier = strong.clone();
+                    match tokio::task::spawn_blocking(move || tier.sweep()).await {
+                        Ok(Ok(swept)) if swept != sweep::Swept::default() => {
+                            tracing::info!(
+                                expired = swept.expired,
+                                freed = swept.freed,
+                                forgotten = swept.forgotten,
+                                "swept"
+                            );
+                        }
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e.body.message, "the sweep failed"),
+                        Err(e) => tracing::warn!(error = %e, "the sweep failed"),
+                    }
                 }
                 let outcome = tokio::task::spawn_blocking(move || strong.record_audit_head())
                     .await

@@ -98,10 +98,10 @@ fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,
             })
             .boxed(),
         R::Apply => sealable_post(route, tier, KeyTier::apply, Guess::No),
-        R::Consent => sealable_post(route, tier, KeyTier::consent, Guess::Counted),
+        R::Consent => sealable_post(route, tier, KeyTier::consent, Guess::Phrase),
         R::Prelogin => sealable_post(route, tier, KeyTier::prelogin, Guess::No),
         R::Signin => signin(route, tier),
-        R::Revoke => sealable_post(route, tier, KeyTier::revoke, Guess::Counted),
+        R::Revoke => sealable_post(route, tier, KeyTier::revoke, Guess::Verifier(|r| &r.user_id)),
         R::CaPem => read_bytes(route, tier, |t, _| t.ca_pem()),
         R::Crl => read_bytes(route, tier, |t, _| t.current_crl()),
         R::Certificate => read(route, tier, |t, p| t.certificate(p)),
@@ -264,13 +264,24 @@ fn channel_open(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Resp
         .boxed()
 }
 
-/// Whether a route's requests are guesses at a secret, counted per client
-/// address (see [`super::guess_sources`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Guess {
+/// Whether a route's requests are guesses at a secret, counted by where
+/// they come from (see [`super::guess_sources`]).
+enum Guess<T> {
     No,
-    Counted,
+    /// A consent phrase: counted per address.
+    Phrase,
+    /// A verifier for the user id the request names: counted per address
+    /// and per account and address.
+    Verifier(fn(&T) -> &str),
 }
+
+impl<T> Clone for Guess<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Guess<T> {}
 
 /// The client's address, as the web tier saw it (none in front of a bare key tier).
 fn client_address() -> impl Filter<Extract = (Option<std::net::IpAddr>,), Error = Infallible> + Clone {
@@ -289,11 +300,18 @@ fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)
              t: Arc<KeyTier>,
              (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>),
              source: Option<std::net::IpAddr>| async move {
-                let outcome = match (req, t.guess_allowed(source)) {
-                    (Ok(req), Ok(())) => t.clone().signin_answer(req).await,
-                    (Err(refused), _) | (_, Err(refused)) => Err(refused),
+                let (outcome, user_id) = match req {
+                    Ok(req) => {
+                        let user_id = req.user_id.clone();
+                        let outcome = match t.guess_allowed(source, Some(&user_id)) {
+                            Ok(recognised) => t.clone().signin_answer(req, recognised).await,
+                            Err(refused) => Err(refused),
+                        };
+                        (outcome, Some(user_id))
+                    }
+                    Err(refused) => (Err(refused), None),
                 };
-                t.guess_answered(source, &outcome);
+                t.guess_answered(source, user_id.as_deref(), &outcome);
                 Ok::<_, Infallible>(sealed::answer(t.as_ref(), sealing, outcome))
             },
         )
@@ -306,7 +324,7 @@ fn sealable_post<T, R>(
     route: &'static Route,
     tier: &Arc<KeyTier>,
     work: fn(&KeyTier, T) -> Result<R, Failure>,
-    guess: Guess,
+    guess: Guess<T>,
 ) -> BoxedFilter<(Response,)>
 where
     T: serde::de::DeserializeOwned + Send + 'static,
@@ -324,11 +342,16 @@ where
                   (req, sealing): (Result<T, Failure>, Option<Sealing>),
                   source: Option<std::net::IpAddr>| {
                 let tier = t.clone();
-                let source = source.filter(|_| guess == Guess::Counted);
                 sealed::reply(tier, sealing, move || {
-                    t.guess_allowed(source)?;
-                    let outcome = work(&t, req?);
-                    t.guess_answered(source, &outcome);
+                    let req = req?;
+                    let (source, user_id) = match guess {
+                        Guess::No => (None, None),
+                        Guess::Phrase => (source, None),
+                        Guess::Verifier(user_of) => (source, Some(user_of(&req).to_owned())),
+                    };
+                    t.guess_allowed(source, user_id.as_deref())?;
+                    let outcome = work(&t, req);
+                    t.guess_answered(source, user_id.as_deref(), &outcome);
                     outcome
                 })
             },

@@ -464,6 +464,8 @@ impl KeyTier {
     /// `POST /v1/helpdesk/users/{id}/reset`: re-registration for a user who
     /// lost the pass phrase. The key is erased, its certificate revoked and a
     /// new CRL published; the user then applies again and gets a new letter.
+    /// For someone who never consented, the application is withdrawn and the
+    /// id freed (see [`KeyTier::give_up_pending`]).
     pub fn reset_user(&self, req: SignedRequest, user_id: &str) -> Result<ActionDone, Failure> {
         self.signed(&req, &[UserRole::Helpdesk], |c, staff, now| {
             let Some(user) = models::users::find(c, user_id)? else {
@@ -474,6 +476,14 @@ impl KeyTier {
                     ApiErrorCode::WrongState,
                     "this user was revoked",
                 )));
+            }
+            // Someone who never consented is withdrawn whole: the id is free
+            // again (a squatted id, say), for anyone to apply for.
+            if user.state == UserState::Pending && self.give_up_pending(c, &staff.user_id, user_id, now)? {
+                return Ok(Outcome::Done(ActionDone {
+                    message: format!("{user_id} never consented: the application is withdrawn and the id is free"),
+                    crl_number: None,
+                }));
             }
             let revoked = self.revoke_keys(
                 c,
@@ -515,6 +525,7 @@ impl KeyTier {
                 return Ok(Outcome::Refused(Failure::new(ApiErrorCode::NotFound, "no such user")));
             }
             models::users::set_sign_in_failures(c, user_id, 0, None, now)?;
+            self.guess_sources.unlock(user_id);
             self.audit(
                 c,
                 event(

@@ -330,9 +330,10 @@ fn bad_input_gets_typed_errors_and_changes_nothing() {
     assert_eq!(pre["kdf"], serde_json::json!(KdfParams::DEFAULT));
 }
 
-/// Parallel wrong guesses cannot outrun the sign-in lock, and a guess that
-/// arrives after the lock neither lifts it nor gets evaluated. (The waits
-/// before the lock are switched off here: the lock alone is under test.)
+/// Parallel wrong guesses from one address cannot outrun its lock on the
+/// account, and a guess that arrives after the lock neither lifts it nor
+/// gets evaluated. (The waits before the lock are switched off here: the
+/// lock alone is under test.)
 #[test]
 fn the_signin_lock_holds_under_parallel_guessing() {
     let server = KeyServer::launch()
@@ -380,12 +381,12 @@ fn the_signin_lock_holds_under_parallel_guessing() {
             .collect();
         handles.into_iter().map(|h| h.join().expect("thread")).collect()
     });
-    // Exactly nine failures are counted; the tenth locks; every later guess
-    // meets the lock and is not tried.
+    // Exactly ten guesses are tried and fail, the tenth locking this address
+    // out of the account; every later guess meets the lock and is not tried.
     let failed = outcomes.iter().filter(|c| **c == ApiErrorCode::SigninFailed).count();
     let locked = outcomes.iter().filter(|c| **c == ApiErrorCode::Locked).count();
-    assert_eq!((failed, locked), (9, 15), "{outcomes:?}");
-    // Locked: even the right pass phrase is refused now.
+    assert_eq!((failed, locked), (10, 14), "{outcomes:?}");
+    // Locked: even the right pass phrase is refused now, from this address.
     let right = SigninRequest {
         user_id: "alice".into(),
         verifier: Bytes(keys.verifier().to_vec()),

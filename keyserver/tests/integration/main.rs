@@ -21,4 +21,5 @@ mod refusals;
 mod roles;
 mod sealed;
 mod signin;
+mod sweep;
 mod tiers;

@@ -114,6 +114,14 @@ pub mod users {
         touched(rows)
     }
 
+    /// Deletes the person (their applications first: see
+    /// [`super::applications::delete_for_user`]); only for one who never held
+    /// a certificate.
+    pub fn delete(c: &mut AnyConnection, user_id: &str) -> Result<(), DbError> {
+        let rows = diesel::delete(dsl::users.find(user_id)).execute(c)?;
+        touched(rows)
+    }
+
     /// Records the sign-in failure count and lock; `(0, None)` after a successful sign-in.
     pub fn set_sign_in_failures(
         c: &mut AnyConnection,
@@ -345,6 +353,24 @@ pub mod applications {
                 .execute(c)?
         };
         touched(rows)
+    }
+
+    /// Up to `limit` applications, awaiting consent or locked, whose letter
+    /// ran out by `now`, oldest first.
+    pub fn ran_out(c: &mut AnyConnection, now: i64, limit: i64) -> Result<Vec<Application>, DbError> {
+        let open = [ApplicationState::AwaitingConsent, ApplicationState::Locked].map(|s| s.as_str());
+        Ok(dsl::applications
+            .filter(dsl::state.eq_any(open))
+            .filter(dsl::expires_at.le(now))
+            .order((dsl::expires_at, dsl::application_id))
+            .limit(limit)
+            .select(Application::as_select())
+            .load(c)?)
+    }
+
+    /// Deletes every application of the person; answers how many.
+    pub fn delete_for_user(c: &mut AnyConnection, user_id: &str) -> Result<usize, DbError> {
+        Ok(diesel::delete(dsl::applications.filter(dsl::user_id.eq(user_id))).execute(c)?)
     }
 
     /// Marks every application still awaiting consent whose time ran out at `now` as expired; answers how many.
@@ -845,13 +871,24 @@ impl GuessPurpose {
     }
 }
 
-/// Failed guesses at an id that keeps no counter of its own (`guesses`).
+/// Failed guesses at an id (`guesses`, or a person's own `users` columns).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Guesses {
-    /// Consecutive failures so far.
+    /// Failures so far.
     pub failures: i64,
     /// Further guesses refused until then (Unix seconds).
     pub locked_until: Option<i64>,
+    /// When the count last changed (read only: storing it sets the time).
+    pub changed_at: i64,
+}
+
+impl Guesses {
+    /// Whether the count has run out at `now`: its wait over and quiet for
+    /// `quiet` seconds since. Counts run out by time alone, never by a right
+    /// guess, so that no one can watch a count to learn that its id was used.
+    pub fn run_out(&self, now: i64, quiet: i64) -> bool {
+        now - self.changed_at.max(self.locked_until.unwrap_or(0)) > quiet
+    }
 }
 
 /// Queries on `guesses`.
@@ -861,15 +898,18 @@ pub mod guesses {
 
     /// The counter of `subject` for `purpose`; zero when none was kept.
     pub fn get(c: &mut AnyConnection, purpose: GuessPurpose, subject: &str) -> Result<Guesses, DbError> {
-        let found: Option<(i64, Option<i64>)> = dsl::guesses
+        let found: Option<(i64, Option<i64>, i64)> = dsl::guesses
             .find((purpose.as_str(), subject))
-            .select((dsl::failures, dsl::locked_until))
+            .select((dsl::failures, dsl::locked_until, dsl::updated_at))
             .first(c)
             .optional()?;
-        Ok(found.map_or_else(Guesses::default, |(failures, locked_until)| Guesses {
-            failures,
-            locked_until,
-        }))
+        Ok(
+            found.map_or_else(Guesses::default, |(failures, locked_until, changed_at)| Guesses {
+                failures,
+                locked_until,
+                changed_at,
+            }),
+        )
     }
 
     /// Stores the counter of `subject` for `purpose`.
