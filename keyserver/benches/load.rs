@@ -812,7 +812,8 @@ fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material
         let stop = Arc::new(AtomicBool::new(false));
         let attacker = runtime.spawn(attack.run(target.clone(), stop.clone()));
         // The attack takes hold before the measured window.
-        runtime.block_on(tokio::time::sleep(settings.warmup * 2));
+        let ramp = settings.warmup * 2;
+        runtime.block_on(async move { tokio::time::sleep(ramp).await });
         let measured = runtime.block_on(legitimate(&server, &work, settings.measure));
         stop.store(true, Ordering::Relaxed);
         let made = runtime.block_on(attacker).unwrap_or(0);
@@ -825,7 +826,7 @@ fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material
         );
         rows.push(json!({ "attack": attack.name(), "attacker_made": made, "legitimate": measured.json() }));
         // Whatever the attack left behind (waits of the attacker's own address, held sessions) drains.
-        runtime.block_on(tokio::time::sleep(Duration::from_secs(2)));
+        runtime.block_on(async { tokio::time::sleep(Duration::from_secs(2)).await });
     }
     json!({ "legitimate_rate": LEGITIMATE_RATE, "rows": rows })
 }

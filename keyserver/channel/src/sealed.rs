@@ -36,10 +36,11 @@ pub trait SealedEnd: Send + Sync + 'static {
     /// The channel end that unseals requests and seals answers.
     fn channel(&self) -> &ChannelServer;
 
-    /// Counts a sealed request for `user_id` against its limit; `Err(wait)`
-    /// when it must be refused. No limit by default.
-    fn check_sealed_user(&self, user_id: &str) -> Result<(), std::time::Duration> {
-        let _ = user_id;
+    /// Counts a sealed request for `user_id` from `client` (when known)
+    /// against its limit; `Err(wait)` when it must be refused. No limit by
+    /// default.
+    fn check_sealed_user(&self, user_id: &str, client: Option<std::net::IpAddr>) -> Result<(), std::time::Duration> {
+        let _ = (user_id, client);
         Ok(())
     }
 }
@@ -126,11 +127,13 @@ fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::content_length_limit(max_body))
         .and(warp::body::bytes())
+        .and(warp::ext::optional::<signet_keyserver_web::link::ClientAddress>())
         .and_then(
             move |method: warp::http::Method,
                   path: warp::path::FullPath,
                   content_type: Option<String>,
-                  bytes: bytes::Bytes| {
+                  bytes: bytes::Bytes,
+                  client: Option<signet_keyserver_web::link::ClientAddress>| {
                 let tier = tier.clone();
                 async move {
                     let reject = |f: Failure| warp::reject::custom(Rejected(f));
@@ -179,7 +182,7 @@ fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
                     let request = parse(&plaintext)?;
                     if per_user
                         && let Ok(named) = serde_json::from_slice::<NamesUser>(&plaintext)
-                        && let Err(wait) = tier.check_sealed_user(&named.user_id)
+                        && let Err(wait) = tier.check_sealed_user(&named.user_id, client.map(|c| c.0))
                     {
                         let failure = Failure::new(
                             ApiErrorCode::RateLimited,

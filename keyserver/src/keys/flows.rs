@@ -213,6 +213,15 @@ fn consent_wait(seconds: i64) -> Failure {
     )
 }
 
+/// What [`KeyTier::guess_allowed`] let through: whether the address is
+/// recognised for the account (its waits then do not hold it), and whether
+/// the attempt was charged to the account and address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Admitted {
+    pub recognised: bool,
+    pub charged: bool,
+}
+
 /// What a sign-in releases: the person, their key record and their active certificate.
 type Released = (User, KeyRecord, Option<Certificate>);
 
@@ -383,17 +392,26 @@ impl KeyTier {
                 )));
             }
             match models::users::find(c, &user_id)? {
-                None => models::users::insert(
-                    c,
-                    &NewUser {
-                        user_id: user_id.clone(),
-                        registration: registration_json.clone(),
-                        role: UserRole::User,
-                        state: UserState::Pending,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?,
+                None => {
+                    models::users::insert(
+                        c,
+                        &NewUser {
+                            user_id: user_id.clone(),
+                            registration: registration_json.clone(),
+                            role: UserRole::User,
+                            state: UserState::Pending,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    )?;
+                    // The id's count of failed sign-ins goes with it: a wait
+                    // that vanished would tell a guesser that someone applied.
+                    let guesses = models::guesses::get(c, GuessPurpose::Signin, &user_id)?;
+                    if guesses != Guesses::default() {
+                        models::users::set_sign_in_failures(c, &user_id, guesses.failures, guesses.locked_until, now)?;
+                        models::guesses::clear(c, GuessPurpose::Signin, &user_id)?;
+                    }
+                }
                 // After a help-desk reset, only the same person applies again:
                 // the registration data must be what the help desk reset.
                 Some(u) if u.state == UserState::Reset && registration_matches(&u.registration, &req.registration) => {
@@ -407,9 +425,8 @@ impl KeyTier {
                     )));
                 }
             }
+            // (The id's count of wrong phrases stays: its phrase is always tried anyway.)
             models::applications::insert(c, &application)?;
-            // A new letter, a new count of wrong phrases.
-            models::guesses::clear(c, GuessPurpose::Consent, &user_id)?;
             self.audit(
                 c,
                 event(
@@ -556,7 +573,6 @@ impl KeyTier {
             models::applications::set_letter_state(c, &app.application_id, LetterState::Dispatched)?;
             models::users::set_state(c, &req.user_id, UserState::Active, now)?;
             models::erased_keys::delete(c, &req.user_id)?;
-            models::guesses::clear(c, GuessPurpose::Consent, &req.user_id)?;
             self.audit(
                 c,
                 event(
@@ -639,15 +655,9 @@ impl KeyTier {
         }))
     }
 
-    /// Checks a verifier for `user_id` (the account's waits apply), counting
-    /// failures; returns the user and their record when it matches.
-    fn authenticate(&self, user_id: &str, verifier: &[u8]) -> Result<Released, Failure> {
-        self.authenticate_reading(user_id, verifier, false)
-            .map(|(released, _)| released)
-    }
-
-    /// [`KeyTier::authenticate`], also answering the sign-in generation when
-    /// the read-only path answered (nothing was written). From a
+    /// Checks a verifier for `user_id`, counting failures; answers the user,
+    /// their record and certificate when it matches, with the sign-in
+    /// generation when the read-only path answered (nothing was written). From a
     /// `recognised` address the account's own waits do not apply (see
     /// [`super::guess_sources`]).
     ///
@@ -764,32 +774,33 @@ impl KeyTier {
         Ok((released, None))
     }
 
-    /// Before a guess from a client at `source` (none: a caller in this
-    /// process, counted by id alone): refused at once while the address
-    /// waits; when the guess is a verifier for `user_id`, refused while that
-    /// account waits or is locked for this address, else charged to the
-    /// pair (see [`super::guess_sources`]). Answers whether the address is
-    /// recognised for the account, whose own waits then do not apply.
-    pub fn guess_allowed(&self, source: Option<IpAddr>, user_id: Option<&str>) -> Result<bool, Failure> {
+    /// Before a verifier for `user_id` from a client at `source` (none: a
+    /// caller in this process, counted by id alone): refused at once while
+    /// that account waits or is locked for this address, or while the
+    /// address waits (unless the account signed in from it lately); else
+    /// charged to the pair (see [`super::guess_sources`]). A malformed id is
+    /// refused before anything is counted or kept.
+    pub fn guess_allowed(&self, source: Option<IpAddr>, user_id: &str) -> Result<Admitted, Failure> {
+        check_user_id(user_id)?;
         let Some(address) = source else {
-            return Ok(false);
+            return Ok(Admitted::default());
         };
         let now = self.now();
-        if let Err(wait) = self.guess_sources.check_address(address, now) {
+        let recognised = self.guess_sources.recognised(user_id, address, now);
+        if !recognised && let Err(wait) = self.guess_sources.check_address(address, now) {
             return Err(Failure::new(
                 ApiErrorCode::RateLimited,
                 format!("too many wrong guesses from this address: try again in {wait} s"),
             ));
         }
-        let Some(user_id) = user_id else {
-            return Ok(false);
-        };
-        let recognised = self.guess_sources.recognised(user_id, address, now);
         match self
             .guess_sources
             .charge(user_id, address, now, &|failures| self.pair_schedule(failures))
         {
-            Ok(()) => Ok(recognised),
+            Ok(()) => Ok(Admitted {
+                recognised,
+                charged: true,
+            }),
             Err(Wait { lock: true, .. }) => Err(Failure::new(
                 ApiErrorCode::Locked,
                 "too many failed sign-ins from this address: try again later or ask the help desk to unlock",
@@ -813,12 +824,19 @@ impl KeyTier {
             .map(|seconds| Wait { seconds, lock: false })
     }
 
-    /// After a guess from `source`: a right verifier takes back its charge
-    /// and makes the address recognised for `user_id`; a wrong guess, or
-    /// one refused untried during a wait, counts against the address; an
-    /// attempt never judged (the database unreachable, a malformed request)
-    /// has its charge taken back.
-    pub fn guess_answered<R>(&self, source: Option<IpAddr>, user_id: Option<&str>, outcome: &Result<R, Failure>) {
+    /// After a guess from `source` (a verifier for `user_id`, or a consent
+    /// phrase): a right verifier takes back its charge and makes the address
+    /// recognised for the account; a wrong guess, or one refused during a
+    /// wait, counts against the address; a verifier never judged because the
+    /// database could not be reached has its charge (if `admitted` made one)
+    /// taken back.
+    pub fn guess_answered<R>(
+        &self,
+        source: Option<IpAddr>,
+        user_id: Option<&str>,
+        admitted: Admitted,
+        outcome: &Result<R, Failure>,
+    ) {
         let Some(address) = source else { return };
         let now = self.now();
         match outcome {
@@ -830,7 +848,10 @@ impl KeyTier {
             Err(f)
                 if matches!(
                     f.body.code,
-                    ApiErrorCode::SigninFailed | ApiErrorCode::WrongPhrase | ApiErrorCode::Locked
+                    ApiErrorCode::SigninFailed
+                        | ApiErrorCode::WrongPhrase
+                        | ApiErrorCode::Locked
+                        | ApiErrorCode::RateLimited
                 ) =>
             {
                 let policy = &self.policy;
@@ -840,14 +861,25 @@ impl KeyTier {
                         .map(|seconds| Wait { seconds, lock: false })
                 });
             }
-            Err(f) if f.body.code == ApiErrorCode::Revoked => {}
-            Err(_) => {
+            Err(f) if f.body.code == ApiErrorCode::Unavailable && admitted.charged => {
                 if let Some(user_id) = user_id {
                     self.guess_sources
                         .refund(user_id, address, now, &|failures| self.pair_schedule(failures));
                 }
             }
+            Err(_) => {}
         }
+    }
+
+    /// How many addresses and account-address pairs are counted now.
+    pub fn guess_sources_len(&self) -> (usize, usize) {
+        self.guess_sources.len()
+    }
+
+    /// The account's per-address counts and recognised addresses are
+    /// forgotten: its pass phrase or key changed, or it was revoked or reset.
+    pub(crate) fn forget_guess_sources(&self, user_id: &str) {
+        self.guess_sources.forget_user(user_id);
     }
 
     /// Sign in: the sealed record and certificate, released only after the
@@ -937,7 +969,9 @@ impl KeyTier {
         // verifier: a forged or replayed request is refused alike whatever
         // verifier it carries, and counts no failed guess against the account.
         self.spend_signed(&req, &roles)?;
-        let (user, current, _) = self.authenticate(&body.user_id, &body.verifier.0)?;
+        // Signed with the account's own key: the account's waits (against
+        // guessers who hold no key) do not hold it back; failures still count.
+        let ((user, current, _), _) = self.authenticate_reading(&body.user_id, &body.verifier.0, true)?;
         let record = new_record(&body.record.0, &body.user_id)?;
         let header = &record.header;
         check_verifier("new_verifier", &body.new_verifier.0)?;
@@ -962,6 +996,8 @@ impl KeyTier {
             .seal(BlobKind::KeyRecord, &body.user_id, &body.record.0)
             .map_err(Failure::internal)?;
         let verifier_hash = self.verifier_tag(&body.user_id, &body.new_verifier.0);
+        // A new pass phrase or key: addresses recognised under the old one are not any more.
+        self.forget_guess_sources(&body.user_id);
         self.signed_spent(&req, &roles, |c, _, now| {
             let mut response = ReregisterResponse {
                 certificate: None,
@@ -1024,7 +1060,15 @@ impl KeyTier {
     /// `POST /v1/revoke`: The user revokes their own key: the sealed record is erased for good,
     /// the certificate revoked and a new CRL published, in one transaction.
     pub fn revoke(&self, req: RevokeRequest) -> Result<RevokeResponse, Failure> {
-        self.authenticate(&req.user_id, &req.verifier.0)?;
+        self.revoke_from(req, Admitted::default())
+    }
+
+    /// [`KeyTier::revoke`] as the route answers it: from an address the
+    /// account signed in from lately, the account's waits do not hold the
+    /// owner back from revoking a key they fear is compromised.
+    pub fn revoke_from(&self, req: RevokeRequest, admitted: Admitted) -> Result<RevokeResponse, Failure> {
+        self.authenticate_reading(&req.user_id, &req.verifier.0, admitted.recognised)?;
+        self.forget_guess_sources(&req.user_id);
         let now = self.now();
         settle(self.db.write(|c| -> Result<Outcome<RevokeResponse>, TxError> {
             let serial = self.revoke_user(c, &req.user_id, &req.user_id, req.reason, now)?;

@@ -14,7 +14,10 @@
 //!   cannot outrun the lock.
 //! * **recognised addresses**: an address an account signed in from in the
 //!   last 30 days passes the account's own waits (which many addresses
-//!   guessing together can raise), though not its own per-address count.
+//!   guessing together can raise) and its address's wait (which someone
+//!   else behind the same address can raise), though not its own count for
+//!   the account. A new pass phrase or key, a revocation or a reset forgets
+//!   them.
 //!
 //! A count whose wait is over and that has been quiet for [`FORGET_AFTER`]
 //! seconds more starts again. The tables are bounded; when one is full, the
@@ -32,8 +35,10 @@ use crate::rate_limit::address_key;
 pub const FORGET_AFTER: i64 = 3600;
 /// Seconds an address stays recognised for an account after a sign-in from it.
 pub const RECOGNISED_FOR: i64 = 30 * 86_400;
-/// Entries per table at most.
+/// Entries per table of counts at most.
 const MAX_ENTRIES: usize = 100_000;
+/// Recognised account-address pairs at most.
+const MAX_RECOGNISED: usize = 1_000_000;
 
 /// One count: failures so far, the last one's time, and the end of the
 /// current wait (or lock).
@@ -195,16 +200,14 @@ impl GuessSources {
         let key = (user_id.to_owned(), address_key(address));
         self.pairs.forget(&key);
         let mut recognised = self.recognised.lock().unwrap_or_else(|e| e.into_inner());
-        if recognised.len() >= MAX_ENTRIES && !recognised.contains_key(&key) {
+        if recognised.len() >= MAX_RECOGNISED && !recognised.contains_key(&key) {
             recognised.retain(|_, at| now - *at <= RECOGNISED_FOR);
-            if recognised.len() >= MAX_ENTRIES {
-                let mut ats: Vec<i64> = recognised.values().copied().collect();
-                let middle = ats.len() / 2;
-                let cut = *ats.select_nth_unstable(middle).1;
-                recognised.retain(|_, at| *at > cut);
-            }
         }
-        recognised.insert(key, now);
+        // Full of recent sign-ins, the table takes no more rather than drop
+        // owners' addresses: no one flushes it by signing in from many.
+        if recognised.len() < MAX_RECOGNISED || recognised.contains_key(&key) {
+            recognised.insert(key, now);
+        }
     }
 
     /// Whether `user_id` signed in from `address` in the last [`RECOGNISED_FOR`] seconds.
@@ -218,6 +221,14 @@ impl GuessSources {
     pub fn unlock(&self, user_id: &str) {
         let mut table = self.pairs.table.lock().unwrap_or_else(|e| e.into_inner());
         table.retain(|(user, _), _| user != user_id);
+    }
+
+    /// `user_id`'s pass phrase or key changed, or it was revoked or reset:
+    /// its counts go, and no address stays recognised for it.
+    pub fn forget_user(&self, user_id: &str) {
+        self.unlock(user_id);
+        let mut recognised = self.recognised.lock().unwrap_or_else(|e| e.into_inner());
+        recognised.retain(|(user, _), _| user != user_id);
     }
 
     /// Addresses and account-address pairs counted now.

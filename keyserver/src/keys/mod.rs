@@ -13,6 +13,7 @@ pub mod ca;
 pub mod consent;
 pub mod db;
 mod flows;
+pub use flows::Admitted;
 pub mod guess_sources;
 mod hosts;
 pub mod letter;
@@ -210,11 +211,11 @@ impl signet_channel::SealedEnd for KeyTier {
         &self.channel
     }
 
-    /// Counts a sealed request for `user_id` against the per-user limit.
-    fn check_sealed_user(&self, user_id: &str) -> Result<(), std::time::Duration> {
+    /// Counts a sealed request for `user_id` from `client` against the per-user limit.
+    fn check_sealed_user(&self, user_id: &str, client: Option<std::net::IpAddr>) -> Result<(), std::time::Duration> {
         self.sealed_users
             .get()
-            .map_or(Ok(()), |limits| limits.check_user(user_id))
+            .map_or(Ok(()), |limits| limits.check_user(user_id, client))
     }
 }
 
@@ -435,6 +436,7 @@ impl KeyTier {
                                 expired = swept.expired,
                                 freed = swept.freed,
                                 forgotten = swept.forgotten,
+                                failed = swept.failed,
                                 "swept"
                             );
                         }

@@ -19,6 +19,7 @@ use signet_schema::channel::{OpenRequest, OpenResponse};
 use signet_schema::protocol::Bytes;
 
 use super::KeyTier;
+use super::flows::Admitted;
 use super::sealed::{self, Sealing};
 use super::staff::{SignedRequest, signed_request};
 use crate::error::Failure;
@@ -97,11 +98,11 @@ fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,
                     .into_response()
             })
             .boxed(),
-        R::Apply => sealable_post(route, tier, KeyTier::apply, Guess::No),
-        R::Consent => sealable_post(route, tier, KeyTier::consent, Guess::Phrase),
-        R::Prelogin => sealable_post(route, tier, KeyTier::prelogin, Guess::No),
+        R::Apply => sealable_post(route, tier, |t, r, _| t.apply(r), Guess::No),
+        R::Consent => sealable_post(route, tier, |t, r, _| t.consent(r), Guess::Phrase),
+        R::Prelogin => sealable_post(route, tier, |t, r, _| t.prelogin(r), Guess::No),
         R::Signin => signin(route, tier),
-        R::Revoke => sealable_post(route, tier, KeyTier::revoke, Guess::Verifier(|r| &r.user_id)),
+        R::Revoke => sealable_post(route, tier, KeyTier::revoke_from, Guess::Verifier(|r| &r.user_id)),
         R::CaPem => read_bytes(route, tier, |t, _| t.ca_pem()),
         R::Crl => read_bytes(route, tier, |t, _| t.current_crl()),
         R::Certificate => read(route, tier, |t, p| t.certificate(p)),
@@ -268,7 +269,7 @@ fn channel_open(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Resp
 /// they come from (see [`super::guess_sources`]).
 enum Guess<T> {
     No,
-    /// A consent phrase: counted per address.
+    /// A consent phrase: always tried; a wrong one counted per address.
     Phrase,
     /// A verifier for the user id the request names: counted per address
     /// and per account and address.
@@ -300,18 +301,21 @@ fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)
              t: Arc<KeyTier>,
              (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>),
              source: Option<std::net::IpAddr>| async move {
-                let (outcome, user_id) = match req {
+                let (outcome, user_id, admitted) = match req {
                     Ok(req) => {
                         let user_id = req.user_id.clone();
-                        let outcome = match t.guess_allowed(source, Some(&user_id)) {
-                            Ok(recognised) => t.clone().signin_answer(req, recognised).await,
-                            Err(refused) => Err(refused),
-                        };
-                        (outcome, Some(user_id))
+                        match t.guess_allowed(source, &user_id) {
+                            Ok(admitted) => (
+                                t.clone().signin_answer(req, admitted.recognised).await,
+                                Some(user_id),
+                                admitted,
+                            ),
+                            Err(refused) => (Err(refused), Some(user_id), Admitted::default()),
+                        }
                     }
-                    Err(refused) => (Err(refused), None),
+                    Err(refused) => (Err(refused), None, Admitted::default()),
                 };
-                t.guess_answered(source, user_id.as_deref(), &outcome);
+                t.guess_answered(source, user_id.as_deref(), admitted, &outcome);
                 Ok::<_, Infallible>(sealed::answer(t.as_ref(), sealing, outcome))
             },
         )
@@ -323,7 +327,7 @@ fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)
 fn sealable_post<T, R>(
     route: &'static Route,
     tier: &Arc<KeyTier>,
-    work: fn(&KeyTier, T) -> Result<R, Failure>,
+    work: fn(&KeyTier, T, Admitted) -> Result<R, Failure>,
     guess: Guess<T>,
 ) -> BoxedFilter<(Response,)>
 where
@@ -344,15 +348,23 @@ where
                 let tier = t.clone();
                 sealed::reply(tier, sealing, move || {
                     let req = req?;
-                    let (source, user_id) = match guess {
-                        Guess::No => (None, None),
-                        Guess::Phrase => (source, None),
-                        Guess::Verifier(user_of) => (source, Some(user_of(&req).to_owned())),
-                    };
-                    t.guess_allowed(source, user_id.as_deref())?;
-                    let outcome = work(&t, req);
-                    t.guess_answered(source, user_id.as_deref(), &outcome);
-                    outcome
+                    match guess {
+                        Guess::No => work(&t, req, Admitted::default()),
+                        Guess::Phrase => {
+                            let outcome = work(&t, req, Admitted::default());
+                            t.guess_answered(source, None, Admitted::default(), &outcome);
+                            outcome
+                        }
+                        Guess::Verifier(user_of) => {
+                            let user_id = user_of(&req).to_owned();
+                            let (outcome, admitted) = match t.guess_allowed(source, &user_id) {
+                                Ok(admitted) => (work(&t, req, admitted), admitted),
+                                Err(refused) => (Err(refused), Admitted::default()),
+                            };
+                            t.guess_answered(source, Some(&user_id), admitted, &outcome);
+                            outcome
+                        }
+                    }
                 })
             },
         )

@@ -492,6 +492,7 @@ impl KeyTier {
                 api::RevocationReason::CessationOfOperation,
                 now,
             )?;
+            self.forget_guess_sources(user_id);
             self.withdraw_open_applications(c, user_id)?;
             // A reset account starts again as an ordinary user; roles are granted anew.
             models::users::set_role(c, user_id, UserRole::User, now)?;
@@ -556,6 +557,7 @@ impl KeyTier {
                 )));
             }
             self.revoke_user(c, &staff.user_id, user_id, body.reason, now)?;
+            self.forget_guess_sources(user_id);
             let crl = self.publish_crl(c, now)?;
             Ok(Outcome::Done(ActionDone {
                 message: format!("{user_id} is revoked"),

@@ -683,3 +683,74 @@ fn account_waits_grow_and_run_out() {
 fn code_of(rig: &Rig, verifier: [u8; 32]) -> Result<(), ApiErrorCode> {
     code(rig.tier.signin(request("alice", verifier)))
 }
+
+/// One sign-in as the route runs it for a client at `source`: admitted (or
+/// refused) by where it comes from, tried, and its outcome counted.
+fn routed(rig: &Rig, source: std::net::IpAddr, user_id: &str, verifier: [u8; 32]) -> Result<(), ApiErrorCode> {
+    let source = Some(source);
+    let (outcome, admitted) = match rig.tier.guess_allowed(source, user_id) {
+        Ok(admitted) => (
+            rig.tier
+                .signin_answer_blocking(&request(user_id, verifier), admitted.recognised)
+                .map(|_| ()),
+            admitted,
+        ),
+        Err(refused) => (Err(refused), Default::default()),
+    };
+    rig.tier.guess_answered(source, Some(user_id), admitted, &outcome);
+    outcome.map_err(|f| f.body.code)
+}
+
+/// The counts by origin, as the routes keep them: a guesser's address is
+/// locked out of the account after its tenth failure and its own requests
+/// refused while it waits take nothing back; the owner, from elsewhere, is
+/// not held up; a malformed id is refused before anything is kept.
+#[test]
+fn a_guesser_locks_out_only_itself() {
+    let (time, clock) = test_clock();
+    let rig = Rig::open_with(None, Policy::default(), clock);
+    let policy = Policy::default();
+    rig.add_user("alice");
+    let guesser: std::net::IpAddr = "192.0.2.66".parse().expect("address");
+    let owner: std::net::IpAddr = "192.0.2.1".parse().expect("address");
+    let mut tried = 0;
+    for _ in 0..40 {
+        match routed(&rig, guesser, "alice", [9; 32]) {
+            Err(ApiErrorCode::SigninFailed) => tried += 1,
+            // Refused untried while a wait holds: the guesser waits it out.
+            Err(ApiErrorCode::Locked | ApiErrorCode::RateLimited) => {
+                time.fetch_add(600, std::sync::atomic::Ordering::SeqCst);
+            }
+            other => panic!("{other:?}"),
+        }
+        if tried == policy.max_signin_failures {
+            break;
+        }
+    }
+    assert_eq!(tried, policy.max_signin_failures);
+    // Locked out of alice, even with the right pass phrase, for the lock's length.
+    assert_eq!(routed(&rig, guesser, "alice", RIGHT), Err(ApiErrorCode::Locked));
+    // The owner signs in from her own address, and is recognised there from now on.
+    assert_eq!(routed(&rig, owner, "alice", RIGHT), Ok(()));
+    assert_eq!(rig.user("alice").failed_logins, policy.max_signin_failures);
+    // Hammering on changes nothing but the guesser's own waits.
+    for _ in 0..30 {
+        let refused = routed(&rig, guesser, "alice", [9; 32]);
+        assert!(
+            matches!(refused, Err(ApiErrorCode::Locked | ApiErrorCode::RateLimited)),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(routed(&rig, owner, "alice", RIGHT), Ok(()));
+    // The lock runs out.
+    time.fetch_add(
+        policy.signin_lock_seconds + policy.longest_wait_seconds,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    assert_eq!(routed(&rig, guesser, "alice", RIGHT), Ok(()));
+    // A malformed id is refused and nothing is kept for it.
+    let before = rig.tier.guess_sources_len();
+    let long = "x".repeat(10_000);
+    assert_eq!(routed(&rig, guesser, &long, [9; 32]), Err(ApiErrorCode::BadRequest));
+    assert_eq!(rig.tier.guess_sources_len(), before);
+}

@@ -38,7 +38,7 @@ fn ids_expire_with_their_letter() {
     assert_eq!(rig.tier.sweep().expect("sweep"), Swept::default());
 
     // The letters run out: both ids are freed, the active person stays.
-    rig.advance(i64::from(policy.letter_validity_days) * 86_400);
+    rig.advance(i64::from(policy.letter_validity_days) * 86_400 + 1);
     let swept = rig.tier.sweep().expect("sweep");
     assert_eq!((swept.expired, swept.freed), (2, 2), "{swept:?}");
     assert!(user(&rig, "squatted").is_none());

@@ -222,7 +222,7 @@ impl WebTier {
         };
         if crate::route_table::counts_per_user(route.pattern)
             && let Some(user_id) = user_id_of(&body)
-            && let Err(wait) = self.limits.check_user(&user_id)
+            && let Err(wait) = self.limits.check_user(&user_id, admission.client)
         {
             tracing::info!(user_id = ?user_id, "per-user rate limit reached");
             return rate_limited(wait);

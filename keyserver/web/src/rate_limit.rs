@@ -3,9 +3,12 @@
 //! * per client address — every request counts; IPv4 addresses are keyed
 //!   whole, IPv6 addresses by their /64 prefix (one subscriber usually holds
 //!   a whole /64, RFC 6177), IPv4-mapped IPv6 addresses as IPv4;
-//! * per user — the sign-in and account routes (pre-login, sign-in, consent,
-//!   revoke, re-register) count against the `user_id` named in the body, so
-//!   guessing one user's pass phrase from many addresses is slowed as well;
+//! * per user and address — the sign-in and account routes (pre-login,
+//!   sign-in, consent, revoke, re-register) count against the `user_id`
+//!   named in the body and the address it comes from (IPv6: its /64), so
+//!   that one address hammering one user is slowed down, and no one can
+//!   spend another address's allowance for a user (the key tier's counts of
+//!   wrong guesses per id slow down guessing from many addresses);
 //! * applications — `POST /v1/apply` counts against a much smaller rate per
 //!   address (here) and, once the key tier has found it well-formed, against
 //!   one rate for everyone: each application puts a letter in the help
@@ -113,9 +116,13 @@ impl RateLimits {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
-    /// Counts a request naming `user_id`; `Err(wait)` when it must be refused.
-    pub fn check_user(&self, user_id: &str) -> Result<(), Duration> {
-        let key: String = user_id.chars().take(MAX_USER_KEY_LEN).collect();
+    /// Counts a request naming `user_id` from `address` (when known);
+    /// `Err(wait)` when it must be refused.
+    pub fn check_user(&self, user_id: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        let mut key: String = user_id.chars().take(MAX_USER_KEY_LEN).collect();
+        if let Some(address) = address {
+            key.push_str(&format!(" from {}", address_key(address)));
+        }
         self.per_user
             .check_key(&key)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
@@ -198,10 +205,15 @@ mod tests {
         let wait = limits.check_address(ip).expect_err("limited");
         assert!(retry_after_seconds(wait) >= 1 && retry_after_seconds(wait) <= 60);
         assert!(limits.check_address("192.0.2.2".parse().expect("ip")).is_ok());
-        assert!(limits.check_user("bob").is_ok());
-        assert!(limits.check_user("bob").is_ok());
-        assert!(limits.check_user("bob").is_err());
-        assert!(limits.check_user("carol").is_ok());
+        let (here, there) = (Some(IpAddr::from([192, 0, 2, 1])), Some(IpAddr::from([192, 0, 2, 2])));
+        assert!(limits.check_user("bob", here).is_ok());
+        assert!(limits.check_user("bob", here).is_ok());
+        assert!(limits.check_user("bob", here).is_err());
+        assert!(
+            limits.check_user("bob", there).is_ok(),
+            "another address keeps its own allowance"
+        );
+        assert!(limits.check_user("carol", here).is_ok());
     }
 
     #[test]

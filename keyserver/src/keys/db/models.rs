@@ -355,13 +355,22 @@ pub mod applications {
         touched(rows)
     }
 
-    /// Up to `limit` applications, awaiting consent or locked, whose letter
-    /// ran out by `now`, oldest first.
+    /// Up to `limit` applications of people who have not consented (awaiting
+    /// consent, locked or already marked expired) whose letter ran out
+    /// before `now`, oldest first.
     pub fn ran_out(c: &mut AnyConnection, now: i64, limit: i64) -> Result<Vec<Application>, DbError> {
-        let open = [ApplicationState::AwaitingConsent, ApplicationState::Locked].map(|s| s.as_str());
+        use schema::users;
+        let open = [
+            ApplicationState::AwaitingConsent,
+            ApplicationState::Locked,
+            ApplicationState::Expired,
+        ]
+        .map(|s| s.as_str());
         Ok(dsl::applications
+            .inner_join(users::table)
+            .filter(users::state.eq(UserState::Pending.as_str()))
             .filter(dsl::state.eq_any(open))
-            .filter(dsl::expires_at.le(now))
+            .filter(dsl::expires_at.lt(now))
             .order((dsl::expires_at, dsl::application_id))
             .limit(limit)
             .select(Application::as_select())
@@ -947,14 +956,19 @@ pub mod guesses {
         Ok(())
     }
 
-    /// Drops counters last changed before `before` whose lock, if any, is over; answers how many.
-    pub fn forget(c: &mut AnyConnection, before: i64, now: i64) -> Result<usize, DbError> {
-        Ok(diesel::delete(
-            dsl::guesses
-                .filter(dsl::updated_at.lt(before))
-                .filter(dsl::locked_until.is_null().or(dsl::locked_until.le(now))),
-        )
-        .execute(c)?)
+    /// Drops up to `limit` counters last changed before `before` whose wait,
+    /// if any, is over; answers how many.
+    pub fn forget(c: &mut AnyConnection, before: i64, now: i64, limit: i64) -> Result<usize, DbError> {
+        let stale: Vec<(String, String)> = dsl::guesses
+            .filter(dsl::updated_at.lt(before))
+            .filter(dsl::locked_until.is_null().or(dsl::locked_until.le(now)))
+            .select((dsl::purpose, dsl::subject))
+            .limit(limit)
+            .load(c)?;
+        for (purpose, subject) in &stale {
+            diesel::delete(dsl::guesses.find((purpose, subject))).execute(c)?;
+        }
+        Ok(stale.len())
     }
 }
 
