@@ -10,7 +10,8 @@
 //! * record release with 10³, 10⁵ and 10⁶ users in the database;
 //! * the server's resident memory under the sign-in load;
 //! * a legitimate client's full sealed sign-ins, quiet and while one address
-//!   runs each attack of [`under_attack`] (SQLite only);
+//!   runs each attack of [`under_attack`] (SQLite only; the attacker is this
+//!   executable again, niced, with `SIGNET_BENCH_ATTACKER` set);
 //!
 //! on SQLite and, when reachable, PostgreSQL. Writes a JSON of figures to
 //! `SIGNET_BENCH_KEYSERVER_JSON` (default `keyserver-load.json`).
@@ -162,6 +163,20 @@ fn bare_server(dir: &Path) {
 
 // ---------------------------------------------------------------- processes under test
 
+/// A TLS client that trusts the certificates in `pem` alone.
+fn connector_trusting(pem: &[u8]) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        roots.add(cert.expect("PEM")).expect("trust anchor");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
 /// A server process, killed when dropped.
 struct Server {
     child: Child,
@@ -188,19 +203,10 @@ impl Server {
             .parse()
             .expect("address");
         let pem = std::fs::read(certificate()).expect("the server's certificate");
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            roots.add(cert.expect("PEM")).expect("trust anchor");
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         Server {
             child,
             addr,
-            connector: TlsConnector::from(Arc::new(config)),
+            connector: connector_trusting(&pem),
         }
     }
 
@@ -575,6 +581,23 @@ const ATTACKS: [Attack; 6] = [
 ];
 
 impl Attack {
+    /// The attack named `key` (see [`Attack::key`]).
+    fn from_key(key: &str) -> Option<Attack> {
+        ATTACKS.into_iter().find(|a| a.key() == key)
+    }
+
+    /// A short name, passed to the attacking process.
+    fn key(self) -> &'static str {
+        match self {
+            Attack::None => "none",
+            Attack::SlowBodies => "slow-bodies",
+            Attack::IdleConnections => "idle-connections",
+            Attack::Sessions => "sessions",
+            Attack::Guesses => "guesses",
+            Attack::Applications => "applications",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Attack::None => "none (quiet)",
@@ -726,6 +749,39 @@ async fn attack_request(
     Ok(())
 }
 
+/// The attacking process (`SIGNET_BENCH_ATTACKER` names the attack): runs it
+/// against the server at `SIGNET_BENCH_ATTACK_TARGET`, trusting the
+/// certificate in `SIGNET_BENCH_ATTACK_CERT`, for `SIGNET_BENCH_ATTACK_SECONDS`,
+/// then prints how many connections or requests it made. It runs niced, in
+/// a process of its own: on these shared cores an attacker's own work would
+/// otherwise be charged to the server, which on a real network it is not.
+fn attacker_process(key: &str) {
+    let attack = Attack::from_key(key).unwrap_or_else(|| panic!("no attack {key:?}"));
+    let target: SocketAddr = std::env::var("SIGNET_BENCH_ATTACK_TARGET")
+        .expect("target")
+        .parse()
+        .expect("target address");
+    let connector =
+        connector_trusting(&std::fs::read(std::env::var("SIGNET_BENCH_ATTACK_CERT").expect("cert")).expect("cert"));
+    let duration = seconds("SIGNET_BENCH_ATTACK_SECONDS", 10.0);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let made = runtime.block_on(async move {
+        let mut conn = connect(target, &connector).await.expect("connect");
+        let answer = conn
+            .expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
+            .await
+            .expect("bootstrap");
+        let bootstrap: SignedBootstrap = serde_json::from_slice(&answer).expect("bootstrap");
+        let pinned = first_use_integrity_key(&bootstrap, now()).expect("self-signed bootstrap");
+        let stop = Arc::new(AtomicBool::new(false));
+        let run = tokio::spawn(attack.run(Arc::new((target, connector, pinned)), stop.clone()));
+        tokio::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+        run.await.unwrap_or(0)
+    });
+    println!("{made}");
+}
+
 /// The legitimate client: [`LEGITIMATE_RATE`] full sealed sign-ins a second
 /// from 127.0.0.1 for `measure`, one after another on one keep-alive
 /// connection (a new one after a failure); each latency from its turn to its
@@ -784,7 +840,7 @@ fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data_dir)
-        .args(["--address-rate", "12000", "--address-burst", "2000"])
+        .args(["--address-rate", "3000", "--address-burst", "500"])
         .env("SIGNET_LOG", "warn")
         .stderr(Stdio::from(
             std::fs::File::create(dir.path().join("server.log")).expect("log file"),
@@ -806,17 +862,31 @@ fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material
         verifier: material.verifier(),
         pinned: pinned.clone(),
     };
-    let target = Arc::new((server.addr, server.connector.clone(), pinned));
+    let ramp = settings.warmup * 2;
     let mut rows = Vec::new();
     for attack in ATTACKS {
-        let stop = Arc::new(AtomicBool::new(false));
-        let attacker = runtime.spawn(attack.run(target.clone(), stop.clone()));
+        let attacker = (!matches!(attack, Attack::None)).then(|| {
+            Command::new("nice")
+                .args(["-n", "19"])
+                .arg(std::env::current_exe().expect("this executable"))
+                .env("SIGNET_BENCH_ATTACKER", attack.key())
+                .env("SIGNET_BENCH_ATTACK_TARGET", server.addr.to_string())
+                .env("SIGNET_BENCH_ATTACK_CERT", data_dir.join("tls").join("cert.pem"))
+                .env(
+                    "SIGNET_BENCH_ATTACK_SECONDS",
+                    (ramp + settings.measure).as_secs_f64().to_string(),
+                )
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start the attacker")
+        });
         // The attack takes hold before the measured window.
-        let ramp = settings.warmup * 2;
         runtime.block_on(async move { tokio::time::sleep(ramp).await });
         let measured = runtime.block_on(legitimate(&server, &work, settings.measure));
-        stop.store(true, Ordering::Relaxed);
-        let made = runtime.block_on(attacker).unwrap_or(0);
+        let made: usize = attacker.map_or(0, |child| {
+            let output = child.wait_with_output().expect("the attacker");
+            String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+        });
         eprintln!(
             "   under attack ({}): {} sign-ins ok, {} failed, p99 {:.1} ms; attacker made {made}",
             attack.name(),
@@ -825,7 +895,7 @@ fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material
             measured.percentile_ms(99.0)
         );
         rows.push(json!({ "attack": attack.name(), "attacker_made": made, "legitimate": measured.json() }));
-        // Whatever the attack left behind (waits of the attacker's own address, held sessions) drains.
+        // Whatever the attack left behind (its address's waits, held sessions) drains.
         runtime.block_on(async { tokio::time::sleep(Duration::from_secs(2)).await });
     }
     json!({ "legitimate_rate": LEGITIMATE_RATE, "rows": rows })
@@ -1307,6 +1377,10 @@ fn run_backend(
 fn main() {
     if let Some(dir) = std::env::var_os("SIGNET_BENCH_BARE_DIR") {
         bare_server(Path::new(&dir));
+        return;
+    }
+    if let Ok(attack) = std::env::var("SIGNET_BENCH_ATTACKER") {
+        attacker_process(&attack);
         return;
     }
     let settings = Settings {

@@ -504,6 +504,7 @@ async fn run_web(
         .await
         .map_err(|e| format!("{listen}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    web.cool_floods_at(gate.clone());
     let web = Arc::new(web);
     let _housekeeping = web.spawn_housekeeping();
     tracing::info!(

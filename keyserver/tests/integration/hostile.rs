@@ -509,3 +509,54 @@ fn a_flood_of_guesses_locks_no_one_out() {
         "{statuses:?}"
     );
 }
+
+/// An address that keeps sending requests far over its rate, whatever the
+/// 429s tell it, has its connections closed and refused at accept (before
+/// any handshake) for the wait its 429s named; answering such a flood 429 by
+/// 429 would cost a TLS record each way per request. Everyone else is served.
+#[test]
+fn an_address_flooding_over_its_rate_is_refused_at_accept() {
+    let server = KeyServer::launch()
+        .arg("--address-rate", "60")
+        .arg("--address-burst", "5")
+        .log_to_file()
+        .start();
+    let runtime = runtime();
+    let flooder = Ipv4Addr::new(127, 0, 0, 7);
+    runtime.block_on(async {
+        // One keep-alive connection, requests back to back until the server closes it.
+        let mut stream = tls_from(flooder, &server).await;
+        let request = b"GET /v1/policy HTTP/1.1\r\nhost: signet\r\n\r\n";
+        let mut refused = 0;
+        let mut buffer = vec![0u8; 64 * 1024];
+        for _ in 0..1000 {
+            if stream.write_all(request).await.is_err() {
+                break;
+            }
+            let read = match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => break,
+            };
+            let answer = String::from_utf8_lossy(&buffer[..read]);
+            refused += usize::from(answer.starts_with("HTTP/1.1 429"));
+            if answer.to_ascii_lowercase().contains("connection: close") {
+                break;
+            }
+        }
+        assert!((100..=200).contains(&refused), "closed after {refused} refusals");
+        // New connections from it are closed at once, unread.
+        let mut again = connect_from(flooder, server.address()).await;
+        assert!(
+            closed_within(&mut again, Duration::from_secs(2)).await,
+            "a new connection was kept"
+        );
+    });
+    // Another client is served meanwhile.
+    let (status, _) = server.client().request("GET", "/v1/policy", &[], &[]);
+    assert_eq!(status, 200);
+    assert!(
+        server.log().contains("floods requests over its rate"),
+        "{}",
+        server.log()
+    );
+}

@@ -108,7 +108,12 @@ impl ConnectionLimits {
 struct Counts {
     total: usize,
     by_address: HashMap<IpAddr, usize>,
+    /// Addresses whose new connections are refused until then (see [`ConnectionGate::cool_down`]).
+    cooling: HashMap<IpAddr, std::time::Instant>,
 }
+
+/// Addresses cooling down at once at most.
+const MAX_COOLING: usize = 100_000;
 
 /// Counts the open connections of one listener against its caps.
 #[derive(Clone, Debug)]
@@ -124,6 +129,8 @@ pub enum Full {
     Total,
     /// The address holds its share.
     Address,
+    /// The address flooded the server with requests over its rate, and cools down.
+    Cooling,
 }
 
 impl ConnectionGate {
@@ -150,6 +157,12 @@ impl ConnectionGate {
     pub fn admit(&self, peer: IpAddr) -> Result<ConnectionPermit, Full> {
         let key = address_key(peer);
         let mut counts = self.counts();
+        if let Some(until) = counts.cooling.get(&key).copied() {
+            if until > std::time::Instant::now() {
+                return Err(Full::Cooling);
+            }
+            counts.cooling.remove(&key);
+        }
         if counts.total >= self.limits.total {
             return Err(Full::Total);
         }
@@ -163,6 +176,22 @@ impl ConnectionGate {
             gate: self.clone(),
             key,
         })
+    }
+
+    /// Refuses new connections from `peer`'s address (IPv6: its /64) at
+    /// accept time, before any handshake, until `until`: for an address
+    /// that goes on sending requests far over its rate (see the web tier's
+    /// flood rule), refusing its connections costs the server next to
+    /// nothing, where answering each request 429 costs a TLS record each way.
+    pub fn cool_down(&self, peer: IpAddr, until: std::time::Instant) {
+        let mut counts = self.counts();
+        let now = std::time::Instant::now();
+        if counts.cooling.len() >= MAX_COOLING {
+            counts.cooling.retain(|_, t| *t > now);
+        }
+        if counts.cooling.len() < MAX_COOLING {
+            counts.cooling.insert(address_key(peer), until);
+        }
     }
 
     /// Connections open now: in all, and from `peer`'s address.
@@ -361,6 +390,20 @@ mod tests {
         // Nonsense limits still leave a working server.
         let tiny = ConnectionLimits::for_descriptors(10, 0);
         assert_eq!((tiny.total, tiny.per_address), (4, 1));
+    }
+
+    #[test]
+    fn a_cooling_address_is_refused_until_its_time() {
+        let gate = ConnectionGate::new(ConnectionLimits::for_descriptors(1024, 64));
+        let flooder = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let now = std::time::Instant::now();
+        gate.cool_down(flooder, now + Duration::from_millis(200));
+        assert_eq!(gate.admit(flooder).err(), Some(Full::Cooling));
+        let _other = gate
+            .admit(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)))
+            .expect("another address");
+        std::thread::sleep(Duration::from_millis(250));
+        let _again = gate.admit(flooder).expect("cooled down");
     }
 
     #[test]

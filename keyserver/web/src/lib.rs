@@ -72,7 +72,18 @@ pub struct WebTier {
     allow: AllowList,
     limits: RateLimits,
     forwarder: Forwarder,
+    /// The listener's gate, told to cool down flooding addresses (see [`WebTier::cool_floods_at`]).
+    gate: std::sync::OnceLock<crate::connections::ConnectionGate>,
+    /// Requests refused for their address's rate, per address, since the first of them.
+    refusals: std::sync::Mutex<std::collections::HashMap<IpAddr, (u32, std::time::Instant)>>,
 }
+
+/// Requests an address may send over its rate within [`FLOOD_WINDOW`] before
+/// its connections are closed and refused at accept for the wait its 429s
+/// named: a client that honours `Retry-After` never comes near it.
+pub const FLOOD_REFUSALS: u32 = 100;
+/// The window [`FLOOD_REFUSALS`] is counted over.
+pub const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 
 impl WebTier {
     /// A web tier in front of the key tier at `key_tier`.
@@ -103,7 +114,46 @@ impl WebTier {
             allow: AllowList::key_tier(),
             limits,
             forwarder,
+            gate: std::sync::OnceLock::new(),
+            refusals: std::sync::Mutex::default(),
         }
+    }
+
+    /// Has the listener's `gate` refuse, at accept time, the connections of
+    /// an address that floods requests over its rate (more than
+    /// [`FLOOD_REFUSALS`] refused within [`FLOOD_WINDOW`]), for as long as
+    /// its 429s asked it to wait; its open connections are closed with the
+    /// next answer. Answering a flood 429 by 429 costs a TLS record each
+    /// way per request; refusing its connections costs next to nothing.
+    pub fn cool_floods_at(&self, gate: crate::connections::ConnectionGate) {
+        let _ = self.gate.set(gate);
+    }
+
+    /// Counts a request from `client` refused for its address's rate;
+    /// answers whether the address now floods (and is cooling down).
+    fn refused_for_rate(&self, client: IpAddr, wait: Duration) -> bool {
+        let Some(gate) = self.gate.get() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        let key = crate::rate_limit::address_key(client);
+        let mut refusals = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
+        if refusals.len() >= 100_000 {
+            refusals.retain(|_, (_, since)| now.duration_since(*since) < FLOOD_WINDOW);
+        }
+        let entry = refusals.entry(key).or_insert((0, now));
+        if now.duration_since(entry.1) >= FLOOD_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        if entry.0 < FLOOD_REFUSALS {
+            return false;
+        }
+        refusals.remove(&key);
+        drop(refusals);
+        tracing::warn!(%client, wait_seconds = wait.as_secs(), "an address floods requests over its rate: its connections are refused while it waits");
+        gate.cool_down(client, now + wait.max(Duration::from_secs(1)));
+        true
     }
 
     /// Starts the task that forgets idle rate-limit keys once a minute.
@@ -132,9 +182,11 @@ impl WebTier {
         headers: &http::HeaderMap,
     ) -> Result<Admission, Rejection> {
         let client = peer.map(|p| p.0.ip());
-        self.limits
-            .check_address(client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
-            .map_err(|wait| warp::reject::custom(RateLimited(wait)))?;
+        let address = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        self.limits.check_address(address).map_err(|wait| {
+            let close = self.refused_for_rate(address, wait);
+            warp::reject::custom(RateLimited(wait, close))
+        })?;
         let route = self.allow.find(method.as_str(), path.as_str());
         if headers.contains_key(TRANSFER_ENCODING) {
             return Err(refuse(Failure::new(
@@ -273,7 +325,8 @@ fn user_id_of(body: &[u8]) -> Option<String> {
 
 /// A request refused by a rate limit; carries how long to wait.
 #[derive(Debug)]
-struct RateLimited(Duration);
+/// Refused for the address's rate: the wait, and whether to close the connection (a flood).
+struct RateLimited(Duration, bool);
 
 impl warp::reject::Reject for RateLimited {}
 
@@ -303,8 +356,14 @@ fn rate_limited(wait: Duration) -> Response {
 }
 
 async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
-    if let Some(RateLimited(wait)) = rejection.find::<RateLimited>() {
-        return Ok(rate_limited(*wait));
+    if let Some(RateLimited(wait, close)) = rejection.find::<RateLimited>() {
+        let mut response = rate_limited(*wait);
+        if *close {
+            response
+                .headers_mut()
+                .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        }
+        return Ok(response);
     }
     crate::json::recover(rejection).await
 }
