@@ -160,7 +160,7 @@ if attack:
         "with the shipped limits, the per-address request rate raised to the client's pace (3 000 a minute; the",
         "attacker gets it too), while one address (127.0.0.2) runs each attack as fast as it can from a process of",
         f"its own at `nice 19` (on these 2 shared cores its own work would otherwise count against the server);",
-        f"{d['measure_seconds']:g} s measured after {2 * d['warmup_seconds']:g} s of attack. Each latency runs from the client's turn to its",
+        f"{attack.get('measure_seconds', d['measure_seconds']):g} s measured after {2 * d['warmup_seconds']:g} s of attack. Each latency runs from the client's turn to its",
         "answer, reconnecting included. Targets: success 100 %, p99 ≤ 2 × the quiet p99.",
         "",
         "| attack from one address | attacker's connections or requests | legitimate sign-ins | success | p50 | p99 | p99 ÷ quiet p99 | verdict |",

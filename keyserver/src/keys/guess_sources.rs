@@ -113,10 +113,6 @@ impl<K: Eq + Hash + Clone> Counts<K> {
         wait
     }
 
-    fn forget(&self, key: &K) {
-        self.table.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-    }
-
     fn len(&self) -> usize {
         self.table.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -141,12 +137,42 @@ fn make_room<K: Eq + Hash + Clone>(table: &mut HashMap<K, Count>, now: i64) {
     }
 }
 
+/// Shards of the per-account-and-address tables: sign-ins from many
+/// addresses do not queue on one lock.
+const SHARDS: usize = 32;
+
+/// One shard of a per-account-and-address table: by address, then by user
+/// id (looked up by `&str`, so that a sign-in allocates nothing unless its
+/// pair is new).
+type PairShard<V> = Mutex<HashMap<IpAddr, HashMap<Box<str>, V>>>;
+
+fn shard<V>(
+    shards: &[PairShard<V>],
+    address: IpAddr,
+) -> std::sync::MutexGuard<'_, HashMap<IpAddr, HashMap<Box<str>, V>>> {
+    let index = match address {
+        IpAddr::V4(v4) => u32::from(v4) as usize,
+        IpAddr::V6(v6) => (u128::from(v6) >> 64) as usize,
+    } % SHARDS;
+    shards[index].lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The counts by origin (see the module documentation).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GuessSources {
     addresses: Counts<IpAddr>,
-    pairs: Counts<(String, IpAddr)>,
-    recognised: Mutex<HashMap<(String, IpAddr), i64>>,
+    pairs: Vec<PairShard<Count>>,
+    recognised: Vec<PairShard<i64>>,
+}
+
+impl Default for GuessSources {
+    fn default() -> Self {
+        GuessSources {
+            addresses: Counts::default(),
+            pairs: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            recognised: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
 }
 
 impl GuessSources {
@@ -164,17 +190,37 @@ impl GuessSources {
     /// refused while that pair waits or is locked; otherwise counted, and
     /// the wait or lock it starts (if any) applies to the attempts after it.
     pub fn charge(&self, user_id: &str, address: IpAddr, now: i64, schedule: Schedule<'_>) -> Result<(), Wait> {
-        let key = (user_id.to_owned(), address_key(address));
-        {
-            let table = self.pairs.table.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(count) = table.get(&key).filter(|c| c.until > now) {
-                return Err(Wait {
-                    seconds: count.until - now,
-                    lock: count.failures == 0,
-                });
+        let key = address_key(address);
+        let mut table = shard(&self.pairs, key);
+        let entries: usize = table.values().map(HashMap::len).sum();
+        if entries >= MAX_ENTRIES / SHARDS && !table.get(&key).is_some_and(|users| users.contains_key(user_id)) {
+            for users in table.values_mut() {
+                users.retain(|_, count| !count.stale(now) || count.until > now);
+            }
+            table.retain(|_, users| !users.is_empty());
+        }
+        let users = table.entry(key).or_default();
+        let count = match users.get_mut(user_id) {
+            Some(count) => count,
+            None => users.entry(user_id.into()).or_default(),
+        };
+        if count.until > now {
+            return Err(Wait {
+                seconds: count.until - now,
+                lock: count.failures == 0,
+            });
+        }
+        if count.stale(now) {
+            *count = Count::default();
+        }
+        count.failures += 1;
+        count.last = now;
+        if let Some(wait) = schedule(count.failures) {
+            count.until = now + wait.seconds;
+            if wait.lock {
+                count.failures = 0;
             }
         }
-        self.pairs.fail(key, now, schedule);
         Ok(())
     }
 
@@ -182,9 +228,9 @@ impl GuessSources {
     /// (the database was unreachable, say): the charge is taken back, and
     /// with it a wait that the count no longer calls for.
     pub fn refund(&self, user_id: &str, address: IpAddr, now: i64, schedule: Schedule<'_>) {
-        let key = (user_id.to_owned(), address_key(address));
-        let mut table = self.pairs.table.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = table.get_mut(&key)
+        let key = address_key(address);
+        let mut table = shard(&self.pairs, key);
+        if let Some(count) = table.get_mut(&key).and_then(|users| users.get_mut(user_id))
             && count.failures > 0
         {
             count.failures -= 1;
@@ -194,46 +240,86 @@ impl GuessSources {
         }
     }
 
-    /// A right guess at `user_id` from `address`: the pair's count is
-    /// dropped, and the address recognised for the account.
+    /// A right guess at `user_id` from `address`: the pair's count starts
+    /// again, and the address is recognised for the account.
     pub fn succeeded(&self, user_id: &str, address: IpAddr, now: i64) {
-        let key = (user_id.to_owned(), address_key(address));
-        self.pairs.forget(&key);
-        let mut recognised = self.recognised.lock().unwrap_or_else(|e| e.into_inner());
-        if recognised.len() >= MAX_RECOGNISED && !recognised.contains_key(&key) {
-            recognised.retain(|_, at| now - *at <= RECOGNISED_FOR);
+        let key = address_key(address);
+        {
+            let mut table = shard(&self.pairs, key);
+            if let Some(count) = table.get_mut(&key).and_then(|users| users.get_mut(user_id)) {
+                *count = Count {
+                    last: now,
+                    ..Count::default()
+                };
+            }
         }
-        // Full of recent sign-ins, the table takes no more rather than drop
-        // owners' addresses: no one flushes it by signing in from many.
-        if recognised.len() < MAX_RECOGNISED || recognised.contains_key(&key) {
-            recognised.insert(key, now);
+        let mut recognised = shard(&self.recognised, key);
+        let users = recognised.entry(key).or_default();
+        match users.get_mut(user_id) {
+            // Refreshed at most once a day: a sign-in usually writes nothing here.
+            Some(at) if now - *at < 86_400 => {}
+            Some(at) => *at = now,
+            None => {
+                let entries: usize = recognised.values().map(HashMap::len).sum();
+                if entries >= MAX_RECOGNISED / SHARDS {
+                    for users in recognised.values_mut() {
+                        users.retain(|_, at| now - *at <= RECOGNISED_FOR);
+                    }
+                    recognised.retain(|_, users| !users.is_empty());
+                }
+                // Full of recent sign-ins, the table takes no more rather than
+                // drop owners' addresses: no one flushes it by signing in from many.
+                let entries: usize = recognised.values().map(HashMap::len).sum();
+                if entries < MAX_RECOGNISED / SHARDS {
+                    recognised.entry(key).or_default().insert(user_id.into(), now);
+                }
+            }
         }
     }
 
     /// Whether `user_id` signed in from `address` in the last [`RECOGNISED_FOR`] seconds.
     pub fn recognised(&self, user_id: &str, address: IpAddr, now: i64) -> bool {
-        let key = (user_id.to_owned(), address_key(address));
-        let recognised = self.recognised.lock().unwrap_or_else(|e| e.into_inner());
-        recognised.get(&key).is_some_and(|at| now - at <= RECOGNISED_FOR)
+        let key = address_key(address);
+        let recognised = shard(&self.recognised, key);
+        recognised
+            .get(&key)
+            .and_then(|users| users.get(user_id))
+            .is_some_and(|at| now - at <= RECOGNISED_FOR)
     }
 
     /// The help desk unlocked `user_id`: every address's count for it goes.
     pub fn unlock(&self, user_id: &str) {
-        let mut table = self.pairs.table.lock().unwrap_or_else(|e| e.into_inner());
-        table.retain(|(user, _), _| user != user_id);
+        for shard in &self.pairs {
+            let mut table = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for users in table.values_mut() {
+                users.remove(user_id);
+            }
+        }
     }
 
     /// `user_id`'s pass phrase or key changed, or it was revoked or reset:
     /// its counts go, and no address stays recognised for it.
     pub fn forget_user(&self, user_id: &str) {
         self.unlock(user_id);
-        let mut recognised = self.recognised.lock().unwrap_or_else(|e| e.into_inner());
-        recognised.retain(|(user, _), _| user != user_id);
+        for shard in &self.recognised {
+            let mut table = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for users in table.values_mut() {
+                users.remove(user_id);
+            }
+        }
     }
 
     /// Addresses and account-address pairs counted now.
     pub fn len(&self) -> (usize, usize) {
-        (self.addresses.len(), self.pairs.len())
+        let pairs = self
+            .pairs
+            .iter()
+            .map(|shard| {
+                let table = shard.lock().unwrap_or_else(|e| e.into_inner());
+                table.values().map(HashMap::len).sum::<usize>()
+            })
+            .sum();
+        (self.addresses.len(), pairs)
     }
 }
 
