@@ -560,6 +560,16 @@ impl ChannelServer {
         Ok(id)
     }
 
+    /// The private-key step of [`ChannelServer::open_session`] alone: whether
+    /// `request`'s encrypted key decrypts, from the same work whatever it
+    /// holds. For timing measurements (`oaep_timing.rs`): what
+    /// `open_session` does after this step depends only on the bit it
+    /// answers, which the client is told anyway.
+    #[doc(hidden)]
+    pub fn key_decrypts(&self, request: &OpenRequest) -> bool {
+        self.decrypt_and_derive(request).0
+    }
+
     /// Decrypts the master key and derives session keys on every path; says
     /// whether the decryption was valid. The caller discloses only that bit.
     fn decrypt_and_derive(&self, request: &OpenRequest) -> (bool, SessionKeys) {

@@ -466,7 +466,7 @@ fn code_text(code: ApiErrorCode) -> &'static str {
         C::SigninFailed => "wrong user id or pass phrase (indistinguishable by design)",
         C::PhraseTypo => "the consent phrase has a typo (its check group does not match)",
         C::WrongPhrase => "the consent phrase is wrong",
-        C::Locked => "too many failures: locked until the help desk acts or the time passes",
+        C::Locked => "too many failures: wait the time the message gives, or until the help desk unlocks",
         C::LetterExpired => "the letter expired; the help desk must issue a new one",
         C::WrongState => "the request does not fit the account's or the object's state",
         C::Revoked => "the key was revoked",
@@ -561,7 +561,8 @@ fn doc(id: RouteId) -> Doc {
                 "registration",
                 "Consent with the phrase from the letter",
                 "Checks the phrase typed from the consent letter; on success the account becomes active and its \
-                 certificate is issued. Repeated wrong phrases lock the application.",
+                 certificate is issued. Every user id is answered alike; after a few wrong phrases each further \
+                 one makes the next wait, but the letter's phrase is always tried.",
             )
         },
         R::Prelogin => Doc {
@@ -569,8 +570,8 @@ fn doc(id: RouteId) -> Doc {
                 "prelogin",
                 "sign-in",
                 "First step of signing in",
-                "The KDF salt and Argon2id parameters the signing core needs to derive the verifier. Unknown \
-                 users get deterministic decoys, so the answer does not tell whether a user exists.",
+                "The KDF salt and Argon2id parameters the signing core needs to derive the verifier. Users \
+                 without a key get deterministic decoys, so the answer does not tell whether a user exists.",
             )
         },
         R::Signin => Doc {
@@ -580,7 +581,8 @@ fn doc(id: RouteId) -> Doc {
                 "sign-in",
                 "Prove the pass phrase and receive the sealed key record",
                 "Releases the sealed record, its registration data and the active certificate once the verifier \
-                 matches. Failed attempts count towards a lock.",
+                 matches. Failed attempts are counted per user id, per id and client address and per address: \
+                 waits, then a lock for the address that keeps guessing (see the `locked` answer's message).",
             )
         },
         R::Revoke => Doc {
