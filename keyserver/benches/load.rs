@@ -163,6 +163,23 @@ fn bare_server(dir: &Path) {
 
 // ---------------------------------------------------------------- processes under test
 
+/// `signet-keyserver serve` on a loopback port with a fresh data directory
+/// in a temporary directory named `prefix…` (its log there too): the
+/// directory, the data directory and the command, to which a load adds flags.
+fn serve_command(prefix: &str) -> (tempfile::TempDir, PathBuf, Command) {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().expect("tempdir");
+    let data_dir = dir.path().join("data");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .env("SIGNET_LOG", "warn")
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("server.log")).expect("log file"),
+        ));
+    (dir, data_dir, command)
+}
+
 /// A TLS client that trusts the certificates in `pem` alone.
 fn connector_trusting(pem: &[u8]) -> TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
@@ -831,20 +848,8 @@ async fn legitimate(server: &Server, work: &Work, measure: Duration) -> Measured
 fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material: &Material) -> Value {
     // The connection attacks hold a thousand sockets or more on this side too.
     connections::raise_descriptor_limit();
-    let dir = tempfile::Builder::new()
-        .prefix("signet-attack-")
-        .tempdir()
-        .expect("tempdir");
-    let data_dir = dir.path().join("data");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .args(["--address-rate", "3000", "--address-burst", "500"])
-        .env("SIGNET_LOG", "warn")
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.path().join("server.log")).expect("log file"),
-        ));
+    let (_dir, data_dir, mut command) = serve_command("signet-attack-");
+    command.args(["--address-rate", "3000", "--address-burst", "500"]);
     let server = Server::start(command, || data_dir.join("tls").join("cert.pem"));
     let tier = KeyTier::open(&data_dir, None, Policy::default(), system_clock()).expect("open the key tier");
     insert_sample_users(&tier, material);
@@ -1206,19 +1211,7 @@ fn run_backend(
     database_url: Option<&str>,
     references: &mut Option<(f64, f64, u32)>,
 ) -> Value {
-    let dir = tempfile::Builder::new()
-        .prefix("signet-load-")
-        .tempdir()
-        .expect("tempdir");
-    let data_dir = dir.path().join("data");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_signet-keyserver"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .env("SIGNET_LOG", "warn")
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.path().join("server.log")).expect("log file"),
-        ));
+    let (_dir, data_dir, mut command) = serve_command("signet-load-");
     for flag in [
         "--address-rate",
         "--user-rate",

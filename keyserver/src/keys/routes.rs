@@ -301,21 +301,20 @@ fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)
              t: Arc<KeyTier>,
              (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>),
              source: Option<std::net::IpAddr>| async move {
-                let (outcome, user_id, admitted) = match req {
+                // A request refused before it is read (malformed, over the
+                // per-user rate) is no guess: only one that was read is counted.
+                let outcome = match req {
                     Ok(req) => {
                         let user_id = req.user_id.clone();
-                        match t.guess_allowed(source, &user_id) {
-                            Ok(admitted) => (
-                                t.clone().signin_answer(req, admitted.recognised).await,
-                                Some(user_id),
-                                admitted,
-                            ),
-                            Err(refused) => (Err(refused), Some(user_id), Admitted::default()),
-                        }
+                        let (outcome, admitted) = match t.guess_allowed(source, &user_id) {
+                            Ok(admitted) => (t.clone().signin_answer(req, admitted.recognised).await, admitted),
+                            Err(refused) => (Err(refused), Admitted::default()),
+                        };
+                        t.guess_answered(source, Some(&user_id), admitted, &outcome);
+                        outcome
                     }
-                    Err(refused) => (Err(refused), None, Admitted::default()),
+                    Err(refused) => Err(refused),
                 };
-                t.guess_answered(source, user_id.as_deref(), admitted, &outcome);
                 Ok::<_, Infallible>(sealed::answer(t.as_ref(), sealing, outcome))
             },
         )

@@ -72,7 +72,12 @@ impl KeyTier {
     /// given up. Answers whether the id was freed, or `None` when nothing
     /// was due any more.
     fn expire(&self, c: &mut AnyConnection, application_id: &str, now: i64) -> Result<Option<bool>, TxError> {
-        let app = models::applications::get(c, application_id)?;
+        // Gone since the round read it (withdrawn and freed meanwhile): nothing to do.
+        let app = match models::applications::get(c, application_id) {
+            Ok(app) => app,
+            Err(crate::keys::db::DbError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         let pending = models::users::find(c, &app.user_id)?.is_some_and(|u| u.state == UserState::Pending);
         let open = matches!(
             app.state,

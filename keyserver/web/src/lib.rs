@@ -82,6 +82,8 @@ pub struct WebTier {
 /// its connections are closed and refused at accept for the wait its 429s
 /// named: a client that honours `Retry-After` never comes near it.
 pub const FLOOD_REFUSALS: u32 = 100;
+/// Addresses whose refusals are counted at once at most.
+const MAX_FLOOD_ADDRESSES: usize = 100_000;
 /// The window [`FLOOD_REFUSALS`] is counted over.
 pub const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 
@@ -138,8 +140,12 @@ impl WebTier {
         let now = std::time::Instant::now();
         let key = crate::rate_limit::address_key(client);
         let mut refusals = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
-        if refusals.len() >= 100_000 {
+        if refusals.len() >= MAX_FLOOD_ADDRESSES && !refusals.contains_key(&key) {
             refusals.retain(|_, (_, since)| now.duration_since(*since) < FLOOD_WINDOW);
+            if refusals.len() >= MAX_FLOOD_ADDRESSES {
+                // Bounded: an address not yet counted waits for room (it still gets its 429s).
+                return false;
+            }
         }
         let entry = refusals.entry(key).or_insert((0, now));
         if now.duration_since(entry.1) >= FLOOD_WINDOW {
