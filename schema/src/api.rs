@@ -387,6 +387,33 @@ pub struct LetterInfo {
     pub pdf_available: bool,
 }
 
+/// One page of the letters waiting for the help desk, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+pub struct LetterPage {
+    /// The letters on this page.
+    pub letters: Vec<LetterInfo>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+/// One page of the help desk's user search, in user-id order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+pub struct UserPage {
+    /// The users on this page.
+    pub users: Vec<UserInfo>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+/// Most entries one page of a help-desk list holds (`limit`).
+pub const MAX_PAGE: usize = 200;
+/// Entries on a page of a help-desk list when `limit` is not given.
+pub const DEFAULT_PAGE: usize = 50;
+
 /// A user as the help desk sees them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -30,7 +30,8 @@ mod tests {
     use signet_client::signing::SignedDocument;
     use signet_client::verify::SignatureReport;
     use signet_schema::api::{
-        ActionDone, AuditVerification, CertificateInfo, EventInfo, LetterInfo, RevocationReason, UserInfo,
+        ActionDone, AuditVerification, CertificateInfo, EventInfo, LetterInfo, LetterPage, RevocationReason, UserInfo,
+        UserPage,
     };
     use signet_schema::host::{OrderInfo, OrderScope, OrderSignature, OrderState, SignatureClass};
     use signet_schema::protocol::Bytes;
@@ -91,7 +92,9 @@ mod tests {
             SignedDocument,
             Revoked,
             LetterInfo,
+            LetterPage,
             UserInfo,
+            UserPage,
             ActionDone,
             ArchiveQuery,
             CertificateInfo,

@@ -18,7 +18,7 @@ import type {
   HostOrderDetail,
   HostOrders,
   OrderScope,
-  LetterInfo,
+  LetterPage,
   LetterState,
   BatchEntry,
   BatchSigned,
@@ -32,7 +32,7 @@ import type {
   SignatureReport,
   SignedDocument,
   Strength,
-  UserInfo,
+  UserPage,
 } from "./bindings";
 
 // The types the commands take and give are generated from the Rust types
@@ -78,12 +78,12 @@ export const api = {
   revokeOwnKey: (passphrase: string, reason: RevocationReason) =>
     invoke<Revoked>("revoke_own_key", { passphrase, reason }),
 
-  helpdeskLetters: () => invoke<LetterInfo[]>("helpdesk_letters"),
+  helpdeskLetters: (after: string | null) => invoke<LetterPage>("helpdesk_letters", { after }),
   helpdeskSaveLetter: (applicationId: string) => invoke<string>("helpdesk_save_letter", { applicationId }),
   helpdeskMarkLetter: (applicationId: string, mark: Exclude<LetterState, "queued">) =>
     invoke<ActionDone>("helpdesk_mark_letter", { applicationId, mark }),
-  helpdeskUsers: (search: string, stateFilter: string | null) =>
-    invoke<UserInfo[]>("helpdesk_users", { search, stateFilter }),
+  helpdeskUsers: (search: string, stateFilter: string | null, after: string | null) =>
+    invoke<UserPage>("helpdesk_users", { search, stateFilter, after }),
   helpdeskReset: (userId: string) => invoke<ActionDone>("helpdesk_reset", { userId }),
   helpdeskUnlock: (userId: string) => invoke<ActionDone>("helpdesk_unlock", { userId }),
   helpdeskRevoke: (userId: string, reason: RevocationReason) =>

@@ -584,6 +584,16 @@ expires_at: number,
  */
 pdf_available: boolean, };
 
+export type LetterPage = { 
+/**
+ * The letters on this page.
+ */
+letters: Array<LetterInfo>, 
+/**
+ * Pass as `after` for the next page; absent on the last.
+ */
+next: string | null, };
+
 export type UserInfo = { 
 /**
  * User id.
@@ -609,6 +619,16 @@ failed_logins: number,
  * Locked until (Unix seconds), if locked.
  */
 locked_until: number | null, };
+
+export type UserPage = { 
+/**
+ * The users on this page.
+ */
+users: Array<UserInfo>, 
+/**
+ * Pass as `after` for the next page; absent on the last.
+ */
+next: string | null, };
 
 export type ActionDone = { 
 /**

@@ -56,10 +56,7 @@ impl KeyTier {
         c: &mut crate::keys::db::AnyConnection,
         user_id: &str,
     ) -> Result<Outcome<(String, Vec<u8>)>, TxError> {
-        let staff = models::users::list(c, Some(UserState::Active), 10_000, 0)?
-            .into_iter()
-            .chain(models::users::list(c, Some(UserState::Pending), 10_000, 0)?)
-            .any(|u| u.role == UserRole::Helpdesk);
+        let staff = models::users::any_with_role(c, UserRole::Helpdesk, &[UserState::Active, UserState::Pending])?;
         if staff {
             return Ok(Outcome::Refused(Failure::new(
                 ApiErrorCode::WrongState,

@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use signet_schema::api::{
     ActionDone, ApiError, ApiErrorCode, ApplyRequest, ApplyResponse, AuditVerification, CertificateInfo,
-    CertificateStatus, ConsentRequest, ConsentResponse, EventInfo, LetterInfo, Policy, PreloginRequest,
+    CertificateStatus, ConsentRequest, ConsentResponse, EventInfo, LetterInfo, LetterPage, Policy, PreloginRequest,
     PreloginResponse, ReregisterRequest, ReregisterResponse, RevokeRequest, RevokeResponse, SigninRequest,
-    SigninResponse, StaffRevokeRequest, UserInfo, signed_headers,
+    SigninResponse, StaffRevokeRequest, UserInfo, UserPage, signed_headers,
 };
 use signet_schema::protocol::Bytes;
 use utoipa::ToSchema;
@@ -433,6 +433,27 @@ fn path_parameters(path: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `after`: where a page of a help-desk list begins.
+fn page_after(what: &str) -> Value {
+    query(
+        "after",
+        &format!("Start after this entry: {what}."),
+        json!({ "type": "string" }),
+    )
+}
+
+/// `limit`: how many entries one page of a help-desk list holds.
+fn page_limit() -> Value {
+    query(
+        "limit",
+        &format!(
+            "Entries on the page, {} unless given.",
+            signet_schema::api::DEFAULT_PAGE
+        ),
+        json!({ "type": "integer", "minimum": 1, "maximum": signet_schema::api::MAX_PAGE }),
+    )
+}
+
 fn query(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
 }
@@ -669,11 +690,12 @@ fn doc(id: RouteId) -> Doc {
             )
         },
         R::Letters => Doc {
+            query: vec![page_after("the `next` of the previous page"), page_limit()],
             ..text(
                 "listLetters",
                 "help desk",
                 "Consent letters waiting to be printed or posted",
-                "Queued and printed letters, oldest first.",
+                "Queued and printed letters, oldest first, a page at a time.",
             )
         },
         R::LetterPdf => Doc {
@@ -712,9 +734,12 @@ fn doc(id: RouteId) -> Doc {
                 ),
                 query(
                     "q",
-                    "Only users whose id, name or e-mail contains this text (any case).",
+                    "Only users with, for each word of this text, a term beginning with it (any case): their id, \
+                     e-mail address, its domain or a word of their name. At most 4 words of 64 characters.",
                     json!({ "type": "string" }),
                 ),
+                page_after("the `next` of the previous page"),
+                page_limit(),
             ],
             ..text(
                 "listUsers",
@@ -864,6 +889,8 @@ fn schema_named(name: &str) -> Option<Body> {
         "ReregisterResponse" => named::<ReregisterResponse>(),
         "LetterInfo" => named::<LetterInfo>(),
         "UserInfo" => named::<UserInfo>(),
+        "LetterPage" => named::<LetterPage>(),
+        "UserPage" => named::<UserPage>(),
         "ActionDone" => named::<ActionDone>(),
         "StaffRevokeRequest" => named::<StaffRevokeRequest>(),
         "EventInfo" => named::<EventInfo>(),

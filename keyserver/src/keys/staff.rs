@@ -12,8 +12,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use sha2::{Digest, Sha256};
 use signet_crypto::keys::PublicKey;
 use signet_schema::api::{
-    self, ActionDone, ApiErrorCode, AuditVerification, EventInfo, LetterInfo, StaffRevokeRequest, UserInfo,
-    signed_headers, signed_request_bytes,
+    self, ActionDone, ApiErrorCode, AuditVerification, DEFAULT_PAGE, EventInfo, LetterInfo, LetterPage, MAX_PAGE,
+    StaffRevokeRequest, UserInfo, UserPage, signed_headers, signed_request_bytes,
 };
 use signet_schema::vocabulary::AuditEventKind;
 use signet_schema::{RegistrationData, SignatureScheme};
@@ -339,25 +339,30 @@ impl KeyTier {
         }))
     }
 
-    /// `GET /v1/helpdesk/letters`: letters queued or printed, oldest first.
-    pub fn letters(&self, req: SignedRequest) -> Result<Vec<LetterInfo>, Failure> {
+    /// `GET /v1/helpdesk/letters?after=…&limit=…`: a page of the letters
+    /// queued or printed, oldest first.
+    pub fn letters(&self, req: SignedRequest) -> Result<LetterPage, Failure> {
+        let after = req.query("after").map(|a| letter_cursor(&a)).transpose()?;
+        let limit = page_limit(&req)?;
         self.signed(&req, &[UserRole::Helpdesk], |c, _, _| {
-            let mut out = Vec::new();
-            for app in models::applications::letters_to_send(c, 500)? {
+            let mut apps = models::applications::letters_to_send(c, after.as_ref(), limit as i64 + 1)?;
+            let next = more_after(&mut apps, limit, |app| {
+                format!("{}.{}", app.created_at, app.application_id)
+            });
+            let mut letters = Vec::with_capacity(apps.len());
+            for app in apps {
                 let user = models::users::get(c, &app.user_id)?;
-                let registration: RegistrationData =
-                    serde_json::from_str(&user.registration).map_err(|e| TxError::Abort(Failure::internal(e)))?;
-                out.push(LetterInfo {
+                letters.push(LetterInfo {
                     application_id: app.application_id,
                     user_id: app.user_id,
-                    full_name: registration.common_name,
+                    full_name: registration_of(&user)?.common_name,
                     letter_state: app.letter_state,
                     created_at: app.created_at,
                     expires_at: app.expires_at,
                     pdf_available: app.letter_pdf.is_some(),
                 });
             }
-            Ok(Outcome::Done(out))
+            Ok(Outcome::Done(LetterPage { letters, next }))
         })
     }
 
@@ -429,8 +434,10 @@ impl KeyTier {
         })
     }
 
-    /// `GET /v1/helpdesk/users?state=…`: users, for the help desk's search.
-    pub fn users(&self, req: SignedRequest) -> Result<Vec<UserInfo>, Failure> {
+    /// `GET /v1/helpdesk/users?q=…&state=…&after=…&limit=…`: a page of
+    /// the users, in id order, with a term (id, e-mail address or its domain,
+    /// a word of the name) beginning with each word of `q`, any case.
+    pub fn users(&self, req: SignedRequest) -> Result<UserPage, Failure> {
         let state = match req.query("state") {
             Some(s) => Some(
                 s.parse::<UserState>()
@@ -438,26 +445,36 @@ impl KeyTier {
             ),
             None => None,
         };
-        let needle = req.query("q").unwrap_or_default().to_lowercase();
-        self.signed(&req, &[UserRole::Helpdesk], |c, _, _| {
-            let mut out = Vec::new();
-            for user in models::users::list(c, state, 1000, 0)? {
-                let registration: RegistrationData =
-                    serde_json::from_str(&user.registration).map_err(|e| TxError::Abort(Failure::internal(e)))?;
-                let haystack =
-                    format!("{} {} {}", user.user_id, registration.common_name, registration.email).to_lowercase();
-                if needle.is_empty() || haystack.contains(&needle) {
-                    out.push(UserInfo {
-                        user_id: user.user_id,
-                        registration,
-                        role: user.role,
-                        state: user.state,
-                        failed_logins: user.failed_logins,
-                        locked_until: user.locked_until,
-                    });
-                }
+        let after = match req.query("after") {
+            Some(after) => {
+                signet_schema::record::validate_user_id(&after)
+                    .map_err(|_| Failure::bad_field("after", "not a page of this list"))?;
+                Some(after)
             }
-            Ok(Outcome::Done(out))
+            None => None,
+        };
+        let limit = page_limit(&req)?;
+        let search = models::user_terms::UserSearch {
+            words: search_words(&req.query("q").unwrap_or_default())?,
+            state,
+            after,
+            limit: limit as i64 + 1,
+        };
+        self.signed(&req, &[UserRole::Helpdesk], |c, _, _| {
+            let mut found = models::user_terms::page(c, &search)?;
+            let next = more_after(&mut found, limit, |user| user.user_id.clone());
+            let mut users = Vec::with_capacity(found.len());
+            for user in found {
+                users.push(UserInfo {
+                    registration: registration_of(&user)?,
+                    user_id: user.user_id,
+                    role: user.role,
+                    state: user.state,
+                    failed_logins: user.failed_logins,
+                    locked_until: user.locked_until,
+                });
+            }
+            Ok(Outcome::Done(UserPage { users, next }))
         })
     }
 
@@ -736,4 +753,74 @@ pub(crate) fn certificate_key(der: &[u8]) -> Result<PublicKey, Failure> {
         .to_der()
         .map_err(Failure::internal)?;
     PublicKey::from_spki_der(&spki).map_err(Failure::internal)
+}
+
+/// Most words a user search takes, and most characters in one.
+const MAX_SEARCH_WORDS: usize = 4;
+const MAX_SEARCH_WORD_CHARS: usize = 64;
+
+/// The words of a user search, lower-cased; a typed error for one too long,
+/// too many of them, or a control or non-character in one.
+fn search_words(q: &str) -> Result<Vec<String>, Failure> {
+    let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
+    if words.len() > MAX_SEARCH_WORDS {
+        return Err(Failure::bad_field(
+            "q",
+            format!("search with at most {MAX_SEARCH_WORDS} words"),
+        ));
+    }
+    for word in &words {
+        if word.chars().count() > MAX_SEARCH_WORD_CHARS {
+            return Err(Failure::bad_field(
+                "q",
+                format!("a search word has at most {MAX_SEARCH_WORD_CHARS} characters"),
+            ));
+        }
+        let non_character = |c: char| (c as u32 & 0xFFFE) == 0xFFFE || ('\u{FDD0}'..='\u{FDEF}').contains(&c);
+        if word.chars().any(|c| c.is_control() || non_character(c)) {
+            return Err(Failure::bad_field("q", "search words are printable text"));
+        }
+    }
+    Ok(words)
+}
+
+/// `limit`: entries on one page, [`DEFAULT_PAGE`] unless given, at most [`MAX_PAGE`].
+fn page_limit(req: &SignedRequest) -> Result<usize, Failure> {
+    match req.query("limit") {
+        None => Ok(DEFAULT_PAGE),
+        Some(limit) => match limit.parse::<usize>() {
+            Ok(n @ 1..=MAX_PAGE) => Ok(n),
+            _ => Err(Failure::bad_field(
+                "limit",
+                format!("a page holds 1 to {MAX_PAGE} entries"),
+            )),
+        },
+    }
+}
+
+/// The letter cursor `"{created_at}.{application_id}"`.
+fn letter_cursor(text: &str) -> Result<models::applications::LetterCursor, Failure> {
+    let bad = || Failure::bad_field("after", "not a page of this list");
+    let (created_at, application_id) = text.split_once('.').ok_or_else(bad)?;
+    let created_at = created_at.parse::<i64>().map_err(|_| bad())?;
+    if application_id.is_empty() || application_id.len() > 64 || !application_id.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(bad());
+    }
+    Ok((created_at, application_id.to_owned()))
+}
+
+/// Keeps the first `limit` of `rows` (fetched one over) and answers the
+/// cursor after the last kept when there were more.
+fn more_after<T>(rows: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Option<String> {
+    if rows.len() <= limit {
+        return None;
+    }
+    rows.truncate(limit);
+    rows.last().map(cursor)
+}
+
+/// The person's registration data, as stored.
+fn registration_of(user: &models::User) -> Result<RegistrationData, TxError> {
+    serde_json::from_str(&user.registration).map_err(|e| TxError::Abort(Failure::internal(e)))
 }

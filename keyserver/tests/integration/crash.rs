@@ -394,7 +394,13 @@ fn check(load: &Load, people: &[Person]) {
     let http = load.http();
     let users = load
         .database
-        .read(|c| models::users::list(c, None, 1_000_000, 0))
+        .read(|c| {
+            let everyone = models::user_terms::UserSearch {
+                limit: 1_000_000,
+                ..Default::default()
+            };
+            models::user_terms::page(c, &everyone)
+        })
         .expect("list users");
     let stored: HashSet<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
     let known: HashMap<&str, &Person> = people.iter().map(|p| (p.user_id.as_str(), p)).collect();

@@ -307,7 +307,6 @@ fn every_table_round_trips() {
             users::set_state(c, "alice", UserState::Active, 500)?;
             users::set_role(c, "alice", UserRole::Helpdesk, 500)?;
             users::set_sign_in_failures(c, "alice", 3, Some(900), 500)?;
-            users::set_registration(c, "alice", "{}", 500)?;
             key_records::upsert(c, &key_record("alice", 2))?;
             assert_eq!(applications::record_failed_attempt(c, "app-2")?, 1);
             assert_eq!(applications::record_failed_attempt(c, "app-2")?, 2);
@@ -329,16 +328,23 @@ fn every_table_round_trips() {
                 (user.failed_logins, user.locked_until, user.updated_at),
                 (3, Some(900), 500)
             );
-            assert_eq!(user.registration, "{}");
-            assert_eq!(users::list(c, Some(UserState::Active), 10, 0)?.len(), 1);
-            assert_eq!(users::list(c, Some(UserState::Pending), 10, 0)?.len(), 0);
+            let in_state = |c: &mut AnyConnection, state| {
+                let search = user_terms::UserSearch {
+                    state: Some(state),
+                    limit: 10,
+                    ..Default::default()
+                };
+                user_terms::page(c, &search).map(|found| found.len())
+            };
+            assert_eq!(in_state(c, UserState::Active)?, 1);
+            assert_eq!(in_state(c, UserState::Pending)?, 0);
             assert_eq!(key_records::get(c, "alice")?, key_record("alice", 2));
             let app = applications::get(c, "app-2")?;
             assert_eq!(
                 (app.state, app.letter_state, app.letter_pdf, app.failed_attempts),
                 (ApplicationState::Consented, LetterState::Printed, None, 2)
             );
-            assert_eq!(applications::letters_to_send(c, 10)?.len(), 1);
+            assert_eq!(applications::letters_to_send(c, None, 10)?.len(), 1);
             let cert = certificates::by_serial(c, "7F00AA")?.unwrap();
             assert_eq!(cert.status, CertificateStatus::Revoked);
             assert_eq!(
@@ -688,5 +694,171 @@ fn async_wrappers_run_on_the_blocking_pool() {
             let missing = db.read_async(|c| users::get(c, "bob")).await;
             assert!(matches!(missing, Err(DbError::NotFound)));
         });
+    });
+}
+
+/// A person of the list tests: names from a small set (shared words, a
+/// hyphen, letters beyond ASCII), two mail domains, every state.
+fn listed_person(i: usize) -> (NewUser, String, String) {
+    const NAMES: [&str; 6] = [
+        "Anna Berg",
+        "Anne-Marie Nilsson",
+        "Bo Ek",
+        "Åsa Öberg",
+        "Annika Bergström",
+        "Erik Anders Berg",
+    ];
+    const STATES: [UserState; 4] = [
+        UserState::Pending,
+        UserState::Active,
+        UserState::Reset,
+        UserState::Revoked,
+    ];
+    let user_id = format!("u{i:03}");
+    let name = NAMES[i % NAMES.len()].to_owned();
+    let email = format!(
+        "{user_id}@{}.example",
+        if i.is_multiple_of(3) { "bank" } else { "firm" }
+    );
+    let registration = serde_json::json!({ "user_id": user_id, "common_name": name, "email": email }).to_string();
+    let user = NewUser {
+        user_id,
+        registration,
+        role: UserRole::User,
+        state: STATES[i % STATES.len()],
+        created_at: 1_700_000_000,
+        updated_at: 1_700_000_000,
+    };
+    (user, name, email)
+}
+
+/// The help desk's lists page in SQL: every waiting letter and every person
+/// found is on exactly one page, in order; a search word matches the
+/// beginning of an id, e-mail address, domain or name word, any case; both
+/// shapes of the search find the same people; the index follows the people.
+#[test]
+fn help_desk_lists_page_and_search_in_sql() {
+    each_backend(|scratch| {
+        let db = scratch.open();
+        let people: Vec<_> = (0..130).map(listed_person).collect();
+        let mut waiting = Vec::new();
+        db.write(|c| {
+            for (i, (user, _, _)) in people.iter().enumerate() {
+                users::insert(c, user)?;
+                // Ten applications share each second: the id breaks the tie.
+                let mut app = application(
+                    &format!("{:02x}{i:03}", (i * 37) % 256),
+                    &user.user_id,
+                    1000 + (i % 13) as i64,
+                );
+                app.letter_state = [LetterState::Queued, LetterState::Printed, LetterState::Dispatched][i % 3];
+                if i.is_multiple_of(5) {
+                    app.state = ApplicationState::Consented;
+                }
+                if app.letter_state != LetterState::Dispatched && app.state == ApplicationState::AwaitingConsent {
+                    waiting.push((app.created_at, app.application_id.clone()));
+                }
+                applications::insert(c, &app)?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+        waiting.sort();
+
+        // Letters, seven to a page.
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = db
+                .read(|c| applications::letters_to_send(c, after.as_ref(), 7))
+                .unwrap();
+            paged.extend(page.iter().map(|a| (a.created_at, a.application_id.clone())));
+            match page.last() {
+                Some(last) if page.len() == 7 => after = Some((last.created_at, last.application_id.clone())),
+                _ => break,
+            }
+        }
+        assert_eq!(paged, waiting, "{:?}", scratch.backend);
+
+        // Searches, against the rule written out here, in both shapes.
+        let searches: &[(&[&str], Option<UserState>)] = &[
+            (&[], None),
+            (&[], Some(UserState::Reset)),
+            (&["ann"], None),
+            (&["anne"], None),
+            (&["marie"], None),
+            (&["anne-marie"], None),
+            (&["berg"], Some(UserState::Active)),
+            (&["berg", "ann"], None),
+            (&["åsa"], None),
+            (&["öberg", "u1"], None),
+            (&["bank.example"], None),
+            (&["u01"], None),
+            (&["u012@firm"], None),
+            (&["nobody"], None),
+            (&["erik", "anders", "berg", "u0"], Some(UserState::Pending)),
+        ];
+        for (words, state) in searches {
+            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            let expected: Vec<String> = people
+                .iter()
+                .filter(|(user, name, email)| {
+                    let terms = user_terms::terms_of(&user.user_id, name, email);
+                    state.is_none_or(|s| s == user.state)
+                        && words.iter().all(|w| terms.iter().any(|t| t.starts_with(w.as_str())))
+                })
+                .map(|(user, _, _)| user.user_id.clone())
+                .collect();
+            for dense in [1, i64::MAX] {
+                let mut found = Vec::new();
+                let mut search = user_terms::UserSearch {
+                    words: words.clone(),
+                    state: *state,
+                    after: None,
+                    limit: 7,
+                };
+                loop {
+                    let page = db.read(|c| user_terms::page_with(c, &search, dense)).unwrap();
+                    found.extend(page.iter().map(|u| u.user_id.clone()));
+                    match page.last() {
+                        Some(last) if page.len() == 7 => search.after = Some(last.user_id.clone()),
+                        _ => break,
+                    }
+                }
+                assert_eq!(
+                    found, expected,
+                    "{words:?} {state:?} dense from {dense} on {:?}",
+                    scratch.backend
+                );
+            }
+        }
+        assert_eq!(
+            user_terms::prefix_range("ab\u{10FFFF}"),
+            ("ab\u{10FFFF}".to_owned(), "ac".to_owned())
+        );
+
+        // A person deleted leaves the index; people the index missed are added.
+        db.write(|c| {
+            applications::delete_for_user(c, "u000")?;
+            users::delete(c, "u000")?;
+            diesel::sql_query("DELETE FROM user_terms WHERE user_id IN ('u001', 'u002')").execute(c)?;
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+        assert_eq!(count_rows(&db, "user_terms WHERE user_id = 'u000'"), 0);
+        assert_eq!(db.write(|c| user_terms::index_missing(c, 100)).unwrap(), 2);
+        assert_eq!(db.write(|c| user_terms::index_missing(c, 100)).unwrap(), 0);
+        let annes = user_terms::UserSearch {
+            words: vec!["anne".into()],
+            limit: 2,
+            ..Default::default()
+        };
+        let found: Vec<String> = db
+            .read(|c| user_terms::page(c, &annes))
+            .unwrap()
+            .into_iter()
+            .map(|u| u.user_id)
+            .collect();
+        assert_eq!(found, ["u001", "u007"], "{:?}", scratch.backend);
     });
 }

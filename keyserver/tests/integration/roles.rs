@@ -11,8 +11,8 @@ use signet_crypto::kdf::{self, PassphraseKeys};
 use signet_crypto::keys::UserKey;
 use signet_crypto::{csr, seal, sign};
 use signet_schema::api::{
-    ApiErrorCode, ApplyRequest, ConsentRequest, ReregisterRequest, RevocationReason, SigninRequest, StaffRevokeRequest,
-    signed_headers, signed_request_bytes,
+    ApiError, ApiErrorCode, ApplyRequest, ConsentRequest, ReregisterRequest, RevocationReason, SigninRequest,
+    StaffRevokeRequest, UserPage, signed_headers, signed_request_bytes,
 };
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
@@ -101,8 +101,10 @@ fn path_text(path: &std::path::Path) -> &str {
 fn letter_of(client: &Client, helpdesk: &Account, user_id: &str) -> String {
     let (status, body) = call(client, Some(helpdesk), "GET", "/v1/helpdesk/letters", b"");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let letters: Vec<serde_json::Value> = serde_json::from_slice(&body).expect("letters");
-    let app = letters
+    let page: serde_json::Value = serde_json::from_slice(&body).expect("letters");
+    let app = page["letters"]
+        .as_array()
+        .expect("a page of letters")
         .iter()
         .find(|l| l["user_id"] == user_id)
         .expect("a letter for the user");
@@ -138,8 +140,8 @@ fn letter_of(client: &Client, helpdesk: &Account, user_id: &str) -> String {
 
 #[test]
 fn every_route_for_every_role() {
-    // Per-user limits out of the way: this test sends many requests in the name of a few users.
-    let server = KeyServer::launch().user_limits(600, 600).start();
+    // Rate limits out of the way: this test sends many requests in the name of a few users, from one address.
+    let server = KeyServer::launch().rate_limits(6000, 600).start();
     let client = server.client();
 
     // The operator bootstraps the first help-desk account from its application.
@@ -215,6 +217,44 @@ fn every_route_for_every_role() {
             }
         }
     }
+    // The help desk's user list, two to a page, through the route.
+    let ids = |path: &str| {
+        let mut seen = Vec::new();
+        let mut page_path = path.to_owned();
+        loop {
+            let (status, body) = call(&client, Some(&helpdesk), "GET", &page_path, b"");
+            assert_eq!(status, 200, "{page_path}: {}", String::from_utf8_lossy(&body));
+            let page: UserPage = serde_json::from_slice(&body).expect("a page of users");
+            assert!(page.users.len() <= 2, "{page_path}");
+            seen.extend(page.users.into_iter().map(|u| u.user_id));
+            match page.next {
+                Some(after) => page_path = format!("{path}&after={after}"),
+                None => break seen,
+            }
+        }
+    };
+    assert_eq!(ids("/v1/helpdesk/users?limit=2"), ["alice", "aud", "bob", "hd", "hd2"]);
+    assert_eq!(ids("/v1/helpdesk/users?limit=2&q=PERSON+A"), ["alice", "aud"]);
+    assert_eq!(ids("/v1/helpdesk/users?limit=2&q=example.com&state=pending"), ["hd2"]);
+    // Bad paging and search words are typed errors naming the field.
+    for (path, field) in [
+        ("/v1/helpdesk/users?limit=0", "limit"),
+        ("/v1/helpdesk/users?limit=201", "limit"),
+        ("/v1/helpdesk/users?after=Alice%20Smith", "after"),
+        ("/v1/helpdesk/users?q=a+b+c+d+e", "q"),
+        ("/v1/helpdesk/users?q=%EF%BF%BF", "q"),
+        ("/v1/helpdesk/letters?after=yesterday", "after"),
+        ("/v1/helpdesk/letters?after=12.not-hex", "after"),
+    ] {
+        let (status, body) = call(&client, Some(&helpdesk), "GET", path, b"");
+        let error: ApiError = serde_json::from_slice(&body).expect("an API error");
+        assert_eq!(
+            (status, error.code, error.field.as_deref()),
+            (400, ApiErrorCode::BadRequest, Some(field)),
+            "{path}"
+        );
+    }
+
     // Public routes answer everyone.
     for path in [
         "/v1/policy",

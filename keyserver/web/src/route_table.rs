@@ -203,12 +203,7 @@ pub const ROUTES: &[Route] = &[
             Json("ReregisterResponse"),
         )
     },
-    get(
-        RouteId::Letters,
-        "/v1/helpdesk/letters",
-        HelpDesk,
-        JsonList("LetterInfo"),
-    ),
+    get(RouteId::Letters, "/v1/helpdesk/letters", HelpDesk, Json("LetterPage")),
     get(
         RouteId::LetterPdf,
         "/v1/helpdesk/letters/{application}/pdf",
@@ -229,7 +224,7 @@ pub const ROUTES: &[Route] = &[
         Empty,
         Json("ActionDone"),
     ),
-    get(RouteId::Users, "/v1/helpdesk/users", HelpDesk, JsonList("UserInfo")),
+    get(RouteId::Users, "/v1/helpdesk/users", HelpDesk, Json("UserPage")),
     post(
         RouteId::UserReset,
         "/v1/helpdesk/users/{user}/reset",

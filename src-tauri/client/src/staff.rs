@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 use signet_schema::api::{
-    ActionDone, AuditVerification, CertificateInfo, CertificateStatus, EventInfo, LetterInfo, RevocationReason,
-    StaffRevokeRequest, UserInfo,
+    ActionDone, AuditVerification, CertificateInfo, CertificateStatus, EventInfo, LetterPage, RevocationReason,
+    StaffRevokeRequest, UserPage,
 };
 
 use crate::error::{ClientError, Result};
@@ -83,10 +83,30 @@ impl CertificateFilter {
     }
 }
 
+/// Which page of a help-desk list: the first, or the one after a previous
+/// page's `next`; of the server's default size unless `limit` says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// A previous page's `next`.
+    pub after: Option<String>,
+    /// Entries on the page.
+    pub limit: Option<usize>,
+}
+
+impl PageRequest {
+    fn query(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("after", self.after.clone()),
+            ("limit", self.limit.map(|n| n.to_string())),
+        ]
+    }
+}
+
 impl Session {
-    /// Consent letters waiting to be printed or posted.
-    pub fn letters(&mut self) -> Result<Vec<LetterInfo>> {
-        self.signed_get("/v1/helpdesk/letters")
+    /// A page of the consent letters waiting to be printed or posted, oldest
+    /// first: the first, or the one after `page.after`.
+    pub fn letters(&mut self, page: &PageRequest) -> Result<LetterPage> {
+        self.signed_get(&with_query("/v1/helpdesk/letters", &page.query()))
     }
 
     /// A letter's PDF (available until it is marked printed).
@@ -108,13 +128,13 @@ impl Session {
         self.signed_post(&path, &serde_json::json!({}))
     }
 
-    /// Users whose id, name or e-mail contains `search`, optionally in one state.
-    pub fn users(&mut self, search: Option<&str>, state: Option<&str>) -> Result<Vec<UserInfo>> {
-        let path = with_query(
-            "/v1/helpdesk/users",
-            &[("q", search.map(str::to_string)), ("state", state.map(str::to_string))],
-        );
-        self.signed_get(&path)
+    /// A page of the users, in id order, with a term (id, e-mail address or
+    /// its domain, a word of the name) beginning with each word of `search`,
+    /// optionally in one state.
+    pub fn users(&mut self, search: Option<&str>, state: Option<&str>, page: &PageRequest) -> Result<UserPage> {
+        let mut query = vec![("q", search.map(str::to_string)), ("state", state.map(str::to_string))];
+        query.extend(page.query());
+        self.signed_get(&with_query("/v1/helpdesk/users", &query))
     }
 
     /// Re-registration for a lost pass phrase: the key is erased, its

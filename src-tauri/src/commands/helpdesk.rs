@@ -2,18 +2,20 @@
 //! phrase, unlock, revoke. Every request is signed with the staff member's
 //! own key in the signer; the server checks the role.
 
-use signet_client::staff::LetterMark;
-use signet_schema::api::{ActionDone, LetterInfo, RevocationReason, UserInfo};
+use signet_client::staff::{LetterMark, PageRequest};
+use signet_schema::api::{ActionDone, LetterPage, RevocationReason, UserPage};
 use tauri::AppHandle;
 
 use super::{blocking, output_dir};
 use crate::error::{CommandError, CommandResult};
 use signet_client::signing::{unused_path, write_durably as write_file};
 
-/// Letters waiting to be printed or posted.
+/// A page of the letters waiting to be printed or posted, oldest first: the
+/// first, or the one after `after` (a previous page's `next`).
 #[tauri::command]
-pub async fn helpdesk_letters(app: AppHandle) -> CommandResult<Vec<LetterInfo>> {
-    blocking(app, |_, state| state.with_session(|s| Ok(s.letters()?))).await
+pub async fn helpdesk_letters(app: AppHandle, after: Option<String>) -> CommandResult<LetterPage> {
+    let page = PageRequest { after, limit: None };
+    blocking(app, move |_, state| state.with_session(|s| Ok(s.letters(&page)?))).await
 }
 
 /// Saves a letter's PDF under ~/Signet/letters; returns where.
@@ -42,15 +44,19 @@ pub async fn helpdesk_mark_letter(app: AppHandle, application_id: String, mark: 
     .await
 }
 
-/// Users whose id, name or e-mail contains `search`.
+/// A page of the users with a term (id, e-mail address or its domain, a word
+/// of the name) beginning with each word of `search`: the first, or the one
+/// after `after` (a previous page's `next`).
 #[tauri::command]
 pub async fn helpdesk_users(
     app: AppHandle,
     search: String,
     state_filter: Option<String>,
-) -> CommandResult<Vec<UserInfo>> {
+    after: Option<String>,
+) -> CommandResult<UserPage> {
+    let page = PageRequest { after, limit: None };
     blocking(app, move |_, state| {
-        state.with_session(|s| Ok(s.users(Some(search.trim()), state_filter.as_deref())?))
+        state.with_session(|s| Ok(s.users(Some(search.trim()), state_filter.as_deref(), &page)?))
     })
     .await
 }

@@ -2,7 +2,16 @@
 // re-registration for a lost pass phrase, unlocking, revoking. Every
 // request is signed in the signer with the staff member's own key.
 
-import { REVOCATION_REASONS, api, type ActionDone, type LetterInfo, type RevocationReason, type UserInfo } from "../api";
+import {
+  REVOCATION_REASONS,
+  api,
+  type ActionDone,
+  type LetterInfo,
+  type LetterPage,
+  type RevocationReason,
+  type UserInfo,
+  type UserPage,
+} from "../api";
 import { register } from "../app";
 import {
   badge,
@@ -36,21 +45,27 @@ const letters = h("table", { id: "letters", class: "data" });
 const lettersBody = h("tbody", {});
 letters.append(thead("For", "Letter", "Dates", "Actions"), lettersBody);
 const lettersRefresh = button("letters-refresh", "Refresh letters", { class: "secondary" });
+const lettersMore = button("letters-more", "Show more letters", { class: "secondary", hidden: true });
+/** Where the next page of letters begins, when there is one. */
+let lettersNext: string | null = null;
 
 /** Only the latest answer is shown, whatever order the answers arrive in. */
 let lettersTicket = 0;
 let usersTicket = 0;
 
-async function loadLetters(): Promise<void> {
+/** The first page of letters, or with `more` the next one, added below. */
+async function loadLetters(more = false): Promise<void> {
   const ticket = ++lettersTicket;
-  const list = await api.helpdeskLetters();
-  if (ticket === lettersTicket) showLetters(list);
+  const page = await api.helpdeskLetters(more ? lettersNext : null);
+  if (ticket === lettersTicket) showLetters(page, more);
 }
 
-function showLetters(list: LetterInfo[]): void {
-  lettersBody.replaceChildren();
-  if (list.length === 0) lettersBody.appendChild(emptyRow(4, "No letters waiting."));
-  for (const letter of list) lettersBody.appendChild(letterRow(letter));
+function showLetters(page: LetterPage, more: boolean): void {
+  if (!more) lettersBody.replaceChildren();
+  if (!more && page.letters.length === 0) lettersBody.appendChild(emptyRow(4, "No letters waiting."));
+  for (const letter of page.letters) lettersBody.appendChild(letterRow(letter));
+  lettersNext = page.next ?? null;
+  lettersMore.hidden = lettersNext === null;
 }
 
 /**
@@ -114,7 +129,10 @@ function letterRow(letter: LetterInfo): HTMLTableRowElement {
 }
 
 lettersRefresh.addEventListener("click", () => {
-  void run(lettersRefresh, "Loading letters…", loadLetters);
+  void run(lettersRefresh, "Loading letters…", () => loadLetters());
+});
+lettersMore.addEventListener("click", () => {
+  void run(lettersMore, "Loading more letters…", () => loadLetters(true));
 });
 
 // Users.
@@ -127,6 +145,9 @@ const stateFilter = select("user-state", [
   ["revoked", "Revoked"],
 ]);
 const searchSubmit = button("user-search-submit", "Search", { type: "submit", class: "primary" });
+const usersMore = button("users-more", "Show more users", { class: "secondary", hidden: true });
+/** Where the next page of users begins, when there is one. */
+let usersNext: string | null = null;
 const users = h("table", { id: "users", class: "data" });
 const usersBody = h("tbody", {});
 users.append(thead("User", "Role", "State", "Failed sign-ins", "Actions"), usersBody);
@@ -134,10 +155,11 @@ users.append(thead("User", "Role", "State", "Failed sign-ins", "Actions"), users
 /** The search shown, re-run after each action. */
 let lastSearch: { text: string; state: string | null } = { text: "", state: null };
 
-async function loadUsers(): Promise<void> {
+/** The first page of the search, or with `more` the next one, added below. */
+async function loadUsers(more = false): Promise<void> {
   const ticket = ++usersTicket;
-  const list = await api.helpdeskUsers(lastSearch.text, lastSearch.state);
-  if (ticket === usersTicket) showUsers(list);
+  const page = await api.helpdeskUsers(lastSearch.text, lastSearch.state, more ? usersNext : null);
+  if (ticket === usersTicket) showUsers(page, more);
 }
 
 const STATE_WORDS: Record<string, string> = {
@@ -236,12 +258,16 @@ function actionsCell(user: UserInfo): HTMLElement {
   return cell;
 }
 
-function showUsers(list: UserInfo[]): void {
-  closeOpenConfirmation = null;
-  usersBody.replaceChildren();
-  if (list.length === 0) usersBody.appendChild(emptyRow(5, "No user matches."));
+function showUsers(page: UserPage, more: boolean): void {
+  if (!more) {
+    closeOpenConfirmation = null;
+    usersBody.replaceChildren();
+    if (page.users.length === 0) usersBody.appendChild(emptyRow(5, "No user matches."));
+  }
+  usersNext = page.next ?? null;
+  usersMore.hidden = usersNext === null;
   const now = Date.now() / 1000;
-  for (const user of list) {
+  for (const user of page.users) {
     const locked = user.locked_until !== null && user.locked_until > now;
     usersBody.appendChild(
       row(
@@ -271,7 +297,7 @@ const usersForm = form(
   { id: "user-search-form", class: "toolbar" },
   () => {
     lastSearch = { text: search.value.trim(), state: stateFilter.value || null };
-    void run(searchSubmit, "Searching…", loadUsers);
+    void run(searchSubmit, "Searching…", () => loadUsers());
   },
   field("Search", search),
   field("State", stateFilter),
@@ -287,9 +313,15 @@ const section = screen(
     "Consent letters",
     h("p", { class: "hint" }, "Save a letter, print it, mark it printed (the server then deletes it), and mark it posted once it is in the mail."),
     h("div", { class: "table-wrap" }, letters),
-    h("div", { class: "actions" }, lettersRefresh),
+    h("div", { class: "actions" }, lettersMore, lettersRefresh),
   ),
-  card("Users", usersForm, h("div", { class: "table-wrap" }, users)),
+  card(
+    "Users",
+    h("p", { class: "hint" }, "Search by the beginning of a user id, e-mail address or domain, or of a name's words."),
+    usersForm,
+    h("div", { class: "table-wrap" }, users),
+    h("div", { class: "actions" }, usersMore),
+  ),
 );
 
 register({

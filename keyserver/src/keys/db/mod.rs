@@ -23,10 +23,17 @@ pub const MIGRATIONS: Migrations = Migrations {
 
 /// Opens the key tier's database at `url` (see [`Database::open`]) and brings its tables up to date.
 pub fn open(url: &str) -> Result<Database, DbError> {
-    Database::open(url, &MIGRATIONS)
+    up_to_date(Database::open(url, &MIGRATIONS)?)
 }
 
 /// [`open`] with the given pool settings.
 pub fn open_with(url: &str, options: &DatabaseOptions) -> Result<Database, DbError> {
-    Database::open_with(url, &MIGRATIONS, options)
+    up_to_date(Database::open_with(url, &MIGRATIONS, options)?)
+}
+
+/// What the migrations cannot do in SQL: people registered before the help
+/// desk's search index existed are indexed, a thousand per transaction.
+fn up_to_date(db: Database) -> Result<Database, DbError> {
+    while db.write(|c| models::user_terms::index_missing(c, 1000))? > 0 {}
+    Ok(db)
 }

@@ -53,17 +53,20 @@ pub struct NewUser {
     pub updated_at: i64,
 }
 
-/// Queries on `users`.
+pub mod user_terms;
+
+/// Queries on `users`; the help desk's search is [`user_terms::page`].
 pub mod users {
     use super::*;
     use schema::users::dsl;
 
-    /// Registers a person; an existing `user_id` is [`DbError::Constraint`].
+    /// Registers a person, and indexes them for the help desk's search; an
+    /// existing `user_id` is [`DbError::Constraint`].
     pub fn insert(c: &mut AnyConnection, user: &NewUser) -> Result<(), DbError> {
         diesel::insert_into(schema::users::table)
             .values(user.clone())
             .execute(c)?;
-        Ok(())
+        super::user_terms::index(c, &user.user_id, &user.registration)
     }
 
     /// The person, or [`DbError::NotFound`].
@@ -76,18 +79,15 @@ pub mod users {
         Ok(dsl::users.find(user_id).select(User::as_select()).first(c).optional()?)
     }
 
-    /// People, optionally only those in `state`, ordered by `user_id`.
-    pub fn list(
-        c: &mut AnyConnection,
-        state: Option<UserState>,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<User>, DbError> {
-        let mut query = dsl::users.select(User::as_select()).order(dsl::user_id).into_boxed();
-        if let Some(state) = state {
-            query = query.filter(dsl::state.eq(state.as_str()));
-        }
-        Ok(query.limit(limit).offset(offset).load(c)?)
+    /// Whether anyone in one of `states` holds `role`.
+    pub fn any_with_role(c: &mut AnyConnection, role: UserRole, states: &[UserState]) -> Result<bool, DbError> {
+        let found = dsl::users
+            .select(dsl::user_id)
+            .filter(dsl::role.eq(role.as_str()))
+            .filter(dsl::state.eq_any(states.iter().map(|s| s.as_str())))
+            .first::<String>(c)
+            .optional()?;
+        Ok(found.is_some())
     }
 
     /// Moves the person to `state`.
@@ -106,18 +106,11 @@ pub mod users {
         touched(rows)
     }
 
-    /// Replaces the registration data (JSON of `RegistrationData`).
-    pub fn set_registration(c: &mut AnyConnection, user_id: &str, registration: &str, now: i64) -> Result<(), DbError> {
-        let rows = diesel::update(dsl::users.find(user_id))
-            .set((dsl::registration.eq(registration), dsl::updated_at.eq(now)))
-            .execute(c)?;
-        touched(rows)
-    }
-
     /// Deletes the person (their applications first: see
     /// [`super::applications::delete_for_user`]); only for one who never held
     /// a certificate.
     pub fn delete(c: &mut AnyConnection, user_id: &str) -> Result<(), DbError> {
+        super::user_terms::forget(c, user_id)?;
         let rows = diesel::delete(dsl::users.find(user_id)).execute(c)?;
         touched(rows)
     }
@@ -325,16 +318,41 @@ pub mod applications {
             .first(c)?)
     }
 
-    /// Letters the help desk still has to print or post — queued or printed,
-    /// for applications still awaiting consent — oldest first.
-    pub fn letters_to_send(c: &mut AnyConnection, limit: i64) -> Result<Vec<Application>, DbError> {
-        Ok(dsl::applications
-            .filter(dsl::letter_state.eq_any([LetterState::Queued.as_str(), LetterState::Printed.as_str()]))
-            .filter(dsl::state.eq(ApplicationState::AwaitingConsent.as_str()))
-            .order((dsl::created_at, dsl::application_id))
-            .limit(limit)
-            .select(Application::as_select())
-            .load(c)?)
+    /// Where a page of letters begins: after this application, in order of
+    /// `(created_at, application_id)`.
+    pub type LetterCursor = (i64, String);
+
+    /// A page of the letters the help desk still has to print or post —
+    /// queued or printed, for applications still awaiting consent — oldest
+    /// first, after `after`. One index range per letter state, merged.
+    pub fn letters_to_send(
+        c: &mut AnyConnection,
+        after: Option<&LetterCursor>,
+        limit: i64,
+    ) -> Result<Vec<Application>, DbError> {
+        let mut out = Vec::new();
+        for letter_state in [LetterState::Queued, LetterState::Printed] {
+            let mut query = dsl::applications
+                .filter(dsl::letter_state.eq(letter_state.as_str()))
+                .filter(dsl::state.eq(ApplicationState::AwaitingConsent.as_str()))
+                .order((dsl::created_at, dsl::application_id))
+                .limit(limit)
+                .select(Application::as_select())
+                .into_boxed();
+            if let Some((created_at, application_id)) = after {
+                query = query.filter(
+                    dsl::created_at.ge(*created_at).and(
+                        dsl::created_at
+                            .gt(*created_at)
+                            .or(dsl::application_id.gt(application_id.clone())),
+                    ),
+                );
+            }
+            out.extend(query.load(c)?);
+        }
+        out.sort_by(|a, b| (a.created_at, &a.application_id).cmp(&(b.created_at, &b.application_id)));
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(out)
     }
 
     /// Moves the letter to `state`; leaving `queued` erases the PDF, and with it the phrase.

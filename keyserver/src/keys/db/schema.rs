@@ -174,7 +174,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The help desk's search index: one row per lower-cased term of a person (id, e-mail, name words).
+    user_terms (term, user_id) {
+        term -> Text,
+        user_id -> Text,
+    }
+}
+
 diesel::joinable!(key_records -> users (user_id));
+diesel::joinable!(user_terms -> users (user_id));
 diesel::joinable!(erased_keys -> users (user_id));
 diesel::joinable!(applications -> users (user_id));
 
@@ -192,5 +201,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_settings,
     hosts,
     guesses,
-    erased_keys
+    erased_keys,
+    user_terms
 );

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use signet_client::error::exit;
 use signet_client::server::probe_fingerprint;
 use signet_client::signing::write_durably;
-use signet_client::staff::{CertificateFilter, LetterMark};
+use signet_client::staff::{CertificateFilter, LetterMark, PageRequest};
 use signet_client::verify::{Receipt, SignatureReport, check_signature_received};
 use signet_client::{ClientError, Connection, Fingerprint, Result, Session, SettingsStore, Step};
 use signet_schema::RegistrationData;
@@ -13,7 +13,7 @@ use signet_schema::api::{CertificateStatus, RevocationReason};
 use signet_schema::time::{date, parse_date};
 
 use crate::output::{certificate_pem, certificate_summary, table, when};
-use crate::{Audit, Check, Command, Helpdesk, Letter, Reason, Register, SignIn, Status, input};
+use crate::{Audit, Check, Command, Helpdesk, Letter, PageArgs, Reason, Register, SignIn, Status, input};
 
 /// Progress of long work, on standard error.
 fn progress(step: Step) {
@@ -359,11 +359,28 @@ fn helpdesk(who: &SignIn, command: Helpdesk) -> Result<u8> {
     outcome
 }
 
+/// Below a page of a list: how to ask for the next one, if there is one.
+fn more_after(next: Option<&str>) {
+    if let Some(next) = next {
+        eprintln!("more follow: run again with --after {next}");
+    }
+}
+
+impl From<PageArgs> for PageRequest {
+    fn from(args: PageArgs) -> PageRequest {
+        PageRequest {
+            after: args.after,
+            limit: args.limit,
+        }
+    }
+}
+
 fn helpdesk_with(session: &mut Session, command: Helpdesk) -> Result<u8> {
     match command {
-        Helpdesk::Letters => {
-            let letters = session.letters()?;
-            let rows: Vec<Vec<String>> = letters
+        Helpdesk::Letters { page } => {
+            let page = session.letters(&page.into())?;
+            let rows: Vec<Vec<String>> = page
+                .letters
                 .into_iter()
                 .map(|l| {
                     vec![
@@ -382,6 +399,7 @@ fn helpdesk_with(session: &mut Session, command: Helpdesk) -> Result<u8> {
                 &rows,
                 false,
             );
+            more_after(page.next.as_deref());
         }
         Helpdesk::Letter {
             command: Letter::Print { application, out },
@@ -399,9 +417,10 @@ fn helpdesk_with(session: &mut Session, command: Helpdesk) -> Result<u8> {
         Helpdesk::Letter {
             command: Letter::Dispatched { application },
         } => eprintln!("{}", session.mark_letter(&application, LetterMark::Dispatched)?.message),
-        Helpdesk::Users { search, state } => {
-            let users = session.users(search.as_deref(), state.as_deref())?;
-            let rows: Vec<Vec<String>> = users
+        Helpdesk::Users { search, state, page } => {
+            let page = session.users(search.as_deref(), state.as_deref(), &page.into())?;
+            let rows: Vec<Vec<String>> = page
+                .users
                 .into_iter()
                 .map(|u| {
                     vec![
@@ -420,6 +439,7 @@ fn helpdesk_with(session: &mut Session, command: Helpdesk) -> Result<u8> {
                 &rows,
                 false,
             );
+            more_after(page.next.as_deref());
         }
         Helpdesk::Reset { user } => eprintln!("{}", session.reset_user(&user)?.message),
         Helpdesk::Unlock { user } => eprintln!("{}", session.unlock_user(&user)?.message),

@@ -297,21 +297,27 @@ struct Check {
 
 #[derive(Subcommand)]
 enum Helpdesk {
-    /// Consent letters waiting to be printed or posted.
-    Letters,
+    /// Consent letters waiting to be printed or posted, oldest first, a page at a time.
+    Letters {
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Work on one letter.
     Letter {
         #[command(subcommand)]
         command: Letter,
     },
-    /// Find users.
+    /// Find users, a page at a time in id order.
     Users {
-        /// Part of a user id, name or e-mail.
+        /// Words that begin the user id, e-mail address (or its domain) or
+        /// words of the name, any case; every word must match.
         #[arg(long)]
         search: Option<String>,
         /// pending, active, revoked or reset.
         #[arg(long)]
         state: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Lost pass phrase: erase the key, revoke its certificate, start a new application with a new letter.
     Reset {
@@ -331,6 +337,17 @@ enum Helpdesk {
         #[arg(long, value_enum, default_value_t = Reason::Unspecified)]
         reason: Reason,
     },
+}
+
+/// Which page of a help-desk list.
+#[derive(Args)]
+struct PageArgs {
+    /// Start after this entry: the `--after` printed below the previous page.
+    #[arg(long)]
+    after: Option<String>,
+    /// Entries on the page (1 to 200; 50 unless given).
+    #[arg(long)]
+    limit: Option<usize>,
 }
 
 #[derive(Subcommand)]

@@ -1,0 +1,3 @@
+DROP INDEX applications_letters;
+CREATE INDEX applications_letter_state ON applications (letter_state);
+DROP TABLE user_terms;
