@@ -38,6 +38,8 @@ echo "== BENCHMARKS.md updated"
 # The key server under load: its own section of BENCHMARKS.md.
 bash scripts/bench_keyserver.sh
 
+bash scripts/bench_staff_lists.sh
+
 # The desktop app (cold start, memory, sign click to result): its own section.
 bash scripts/bench_desktop.sh
 

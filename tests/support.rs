@@ -152,8 +152,9 @@ impl KeyServer {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data_dir)
             // A journey runs a person's day in seconds: the per-user limit
-            // (20 sign-ins' worth at once, then 10 a minute) and the
-            // applications from one address (10 at once) are raised.
+            // (20 sign-ins' worth at once, then 10 a minute), the
+            // applications from one address (10 at once) and its session
+            // openings (300 at once) are raised.
             .args([
                 "--user-rate",
                 "600",
@@ -161,6 +162,8 @@ impl KeyServer {
                 "200",
                 "--application-burst",
                 "200",
+                "--opening-burst",
+                "500",
             ]);
         let (child, line) = serve(command);
         let base_url = line

@@ -43,6 +43,7 @@ fn server() -> &'static Server {
             per_user: rate,
             applications_per_address: rate,
             applications: rate,
+            openings_per_address: rate,
         });
         let web = runtime.block_on(async {
             let key_tier = KeyTierService::new(Arc::new(secret.clone()), warp::service(routes(tier)));

@@ -319,6 +319,13 @@ struct LimitArgs {
     application_burst: u32,
     #[command(flatten)]
     applications: ApplicationsInAllArgs,
+    /// Sealed-session openings per minute from one client address (IPv6: one /64), sustained; each costs
+    /// the key tier an RSA decryption.
+    #[arg(long, env = "SIGNET_OPENING_RATE", default_value_t = 120)]
+    opening_rate: u32,
+    /// Sealed-session openings at once from one client address after an idle period.
+    #[arg(long, env = "SIGNET_OPENING_BURST", default_value_t = 300)]
+    opening_burst: u32,
     /// Seconds the key tier may take to answer before the client gets 503.
     #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
     forward_timeout: u64,
@@ -438,6 +445,7 @@ impl LimitArgs {
             per_user: self.user.rate(),
             applications_per_address: Rate::new(self.application_rate, self.application_burst),
             applications: self.applications.rate(),
+            openings_per_address: Rate::new(self.opening_rate, self.opening_burst),
         }
     }
 }

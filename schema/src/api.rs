@@ -398,12 +398,15 @@ pub struct LetterPage {
     pub next: Option<String>,
 }
 
-/// One page of the help desk's user search, in user-id order.
+/// One page of the help desk's user search: in user-id order without search
+/// words, else in the order of the term the longest word matched.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct UserPage {
-    /// The users on this page.
+    /// The users on this page. A search of common words examines a bounded
+    /// number of people per request, so a page may hold fewer than `limit`
+    /// (even none) and still have a `next`.
     pub users: Vec<UserInfo>,
     /// Pass as `after` for the next page; absent on the last.
     pub next: Option<String>,

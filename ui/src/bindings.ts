@@ -622,7 +622,9 @@ locked_until: number | null, };
 
 export type UserPage = { 
 /**
- * The users on this page.
+ * The users on this page. A search of common words examines a bounded
+ * number of people per request, so a page may hold fewer than `limit`
+ * (even none) and still have a `next`.
  */
 users: Array<UserInfo>, 
 /**

@@ -735,7 +735,9 @@ fn doc(id: RouteId) -> Doc {
                 query(
                     "q",
                     "Only users with, for each word of this text, a term beginning with it (any case): their id, \
-                     e-mail address, its domain or a word of their name. At most 4 words of 64 characters.",
+                     e-mail address, its domain or a word of their name. At most 4 words of 64 characters. \
+                     Without words users come in id order; with words, in the order of the term the longest \
+                     word matched.",
                     json!({ "type": "string" }),
                 ),
                 page_after("the `next` of the previous page"),

@@ -23,6 +23,7 @@ use super::KeyTier;
 use super::flows::{Outcome, TxError, event, info, settle};
 use crate::error::Failure;
 use crate::json::{JSON_MEDIA_TYPE, MAX_BODY, Rejected, has_media_type, unsupported_media_type};
+use crate::keys::db::models::user_terms::After;
 use crate::keys::db::models::{self, CertificateFilter, CertificateStatus, LetterState, User, UserRole, UserState};
 use crate::keys::db::{AnyConnection, DbError};
 use crate::keys::storage_key::BlobKind;
@@ -435,8 +436,9 @@ impl KeyTier {
     }
 
     /// `GET /v1/helpdesk/users?q=…&state=…&after=…&limit=…`: a page of
-    /// the users, in id order, with a term (id, e-mail address or its domain,
-    /// a word of the name) beginning with each word of `q`, any case.
+    /// the users with a term (id, e-mail address or its domain, a word of the
+    /// name) beginning with each word of `q`, any case; see
+    /// [`models::user_terms`] for the order and the cost.
     pub fn users(&self, req: SignedRequest) -> Result<UserPage, Failure> {
         let state = match req.query("state") {
             Some(s) => Some(
@@ -445,26 +447,21 @@ impl KeyTier {
             ),
             None => None,
         };
-        let after = match req.query("after") {
-            Some(after) => {
-                signet_schema::record::validate_user_id(&after)
-                    .map_err(|_| Failure::bad_field("after", "not a page of this list"))?;
-                Some(after)
-            }
-            None => None,
-        };
-        let limit = page_limit(&req)?;
+        let words = search_words(&req.query("q").unwrap_or_default())?;
+        let after = req
+            .query("after")
+            .map(|after| user_cursor(&after, words.is_empty()))
+            .transpose()?;
         let search = models::user_terms::UserSearch {
-            words: search_words(&req.query("q").unwrap_or_default())?,
+            words,
             state,
             after,
-            limit: limit as i64 + 1,
+            limit: page_limit(&req)?,
         };
         self.signed(&req, &[UserRole::Helpdesk], |c, _, _| {
-            let mut found = models::user_terms::page(c, &search)?;
-            let next = more_after(&mut found, limit, |user| user.user_id.clone());
-            let mut users = Vec::with_capacity(found.len());
-            for user in found {
+            let found = models::user_terms::page(c, &search)?;
+            let mut users = Vec::with_capacity(found.users.len());
+            for user in found.users {
                 users.push(UserInfo {
                     registration: registration_of(&user)?,
                     user_id: user.user_id,
@@ -474,6 +471,7 @@ impl KeyTier {
                     locked_until: user.locked_until,
                 });
             }
+            let next = found.next.map(user_cursor_text);
             Ok(Outcome::Done(UserPage { users, next }))
         })
     }
@@ -798,13 +796,53 @@ fn page_limit(req: &SignedRequest) -> Result<usize, Failure> {
     }
 }
 
+/// The user-search cursor: a user id for a listing without words, else
+/// `"{hex of the term}.{user_id}"` — safe to print and paste whatever the
+/// term holds (a registrant's own e-mail address, say).
+fn user_cursor(text: &str, listing: bool) -> Result<After, Failure> {
+    let bad = || Failure::bad_field("after", "not a page of this list");
+    let valid_id = |id: &str| signet_schema::record::validate_user_id(id).is_ok();
+    if listing {
+        return if valid_id(text) {
+            Ok(After::Id(text.to_owned()))
+        } else {
+            Err(bad())
+        };
+    }
+    let (term, user_id) = text.split_once('.').ok_or_else(bad)?;
+    let term = lower_hex(term)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|t| !t.is_empty() && t.len() <= 512 && !t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .ok_or_else(bad)?;
+    if !valid_id(user_id) {
+        return Err(bad());
+    }
+    Ok(After::Term {
+        term,
+        user_id: user_id.to_owned(),
+    })
+}
+
+/// The user-search cursor's text; see [`user_cursor`].
+fn user_cursor_text(after: After) -> String {
+    match after {
+        After::Id(user_id) => user_id,
+        After::Term { term, user_id } => format!("{}.{user_id}", hex::encode(term)),
+    }
+}
+
+/// The bytes of lower-case hex text, if it is that.
+fn lower_hex(text: &str) -> Option<Vec<u8>> {
+    let lower = text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if lower { hex::decode(text).ok() } else { None }
+}
+
 /// The letter cursor `"{created_at}.{application_id}"`.
 fn letter_cursor(text: &str) -> Result<models::applications::LetterCursor, Failure> {
     let bad = || Failure::bad_field("after", "not a page of this list");
     let (created_at, application_id) = text.split_once('.').ok_or_else(bad)?;
     let created_at = created_at.parse::<i64>().map_err(|_| bad())?;
-    if application_id.is_empty() || application_id.len() > 64 || !application_id.bytes().all(|b| b.is_ascii_hexdigit())
-    {
+    if application_id.is_empty() || application_id.len() > 64 || lower_hex(application_id).is_none() {
         return Err(bad());
     }
     Ok((created_at, application_id.to_owned()))

@@ -396,10 +396,10 @@ fn check(load: &Load, people: &[Person]) {
         .database
         .read(|c| {
             let everyone = models::user_terms::UserSearch {
-                limit: 1_000_000,
+                limit: 1_000_000usize,
                 ..Default::default()
             };
-            models::user_terms::page(c, &everyone)
+            models::user_terms::page(c, &everyone).map(|found| found.users)
         })
         .expect("list users");
     let stored: HashSet<&str> = users.iter().map(|u| u.user_id.as_str()).collect();

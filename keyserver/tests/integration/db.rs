@@ -334,7 +334,7 @@ fn every_table_round_trips() {
                     limit: 10,
                     ..Default::default()
                 };
-                user_terms::page(c, &search).map(|found| found.len())
+                user_terms::page(c, &search).map(|found| found.users.len())
             };
             assert_eq!(in_state(c, UserState::Active)?, 1);
             assert_eq!(in_state(c, UserState::Pending)?, 0);
@@ -800,16 +800,25 @@ fn help_desk_lists_page_and_search_in_sql() {
         ];
         for (words, state) in searches {
             let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-            let expected: Vec<String> = people
+            // A listing comes in id order; a search in the order of the
+            // longest word's first matching term, then id.
+            let driver = user_terms::driver(&words).cloned().unwrap_or_default();
+            let mut expected: Vec<(String, String)> = people
                 .iter()
-                .filter(|(user, name, email)| {
+                .filter_map(|(user, name, email)| {
                     let terms = user_terms::terms_of(&user.user_id, name, email);
-                    state.is_none_or(|s| s == user.state)
-                        && words.iter().all(|w| terms.iter().any(|t| t.starts_with(w.as_str())))
+                    let all = words.iter().all(|w| terms.iter().any(|t| t.starts_with(w.as_str())));
+                    let first = match words.is_empty() {
+                        true => String::new(),
+                        false => terms.iter().find(|t| t.starts_with(driver.as_str()))?.clone(),
+                    };
+                    (all && state.is_none_or(|s| s == user.state)).then(|| (first, user.user_id.clone()))
                 })
-                .map(|(user, _, _)| user.user_id.clone())
                 .collect();
-            for dense in [1, i64::MAX] {
+            expected.sort();
+            let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+            // Whole walks, and walks cut short every 3 and every 8 terms.
+            for walk in [user_terms::WALK, 3, 8] {
                 let mut found = Vec::new();
                 let mut search = user_terms::UserSearch {
                     words: words.clone(),
@@ -818,16 +827,17 @@ fn help_desk_lists_page_and_search_in_sql() {
                     limit: 7,
                 };
                 loop {
-                    let page = db.read(|c| user_terms::page_with(c, &search, dense)).unwrap();
-                    found.extend(page.iter().map(|u| u.user_id.clone()));
-                    match page.last() {
-                        Some(last) if page.len() == 7 => search.after = Some(last.user_id.clone()),
-                        _ => break,
+                    let page = db.read(|c| user_terms::page_with(c, &search, walk)).unwrap();
+                    assert!(page.users.len() <= 7);
+                    found.extend(page.users.iter().map(|u| u.user_id.clone()));
+                    match page.next {
+                        Some(next) => search.after = Some(next),
+                        None => break,
                     }
                 }
                 assert_eq!(
                     found, expected,
-                    "{words:?} {state:?} dense from {dense} on {:?}",
+                    "{words:?} {state:?} walking {walk} on {:?}",
                     scratch.backend
                 );
             }
@@ -856,6 +866,7 @@ fn help_desk_lists_page_and_search_in_sql() {
         let found: Vec<String> = db
             .read(|c| user_terms::page(c, &annes))
             .unwrap()
+            .users
             .into_iter()
             .map(|u| u.user_id)
             .collect();

@@ -329,6 +329,36 @@ fn addresses_opening_sessions_cannot_shut_out_another_client() {
 }
 
 #[test]
+fn session_openings_are_limited_per_address_before_any_key_work() {
+    let server = KeyServer::launch()
+        .arg("--opening-rate", "1")
+        .arg("--opening-burst", "3")
+        .start();
+    let runtime = runtime();
+    runtime.block_on(async {
+        for _ in 0..3 {
+            open_session_from(ATTACKER, &server).await;
+        }
+        // The fourth opening is refused by the web tier: the key tier decrypts nothing for it.
+        let bootstrap = https_from(ATTACKER, &server, "GET", "/v1/bootstrap", None).await;
+        assert_eq!(bootstrap.0, 200, "other routes keep the address's own rate");
+        let (status, answer) = https_from(
+            ATTACKER,
+            &server,
+            "POST",
+            "/v1/channel/open",
+            Some(("application/json", b"{}")),
+        )
+        .await;
+        assert_eq!(status, 429, "{}", String::from_utf8_lossy(&answer));
+        // Another address opens its session and is served in it.
+        let legitimate = Ipv4Addr::LOCALHOST;
+        let mut channel = open_session_from(legitimate, &server).await;
+        assert_eq!(sealed_prelogin(legitimate, &server, &mut channel).await, Ok(200));
+    });
+}
+
+#[test]
 fn re_registration_guesses_count_against_the_user_they_name() {
     let server = KeyServer::start_sqlite();
     let client = server.client();

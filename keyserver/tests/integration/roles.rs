@@ -245,6 +245,10 @@ fn every_route_for_every_role() {
         ("/v1/helpdesk/users?q=%EF%BF%BF", "q"),
         ("/v1/helpdesk/letters?after=yesterday", "after"),
         ("/v1/helpdesk/letters?after=12.not-hex", "after"),
+        ("/v1/helpdesk/letters?after=12.ABCD", "after"),
+        ("/v1/helpdesk/users?q=person&after=alice", "after"),
+        ("/v1/helpdesk/users?q=person&after=706572736f6e00.alice", "after"),
+        ("/v1/helpdesk/users?q=person&after=7065+72736f6e.alice", "after"),
     ] {
         let (status, body) = call(&client, Some(&helpdesk), "GET", path, b"");
         let error: ApiError = serde_json::from_slice(&body).expect("an API error");

@@ -285,12 +285,18 @@ impl WebTier {
             tracing::info!(user_id = ?user_id, "per-user rate limit reached");
             return rate_limited(wait);
         }
-        if crate::route_table::counts_as_application(route.pattern)
-            && let Err(wait) = self
-                .limits
-                .check_application(admission.client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
-        {
-            tracing::info!(client = ?admission.client, "application rate limit reached");
+        // Routes with a rate of their own per address: applications, and
+        // session openings (each an RSA decryption in the key tier).
+        let address = admission.client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let own_rate = if crate::route_table::counts_as_application(route.pattern) {
+            Some(("application", self.limits.check_application(address)))
+        } else if crate::route_table::counts_as_opening(route.pattern) {
+            Some(("session opening", self.limits.check_opening(address)))
+        } else {
+            None
+        };
+        if let Some((what, Err(wait))) = own_rate {
+            tracing::info!(client = ?admission.client, "{what} rate limit reached");
             return rate_limited(wait);
         }
         let method = match http::Method::from_bytes(route.method.as_bytes()) {

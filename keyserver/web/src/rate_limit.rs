@@ -64,6 +64,10 @@ pub struct RateLimitConfig {
     pub applications_per_address: Rate,
     /// Applications from everyone together.
     pub applications: Rate,
+    /// Sealed-session openings per client address (IPv6 per /64): each
+    /// costs the key tier an RSA decryption, so an address may not make it
+    /// spend more than a sliver of a core.
+    pub openings_per_address: Rate,
 }
 
 impl Default for RateLimitConfig {
@@ -74,6 +78,11 @@ impl Default for RateLimitConfig {
             // An office applying for its staff: a few at once, then one a minute.
             applications_per_address: Rate::new(1, 10),
             applications: Rate::new(60, 600),
+            // A client opens one session per sign-in and keeps it 30 minutes:
+            // an office's morning fits in the burst (a one-off cost of about
+            // 1.7 s of a core), and an address flooding openings makes the key
+            // tier decrypt two a second (1 % of a core).
+            openings_per_address: Rate::new(120, 300),
         }
     }
 }
@@ -85,6 +94,7 @@ pub struct RateLimits {
     per_user: Arc<DefaultKeyedRateLimiter<String>>,
     applications_per_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     applications: Arc<DefaultDirectRateLimiter>,
+    openings_per_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
 }
 
@@ -105,6 +115,7 @@ impl RateLimits {
             per_user: Arc::new(RateLimiter::keyed(config.per_user.quota())),
             applications_per_address: Arc::new(RateLimiter::keyed(config.applications_per_address.quota())),
             applications: Arc::new(RateLimiter::direct(config.applications.quota())),
+            openings_per_address: Arc::new(RateLimiter::keyed(config.openings_per_address.quota())),
             clock: DefaultClock::default(),
         }
     }
@@ -136,6 +147,15 @@ impl RateLimits {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
+    /// Counts a sealed-session opening from `address` against its address's
+    /// rate, before the key tier spends a decryption on it; `Err(wait)` when
+    /// it must be refused.
+    pub fn check_opening(&self, address: IpAddr) -> Result<(), Duration> {
+        self.openings_per_address
+            .check_key(&address_key(address))
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
     /// Counts a well-formed application against everyone's rate (the key
     /// tier's, once it has checked the record and the certification request,
     /// so that garbage cannot spend it); `Err(wait)` when it must be refused.
@@ -154,6 +174,8 @@ impl RateLimits {
         self.per_user.shrink_to_fit();
         self.applications_per_address.retain_recent();
         self.applications_per_address.shrink_to_fit();
+        self.openings_per_address.retain_recent();
+        self.openings_per_address.shrink_to_fit();
     }
 }
 
@@ -214,6 +236,23 @@ mod tests {
             "another address keeps its own allowance"
         );
         assert!(limits.check_user("carol", here).is_ok());
+    }
+
+    #[test]
+    fn openings_are_limited_per_address() {
+        let limits = RateLimits::new(RateLimitConfig {
+            openings_per_address: Rate::new(1, 3),
+            ..RateLimitConfig::default()
+        });
+        let one: IpAddr = "2001:db8::1".parse().expect("ip");
+        let same_64: IpAddr = "2001:db8::2".parse().expect("ip");
+        let other: IpAddr = "192.0.2.1".parse().expect("ip");
+        for _ in 0..3 {
+            assert!(limits.check_opening(one).is_ok());
+        }
+        assert!(limits.check_opening(same_64).is_err(), "one /64 shares one allowance");
+        assert!(limits.check_opening(other).is_ok());
+        assert!(limits.check_address(one).is_ok(), "other requests keep their own rate");
     }
 
     #[test]

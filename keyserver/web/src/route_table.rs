@@ -287,6 +287,11 @@ pub fn counts_as_application(path: &str) -> bool {
     ROUTES.iter().any(|r| r.path == path && r.id == RouteId::Apply)
 }
 
+/// Whether the route `path` (a pattern) opens a sealed session, counted against the opening rate.
+pub fn counts_as_opening(path: &str) -> bool {
+    ROUTES.iter().any(|r| r.path == path && r.id == RouteId::ChannelOpen)
+}
+
 /// Longest path parameter accepted (a certificate serial is 32 hex digits).
 pub const MAX_PARAMETER_LEN: usize = 64;
 

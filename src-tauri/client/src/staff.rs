@@ -128,9 +128,10 @@ impl Session {
         self.signed_post(&path, &serde_json::json!({}))
     }
 
-    /// A page of the users, in id order, with a term (id, e-mail address or
-    /// its domain, a word of the name) beginning with each word of `search`,
-    /// optionally in one state.
+    /// A page of the users with a term (id, e-mail address or its domain, a
+    /// word of the name) beginning with each word of `search`, optionally in
+    /// one state: in id order without words, else in the order of the term
+    /// the longest word matched.
     pub fn users(&mut self, search: Option<&str>, state: Option<&str>, page: &PageRequest) -> Result<UserPage> {
         let mut query = vec![("q", search.map(str::to_string)), ("state", state.map(str::to_string))];
         query.extend(page.query());

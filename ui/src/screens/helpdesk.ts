@@ -155,10 +155,24 @@ users.append(thead("User", "Role", "State", "Failed sign-ins", "Actions"), users
 /** The search shown, re-run after each action. */
 let lastSearch: { text: string; state: string | null } = { text: "", state: null };
 
+/**
+ * Requests one "Show more" (or a search) makes at most while they come back
+ * empty: a search whose words together match few goes through the people a
+ * part at a time, and the person should not have to click through empty
+ * parts.
+ */
+const EMPTY_PARTS_SEARCHED_ON = 20;
+
 /** The first page of the search, or with `more` the next one, added below. */
 async function loadUsers(more = false): Promise<void> {
   const ticket = ++usersTicket;
-  const page = await api.helpdeskUsers(lastSearch.text, lastSearch.state, more ? usersNext : null);
+  let after = more ? usersNext : null;
+  let page = await api.helpdeskUsers(lastSearch.text, lastSearch.state, after);
+  for (let part = 1; page.users.length === 0 && page.next && part < EMPTY_PARTS_SEARCHED_ON; part++) {
+    if (ticket !== usersTicket) return;
+    after = page.next;
+    page = await api.helpdeskUsers(lastSearch.text, lastSearch.state, after);
+  }
   if (ticket === usersTicket) showUsers(page, more);
 }
 
@@ -262,7 +276,10 @@ function showUsers(page: UserPage, more: boolean): void {
   if (!more) {
     closeOpenConfirmation = null;
     usersBody.replaceChildren();
-    if (page.users.length === 0) usersBody.appendChild(emptyRow(5, "No user matches."));
+    // A search of common words goes through the people a part at a time: an
+    // empty first part with more to search is not "no match".
+    const none = page.next ? "No match among the first people searched: show more to search on." : "No user matches.";
+    if (page.users.length === 0) usersBody.appendChild(emptyRow(5, none));
   }
   usersNext = page.next ?? null;
   usersMore.hidden = usersNext === null;

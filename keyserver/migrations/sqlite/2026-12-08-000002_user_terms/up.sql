@@ -11,6 +11,9 @@ CREATE TABLE user_terms (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX user_terms_user_id_term ON user_terms (user_id, term);
 
+-- The help desk's list of the people in one state, in id order.
+CREATE INDEX users_state_user_id ON users (state, user_id);
+
 -- The help desk's letters, a page at a time in order of application: one
 -- range of this index per letter state.
 DROP INDEX applications_letter_state;

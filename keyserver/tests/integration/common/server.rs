@@ -48,6 +48,8 @@ impl Launch {
             ("--application-burst", burst),
             ("--application-rate-total", rate),
             ("--application-burst-total", burst),
+            ("--opening-rate", rate),
+            ("--opening-burst", burst),
         ] {
             self.args.extend([flag.to_owned(), value.to_string()]);
         }

@@ -1,35 +1,45 @@
 //! Queries on `user_terms`, the help desk's search index, and the search
-//! itself: a page of people in id order whose terms begin with every word
-//! searched for.
+//! itself.
 //!
 //! A person's terms are their lower-cased id, e-mail address and its domain,
-//! and the words of their name. A page is found one of two ways, chosen per
-//! search by how many terms begin with its rarest word (counted up to
-//! [`DENSE`]):
-//!
-//! * few: those terms' people are looked up by id (the rarest word drives an
-//!   `IN` list from the term index), the other words checked per person;
-//! * many: people are walked in id order from the page's start, each checked
-//!   on the `(user_id, term)` index, until the page is full — with at least
-//!   [`DENSE`] of them matching, that is soon.
-//!
-//! Either way a page costs about the same whatever the number of people, and
-//! neither shape depends on table statistics SQLite may not have.
+//! and the words of their name. A search walks the terms that begin with its
+//! longest word (its *driver*) in index order, `(term, user_id)`, checks the
+//! person's state and other words on each, and keeps a person once, at
+//! their first matching term: a page costs the page, whatever the number of
+//! people, and results come in the order of the words matched. When the
+//! other conditions together match few, a request examines at most [`WALK`]
+//! terms and answers a short page with where to go on. A listing without
+//! words walks people in id order (the primary key, or the `(state,
+//! user_id)` index). Neither depends on table statistics SQLite may not have.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::dsl::exists;
 use diesel::prelude::*;
 
+use diesel::sql_types::Bool;
+
+use super::super::MultiBackend;
 use super::{AnyConnection, DbError, User, UserState, schema};
 use schema::user_terms::dsl as terms;
 use schema::users::dsl as users;
 
-/// From this many terms beginning with the rarest word on, a search walks
-/// people in id order instead of looking up every match. The two shapes'
-/// worst cases meet near √(page × people); 5,000 keeps both within a few
-/// milliseconds at a million people.
-pub const DENSE: i64 = 5_000;
+/// The most terms one search request examines.
+pub const WALK: usize = 2_000;
+
+/// Where a page of the search goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum After {
+    /// A listing without words: after this user id.
+    Id(String),
+    /// A search: after this term of this person, in `(term, user_id)` order.
+    Term {
+        /// The driver's term.
+        term: String,
+        /// The person it belongs to.
+        user_id: String,
+    },
+}
 
 /// What the help desk searches for; see [`page`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,10 +48,23 @@ pub struct UserSearch {
     pub words: Vec<String>,
     /// Only people in this state.
     pub state: Option<UserState>,
-    /// Only ids after this one (the previous page's last).
-    pub after: Option<String>,
+    /// Where the previous page ended: [`After::Id`] for a listing without
+    /// words, [`After::Term`] for a search.
+    pub after: Option<After>,
     /// At most this many.
-    pub limit: i64,
+    pub limit: usize,
+}
+
+/// One page of a search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    /// People, at most `limit`: in id order for a listing, in the order of
+    /// the terms matched for a search.
+    pub users: Vec<User>,
+    /// Where the next page goes on; `None` on the last. A search that
+    /// examined [`WALK`] terms answers a page shorter than `limit` (even
+    /// empty) with a `next`.
+    pub next: Option<After>,
 }
 
 /// The terms a person is found by: lower-cased id, e-mail address and its
@@ -69,10 +92,13 @@ pub fn terms_of(user_id: &str, common_name: &str, email: &str) -> BTreeSet<Strin
 }
 
 /// Indexes a person: their [`terms_of`] `registration` (the JSON of a
-/// `RegistrationData` stored in `users`; a field missing is no term).
+/// `RegistrationData` stored in `users`; a field missing is no term, and a
+/// registration that is not JSON at all leaves the id alone, logged).
 pub fn index(c: &mut AnyConnection, user_id: &str, registration: &str) -> Result<(), DbError> {
-    let registration: serde_json::Value =
-        serde_json::from_str(registration).map_err(|e| DbError::Corrupt(format!("registration of {user_id}: {e}")))?;
+    let registration: serde_json::Value = serde_json::from_str(registration).unwrap_or_else(|e| {
+        tracing::warn!(user_id, error = %e, "registration data is not JSON: the person is found by id alone");
+        serde_json::Value::Null
+    });
     let field = |name: &str| {
         registration
             .get(name)
@@ -127,54 +153,189 @@ pub fn prefix_range(word: &str) -> (String, String) {
     (word.to_owned(), format!("{word}{}", char::MAX))
 }
 
-/// How many terms begin with `word`, counting no further than `cap`.
-pub fn count_up_to(c: &mut AnyConnection, word: &str, cap: i64) -> Result<i64, DbError> {
-    let (from, to) = prefix_range(word);
-    let found: Vec<String> = terms::user_terms
-        .select(terms::user_id)
-        .filter(terms::term.ge(from).and(terms::term.lt(to)))
-        .limit(cap)
-        .load(c)?;
-    Ok(found.len() as i64)
+/// The search's driver: its longest word (the first of the longest), which
+/// begins the fewest terms as a rule and stays the same from page to page.
+pub fn driver(words: &[String]) -> Option<&String> {
+    words
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, w)| (w.chars().count(), std::cmp::Reverse(*i)))
+        .map(|(_, w)| w)
 }
 
-/// One page of people in id order: those after `search.after`, in
-/// `search.state`, with a term beginning with each of `search.words`.
-pub fn page(c: &mut AnyConnection, search: &UserSearch) -> Result<Vec<User>, DbError> {
-    page_with(c, search, DENSE)
+/// One page of people: those in `search.state` with a term beginning with
+/// each of `search.words`, after `search.after`.
+pub fn page(c: &mut AnyConnection, search: &UserSearch) -> Result<Found, DbError> {
+    page_with(c, search, WALK)
 }
 
-/// [`page`], walking people in id order from `dense` matches of the rarest
-/// word on (so that tests and benchmarks can compare the two shapes).
+/// [`page`], examining at most `walk` terms (so that tests can reach the
+/// walk's end on a few people).
 #[doc(hidden)]
-pub fn page_with(c: &mut AnyConnection, search: &UserSearch, dense: i64) -> Result<Vec<User>, DbError> {
+pub fn page_with(c: &mut AnyConnection, search: &UserSearch, walk: usize) -> Result<Found, DbError> {
+    match driver(&search.words) {
+        None => listing(c, search),
+        Some(driver) => matching(c, search, driver, walk),
+    }
+}
+
+/// People in id order, optionally in one state (a range of the primary key
+/// or of the `(state, user_id)` index).
+fn listing(c: &mut AnyConnection, search: &UserSearch) -> Result<Found, DbError> {
     let mut query = users::users
         .select(User::as_select())
         .order(users::user_id)
-        .limit(search.limit)
+        .limit(search.limit as i64 + 1)
         .into_boxed();
-    if let Some(after) = &search.after {
-        query = query.filter(users::user_id.gt(after.clone()));
+    match &search.after {
+        Some(After::Id(after)) => query = query.filter(users::user_id.gt(after.clone())),
+        Some(After::Term { .. }) | None => {}
     }
     if let Some(state) = search.state {
         query = query.filter(users::state.eq(state.as_str()));
     }
-    // The rarest word drives when it is rare enough; the others are checked per person.
-    let mut counted = Vec::with_capacity(search.words.len());
-    for word in &search.words {
-        counted.push((count_up_to(c, word, dense)?, word));
-    }
-    counted.sort();
-    for (i, (count, word)) in counted.into_iter().enumerate() {
-        let (from, to) = prefix_range(word);
-        let in_range = terms::term.ge(from).and(terms::term.lt(to));
-        if i == 0 && count < dense {
-            let matching = terms::user_terms.select(terms::user_id).filter(in_range);
-            query = query.filter(users::user_id.eq_any(matching));
-        } else {
-            let of_this_user = terms::user_terms.filter(terms::user_id.eq(users::user_id).and(in_range));
-            query = query.filter(exists(of_this_user));
+    let mut users: Vec<User> = query.load(c)?;
+    let next = (users.len() > search.limit).then(|| {
+        users.truncate(search.limit);
+        users.last().map(|u| After::Id(u.user_id.clone()))
+    });
+    Ok(Found {
+        users,
+        next: next.flatten(),
+    })
+}
+
+/// A search: the driver's terms in `(term, user_id)` order, read in growing
+/// chunks (index seeks, nothing else in SQL, so each chunk costs its size);
+/// of each chunk, the people with every other word and in the state asked
+/// for are kept, each at their first matching term; until the page is full,
+/// the terms run out or `walk` terms were read.
+fn matching(c: &mut AnyConnection, search: &UserSearch, driver: &str, walk: usize) -> Result<Found, DbError> {
+    let (from, to) = prefix_range(driver);
+    let mut at = match &search.after {
+        Some(After::Term { term, user_id }) => Some((term.clone(), user_id.clone())),
+        Some(After::Id(_)) | None => None,
+    };
+    let others: Vec<(String, String)> = search
+        .words
+        .iter()
+        .filter(|w| w.as_str() != driver)
+        .map(|w| prefix_range(w))
+        .collect();
+    let mut kept: Vec<(String, User)> = Vec::new();
+    let mut examined = 0;
+    let mut chunk = ((search.limit + 1) * 2).min(walk).max(1);
+    loop {
+        let rows = driver_terms(c, (&from, &to), at.as_ref(), chunk)?;
+        let exhausted = rows.len() < chunk;
+        examined += rows.len();
+        at = rows.last().cloned().or(at);
+        // Each person's terms: for the other words, and to keep them once.
+        let ids: BTreeSet<&str> = rows.iter().map(|(_, id)| id.as_str()).collect();
+        let mut terms_of_person: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut searched: Box<dyn BoxableExpression<terms::user_terms, MultiBackend, SqlType = Bool>> =
+            Box::new(terms::term.ge(from.clone()).and(terms::term.lt(to.clone())));
+        for (from, to) in &others {
+            searched = Box::new(searched.or(terms::term.ge(from.clone()).and(terms::term.lt(to.clone()))));
         }
+        let found: Vec<(String, String)> = terms::user_terms
+            .select((terms::user_id, terms::term))
+            .filter(terms::user_id.eq_any(ids.iter().copied()))
+            .filter(searched)
+            .load(c)?;
+        for (user_id, term) in found {
+            terms_of_person.entry(user_id).or_default().push(term);
+        }
+        let mut wanted: Vec<(String, String)> = rows
+            .into_iter()
+            .filter(|(term, user_id)| {
+                let theirs = terms_of_person.get(user_id).map(Vec::as_slice).unwrap_or_default();
+                let first = theirs.iter().filter(|t| in_range(t, (&from, &to))).min();
+                first == Some(term) && others.iter().all(|(f, t)| theirs.iter().any(|x| in_range(x, (f, t))))
+            })
+            .collect();
+        // The state from the ids alone; whole rows only for the page.
+        if let Some(state) = search.state {
+            let in_state: BTreeSet<String> = users::users
+                .select(users::user_id)
+                .filter(users::user_id.eq_any(wanted.iter().map(|(_, id)| id.as_str())))
+                .filter(users::state.eq(state.as_str()))
+                .load::<String>(c)?
+                .into_iter()
+                .collect();
+            wanted.retain(|(_, id)| in_state.contains(id));
+        }
+        wanted.truncate(search.limit + 1 - kept.len());
+        let mut people: BTreeMap<String, User> = users::users
+            .select(User::as_select())
+            .filter(users::user_id.eq_any(wanted.iter().map(|(_, id)| id.as_str())))
+            .load::<User>(c)?
+            .into_iter()
+            .map(|user| (user.user_id.clone(), user))
+            .collect();
+        kept.extend(
+            wanted
+                .into_iter()
+                .filter_map(|(term, user_id)| people.remove(&user_id).map(|user| (term, user))),
+        );
+        if kept.len() > search.limit {
+            kept.truncate(search.limit);
+            let next = kept.last().map(|(term, user)| After::Term {
+                term: term.clone(),
+                user_id: user.user_id.clone(),
+            });
+            return Ok(Found {
+                users: kept.into_iter().map(|(_, user)| user).collect(),
+                next,
+            });
+        }
+        if exhausted || examined >= walk {
+            let next = (!exhausted)
+                .then(|| at.map(|(term, user_id)| After::Term { term, user_id }))
+                .flatten();
+            return Ok(Found {
+                users: kept.into_iter().map(|(_, user)| user).collect(),
+                next,
+            });
+        }
+        chunk = (chunk * 2).min(walk - examined).max(1);
     }
-    Ok(query.load(c)?)
+}
+
+fn in_range(term: &str, (from, to): (&str, &str)) -> bool {
+    from <= term && term < to
+}
+
+/// Up to `count` of the terms in `from..to` with their people, in `(term,
+/// user_id)` order, after `at`: the rest of `at`'s term, then the terms
+/// after it, each an index seek (neither SQL seeks on a row value's second
+/// column).
+fn driver_terms(
+    c: &mut AnyConnection,
+    (from, to): (&str, &str),
+    at: Option<&(String, String)>,
+    count: usize,
+) -> Result<Vec<(String, String)>, DbError> {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    if let Some((term, user_id)) = at {
+        rows = terms::user_terms
+            .select((terms::term, terms::user_id))
+            .filter(terms::term.eq(term).and(terms::user_id.gt(user_id)))
+            .order(terms::user_id)
+            .limit(count as i64)
+            .load(c)?;
+    }
+    if rows.len() < count {
+        let mut rest = terms::user_terms
+            .select((terms::term, terms::user_id))
+            .filter(terms::term.ge(from).and(terms::term.lt(to)))
+            .order((terms::term, terms::user_id))
+            .limit((count - rows.len()) as i64)
+            .into_boxed();
+        if let Some((term, _)) = at {
+            rest = rest.filter(terms::term.gt(term.clone()));
+        }
+        rows.extend(rest.load::<(String, String)>(c)?);
+    }
+    Ok(rows)
 }

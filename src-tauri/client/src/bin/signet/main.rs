@@ -307,7 +307,7 @@ enum Helpdesk {
         #[command(subcommand)]
         command: Letter,
     },
-    /// Find users, a page at a time in id order.
+    /// Find users, a page at a time (in id order without --search).
     Users {
         /// Words that begin the user id, e-mail address (or its domain) or
         /// words of the name, any case; every word must match.
