@@ -44,6 +44,7 @@ fn server() -> &'static Server {
             applications_per_address: rate,
             applications: rate,
             openings_per_address: rate,
+            openings_at_once: u32::MAX,
         });
         let web = runtime.block_on(async {
             let key_tier = KeyTierService::new(Arc::new(secret.clone()), warp::service(routes(tier)));

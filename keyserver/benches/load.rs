@@ -1231,6 +1231,8 @@ fn run_backend(
     ] {
         command.args([flag, "1000000"]);
     }
+    // The load comes from one address; many clients' openings are decrypted side by side.
+    command.args(["--openings-at-once", "1000"]);
     if let Some(url) = database_url {
         command.args(["--database", url]);
     }

@@ -326,6 +326,10 @@ struct LimitArgs {
     /// Sealed-session openings at once from one client address after an idle period.
     #[arg(long, env = "SIGNET_OPENING_BURST", default_value_t = 300)]
     opening_burst: u32,
+    /// Sealed-session openings of one client address forwarded at once; the others wait their turn (up to
+    /// 5 s), so that a burst is decrypted one after another.
+    #[arg(long, env = "SIGNET_OPENINGS_AT_ONCE", default_value_t = 1)]
+    openings_at_once: u32,
     /// Seconds the key tier may take to answer before the client gets 503.
     #[arg(long, env = "SIGNET_FORWARD_TIMEOUT", default_value_t = 30)]
     forward_timeout: u64,
@@ -446,6 +450,7 @@ impl LimitArgs {
             applications_per_address: Rate::new(self.application_rate, self.application_burst),
             applications: self.applications.rate(),
             openings_per_address: Rate::new(self.opening_rate, self.opening_burst),
+            openings_at_once: self.openings_at_once,
         }
     }
 }

@@ -299,6 +299,17 @@ impl WebTier {
             tracing::info!(client = ?admission.client, "{what} rate limit reached");
             return rate_limited(wait);
         }
+        // One opening per address decrypted at a time: a burst queues behind itself.
+        let _turn = match crate::route_table::counts_as_opening(route.pattern) {
+            true => match self.limits.opening_turn(address).await {
+                Some(turn) => Some(turn),
+                None => {
+                    tracing::info!(client = ?admission.client, "openings from this address wait too long");
+                    return rate_limited(Duration::from_secs(1));
+                }
+            },
+            false => None,
+        };
         let method = match http::Method::from_bytes(route.method.as_bytes()) {
             Ok(method) => method,
             Err(e) => return failure_reply(Failure::internal(format!("allow-list method: {e}"))),

@@ -14,16 +14,24 @@
 //!   one rate for everyone: each application puts a letter in the help
 //!   desk's queue and holds a user id.
 //!
+//! * session openings — `POST /v1/channel/open` costs the key tier an RSA
+//!   decryption: a rate per address, and one of an address's openings
+//!   forwarded at a time (the others wait their turn, up to
+//!   [`OPENING_WAIT`]), so that a burst is decrypted one after another
+//!   rather than side by side with everyone else's.
+//!
 //! A refused request is answered 429 `rate-limited` with `Retry-After`
 //! (RFC 9110 §10.2.3) in whole seconds.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::Semaphore;
 
 /// Longest user id used as a rate-limit key; longer ones are cut (the key
 /// tier refuses them anyway).
@@ -68,6 +76,9 @@ pub struct RateLimitConfig {
     /// costs the key tier an RSA decryption, so an address may not make it
     /// spend more than a sliver of a core.
     pub openings_per_address: Rate,
+    /// Session openings of one address forwarded at once (the others wait
+    /// their turn): 1, so that a burst is decrypted one after another.
+    pub openings_at_once: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -83,6 +94,7 @@ impl Default for RateLimitConfig {
             // 1.7 s of a core), and an address flooding openings makes the key
             // tier decrypt two a second (1 % of a core).
             openings_per_address: Rate::new(120, 300),
+            openings_at_once: 1,
         }
     }
 }
@@ -95,7 +107,34 @@ pub struct RateLimits {
     applications_per_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     applications: Arc<DefaultDirectRateLimiter>,
     openings_per_address: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    opening_turns: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
+    openings_at_once: usize,
     clock: DefaultClock,
+}
+
+/// Longest an opening waits for its address's turn before it is refused.
+pub const OPENING_WAIT: Duration = Duration::from_secs(5);
+
+/// An opening's turn to be forwarded: its address's one, until dropped.
+#[derive(Debug)]
+pub struct OpeningTurn {
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    address: IpAddr,
+    turns: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
+}
+
+impl Drop for OpeningTurn {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        let mut turns = self.turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Forgotten once no opening holds or waits for the address's turn.
+        if turns
+            .get(&self.address)
+            .is_some_and(|turn| Arc::strong_count(turn) == 1)
+        {
+            turns.remove(&self.address);
+        }
+    }
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -116,6 +155,8 @@ impl RateLimits {
             applications_per_address: Arc::new(RateLimiter::keyed(config.applications_per_address.quota())),
             applications: Arc::new(RateLimiter::direct(config.applications.quota())),
             openings_per_address: Arc::new(RateLimiter::keyed(config.openings_per_address.quota())),
+            opening_turns: Arc::default(),
+            openings_at_once: (config.openings_at_once.max(1) as usize).min(Semaphore::MAX_PERMITS),
             clock: DefaultClock::default(),
         }
     }
@@ -154,6 +195,32 @@ impl RateLimits {
         self.openings_per_address
             .check_key(&address_key(address))
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Waits for `address`'s turn to have a session opening forwarded
+    /// ([`RateLimitConfig::openings_at_once`] at a time per address), at
+    /// most [`OPENING_WAIT`]; `None` when it did not come.
+    pub async fn opening_turn(&self, address: IpAddr) -> Option<OpeningTurn> {
+        let address = address_key(address);
+        let turn = {
+            let mut turns = self
+                .opening_turns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            turns
+                .entry(address)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.openings_at_once)))
+                .clone()
+        };
+        let permit = tokio::time::timeout(OPENING_WAIT, turn.acquire_owned())
+            .await
+            .ok()?
+            .ok()?;
+        Some(OpeningTurn {
+            permit: Some(permit),
+            address,
+            turns: self.opening_turns.clone(),
+        })
     }
 
     /// Counts a well-formed application against everyone's rate (the key
@@ -253,6 +320,31 @@ mod tests {
         assert!(limits.check_opening(same_64).is_err(), "one /64 shares one allowance");
         assert!(limits.check_opening(other).is_ok());
         assert!(limits.check_address(one).is_ok(), "other requests keep their own rate");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_opening_per_address_is_forwarded_at_a_time() {
+        let limits = RateLimits::new(RateLimitConfig::default());
+        let one: IpAddr = "2001:db8::1".parse().expect("ip");
+        let same_64: IpAddr = "2001:db8::2".parse().expect("ip");
+        let other: IpAddr = "192.0.2.1".parse().expect("ip");
+        let first = limits.opening_turn(one).await.expect("a turn");
+        // Another address does not wait; the same /64 does, and gives up after OPENING_WAIT.
+        let elsewhere = limits.opening_turn(other).await.expect("another address has its own");
+        assert!(limits.opening_turn(same_64).await.is_none(), "one /64 shares its turn");
+        // A waiting opening gets the turn when the one before is answered.
+        let waiting = {
+            let limits = limits.clone();
+            tokio::spawn(async move { limits.opening_turn(same_64).await.is_some() })
+        };
+        tokio::task::yield_now().await;
+        drop(first);
+        assert!(waiting.await.expect("task"), "the turn passes on");
+        drop(elsewhere);
+        assert!(
+            limits.opening_turns.lock().expect("lock").is_empty(),
+            "nothing kept for idle addresses"
+        );
     }
 
     #[test]
