@@ -56,7 +56,7 @@ use signet_keyserver::keys::storage_key::{BlobKind, StorageKey};
 use signet_keyserver::keys::{KeyTier, Policy, system_clock};
 use signet_keyserver::web::connections::{self, ConnectionGate, ConnectionLimits};
 use signet_keyserver::web::tls::{self, ServerIdentity, Timeouts};
-use signet_schema::api::{ApplyRequest, PreloginRequest, SigninRequest};
+use signet_schema::api::{ApiError, ApiErrorCode, ApplyRequest, PreloginRequest, SigninRequest};
 use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
@@ -242,6 +242,8 @@ impl Drop for Server {
 /// One keep-alive HTTPS connection.
 struct Conn {
     sender: SendRequest<Full<Body>>,
+    /// The sealed channel this connection's requests use, once opened.
+    channel: Option<ChannelClient>,
 }
 
 async fn connect(addr: SocketAddr, connector: &TlsConnector) -> Result<Conn, String> {
@@ -268,7 +270,7 @@ async fn connect_from(source: Option<Ipv4Addr>, addr: SocketAddr, connector: &Tl
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(connection);
-    Ok(Conn { sender })
+    Ok(Conn { sender, channel: None })
 }
 
 impl Conn {
@@ -280,6 +282,19 @@ impl Conn {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<(u16, Body), String> {
+        self.send_typed(method, path, content_type, body)
+            .await
+            .map(|(status, _, body)| (status, body))
+    }
+
+    /// One request: (status, whether the answer is sealed, body).
+    async fn send_typed(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, bool, Body), String> {
         self.sender.ready().await.map_err(|e| e.to_string())?;
         let request = http::Request::builder()
             .method(method)
@@ -290,13 +305,69 @@ impl Conn {
             .map_err(|e| e.to_string())?;
         let response = self.sender.send_request(request).await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
+        let sealed = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes() == SEALED_CONTENT_TYPE.as_bytes());
         let body = response
             .into_body()
             .collect()
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        Ok((status, body))
+        Ok((status, sealed, body))
+    }
+
+    /// Opens a sealed channel on this connection, trusting `pinned`.
+    async fn open_channel(&mut self, pinned: &[u8]) -> Result<ChannelClient, String> {
+        let answer = self
+            .expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
+            .await?;
+        let bootstrap: SignedBootstrap = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+        let (channel, open) = ChannelClient::open(&bootstrap, pinned, now()).map_err(|e| e.to_string())?;
+        let open = serde_json::to_vec(&open).map_err(|e| e.to_string())?;
+        let answer = self
+            .expect_ok("POST", "/v1/channel/open", "application/json", open)
+            .await?;
+        let opened: OpenResponse = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+        if opened.session_id.0 != channel.session_id().to_vec() {
+            return Err("the server named another session".into());
+        }
+        Ok(channel)
+    }
+
+    /// POSTs `json` to `path` sealed on this connection's channel (opened on
+    /// first use, and again when the server no longer holds it): (status,
+    /// the opened answer).
+    async fn sealed(&mut self, pinned: &[u8], path: &str, json: &[u8]) -> Result<(u16, Vec<u8>), String> {
+        for _ in 0..2 {
+            let mut channel = match self.channel.take() {
+                Some(channel) => channel,
+                None => self.open_channel(pinned).await?,
+            };
+            let (counter, sealed) = channel.seal_request("POST", path, json).map_err(|e| e.to_string())?;
+            let message = SealedMessage {
+                session_id: Bytes(channel.session_id().to_vec()),
+                counter,
+                body: Bytes(sealed),
+            };
+            let wire = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
+            let (status, sealed, answer) = self.send_typed("POST", path, SEALED_CONTENT_TYPE, wire).await?;
+            if sealed {
+                let message: SealedMessage = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+                let plain = channel
+                    .open_response(message.counter, "POST", path, &message.body.0)
+                    .map_err(|e| e.to_string())?;
+                self.channel = Some(channel);
+                return Ok((status, plain.to_vec()));
+            }
+            // Refused unread because the session expired or was dropped: once more on a new one.
+            let gone = serde_json::from_slice::<ApiError>(&answer).is_ok_and(|e| e.code == ApiErrorCode::StaleRequest);
+            if !gone {
+                return Err(format!("{path}: {status} {}", String::from_utf8_lossy(&answer)));
+            }
+        }
+        Err(format!("{path}: refused unread twice"))
     }
 
     async fn expect_ok(&mut self, method: &str, path: &str, content_type: &str, body: Vec<u8>) -> Result<Body, String> {
@@ -312,8 +383,13 @@ impl Conn {
 
 /// What one operation of a load is.
 enum Work {
-    /// POST /v1/signin, plain JSON, rotating over these bodies.
-    Release(Vec<Vec<u8>>),
+    /// POST /v1/signin, rotating over these bodies: sealed on one channel
+    /// per connection, trusting this integrity key, as a client that
+    /// signs in again does; plain JSON to the bare reference (`None`).
+    Release {
+        bodies: Vec<Vec<u8>>,
+        pinned: Option<Vec<u8>>,
+    },
     /// A new sealed session per sign-in for these users.
     Sealed {
         users: Vec<String>,
@@ -321,16 +397,31 @@ enum Work {
         pinned: Vec<u8>,
     },
     /// POST /v1/apply, one prepared application each, until they run out.
-    Register { pool: Vec<ApplyRequest>, next: AtomicUsize },
+    /// Sealed, trusting this integrity key.
+    Register {
+        pool: Vec<ApplyRequest>,
+        next: AtomicUsize,
+        pinned: Vec<u8>,
+    },
 }
 
 impl Work {
     /// Runs operation `seq` of worker `worker`; `Ok(false)` when there is no more work.
     async fn one(&self, conn: &mut Conn, worker: usize, seq: usize) -> Result<bool, String> {
         match self {
-            Work::Release(bodies) => {
+            Work::Release { bodies, pinned } => {
                 let body = bodies[(worker + seq * CONNECTIONS) % bodies.len()].clone();
-                conn.expect_ok("POST", "/v1/signin", "application/json", body).await?;
+                match pinned {
+                    Some(pinned) => match conn.sealed(pinned, "/v1/signin", &body).await? {
+                        (200, _) => {}
+                        (status, answer) => {
+                            return Err(format!("/v1/signin: {status} {}", String::from_utf8_lossy(&answer)));
+                        }
+                    },
+                    None => {
+                        conn.expect_ok("POST", "/v1/signin", "application/json", body).await?;
+                    }
+                }
                 Ok(true)
             }
             Work::Sealed {
@@ -339,19 +430,7 @@ impl Work {
                 pinned,
             } => {
                 let user = &users[(worker + seq * CONNECTIONS) % users.len()];
-                let answer = conn
-                    .expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
-                    .await?;
-                let bootstrap: SignedBootstrap = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
-                let (mut channel, open) = ChannelClient::open(&bootstrap, pinned, now()).map_err(|e| e.to_string())?;
-                let open = serde_json::to_vec(&open).map_err(|e| e.to_string())?;
-                let answer = conn
-                    .expect_ok("POST", "/v1/channel/open", "application/json", open)
-                    .await?;
-                let opened: OpenResponse = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
-                if opened.session_id.0 != channel.session_id().to_vec() {
-                    return Err("the server named another session".into());
-                }
+                let mut channel = conn.open_channel(pinned).await?;
                 let prelogin =
                     serde_json::to_value(PreloginRequest { user_id: user.clone() }).map_err(|e| e.to_string())?;
                 sealed_post(conn, &mut channel, "/v1/prelogin", &prelogin).await?;
@@ -366,7 +445,7 @@ impl Work {
                 }
                 Ok(true)
             }
-            Work::Register { pool, next } => {
+            Work::Register { pool, next, pinned } => {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(prepared) = pool.get(index) else {
                     return Ok(false);
@@ -375,8 +454,10 @@ impl Work {
                 request.nonce = random_hex(16);
                 request.timestamp = now();
                 let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
-                conn.expect_ok("POST", "/v1/apply", "application/json", body).await?;
-                Ok(true)
+                match conn.sealed(pinned, "/v1/apply", &body).await? {
+                    (200, _) => Ok(true),
+                    (status, answer) => Err(format!("/v1/apply: {status} {}", String::from_utf8_lossy(&answer))),
+                }
             }
         }
     }
@@ -702,8 +783,7 @@ async fn hold_connection(
         .connect(ServerName::IpAddress(server.0.ip().into()), tcp)
         .await
         .map_err(|e| e.to_string())?;
-    let head =
-        "POST /v1/signin HTTP/1.1\r\nhost: signet\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n";
+    let head = "POST /v1/signin HTTP/1.1\r\nhost: signet\r\ncontent-type: application/vnd.signet.sealed+json\r\ncontent-length: 1000000\r\n\r\n";
     tls.write_all(head.as_bytes()).await.map_err(|e| e.to_string())?;
     while !stop.load(Ordering::Relaxed) {
         tls.write_all(b" ").await.map_err(|e| e.to_string())?;
@@ -750,7 +830,7 @@ async fn attack_request(
                 verifier: Bytes(vec![7; 32]),
             })
             .map_err(|e| e.to_string())?;
-            conn.send("POST", "/v1/signin", "application/json", body).await?;
+            conn.sealed(pinned, "/v1/signin", &body).await?;
         }
         Attack::Applications => {
             let body = serde_json::to_vec(&json!({
@@ -759,7 +839,7 @@ async fn attack_request(
                 "nonce": random_hex(16), "timestamp": now(),
             }))
             .map_err(|e| e.to_string())?;
-            conn.send("POST", "/v1/apply", "application/json", body).await?;
+            conn.sealed(pinned, "/v1/apply", &body).await?;
         }
         Attack::None | Attack::SlowBodies | Attack::IdleConnections => {}
     }
@@ -841,6 +921,18 @@ async fn legitimate(server: &Server, work: &Work, measure: Duration) -> Measured
     measured
 }
 
+/// The server's integrity key, trusted on first use as the app does.
+fn integrity_key(runtime: &tokio::runtime::Runtime, server: &Server) -> Vec<u8> {
+    let answer = runtime.block_on(async {
+        let mut conn = connect(server.addr, &server.connector).await.expect("connect");
+        conn.expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
+            .await
+            .expect("bootstrap")
+    });
+    let bootstrap: SignedBootstrap = serde_json::from_slice(&answer).expect("bootstrap");
+    first_use_integrity_key(&bootstrap, now()).expect("self-signed bootstrap")
+}
+
 /// A legitimate client's sign-ins, quiet and under each attack from one
 /// address, against a `serve` of its own with the shipped limits (only the
 /// per-address request and session-opening rates raised, to the legitimate
@@ -855,14 +947,7 @@ fn under_attack(runtime: &tokio::runtime::Runtime, settings: &Settings, material
     let tier = KeyTier::open(&data_dir, None, Policy::default(), system_clock()).expect("open the key tier");
     insert_sample_users(&tier, material);
     drop(tier);
-    let bootstrap_answer = runtime.block_on(async {
-        let mut conn = connect(server.addr, &server.connector).await.expect("connect");
-        conn.expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
-            .await
-            .expect("bootstrap")
-    });
-    let bootstrap: SignedBootstrap = serde_json::from_slice(&bootstrap_answer).expect("bootstrap");
-    let pinned = first_use_integrity_key(&bootstrap, now()).expect("self-signed bootstrap");
+    let pinned = integrity_key(runtime, &server);
     let work = Work::Sealed {
         users: (0..SAMPLE_USERS).map(sample_user).collect(),
         verifier: material.verifier(),
@@ -1257,7 +1342,11 @@ fn run_backend(
             .expect("json")
         })
         .collect();
-    let release = Arc::new(Work::Release(bodies));
+    let pinned = integrity_key(runtime, &server);
+    let release = Arc::new(Work::Release {
+        bodies,
+        pinned: Some(pinned.clone()),
+    });
 
     let mut levels = Vec::new();
     let users = count_users(tier.database());
@@ -1270,18 +1359,10 @@ fn run_backend(
     let after_release = memory_kib(server.pid());
 
     // Full sign-ins, each in a new sealed session.
-    let bootstrap_answer = runtime.block_on(async {
-        let mut conn = connect(server.addr, &server.connector).await.expect("connect");
-        conn.expect_ok("GET", "/v1/bootstrap", "application/json", Vec::new())
-            .await
-            .expect("bootstrap")
-    });
-    let bootstrap: SignedBootstrap = serde_json::from_slice(&bootstrap_answer).expect("bootstrap");
-    let pinned = first_use_integrity_key(&bootstrap, now()).expect("self-signed bootstrap");
     let sealed = Arc::new(Work::Sealed {
         users: (0..SAMPLE_USERS).map(sample_user).collect(),
         verifier: material.verifier(),
-        pinned,
+        pinned: pinned.clone(),
     });
     let sealed = if settings.runs("sealed") {
         let sealed = runtime.block_on(load(&server, sealed, settings.warmup, settings.measure));
@@ -1297,6 +1378,7 @@ fn run_backend(
         let register = Arc::new(Work::Register {
             pool: applications.to_vec(),
             next: AtomicUsize::new(0),
+            pinned: pinned.clone(),
         });
         let registrations = runtime.block_on(load(&server, register, Duration::ZERO, settings.measure));
         eprintln!("   registrations: {:.1}/s", registrations.rate());
@@ -1415,7 +1497,11 @@ fn main() {
             verifier: Bytes(material.verifier()),
         })
         .expect("json");
-        (bare_dir, server, Arc::new(Work::Release(vec![body])))
+        let work = Work::Release {
+            bodies: vec![body],
+            pinned: None,
+        };
+        (bare_dir, server, Arc::new(work))
     });
     let measure_bare = |when: &str| match &bare {
         Some((_, server, work)) => {

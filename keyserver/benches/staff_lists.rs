@@ -207,6 +207,7 @@ fn queries() -> Vec<Query> {
         users_query("a mail domain, a page from the middle", move |people| {
             let domains = (people.0 / 1_000).max(1);
             let after = After::Term {
+                word: 0,
                 term: "bank0.example".to_owned(),
                 user_id: user_id(middle(people) / domains * domains),
             };

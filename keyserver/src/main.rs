@@ -61,6 +61,9 @@ enum Command {
         tls: TlsArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        /// The per-user limit on sealed requests, counted by the key tier in this process.
+        #[command(flatten)]
+        user_limits: UserLimitArgs,
         #[command(flatten)]
         sessions: SessionArgs,
         #[command(flatten)]
@@ -309,8 +312,6 @@ struct LimitArgs {
     /// Requests at once from one client address after an idle period.
     #[arg(long, env = "SIGNET_ADDRESS_BURST", default_value_t = 120)]
     address_burst: u32,
-    #[command(flatten)]
-    user: UserLimitArgs,
     /// Applications per minute from one client address (IPv6: one /64), sustained.
     #[arg(long, env = "SIGNET_APPLICATION_RATE", default_value_t = 1)]
     application_rate: u32,
@@ -403,11 +404,11 @@ impl GuessArgs {
     }
 }
 
-/// The per-user limit: the web tier's on bodies it can read, the key tier's
-/// on sealed ones (one allowance under `serve`).
+/// The per-user limit, the key tier's: every request it applies to is
+/// sealed, so the web tier cannot read whom it names.
 #[derive(Args)]
 struct UserLimitArgs {
-    /// Pre-login, sign-in, consent and revoke requests per minute for one user id, sustained.
+    /// Pre-login, sign-in, consent, revoke and re-registration requests per minute for one user id, sustained.
     #[arg(long, env = "SIGNET_USER_RATE", default_value_t = 10)]
     user_rate: u32,
     /// Such requests at once for one user id after an idle period.
@@ -446,11 +447,11 @@ impl LimitArgs {
     fn config(&self) -> RateLimitConfig {
         RateLimitConfig {
             per_address: Rate::new(self.address_rate, self.address_burst),
-            per_user: self.user.rate(),
             applications_per_address: Rate::new(self.application_rate, self.application_burst),
             applications: self.applications.rate(),
             openings_per_address: Rate::new(self.opening_rate, self.opening_burst),
             openings_at_once: self.openings_at_once,
+            ..RateLimitConfig::default()
         }
     }
 }
@@ -558,11 +559,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             database,
             tls,
             limits,
+            user_limits,
             sessions,
             guesses,
         } => {
             let tier = open_key_tier(&data_dir, database.as_deref(), guesses.policy(sessions.limits()))?;
-            let rate_limits = RateLimits::new(limits.config());
+            let rate_limits = RateLimits::new(RateLimitConfig {
+                per_user: user_limits.rate(),
+                ..limits.config()
+            });
             tier.limit_sealed_users(rate_limits.clone());
             let identity = identity(&tls, &data_dir, &listen)?;
             let listening = (limits.connection_gate(), limits.timeouts());

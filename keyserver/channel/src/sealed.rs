@@ -1,6 +1,8 @@
 //! Bodies sealed between the client's signing core and a server — the key
 //! tier or the host application — (the patent's message security), as warp
-//! filters and replies. A client that opened a channel sends
+//! filters and replies. A route that reads a body through these filters
+//! takes it only sealed: a plain one is refused unread (`sealing-required`).
+//! A client that opened a channel sends
 //! `Content-Type: application/vnd.signet.sealed+json` and a
 //! [`SealedMessage`] whose body, once unsealed for this route's method and
 //! path and the next counter, is the route's ordinary JSON request; the
@@ -23,9 +25,9 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
 use signet_keyserver_web::error::Failure;
-use signet_keyserver_web::json::{
-    JSON_MEDIA_TYPE, MAX_BODY, Rejected, failure_reply, has_media_type, unsupported_media_type,
-};
+pub use signet_keyserver_web::json::sealing_required;
+use signet_keyserver_web::json::{MAX_BODY, Rejected, failure_reply, has_media_type};
+use zeroize::Zeroizing;
 
 use crate::server::{ChannelError, ChannelServer};
 
@@ -77,51 +79,58 @@ struct NamesUser {
     user_id: String,
 }
 
-/// A JSON body of type `T`, sent plain or sealed. On a `per_user` route
-/// (a route of the route table with `per_user_limit`) a sealed request is counted
-/// against its user id's limit here, since the web tier could not read it;
-/// over the limit, the request is `Err` — to be answered, sealed, with that
-/// failure.
+/// A JSON body of type `T`, which must come sealed (a plain body is
+/// refused unread with `sealing-required`). On a `per_user` route (a route
+/// of the route table with `per_user_limit`) the request is counted against
+/// its user id's limit here, since the web tier cannot read it. A body that
+/// is not a `T`, or a request over the limit, is `Err` — to be answered,
+/// sealed, with that failure.
 pub fn body<T: DeserializeOwned + Send, E: SealedEnd>(
     tier: Arc<E>,
     per_user: bool,
-) -> impl Filter<Extract = ((Result<T, Failure>, Option<Sealing>),), Error = warp::Rejection> + Clone {
-    accepted_body(tier, per_user, MAX_BODY, true)
+) -> impl Filter<Extract = ((Result<T, Failure>, Sealing),), Error = warp::Rejection> + Clone {
+    plaintext(tier, per_user, MAX_BODY)
+        .map(|(plaintext, sealing): Unsealed| (plaintext.and_then(|json| parse::<T>(&json)), sealing))
 }
 
 /// A JSON body of type `T` that must come sealed, of at most `max_body`
-/// bytes: a plain body is refused unread (`sealing-required`, 415), so
-/// nothing between the client's signing core and this server can read or
-/// change what the route receives.
+/// bytes; every refusal is a rejection (answered in plain JSON), for a
+/// server whose routes answer them alike.
 pub fn sealed_body<T: DeserializeOwned + Send, E: SealedEnd>(
     tier: Arc<E>,
     max_body: u64,
 ) -> impl Filter<Extract = ((T, Sealing),), Error = warp::Rejection> + Clone {
-    accepted_body(tier, false, max_body, false).and_then(
-        |(request, sealing): (Result<T, Failure>, Option<Sealing>)| async move {
-            match (request, sealing) {
-                (Ok(request), Some(sealing)) => Ok((request, sealing)),
-                (Err(failure), _) => Err(warp::reject::custom(Rejected(failure))),
-                (Ok(_), None) => Err(warp::reject::custom(Rejected(sealing_required()))),
-            }
-        },
-    )
+    plaintext(tier, false, max_body).and_then(|(plaintext, sealing): Unsealed| async move {
+        match plaintext.and_then(|json| parse::<T>(&json)) {
+            Ok(request) => Ok((request, sealing)),
+            Err(failure) => Err(warp::reject::custom(Rejected(failure))),
+        }
+    })
 }
 
-/// The refusal of a plain body where only sealed ones are taken.
-pub fn sealing_required() -> Failure {
-    Failure::new(
-        ApiErrorCode::SealingRequired,
-        format!("this route takes only bodies sealed end to end ({SEALED_CONTENT_TYPE}); open a secure session"),
-    )
+fn parse<T: DeserializeOwned>(json: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice::<T>(json).map_err(|e| {
+        Failure::new(
+            ApiErrorCode::BadRequest,
+            format!("the body is not a valid request: {e}"),
+        )
+    })
 }
 
-fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
+/// What [`plaintext`] extracts: the unsealed bytes (or the refusal to
+/// answer sealed), and where they came from.
+pub type Unsealed = (Result<Zeroizing<Vec<u8>>, Failure>, Sealing);
+
+/// The unsealed bytes of a sealed body of at most `max_body` bytes, and
+/// where it came from. What cannot be answered sealed — a plain body, a
+/// body that is no sealed message, a session unknown, a counter replayed —
+/// is a rejection; a request over its user's limit (on a `per_user` route)
+/// is `Err`, to be answered sealed.
+pub fn plaintext<E: SealedEnd>(
     tier: Arc<E>,
     per_user: bool,
     max_body: u64,
-    plain_allowed: bool,
-) -> impl Filter<Extract = ((Result<T, Failure>, Option<Sealing>),), Error = warp::Rejection> + Clone {
+) -> impl Filter<Extract = (Unsealed,), Error = warp::Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
         .and(warp::header::optional::<String>("content-type"))
@@ -137,24 +146,10 @@ fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
                 let tier = tier.clone();
                 async move {
                     let reject = |f: Failure| warp::reject::custom(Rejected(f));
-                    let parse = |json: &[u8]| {
-                        serde_json::from_slice::<T>(json).map_err(|e| {
-                            reject(Failure::new(
-                                ApiErrorCode::BadRequest,
-                                format!("the body is not a valid request: {e}"),
-                            ))
-                        })
-                    };
                     if !has_media_type(content_type.as_deref(), SEALED_CONTENT_TYPE) {
-                        if !plain_allowed {
-                            return Err(reject(sealing_required()));
-                        }
-                        if !has_media_type(content_type.as_deref(), JSON_MEDIA_TYPE) {
-                            return Err(reject(unsupported_media_type(&format!(
-                                "{JSON_MEDIA_TYPE} or {SEALED_CONTENT_TYPE}"
-                            ))));
-                        }
-                        return Ok::<_, warp::Rejection>((Ok(parse(&bytes)?), None));
+                        // A plain body is not read: what it says is not
+                        // looked at, let alone acted upon.
+                        return Err(reject(sealing_required()));
                     }
                     let message: SealedMessage = serde_json::from_slice(&bytes).map_err(|e| {
                         reject(Failure::new(
@@ -179,7 +174,6 @@ fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
                             &message.body.0,
                         )
                         .map_err(|e| reject(channel_failure(e)))?;
-                    let request = parse(&plaintext)?;
                     if per_user
                         && let Ok(named) = serde_json::from_slice::<NamesUser>(&plaintext)
                         && let Err(wait) = tier.check_sealed_user(&named.user_id, client.map(|c| c.0))
@@ -191,17 +185,16 @@ fn accepted_body<T: DeserializeOwned + Send, E: SealedEnd>(
                                 wait.as_secs().max(1)
                             ),
                         );
-                        return Ok((Err(failure), Some(sealing)));
+                        return Ok((Err(failure), sealing));
                     }
-                    Ok((Ok(request), Some(sealing)))
+                    Ok((Ok(plaintext), sealing))
                 }
             },
         )
 }
 
-/// Runs `work` on the blocking pool and answers it — sealed when the
-/// request was.
-pub async fn reply<T, F, E: SealedEnd>(tier: Arc<E>, sealing: Option<Sealing>, work: F) -> Result<Response, Infallible>
+/// Runs `work` on the blocking pool and answers it sealed.
+pub async fn reply<T, F, E: SealedEnd>(tier: Arc<E>, sealing: Sealing, work: F) -> Result<Response, Infallible>
 where
     T: Serialize + Send + 'static,
     F: FnOnce() -> Result<T, Failure> + Send + 'static,
@@ -217,26 +210,9 @@ where
     Ok(answer(tier.as_ref(), sealing, outcome))
 }
 
-/// Answers `outcome` (the JSON of a successful answer, or the failure) —
-/// sealed when the request was.
-pub fn answer<E: SealedEnd + ?Sized>(
-    tier: &E,
-    sealing: Option<Sealing>,
-    outcome: Result<bytes::Bytes, Failure>,
-) -> Response {
-    let Some(sealing) = sealing else {
-        return match outcome {
-            Ok(json) => {
-                let mut response = Response::new(json.into());
-                response.headers_mut().insert(
-                    warp::http::header::CONTENT_TYPE,
-                    warp::http::HeaderValue::from_static("application/json"),
-                );
-                response
-            }
-            Err(failure) => failure_reply(failure),
-        };
-    };
+/// Answers `outcome` (the JSON of a successful answer, or the failure)
+/// sealed for the request it answers.
+pub fn answer<E: SealedEnd + ?Sized>(tier: &E, sealing: Sealing, outcome: Result<bytes::Bytes, Failure>) -> Response {
     let (status, json) = match outcome {
         Ok(json) => (StatusCode::OK, json),
         Err(failure) => {

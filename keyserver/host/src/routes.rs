@@ -60,7 +60,7 @@ where
         .and_then(
             move |(request, sealing): (SignedHostRequest, sealed::Sealing), host: Arc<Host>| {
                 let worker = host.clone();
-                sealed::reply(host, Some(sealing), move || handler(&worker, &request))
+                sealed::reply(host, sealing, move || handler(&worker, &request))
             },
         )
         .boxed()

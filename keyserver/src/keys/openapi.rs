@@ -30,6 +30,7 @@ use utoipa::ToSchema;
 use crate::error::status_of;
 use crate::json::MAX_BODY;
 use crate::route_table::{Caller, Payload, ROUTES, Route, RouteId};
+use signet_schema::channel::SEALED_CONTENT_TYPE;
 
 /// Where the key server serves this document.
 pub const DOCUMENT_PATH: &str = "/v1/openapi.json";
@@ -354,10 +355,23 @@ impl Operation {
             op["parameters"] = Value::Array(parameters);
         }
         if let Some(body) = &self.body {
-            op["requestBody"] = json!({
-                "required": true,
-                "content": { "application/json": { "schema": body.schema } },
-            });
+            op["requestBody"] = if self.route.sealed {
+                json!({
+                    "required": true,
+                    "description": format!(
+                        "Sealed end to end: a `SealedMessage` of an open channel session whose body, once unsealed \
+                         for this method, path and counter, is the JSON shown here. The answer (success or typed error, \
+                         with its status) comes back sealed alike. A plain body is refused unread (415 \
+                         `sealing-required`)."
+                    ),
+                    "content": { SEALED_CONTENT_TYPE: { "schema": body.schema } },
+                })
+            } else {
+                json!({
+                    "required": true,
+                    "content": { "application/json": { "schema": body.schema } },
+                })
+            };
         }
         op
     }

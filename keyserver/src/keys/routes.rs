@@ -21,9 +21,9 @@ use signet_schema::protocol::Bytes;
 use super::KeyTier;
 use super::flows::Admitted;
 use super::sealed::{self, Sealing};
-use super::staff::{SignedRequest, signed_request};
+use super::staff::{SignedParts, SignedRequest, signed_parts, signed_request};
 use crate::error::Failure;
-use crate::json::{Rejected, blocking, blocking_bytes, json_body, recover};
+use crate::json::{MAX_BODY, Rejected, blocking, blocking_bytes, json_body, recover};
 use crate::keys::db::models::LetterState;
 use crate::route_table::{self, PathMatch, Payload, ROUTES, Route, RouteId};
 use crate::web::link::ClientAddress;
@@ -113,7 +113,7 @@ fn handler(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,
             // Named by its hash: the bytes behind this URL never change.
             "public, max-age=31536000, immutable",
         ),
-        R::Reregister => signed(route, tier, |t, req, _| t.reregister(req)),
+        R::Reregister => signed_sealed(route, tier, KeyTier::reregister),
         R::Letters => signed(route, tier, |t, req, _| t.letters(req)),
         R::LetterPdf => signed_bytes(route, tier, |t, req, p| t.letter_pdf(req, p)),
         R::LetterPrinted => signed(route, tier, |t, req, p| t.mark_letter(req, p, LetterState::Printed)),
@@ -211,6 +211,34 @@ where
         .boxed()
 }
 
+/// A request signed with its sender's own key whose body travels sealed
+/// (re-registration: it carries a sealed record and verifiers). The
+/// signature covers the body as unsealed; the answer is sealed.
+fn signed_sealed<R>(
+    route: &'static Route,
+    tier: &Arc<KeyTier>,
+    work: fn(&KeyTier, SignedRequest) -> Result<R, Failure>,
+) -> BoxedFilter<(Response,)>
+where
+    R: serde::Serialize + Send + 'static,
+{
+    declared::<R>(route, route.answer);
+    at(route)
+        .and(with_tier(tier))
+        .and(signed_parts())
+        .and(sealed::plaintext(tier.clone(), route.per_user_limit, MAX_BODY))
+        .and_then(
+            move |_: Parameters, t: Arc<KeyTier>, parts: SignedParts, (body, sealing): sealed::Unsealed| {
+                let tier = t.clone();
+                sealed::reply(tier, sealing, move || {
+                    let body = bytes::Bytes::from(body?.to_vec());
+                    work(&t, SignedRequest::from_signed_parts(parts, body)?)
+                })
+            },
+        )
+        .boxed()
+}
+
 /// `route` with a `Cache-Control` header on its successful answers.
 fn with_cache_control(route: BoxedFilter<(Response,)>, value: &'static str) -> BoxedFilter<(Response,)> {
     route
@@ -299,7 +327,7 @@ fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)
         .and_then(
             |_: Parameters,
              t: Arc<KeyTier>,
-             (req, sealing): (Result<SigninRequest, Failure>, Option<Sealing>),
+             (req, sealing): (Result<SigninRequest, Failure>, Sealing),
              source: Option<std::net::IpAddr>| async move {
                 // A request refused before it is read (malformed, over the
                 // per-user rate) is no guess: only one that was read is counted.
@@ -321,8 +349,8 @@ fn signin(route: &'static Route, tier: &Arc<KeyTier>) -> BoxedFilter<(Response,)
         .boxed()
 }
 
-/// A JSON body, plain or sealed (see [`sealed`]), handed to `work` on the
-/// blocking pool and answered the same way it came.
+/// A JSON body, sealed (see [`sealed`]), handed to `work` on the blocking
+/// pool and answered sealed.
 fn sealable_post<T, R>(
     route: &'static Route,
     tier: &Arc<KeyTier>,
@@ -342,7 +370,7 @@ where
         .and_then(
             move |_: Parameters,
                   t: Arc<KeyTier>,
-                  (req, sealing): (Result<T, Failure>, Option<Sealing>),
+                  (req, sealing): (Result<T, Failure>, Sealing),
                   source: Option<std::net::IpAddr>| {
                 let tier = t.clone();
                 sealed::reply(tier, sealing, move || {

@@ -174,9 +174,12 @@ fn forbidden(message: &str) -> Failure {
     Failure::new(ApiErrorCode::Forbidden, message)
 }
 
-/// Extracts a [`SignedRequest`]; a missing or malformed signing header is
-/// `forbidden` before anything else happens.
-pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp::Rejection> + Clone {
+/// What a signed request carries outside its body: method, path, query
+/// and the signing headers.
+pub type SignedParts = (warp::http::Method, warp::path::FullPath, String, SignedHeaders);
+
+/// Extracts [`SignedParts`].
+pub fn signed_parts() -> impl Filter<Extract = (SignedParts,), Error = warp::Rejection> + Clone {
     warp::method()
         .and(warp::path::full())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
@@ -184,30 +187,41 @@ pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp:
         .and(warp::header::optional::<String>(signed_headers::TIMESTAMP))
         .and(warp::header::optional::<String>(signed_headers::NONCE))
         .and(warp::header::optional::<String>(signed_headers::SIGNATURE))
+        .map(|method, path, query, signer, timestamp, nonce, signature| {
+            let headers = SignedHeaders {
+                signer,
+                timestamp,
+                nonce,
+                signature,
+            };
+            (method, path, query, headers)
+        })
+}
+
+impl SignedRequest {
+    /// A signed request from its [`SignedParts`] and its body (as sent, or
+    /// as unsealed); see [`SignedRequest::from_parts`].
+    pub fn from_signed_parts(
+        (method, path, query, headers): SignedParts,
+        body: bytes::Bytes,
+    ) -> Result<SignedRequest, Failure> {
+        SignedRequest::from_parts(method.as_str(), path.as_str(), &query, headers, body)
+    }
+}
+
+/// Extracts a [`SignedRequest`] sent in the clear; a missing or malformed
+/// signing header is `forbidden` before anything else happens.
+pub fn signed_request() -> impl Filter<Extract = (SignedRequest,), Error = warp::Rejection> + Clone {
+    signed_parts()
         .and(warp::header::optional::<String>("content-type"))
         .and(bounded_body())
         .and_then(
-            |method: warp::http::Method,
-             path: warp::path::FullPath,
-             query: String,
-             signer: Option<String>,
-             timestamp: Option<String>,
-             nonce: Option<String>,
-             signature: Option<String>,
-             content_type: Option<String>,
-             body: bytes::Bytes| async move {
+            |parts: SignedParts, content_type: Option<String>, body: bytes::Bytes| async move {
                 // Every body a signed route reads is JSON; a form or text is not read.
                 if !body.is_empty() && !has_media_type(content_type.as_deref(), JSON_MEDIA_TYPE) {
                     return Err(warp::reject::custom(Rejected(unsupported_media_type(JSON_MEDIA_TYPE))));
                 }
-                let headers = SignedHeaders {
-                    signer,
-                    timestamp,
-                    nonce,
-                    signature,
-                };
-                SignedRequest::from_parts(method.as_str(), path.as_str(), &query, headers, body)
-                    .map_err(|refused| warp::reject::custom(Rejected(refused)))
+                SignedRequest::from_signed_parts(parts, body).map_err(|refused| warp::reject::custom(Rejected(refused)))
             },
         )
 }
@@ -450,7 +464,7 @@ impl KeyTier {
         let words = search_words(&req.query("q").unwrap_or_default())?;
         let after = req
             .query("after")
-            .map(|after| user_cursor(&after, words.is_empty()))
+            .map(|after| user_cursor(&after, &words))
             .transpose()?;
         let search = models::user_terms::UserSearch {
             words,
@@ -797,37 +811,45 @@ fn page_limit(req: &SignedRequest) -> Result<usize, Failure> {
 }
 
 /// The user-search cursor: a user id for a listing without words, else
-/// `"{hex of the term}.{user_id}"` — safe to print and paste whatever the
-/// term holds (a registrant's own e-mail address, say).
-fn user_cursor(text: &str, listing: bool) -> Result<After, Failure> {
+/// `"{driving word's index}.{hex of the term}.{user_id}"` — safe to print
+/// and paste whatever the term holds (a registrant's own e-mail address,
+/// say). A cursor of another search is refused.
+fn user_cursor(text: &str, words: &[String]) -> Result<After, Failure> {
     let bad = || Failure::bad_field("after", "not a page of this list");
     let valid_id = |id: &str| signet_schema::record::validate_user_id(id).is_ok();
-    if listing {
-        return if valid_id(text) {
-            Ok(After::Id(text.to_owned()))
-        } else {
-            Err(bad())
-        };
-    }
-    let (term, user_id) = text.split_once('.').ok_or_else(bad)?;
+    let after = if words.is_empty() {
+        valid_id(text).then(|| After::Id(text.to_owned()))
+    } else {
+        term_cursor(text)
+            .filter(|(_, _, user_id)| valid_id(user_id))
+            .map(|(word, term, user_id)| After::Term {
+                word,
+                term,
+                user_id: user_id.to_owned(),
+            })
+    };
+    after.filter(|after| after.fits(words)).ok_or_else(bad)
+}
+
+/// A search cursor's parts: the driving word's index, the term, the user id.
+fn term_cursor(text: &str) -> Option<(usize, String, &str)> {
+    let (word, rest) = text.split_once('.')?;
+    let (term, user_id) = rest.split_once('.')?;
+    let word = match word.as_bytes() {
+        [digit @ b'0'..=b'9'] => usize::from(digit - b'0'),
+        _ => return None,
+    };
     let term = lower_hex(term)
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|t| !t.is_empty() && t.len() <= 512 && !t.chars().any(|c| c.is_whitespace() || c.is_control()))
-        .ok_or_else(bad)?;
-    if !valid_id(user_id) {
-        return Err(bad());
-    }
-    Ok(After::Term {
-        term,
-        user_id: user_id.to_owned(),
-    })
+        .filter(|t| !t.is_empty() && t.len() <= 512 && !t.chars().any(|c| c.is_whitespace() || c.is_control()))?;
+    Some((word, term, user_id))
 }
 
 /// The user-search cursor's text; see [`user_cursor`].
 fn user_cursor_text(after: After) -> String {
     match after {
         After::Id(user_id) => user_id,
-        After::Term { term, user_id } => format!("{}.{user_id}", hex::encode(term)),
+        After::Term { word, term, user_id } => format!("{word}.{}.{user_id}", hex::encode(term)),
     }
 }
 

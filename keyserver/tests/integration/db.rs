@@ -801,8 +801,25 @@ fn help_desk_lists_page_and_search_in_sql() {
         for (words, state) in searches {
             let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
             // A listing comes in id order; a search in the order of the
-            // longest word's first matching term, then id.
-            let driver = user_terms::driver(&words).cloned().unwrap_or_default();
+            // driver's first matching term, then id. The driver: the word
+            // beginning the fewest terms (at most `PROBE` counted), then the
+            // longest, then the first.
+            let terms_beginning = |word: &str| {
+                people
+                    .iter()
+                    .flat_map(|(user, name, email)| user_terms::terms_of(&user.user_id, name, email))
+                    .filter(|t| t.starts_with(word))
+                    .count()
+                    .min(user_terms::PROBE)
+            };
+            let driver = words
+                .iter()
+                .enumerate()
+                .min_by_key(|(i, w)| (terms_beginning(w), std::cmp::Reverse(w.chars().count()), *i))
+                .map(|(_, w)| w.clone())
+                .unwrap_or_default();
+            let chosen = db.read(|c| user_terms::choose_driver(c, &words)).unwrap();
+            assert_eq!(words.get(chosen).cloned().unwrap_or_default(), driver, "{words:?}");
             let mut expected: Vec<(String, String)> = people
                 .iter()
                 .filter_map(|(user, name, email)| {
@@ -871,5 +888,25 @@ fn help_desk_lists_page_and_search_in_sql() {
             .map(|u| u.user_id)
             .collect();
         assert_eq!(found, ["u001", "u007"], "{:?}", scratch.backend);
+        // A cursor of another search is refused, not taken for a new start.
+        for after in [
+            user_terms::After::Id("u001".into()),
+            user_terms::After::Term {
+                word: 1,
+                term: "anne".into(),
+                user_id: "u001".into(),
+            },
+            user_terms::After::Term {
+                word: 0,
+                term: "berg".into(),
+                user_id: "u001".into(),
+            },
+        ] {
+            let search = user_terms::UserSearch {
+                after: Some(after.clone()),
+                ..annes.clone()
+            };
+            assert!(db.read(|c| user_terms::page(c, &search)).is_err(), "{after:?}");
+        }
     });
 }

@@ -35,6 +35,74 @@ fn concrete(route: &Route) -> String {
         .join("/")
 }
 
+/// Sends `body` to `route` with `headers` as the app would: sealed on a
+/// route that takes only sealed bodies (in a session opened through the
+/// same filter), as JSON on another. Answers the response, its body
+/// opened when it came sealed.
+async fn send<F>(
+    filter: &F,
+    route: &Route,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> http::Response<bytes::Bytes>
+where
+    F: warp::Filter + Clone + Send + Sync + 'static,
+    F::Extract: warp::Reply + Send,
+{
+    use signet_crypto::channel::{ChannelClient, first_use_integrity_key};
+    use signet_schema::channel::{SEALED_CONTENT_TYPE, SealedMessage};
+    use signet_schema::protocol::Bytes;
+    let path = concrete(route);
+    let mut request = warp::test::request().method(route.method).path(&path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let Some(body) = body else {
+        return request.reply(filter).await;
+    };
+    if !route.sealed {
+        return request
+            .header("content-type", "application/json")
+            .body(body)
+            .reply(filter)
+            .await;
+    }
+    let bootstrap = warp::test::request().path("/v1/bootstrap").reply(filter).await;
+    let bootstrap = serde_json::from_slice(bootstrap.body()).expect("bootstrap");
+    let now = crate::common::now();
+    let pinned = first_use_integrity_key(&bootstrap, now).expect("fresh bootstrap");
+    let (mut channel, open) = ChannelClient::open(&bootstrap, &pinned, now).expect("open");
+    let opened = warp::test::request()
+        .method("POST")
+        .path("/v1/channel/open")
+        .header("content-type", "application/json")
+        .json(&open)
+        .reply(filter)
+        .await;
+    assert_eq!(opened.status(), 200, "{}", String::from_utf8_lossy(opened.body()));
+    let (counter, sealed) = channel
+        .seal_request(route.method, &path, body.as_bytes())
+        .expect("seal");
+    let message = SealedMessage {
+        session_id: Bytes(channel.session_id().to_vec()),
+        counter,
+        body: Bytes(sealed),
+    };
+    let response = request
+        .header("content-type", SEALED_CONTENT_TYPE)
+        .body(serde_json::to_vec(&message).expect("json"))
+        .reply(filter)
+        .await;
+    let Ok(message) = serde_json::from_slice::<SealedMessage>(response.body()) else {
+        return response;
+    };
+    let plain = channel
+        .open_response(message.counter, route.method, &path, &message.body.0)
+        .expect("open the answer");
+    let (parts, _) = response.into_parts();
+    http::Response::from_parts(parts, bytes::Bytes::from(plain.to_vec()))
+}
+
 /// The typed error of a refusal, checked to be a 4xx.
 fn refusal(route: &Route, what: &str, response: &http::Response<bytes::Bytes>) -> ApiError {
     let status = response.status();
@@ -60,11 +128,8 @@ async fn every_route_refuses_a_caller_without_credentials() {
     let (_dir, tier) = key_tier();
     let filter = routes(tier);
     for route in ROUTES.iter().filter(|r| r.caller != Caller::Anyone) {
-        let mut request = warp::test::request().method(route.method).path(&concrete(route));
-        if route.method == "POST" {
-            request = request.header("content-type", "application/json").body("{}");
-        }
-        let response = request.reply(&filter).await;
+        let body = (route.method == "POST").then_some("{}");
+        let response = send(&filter, route, &[], body).await;
         let error = refusal(route, "without credentials", &response);
         if is_signed(route) {
             assert_eq!(
@@ -102,17 +167,14 @@ async fn every_signed_route_refuses_a_forged_signature() {
             ("nobody", i64::MIN.to_string()),
             ("nobody", i64::MAX.to_string()),
         ] {
-            let mut request = warp::test::request()
-                .method(route.method)
-                .path(&concrete(route))
-                .header(signed_headers::SIGNER, signer)
-                .header(signed_headers::TIMESTAMP, timestamp.as_str())
-                .header(signed_headers::NONCE, "0123456789abcdef0123456789abcdef")
-                .header(signed_headers::SIGNATURE, "AAAA");
-            if route.method == "POST" {
-                request = request.header("content-type", "application/json").body("{}");
-            }
-            let response = request.reply(&filter).await;
+            let headers = [
+                (signed_headers::SIGNER, signer),
+                (signed_headers::TIMESTAMP, timestamp.as_str()),
+                (signed_headers::NONCE, "0123456789abcdef0123456789abcdef"),
+                (signed_headers::SIGNATURE, "AAAA"),
+            ];
+            let body = (route.method == "POST").then_some("{}");
+            let response = send(&filter, route, &headers, body).await;
             let error = refusal(
                 route,
                 &format!("signed as {signer} at {timestamp} by nobody"),
@@ -147,13 +209,7 @@ async fn every_post_route_refuses_a_malformed_body() {
             ("with a JSON array", "[1, 2, 3]"),
             ("with the wrong types", "{\"user_id\": 7, \"verifier\": false}"),
         ] {
-            let response = warp::test::request()
-                .method("POST")
-                .path(&concrete(route))
-                .header("content-type", "application/json")
-                .body(body)
-                .reply(&filter)
-                .await;
+            let response = send(&filter, route, &[], Some(body)).await;
             refusal(route, what, &response);
         }
     }

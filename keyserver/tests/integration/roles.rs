@@ -18,16 +18,16 @@ use signet_schema::protocol::Bytes;
 use signet_schema::{KdfParams, KeySize, RegistrationData, SealedKeyRecord, SignatureScheme};
 
 /// One registered person, as their signing core knows them.
-struct Account {
-    user_id: String,
-    registration: RegistrationData,
-    key: UserKey,
-    keys: PassphraseKeys,
-    serial: String,
+pub(crate) struct Account {
+    pub(crate) user_id: String,
+    pub(crate) registration: RegistrationData,
+    pub(crate) key: UserKey,
+    pub(crate) keys: PassphraseKeys,
+    pub(crate) serial: String,
 }
 
 /// Applies for `user_id` with a fresh key; returns what consent needs later.
-fn apply(client: &Client, user_id: &str) -> (RegistrationData, UserKey, PassphraseKeys) {
+pub(crate) fn apply(client: &Client, user_id: &str) -> (RegistrationData, UserKey, PassphraseKeys) {
     let reg = registration(user_id);
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let salt = kdf::new_salt().expect("salt");
@@ -54,7 +54,13 @@ fn apply(client: &Client, user_id: &str) -> (RegistrationData, UserKey, Passphra
     (reg, key, keys)
 }
 
-fn consent(client: &Client, reg: RegistrationData, key: UserKey, keys: PassphraseKeys, phrase: &str) -> Account {
+pub(crate) fn consent(
+    client: &Client,
+    reg: RegistrationData,
+    key: UserKey,
+    keys: PassphraseKeys,
+    phrase: &str,
+) -> Account {
     let done: serde_json::Value = client.post_ok(
         "/v1/consent",
         &ConsentRequest {
@@ -78,7 +84,13 @@ fn call(client: &Client, who: Option<&Account>, method: &str, path: &str, body: 
 }
 
 /// The signing headers of a request signed with `account`'s key in the name of `signer`.
-fn signed_by(account: &Account, signer: &str, method: &str, path: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+pub(crate) fn signed_by(
+    account: &Account,
+    signer: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
     let ts = crate::common::now();
     let n = nonce();
     let signed = signed_request_bytes(method, path, ts, &n, &hex::encode(Sha256::digest(body)));
@@ -247,8 +259,13 @@ fn every_route_for_every_role() {
         ("/v1/helpdesk/letters?after=12.not-hex", "after"),
         ("/v1/helpdesk/letters?after=12.ABCD", "after"),
         ("/v1/helpdesk/users?q=person&after=alice", "after"),
-        ("/v1/helpdesk/users?q=person&after=706572736f6e00.alice", "after"),
-        ("/v1/helpdesk/users?q=person&after=7065+72736f6e.alice", "after"),
+        ("/v1/helpdesk/users?q=person&after=706572736f6e.alice", "after"),
+        ("/v1/helpdesk/users?q=person&after=0.706572736f6e00.alice", "after"),
+        ("/v1/helpdesk/users?q=person&after=0.7065+72736f6e.alice", "after"),
+        // A cursor of another search: a word it does not have, a term that
+        // does not begin with the word named.
+        ("/v1/helpdesk/users?q=person&after=1.706572736f6e.alice", "after"),
+        ("/v1/helpdesk/users?q=person&after=0.616c696365.alice", "after"),
     ] {
         let (status, body) = call(&client, Some(&helpdesk), "GET", path, b"");
         let error: ApiError = serde_json::from_slice(&body).expect("an API error");

@@ -216,3 +216,80 @@ fn sealed_requests_are_limited_per_user_by_the_key_tier() {
     let (status, answer) = prelogin(&mut sealed, "carol");
     assert_eq!(status, 200, "{answer}");
 }
+
+/// Every route that carries a secret takes its body only sealed: a plain
+/// one — well-formed, and what the route would otherwise act on — is
+/// refused with `sealing-required`, whatever its content type, and changes
+/// nothing. (The key tier refuses it alike: `tiers.rs`.)
+#[test]
+fn plain_bodies_are_refused_on_every_route_that_carries_a_secret() {
+    let server = KeyServer::start_sqlite();
+    let client = server.client();
+    let reg = crate::common::alice();
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
+    let salt = kdf::new_salt().expect("salt");
+    let keys = kdf::derive(b"plain is refused", "alice", KdfParams::FLOOR, &salt).expect("kdf");
+    let record = seal::seal(&key, &reg, &keys).expect("seal").encode().expect("encode");
+    let apply = ApplyRequest {
+        registration: reg.clone(),
+        record: Bytes(record),
+        certification_request: Bytes(
+            csr::certification_request(&key, &reg, SignatureScheme::RsaPssSha256).expect("csr"),
+        ),
+        verifier: Bytes(keys.verifier().to_vec()),
+        nonce: crate::common::nonce(),
+        timestamp: crate::common::now(),
+    };
+    let verifier = serde_json::json!({ "user_id": "alice", "verifier": Bytes(keys.verifier().to_vec()) });
+    let bodies: Vec<(&str, serde_json::Value)> = vec![
+        ("/v1/apply", serde_json::to_value(&apply).expect("json")),
+        (
+            "/v1/consent",
+            serde_json::json!({ "user_id": "alice", "phrase": "ABCD-EFGH-JKMN-PQRS-TVWX" }),
+        ),
+        ("/v1/prelogin", serde_json::json!({ "user_id": "alice" })),
+        ("/v1/signin", verifier.clone()),
+        (
+            "/v1/revoke",
+            serde_json::json!({ "user_id": "alice", "verifier": verifier["verifier"], "reason": "key-compromise" }),
+        ),
+        (
+            "/v1/reregister",
+            serde_json::json!({ "user_id": "alice", "verifier": verifier["verifier"], "record": "AAAA", "new_verifier": "AAAA" }),
+        ),
+    ];
+    let sealed: Vec<&str> = signet_keyserver::route_table::ROUTES
+        .iter()
+        .filter(|r| r.sealed)
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        sealed,
+        bodies.iter().map(|(path, _)| *path).collect::<Vec<_>>(),
+        "one case per sealed route"
+    );
+    for (path, body) in &bodies {
+        let json = serde_json::to_vec(body).expect("json");
+        for content_type in ["application/json", "text/plain", "application/x-www-form-urlencoded"] {
+            let (status, answer) =
+                client.request_plain("POST", path, &[("content-type", content_type.to_owned())], &json);
+            let error: ApiError = serde_json::from_slice(&answer).expect("an API error");
+            assert_eq!(
+                (status, error.code),
+                (415, ApiErrorCode::SealingRequired),
+                "{path} as {content_type}"
+            );
+        }
+        // Without a content type at all, too.
+        let (status, answer) = client.request_plain("POST", path, &[("content-type", String::new())], &json);
+        let error: ApiError = serde_json::from_slice(&answer).expect("an API error");
+        assert_eq!(
+            (status, error.code),
+            (415, ApiErrorCode::SealingRequired),
+            "{path} untyped"
+        );
+    }
+    // The plain application was not acted upon: the same one, sealed, is new.
+    let applied: serde_json::Value = client.post_ok("/v1/apply", &apply);
+    assert!(applied["application_id"].is_string(), "{applied}");
+}

@@ -32,20 +32,24 @@ impl Setup {
 
     /// `signet-keyserver key` on `internal` (`127.0.0.1:0` or `unix:…`).
     fn key(&self, internal: &str) -> Tier {
+        self.key_with(internal, &[])
+    }
+
+    /// [`Setup::key`] with `extra` flags.
+    fn key_with(&self, internal: &str, extra: &[&str]) -> Tier {
         let data = self.path("data");
         let secret = self.secret_file();
-        Tier::start(
-            &[
-                "key".as_ref(),
-                "--data-dir".as_ref(),
-                data.as_os_str(),
-                "--internal".as_ref(),
-                internal.as_ref(),
-                "--link-secret-file".as_ref(),
-                secret.as_os_str(),
-            ],
-            1,
-        )
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "key".as_ref(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--internal".as_ref(),
+            internal.as_ref(),
+            "--link-secret-file".as_ref(),
+            secret.as_os_str(),
+        ];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        Tier::start(&args, 1)
     }
 
     /// `signet-keyserver web` in front of `key_tier`, with `extra` flags.
@@ -111,16 +115,23 @@ fn the_web_tier_forwards_only_the_allow_list() {
     assert_eq!(status, 200, "{policy}");
     let policy: serde_json::Value = serde_json::from_str(&policy).expect("policy JSON");
     assert!(policy.get("kdf").is_some(), "{policy}");
-    let (status, _, pre) = client.send(
-        "POST",
-        "/v1/prelogin",
-        &[("content-type", "application/json")],
-        Some(br#"{"user_id":"alice"}"#),
-    );
+    let (status, pre) = client.request("POST", "/v1/prelogin", &[], br#"{"user_id":"alice"}"#);
+    let pre: serde_json::Value = serde_json::from_slice(&pre).expect("prelogin JSON");
     assert_eq!(status, 200, "{pre}");
-    let pre: serde_json::Value = serde_json::from_str(&pre).expect("prelogin JSON");
     assert!(pre["salt"].as_str().is_some(), "{pre}");
     wait_for_log(&key, "/v1/prelogin");
+    // A route that takes only sealed bodies: a plain one is refused here, unread.
+    let (status, _, text) = client.send(
+        "POST",
+        "/v1/revoke",
+        &[("content-type", "application/json")],
+        Some(br#"{"user_id":"alice","verifier":"AAAA","reason":"key-compromise"}"#),
+    );
+    assert_eq!(
+        (status, error_of(&text).code),
+        (415, ApiErrorCode::SealingRequired),
+        "{text}"
+    );
 
     // Anything else is 404 at the web tier and never reaches the key tier.
     for (method, path) in [
@@ -156,7 +167,7 @@ fn the_web_tier_forwards_only_the_allow_list() {
     assert_eq!(client.send("GET", "/v1/ca.pem", &[], None).0, 200);
     wait_for_log(&key, "/v1/ca.pem");
     let log = key.log();
-    for leaked in ["admin", "/v1/apply", "..", "203.0.113.9"] {
+    for leaked in ["admin", "/v1/apply", "/v1/revoke", "..", "203.0.113.9"] {
         assert!(!log.contains(leaked), "{leaked:?} reached the key tier:\n{log}");
     }
     assert!(
@@ -190,6 +201,25 @@ fn the_key_tier_refuses_anyone_without_the_link_secret() {
     assert_eq!(secret.trim().len(), 64);
     let (status, _, text) = direct.send("GET", "/v1/policy", &[("signet-link", secret.trim())], None);
     assert_eq!(status, 200, "{text}");
+    // The key tier itself takes a body that carries a secret only sealed:
+    // a web tier that forwarded a plain one would get it refused, unread.
+    for path in signet_keyserver::route_table::ROUTES
+        .iter()
+        .filter(|r| r.sealed)
+        .map(|r| r.path)
+    {
+        let (status, _, text) = direct.send(
+            "POST",
+            path,
+            &[("signet-link", secret.trim()), ("content-type", "application/json")],
+            Some(br#"{"user_id":"alice"}"#),
+        );
+        assert_eq!(
+            (status, error_of(&text).code),
+            (415, ApiErrorCode::SealingRequired),
+            "{path}: {text}"
+        );
+    }
 }
 
 /// A raw HTTP/1.1 request over a Unix socket: (status, body).
@@ -251,27 +281,15 @@ fn an_unreachable_key_tier_is_503_until_it_returns() {
 #[test]
 fn rate_limits_answer_429_with_retry_after() {
     let setup = Setup::new();
-    let key = setup.key("127.0.0.1:0");
-    let web = setup.web(
-        &key_address(&key),
-        &[
-            "--address-rate",
-            "1",
-            "--address-burst",
-            "8",
-            "--user-rate",
-            "1",
-            "--user-burst",
-            "3",
-        ],
-    );
+    let key = setup.key_with("127.0.0.1:0", &["--user-rate", "1", "--user-burst", "3"]);
+    let web = setup.web(&key_address(&key), &["--address-rate", "1", "--address-burst", "10"]);
     let client = setup.client(&web);
     let prelogin = |user: &str| {
-        client.send(
+        client.request(
             "POST",
             "/v1/prelogin",
-            &[("content-type", "application/json")],
-            Some(format!(r#"{{"user_id":"{user}"}}"#).as_bytes()),
+            &[],
+            format!(r#"{{"user_id":"{user}"}}"#).as_bytes(),
         )
     };
     let limited = |(status, retry_after, text): (u16, Option<String>, String)| {
@@ -281,18 +299,153 @@ fn rate_limits_answer_429_with_retry_after() {
         assert!((1..=60).contains(&seconds), "{seconds}");
     };
 
-    // Per user: three at once for bob, then refused; carol is not affected.
+    // Per user, counted by the key tier on the sealed body the web tier
+    // cannot read: three at once for bob, then refused (sealed); carol is
+    // not affected.
     for _ in 0..3 {
-        let (status, _, text) = prelogin("bob");
-        assert_eq!(status, 200, "{text}");
+        let (status, text) = prelogin("bob");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
     }
-    limited(prelogin("bob"));
+    let (status, text) = prelogin("bob");
+    assert_eq!(status, 429, "{}", String::from_utf8_lossy(&text));
+    let refused: ApiError = serde_json::from_slice(&text).expect("error");
+    assert_eq!(refused.code, ApiErrorCode::RateLimited);
+    assert!(refused.message.contains("try again in"), "{}", refused.message);
     assert_eq!(prelogin("carol").0, 200);
-    // Per address: eight at once in all (five used above), then refused.
+    // Per address, by the web tier: ten at once in all (seven used above:
+    // the channel's bootstrap and opening, five pre-logins), then refused.
     for _ in 0..3 {
         let (status, _, text) = client.send("GET", "/v1/policy", &[], None);
         assert_eq!(status, 200, "{text}");
     }
     limited(client.send("GET", "/v1/policy", &[], None));
     limited(client.send("GET", "/v1/nowhere", &[], None));
+}
+
+/// A TCP relay from a local port to `to` that keeps every byte it carries,
+/// both ways: what the web tier forwards to the key tier and gets back.
+fn recording_relay(to: std::net::SocketAddr) -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Mutex};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let recorded = Arc::new(Mutex::new(Vec::new()));
+    let log = recorded.clone();
+    std::thread::spawn(move || {
+        for inbound in listener.incoming() {
+            let Ok(inbound) = inbound else { return };
+            let Ok(outbound) = TcpStream::connect(to) else { return };
+            for (mut from, mut into) in [
+                (
+                    inbound.try_clone().expect("clone"),
+                    outbound.try_clone().expect("clone"),
+                ),
+                (outbound, inbound),
+            ] {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut buffer = [0u8; 16 * 1024];
+                    while let Ok(n @ 1..) = from.read(&mut buffer) {
+                        log.lock().expect("log").extend_from_slice(&buffer[..n]);
+                        if into.write_all(&buffer[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = into.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    (address, recorded)
+}
+
+/// The web tier holds nothing and must learn nothing: every exchange of a
+/// registration, sign-in, re-registration and revocation, recorded on the
+/// link between the tiers, shows no verifier, sealed record, pass-phrase key
+/// or consent phrase, in any encoding the API uses.
+#[test]
+fn what_the_web_tier_forwards_holds_no_secret() {
+    use crate::roles::{apply, consent, signed_by};
+    use signet_crypto::kdf;
+    use signet_schema::KdfParams;
+    use signet_schema::api::{ReregisterRequest, RevocationReason, RevokeRequest, SigninRequest};
+    use signet_schema::protocol::Bytes;
+
+    let setup = Setup::new();
+    let key = setup.key("127.0.0.1:0");
+    let key_tier: std::net::SocketAddr = key_address(&key).parse().expect("a TCP address");
+    let (relay, recorded) = recording_relay(key_tier);
+    let web = setup.web(&relay.to_string(), &[]);
+    let client = setup.client(&web);
+
+    let (reg, user_key, keys) = apply(&client, "carol");
+    let database = signet_keyserver::keys::db::open(&setup.path("data").join("signet.db").display().to_string())
+        .expect("open the database");
+    let phrase = crate::common::letter_phrase_in(&database, &setup.path("data"), "carol");
+    let carol = consent(&client, reg, user_key, keys, &phrase);
+    let released: serde_json::Value = client.post_ok(
+        "/v1/signin",
+        &SigninRequest {
+            user_id: "carol".into(),
+            verifier: Bytes(carol.keys.verifier().to_vec()),
+        },
+    );
+    let record = crate::common::b64(released["record"].as_str().expect("record"));
+    // A new pass phrase, through the signed (and sealed) re-registration.
+    let new_keys = kdf::derive(
+        b"carol's next phrase",
+        "carol",
+        KdfParams::FLOOR,
+        &kdf::new_salt().expect("salt"),
+    )
+    .expect("kdf");
+    let new_record = signet_crypto::seal::seal(&carol.key, &carol.registration, &new_keys)
+        .expect("seal")
+        .encode()
+        .expect("encode");
+    let body = serde_json::to_vec(&ReregisterRequest {
+        user_id: "carol".into(),
+        verifier: Bytes(carol.keys.verifier().to_vec()),
+        record: Bytes(new_record.clone()),
+        new_verifier: Bytes(new_keys.verifier().to_vec()),
+        certification_request: None,
+    })
+    .expect("json");
+    let headers = signed_by(&carol, "carol", "POST", "/v1/reregister", &body);
+    let (status, text) = client.request("POST", "/v1/reregister", &headers, &body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
+    let _: serde_json::Value = client.post_ok(
+        "/v1/revoke",
+        &RevokeRequest {
+            user_id: "carol".into(),
+            verifier: Bytes(new_keys.verifier().to_vec()),
+            reason: RevocationReason::KeyCompromise,
+        },
+    );
+
+    let recorded = recorded.lock().expect("log").clone();
+    let text = String::from_utf8_lossy(&recorded);
+    assert!(text.contains("POST /v1/revoke"), "the relay carried the exchanges");
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    let secrets: Vec<(&str, Vec<u8>)> = vec![
+        ("verifier", carol.keys.verifier().to_vec()),
+        ("new verifier", new_keys.verifier().to_vec()),
+        ("sealed record", record),
+        ("new sealed record", new_record),
+    ];
+    for (what, bytes) in &secrets {
+        for shown in [b64(bytes), hex::encode(bytes)] {
+            assert!(
+                !text.contains(&shown[..shown.len().min(24)]),
+                "the {what} crossed the web tier"
+            );
+        }
+        assert!(
+            !recorded.windows(16).any(|w| w == &bytes[..16]),
+            "the {what} crossed the web tier raw"
+        );
+    }
+    for shown in [phrase.clone(), phrase.replace('-', ""), phrase.to_lowercase()] {
+        assert!(!text.contains(&shown), "the consent phrase crossed the web tier");
+    }
 }

@@ -28,8 +28,20 @@ pub fn has_media_type(content_type: Option<&str>, expected: &str) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case(expected))
 }
 
+/// The refusal of a plain body where only sealed ones are taken: it is not
+/// read.
+pub fn sealing_required() -> Failure {
+    Failure::new(
+        ApiErrorCode::SealingRequired,
+        format!(
+            "this route takes only bodies sealed end to end ({}); open a secure session",
+            signet_schema::channel::SEALED_CONTENT_TYPE
+        ),
+    )
+}
+
 /// The refusal of a body whose `Content-Type` the route does not take. Only
-/// JSON (and, where sealed, the sealed type) is read: a browser cannot send
+/// JSON (or, where sealed, only the sealed type) is read: a browser cannot send
 /// either across sites without asking first, which no route answers.
 pub fn unsupported_media_type(takes: &str) -> Failure {
     Failure::new(

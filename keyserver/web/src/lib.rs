@@ -19,9 +19,12 @@
 //!    uploads, 400 `bad-request`), at most [`json::MAX_BODY`] bytes
 //!    (413 `payload-too-large`), checked before the body is read; an
 //!    oversized body is never forwarded (up to [`DRAIN_LIMIT`] it is read and
-//!    dropped so that the client sees the answer);
-//! 4. on pre-login, sign-in, consent and revoke, counts against the rate of
-//!    the `user_id` its JSON body names (429 with `Retry-After`);
+//!    dropped so that the client sees the answer); a body must be of the
+//!    route's type: sealed on a route that carries secrets (415
+//!    `sealing-required`, unread: this tier reads none of them, and the key
+//!    tier counts their per-user rate), JSON on any other;
+//! 4. on applications and sealed-session openings, counts against the
+//!    address's own rate for them;
 //! 5. is forwarded to the key tier (path and query as sent) over the internal link ([`link`],
 //!    [`forward`]); when the key tier cannot be reached the answer is 503
 //!    `unavailable`.
@@ -99,9 +102,9 @@ impl WebTier {
     /// A web tier in front of the key tier's routes in this process (`serve`),
     /// showing `secret` to their link guard.
     ///
-    /// `limits` are shared with the key tier in the same process, so that a
-    /// user id has one per-user allowance whether its requests come plain
-    /// or sealed (see `KeyTier::limit_sealed_users`).
+    /// `limits` are shared with the key tier in the same process, which
+    /// counts the per-user allowance of the sealed requests this tier
+    /// cannot read (see `KeyTier::limit_sealed_users`).
     pub fn in_process(
         key_tier: KeyTierService,
         secret: LinkSecret,
@@ -244,18 +247,13 @@ impl WebTier {
             // A body of a type no route reads (a form, plain text: what a web
             // page can make a browser send across sites unasked) is read and
             // dropped, never parsed nor forwarded, and refused.
-            (Some(route), Some(n)) if n > 0 && !takes_media_type(&route, headers) => {
-                let takes = if route.sealed {
-                    format!(
-                        "{} or {}",
-                        json::JSON_MEDIA_TYPE,
-                        signet_schema::channel::SEALED_CONTENT_TYPE
-                    )
-                } else {
-                    json::JSON_MEDIA_TYPE.to_owned()
-                };
-                Some(json::unsupported_media_type(&takes))
-            }
+            // A plain body where only sealed ones are taken is refused unread
+            // too: the key tier would refuse it alike.
+            (Some(route), Some(n)) if n > 0 && !takes_media_type(&route, headers) => Some(if route.sealed {
+                json::sealing_required()
+            } else {
+                json::unsupported_media_type(json::JSON_MEDIA_TYPE)
+            }),
             _ => None,
         };
         Ok(Admission {
@@ -271,20 +269,13 @@ impl WebTier {
         })
     }
 
-    /// Steps 4–5: user rate, then forwarding.
+    /// Steps 4–5: the rates of applications and openings, then forwarding.
     async fn pass(&self, admission: Admission, body: Bytes) -> Response {
         let route = match (admission.refusal, admission.route) {
             (Some(refusal), _) => return failure_reply(refusal),
             (None, None) => return failure_reply(Failure::new(ApiErrorCode::NotFound, "no such route")),
             (None, Some(route)) => route,
         };
-        if crate::route_table::counts_per_user(route.pattern)
-            && let Some(user_id) = user_id_of(&body)
-            && let Err(wait) = self.limits.check_user(&user_id, admission.client)
-        {
-            tracing::info!(user_id = ?user_id, "per-user rate limit reached");
-            return rate_limited(wait);
-        }
         // Routes with a rate of their own per address: applications, and
         // session openings (each an RSA decryption in the key tier).
         let address = admission.client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -337,15 +328,6 @@ struct Admission {
     client: Option<IpAddr>,
 }
 
-/// The `user_id` field of a JSON object body, if there is one.
-fn user_id_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Named {
-        user_id: String,
-    }
-    serde_json::from_slice::<Named>(body).ok().map(|n| n.user_id)
-}
-
 /// A request refused by a rate limit; carries how long to wait.
 #[derive(Debug)]
 /// Refused for the address's rate: the wait, and whether to close the connection (a flood).
@@ -353,12 +335,14 @@ struct RateLimited(Duration, bool);
 
 impl warp::reject::Reject for RateLimited {}
 
-/// Whether a request for `route` declares a body type the route reads: JSON,
-/// or the sealed type where the route may be sealed.
+/// Whether a request for `route` declares the body type the route reads:
+/// the sealed type on a sealed route, JSON on any other.
 fn takes_media_type(route: &Route, headers: &http::HeaderMap) -> bool {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    json::has_media_type(content_type, json::JSON_MEDIA_TYPE)
-        || (route.sealed && json::has_media_type(content_type, signet_schema::channel::SEALED_CONTENT_TYPE))
+    match route.sealed {
+        true => json::has_media_type(content_type, signet_schema::channel::SEALED_CONTENT_TYPE),
+        false => json::has_media_type(content_type, json::JSON_MEDIA_TYPE),
+    }
 }
 
 fn refuse(failure: Failure) -> Rejection {

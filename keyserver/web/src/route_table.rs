@@ -1,5 +1,5 @@
 //! The key server's route table: every route either tier serves, declared
-//! once, with who may call it, whether its body may travel sealed and
+//! once, with who may call it, whether its body must travel sealed and
 //! whether it counts against the named user's rate.
 //!
 //! Both tiers read it and neither owns it: the web tier builds its
@@ -96,7 +96,8 @@ pub struct Route {
     pub path: &'static str,
     /// Who may call it.
     pub caller: Caller,
-    /// Whether its body and answer may travel inside the sealed channel.
+    /// Whether its body and answer travel only inside the sealed channel
+    /// (a plain body is refused, `sealing-required`).
     pub sealed: bool,
     /// Whether a request counts against the rate of the user it names.
     pub per_user_limit: bool,
@@ -193,6 +194,8 @@ pub const ROUTES: &[Route] = &[
     ),
     get(RouteId::Hosts, "/v1/hosts", Anyone, JsonList("HostInfo")),
     Route {
+        // It carries a sealed record and verifiers: sealed, though signed.
+        sealed: true,
         // It checks a verifier too: guesses count against the user it names.
         per_user_limit: true,
         ..post(
@@ -274,12 +277,6 @@ pub fn route(id: RouteId) -> &'static Route {
         .iter()
         .find(|r| r.id == id)
         .unwrap_or_else(|| unreachable!("{id:?} is not in the route table"))
-}
-
-/// Whether requests to the route with path pattern `path` count against the
-/// rate of the user they name.
-pub fn counts_per_user(path: &str) -> bool {
-    ROUTES.iter().any(|r| r.path == path && r.per_user_limit)
 }
 
 /// Whether the route `path` (a pattern) makes an application, counted against the application rates.
@@ -390,12 +387,13 @@ mod tests {
     }
 
     #[test]
-    fn bodies_go_with_posts_and_signed_callers_are_not_sealed() {
+    fn bodies_go_with_posts_and_every_body_with_a_secret_is_sealed() {
         for r in ROUTES {
             if r.method == "GET" {
                 assert_eq!(r.request, Payload::Empty, "{}", r.path);
             }
-            assert!(!(r.sealed && r.caller.signs()), "{}", r.path);
+            let carries_secrets = r.caller == Caller::ProvingKnowledge || r.id == RouteId::Reregister;
+            assert_eq!(r.sealed, carries_secrets, "{}", r.path);
         }
     }
 
@@ -426,14 +424,8 @@ mod tests {
                 "/v1/reregister"
             ]
         );
-        // Sealed, so that the key tier counts them when the web tier cannot read the user id; re-registration is
-        // a signed request in the clear, which the web tier counts.
-        assert!(
-            ROUTES
-                .iter()
-                .filter(|r| r.per_user_limit)
-                .all(|r| r.sealed || r.id == RouteId::Reregister)
-        );
+        // Sealed, so the key tier counts them: the web tier cannot read the user id.
+        assert!(ROUTES.iter().filter(|r| r.per_user_limit).all(|r| r.sealed));
     }
 
     #[test]

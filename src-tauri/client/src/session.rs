@@ -218,17 +218,39 @@ impl Connection {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T> {
+        self.sealed_post_with(signer, path, &[], &to_json(body)?)
+    }
+
+    /// [`Connection::sealed_post`] of the JSON `body` with extra `headers`
+    /// (a signed request's).
+    fn sealed_post_with<T: DeserializeOwned>(
+        &mut self,
+        signer: &mut Signer,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<T> {
         if !signer.channel_open {
             self.open_channel(signer)?;
         }
-        match exchange(&self.server, signer, ChannelPeer::KeyServer, path, body)? {
+        let exchanged = exchange(&self.server, signer, ChannelPeer::KeyServer, path, headers, body);
+        if exchanged.is_err() {
+            // Refused unread (a rate, the size, an outage) or lost on the way:
+            // the key tier's counter may not have moved with the signing
+            // core's, so the next request opens a new session.
+            signer.channel_open = false;
+        }
+        match exchanged? {
             Exchanged::Answer(answer) => answer,
             // The key server no longer holds the session (expired, unused in
             // time, or given up to make room) and refused the request unread:
             // once more, in a new session.
             Exchanged::SessionGone(_) => {
                 self.open_channel(signer)?;
-                sealed_exchange(&self.server, signer, ChannelPeer::KeyServer, path, body)
+                match exchange(&self.server, signer, ChannelPeer::KeyServer, path, headers, body)? {
+                    Exchanged::Answer(answer) => answer,
+                    Exchanged::SessionGone(refusal) => Err(refusal),
+                }
             }
         }
     }
@@ -461,15 +483,21 @@ impl Session {
         })
     }
 
-    /// Sends a request signed with this person's key (staff requests, re-registration).
-    pub fn signed_request(&mut self, method: &str, path_and_query: &str, body: Option<Vec<u8>>) -> Result<Answer> {
+    /// The `signet-*` headers of a request signed with this person's key
+    /// over `method`, `path_and_query` and `body`.
+    fn signature_headers(
+        &mut self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<[(&'static str, String); 4]> {
         let timestamp = unix_now();
         let nonce = random_nonce()?;
-        let digest = hex::encode(Sha256::digest(body.as_deref().unwrap_or_default()));
+        let digest = hex::encode(Sha256::digest(body));
         let covered = signed_request_bytes(method, path_and_query, timestamp, &nonce, &digest);
         let signature = self.sign(&covered, SignatureFormat::Raw, SignatureScheme::RsaPssSha256)?;
         use base64::Engine as _;
-        let headers = [
+        Ok([
             (signed_headers::SIGNER, self.user_id.clone()),
             (signed_headers::TIMESTAMP, timestamp.to_string()),
             (signed_headers::NONCE, nonce),
@@ -477,12 +505,27 @@ impl Session {
                 signed_headers::SIGNATURE,
                 base64::engine::general_purpose::STANDARD.encode(signature),
             ),
-        ];
+        ])
+    }
+
+    /// Sends a request signed with this person's key (staff requests).
+    pub fn signed_request(&mut self, method: &str, path_and_query: &str, body: Option<Vec<u8>>) -> Result<Answer> {
+        let headers = self.signature_headers(method, path_and_query, body.as_deref().unwrap_or_default())?;
         let answer =
             self.connection
                 .server
                 .send(method, path_and_query, &headers, body.map(|b| ("application/json", b)))?;
         success(answer)
+    }
+
+    /// POSTs `body` signed with this person's key and sealed on the signing
+    /// core's channel (re-registration: it carries a sealed record and
+    /// verifiers, which nothing between here and the key tier may read).
+    fn signed_sealed_post<T: DeserializeOwned>(&mut self, path: &str, body: &impl Serialize) -> Result<T> {
+        let json = to_json(body)?;
+        let headers = self.signature_headers("POST", path, &json)?;
+        self.connection
+            .sealed_post_with(&mut self.signer, path, &headers, &json)
     }
 
     /// A signed `GET`, decoded from JSON.
@@ -525,7 +568,7 @@ impl Session {
             new_verifier,
             certification_request: None,
         };
-        let _: ReregisterResponse = self.signed_post("/v1/reregister", &request)?;
+        let _: ReregisterResponse = self.signed_sealed_post("/v1/reregister", &request)?;
         progress(Step::Done);
         Ok(())
     }
@@ -562,7 +605,7 @@ impl Session {
             new_verifier,
             certification_request: Some(certification_request),
         };
-        let done: ReregisterResponse = self.signed_post("/v1/reregister", &request)?;
+        let done: ReregisterResponse = self.signed_sealed_post("/v1/reregister", &request)?;
         let certificate = done
             .certificate
             .clone()
@@ -672,10 +715,14 @@ pub(crate) fn sealed_exchange<T: DeserializeOwned>(
     path: &str,
     body: &impl Serialize,
 ) -> Result<T> {
-    match exchange(server, signer, peer, path, body)? {
+    match exchange(server, signer, peer, path, &[], &to_json(body)?)? {
         Exchanged::Answer(answer) => answer,
         Exchanged::SessionGone(refusal) => Err(refusal),
     }
+}
+
+fn to_json(body: &impl Serialize) -> Result<Vec<u8>> {
+    serde_json::to_vec(body).map_err(|e| ClientError::input("body", e.to_string()))
 }
 
 /// What became of one sealed request.
@@ -691,15 +738,16 @@ fn exchange<T: DeserializeOwned>(
     signer: &mut Signer,
     peer: ChannelPeer,
     path: &str,
-    body: &impl Serialize,
+    headers: &[(&str, String)],
+    json: &[u8],
 ) -> Result<Exchanged<T>> {
-    let plaintext = Bytes(serde_json::to_vec(body).map_err(|e| ClientError::input("body", e.to_string()))?);
+    let plaintext = Bytes(json.to_vec());
     let message = expect_answer!(
         signer.call(Request::ChannelSeal { peer, method: "POST".into(), path: path.into(), plaintext })?,
         Response::ChannelSealed { message } => message
     )?;
     let sealed = serde_json::to_vec(&message).map_err(|e| ClientError::input("body", e.to_string()))?;
-    let answer = server.send("POST", path, &[], Some((SEALED, sealed)))?;
+    let answer = server.send("POST", path, headers, Some((SEALED, sealed)))?;
     if answer.content_type.as_deref() != Some(SEALED) {
         // Refused before the server opened it (size, rate, outage, stale session).
         return match refusal(answer.status, &answer.body) {

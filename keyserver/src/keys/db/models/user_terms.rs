@@ -3,7 +3,8 @@
 //!
 //! A person's terms are their lower-cased id, e-mail address and its domain,
 //! and the words of their name. A search walks the terms that begin with its
-//! longest word (its *driver*) in index order, `(term, user_id)`, checks the
+//! rarest word (its *driver*, see [`choose_driver`]) in index order,
+//! `(term, user_id)`, checks the
 //! person's state and other words on each, and keeps a person once, at
 //! their first matching term: a page costs the page, whatever the number of
 //! people, and results come in the order of the words matched. When the
@@ -27,6 +28,10 @@ use schema::users::dsl as users;
 /// The most terms one search request examines.
 pub const WALK: usize = 2_000;
 
+/// The most terms counted per word when a search of several words chooses
+/// its driver.
+pub const PROBE: usize = 500;
+
 /// Where a page of the search goes on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum After {
@@ -34,11 +39,26 @@ pub enum After {
     Id(String),
     /// A search: after this term of this person, in `(term, user_id)` order.
     Term {
+        /// Which of the search's words drives it (chosen on the first page
+        /// and kept, so that a page goes on where the last one ended).
+        word: usize,
         /// The driver's term.
         term: String,
         /// The person it belongs to.
         user_id: String,
     },
+}
+
+impl After {
+    /// Whether this cursor can go on with a search for `words`: an
+    /// [`After::Id`] without words, an [`After::Term`] whose term begins
+    /// with the word it names.
+    pub fn fits(&self, words: &[String]) -> bool {
+        match self {
+            After::Id(_) => words.is_empty(),
+            After::Term { word, term, .. } => words.get(*word).is_some_and(|w| term.starts_with(w.as_str())),
+        }
+    }
 }
 
 /// What the help desk searches for; see [`page`].
@@ -153,14 +173,35 @@ pub fn prefix_range(word: &str) -> (String, String) {
     (word.to_owned(), format!("{word}{}", char::MAX))
 }
 
-/// The search's driver: its longest word (the first of the longest), which
-/// begins the fewest terms as a rule and stays the same from page to page.
-pub fn driver(words: &[String]) -> Option<&String> {
-    words
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, w)| (w.chars().count(), std::cmp::Reverse(*i)))
-        .map(|(_, w)| w)
+/// The search's driver: of `words`, the one that begins the fewest terms
+/// (counted up to [`PROBE`]), of those the longest, of those the first. The
+/// words are counted longest first, each only as far as the fewest counted
+/// so far, so choosing reads at most `PROBE` index entries per word, and
+/// nothing for a single word.
+pub fn choose_driver(c: &mut AnyConnection, words: &[String]) -> Result<usize, DbError> {
+    if words.len() < 2 {
+        return Ok(0);
+    }
+    let mut order: Vec<usize> = (0..words.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(words[i].chars().count()), i));
+    let mut best: Option<(usize, usize)> = None;
+    for i in order {
+        let cap = best.map_or(PROBE, |(fewest, _)| fewest);
+        if cap == 0 {
+            break;
+        }
+        let (from, to) = prefix_range(&words[i]);
+        let counted = terms::user_terms
+            .select(terms::user_id)
+            .filter(terms::term.ge(from).and(terms::term.lt(to)))
+            .limit(cap as i64)
+            .load::<String>(c)?
+            .len();
+        if best.is_none_or(|(fewest, _)| counted < fewest) {
+            best = Some((counted, i));
+        }
+    }
+    Ok(best.map_or(0, |(_, i)| i))
 }
 
 /// One page of people: those in `search.state` with a term beginning with
@@ -173,10 +214,22 @@ pub fn page(c: &mut AnyConnection, search: &UserSearch) -> Result<Found, DbError
 /// walk's end on a few people).
 #[doc(hidden)]
 pub fn page_with(c: &mut AnyConnection, search: &UserSearch, walk: usize) -> Result<Found, DbError> {
-    match driver(&search.words) {
-        None => listing(c, search),
-        Some(driver) => matching(c, search, driver, walk),
+    if let Some(after) = &search.after
+        && !after.fits(&search.words)
+    {
+        return Err(DbError::Other(format!(
+            "the cursor {after:?} is not one of a search for {:?}",
+            search.words
+        )));
     }
+    if search.words.is_empty() {
+        return listing(c, search);
+    }
+    let driver = match &search.after {
+        Some(After::Term { word, .. }) => *word,
+        Some(After::Id(_)) | None => choose_driver(c, &search.words)?,
+    };
+    matching(c, search, driver, walk)
 }
 
 /// People in id order, optionally in one state (a range of the primary key
@@ -210,10 +263,11 @@ fn listing(c: &mut AnyConnection, search: &UserSearch) -> Result<Found, DbError>
 /// of each chunk, the people with every other word and in the state asked
 /// for are kept, each at their first matching term; until the page is full,
 /// the terms run out or `walk` terms were read.
-fn matching(c: &mut AnyConnection, search: &UserSearch, driver: &str, walk: usize) -> Result<Found, DbError> {
+fn matching(c: &mut AnyConnection, search: &UserSearch, word: usize, walk: usize) -> Result<Found, DbError> {
+    let driver = search.words[word].as_str();
     let (from, to) = prefix_range(driver);
     let mut at = match &search.after {
-        Some(After::Term { term, user_id }) => Some((term.clone(), user_id.clone())),
+        Some(After::Term { term, user_id, .. }) => Some((term.clone(), user_id.clone())),
         Some(After::Id(_)) | None => None,
     };
     let others: Vec<(String, String)> = search
@@ -281,6 +335,7 @@ fn matching(c: &mut AnyConnection, search: &UserSearch, driver: &str, walk: usiz
         if kept.len() > search.limit {
             kept.truncate(search.limit);
             let next = kept.last().map(|(term, user)| After::Term {
+                word,
                 term: term.clone(),
                 user_id: user.user_id.clone(),
             });
@@ -291,7 +346,7 @@ fn matching(c: &mut AnyConnection, search: &UserSearch, driver: &str, walk: usiz
         }
         if exhausted || examined >= walk {
             let next = (!exhausted)
-                .then(|| at.map(|(term, user_id)| After::Term { term, user_id }))
+                .then(|| at.map(|(term, user_id)| After::Term { word, term, user_id }))
                 .flatten();
             return Ok(Found {
                 users: kept.into_iter().map(|(_, user)| user).collect(),
