@@ -11,7 +11,10 @@
 //! ```
 //!
 //! Values are validated before they are encoded, so two equal-looking
-//! registrations cannot encode differently through stray whitespace.
+//! registrations cannot encode differently through stray whitespace, a
+//! different Unicode normalisation, or invisible format characters (a
+//! right-to-left override that makes a name read otherwise than it is).
+//! Clients bring typed text to NFC first ([`RegistrationData::normalised`]).
 
 use crate::error::{FormatError, Problem};
 use crate::record::validate_user_id;
@@ -56,6 +59,22 @@ impl RegistrationData {
         Ok(())
     }
 
+    /// The same data with its free-text fields in Unicode Normalization Form
+    /// C, as [`RegistrationData::validate`] requires: what a keyboard or a
+    /// paste may have decomposed (an `e` and a combining acute) is composed.
+    #[must_use]
+    pub fn normalised(mut self) -> RegistrationData {
+        use unicode_normalization::UnicodeNormalization as _;
+        for field in [
+            &mut self.common_name,
+            &mut self.organization,
+            &mut self.organizational_unit,
+        ] {
+            *field = field.nfc().collect();
+        }
+        self
+    }
+
     /// The canonical encoding (see the module documentation).
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, FormatError> {
         self.validate()?;
@@ -82,10 +101,28 @@ fn text(field: &'static str, value: &str, may_be_empty: bool) -> Result<(), Form
     if (!may_be_empty && chars == 0) || chars > MAX_TEXT_CHARS {
         return Err(FormatError::new(field, Problem::BadLength));
     }
-    if value.chars().any(char::is_control) || value.trim() != value || value.contains("  ") {
+    if value.chars().any(invisible) || value.trim() != value || value.contains("  ") {
+        return Err(FormatError::new(field, Problem::Malformed));
+    }
+    if !unicode_normalization::is_nfc(value) {
         return Err(FormatError::new(field, Problem::Malformed));
     }
     Ok(())
+}
+
+/// Whether `c` is shown as nothing, or changes how the text around it is
+/// shown, rather than being shown itself: controls, format characters
+/// (bidirectional overrides and isolates, zero-width joiners and spaces, the
+/// byte-order mark, tags), line and paragraph separators.
+fn invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory as _};
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+    )
 }
 
 fn email(value: &str) -> Result<(), FormatError> {
@@ -107,6 +144,45 @@ fn email(value: &str) -> Result<(), FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_and_unnormalised_names_are_refused_and_normalised_ones_pass() {
+        for name in [
+            "Alice \u{202E}elpmaxE",
+            "Alice\u{200B}Example",
+            "Alice \u{2066}Example\u{2069}",
+            "Alice\u{FEFF}",
+            "Alice\u{2028}Example",
+            "Alice\u{E0041}",
+        ] {
+            let reg = RegistrationData {
+                common_name: name.into(),
+                ..alice()
+            };
+            assert_eq!(reg.validate().expect_err("refused").field, "common_name", "{name:?}");
+        }
+        // Decomposed text is refused as sent, and passes once normalised.
+        let decomposed = RegistrationData {
+            common_name: "Ame\u{0301}lie Example".into(),
+            organization: "Sko\u{0308}vde Bank".into(),
+            ..alice()
+        };
+        assert_eq!(decomposed.validate().expect_err("refused").field, "common_name");
+        let composed = decomposed.normalised();
+        composed.validate().expect("NFC");
+        assert_eq!(composed.common_name, "Am\u{00E9}lie Example");
+        assert_eq!(composed.organization, "Sk\u{00F6}vde Bank");
+        // Letters of any script stay welcome.
+        for name in ["Åsa Öberg", "Zoë Ñúñez", "Ελένη Παπαδοπούλου", "محمد علي", "山田 太郎"]
+        {
+            RegistrationData {
+                common_name: name.into(),
+                ..alice()
+            }
+            .validate()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
 
     pub(crate) fn alice() -> RegistrationData {
         RegistrationData {

@@ -1173,7 +1173,11 @@ impl KeyTier {
                 reason: reason_of(cert.revocation_reason.as_deref()),
             })
             .collect();
-        let next_update = now + self.policy.crl_validity_seconds;
+        let next_update = now
+            + self
+                .policy
+                .crl_validity_seconds
+                .clamp(3600, super::MAX_CRL_VALIDITY_SECONDS);
         let der = self
             .ca
             .crl(number as u64, now, next_update, &revoked)

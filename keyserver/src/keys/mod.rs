@@ -48,6 +48,21 @@ const AUDIT_HEAD_FILE: &str = "audit-head";
 /// How often the audit head is brought up to date.
 pub const AUDIT_HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Gives `path` the permission bits `mode` (0700 for a directory of
+/// secrets, 0600 for a file of them) unless it has them already.
+fn private(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if current != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        tracing::info!(path = %path.display(), from = format!("{current:o}"), to = format!("{mode:o}"), "made private");
+    }
+    Ok(())
+}
+
+/// The longest a CRL is valid: its next update is at most a day away.
+pub const MAX_CRL_VALIDITY_SECONDS: i64 = 24 * 3600;
+
 /// What the key server asks of clients and how long things last.
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -80,7 +95,9 @@ pub struct Policy {
     pub longest_wait_seconds: i64,
     /// Seconds of quiet after a wait after which an id's count of failures starts again.
     pub guesses_forgotten_after: i64,
-    /// Seconds a CRL is valid (nextUpdate − thisUpdate), at most seven days.
+    /// Seconds a CRL is valid (nextUpdate − thisUpdate), at most
+    /// [`MAX_CRL_VALIDITY_SECONDS`]: a relying party then learns of a
+    /// revocation within a day, whatever it caches.
     pub crl_validity_seconds: i64,
     /// Largest difference between a client's time stamp and the server's clock.
     pub max_clock_skew_seconds: i64,
@@ -104,7 +121,7 @@ impl Default for Policy {
             free_guesses_per_address: 20,
             longest_wait_seconds: 60 * 60,
             guesses_forgotten_after: 60 * 60,
-            crl_validity_seconds: 7 * 24 * 3600,
+            crl_validity_seconds: MAX_CRL_VALIDITY_SECONDS,
             max_clock_skew_seconds: 300,
             channel: ChannelLimits::default(),
         }
@@ -269,6 +286,8 @@ impl KeyTier {
             .mode(0o700)
             .create(data_dir)
             .map_err(dir_error)?;
+        // A directory made before (by hand, or under another umask) is made private too.
+        private(data_dir, 0o700).map_err(dir_error)?;
         let storage = StorageKey::load_or_create(data_dir)?;
         let ServerKeys {
             integrity,
@@ -277,6 +296,7 @@ impl KeyTier {
         let channel = ChannelServer::new(&integrity, &confidentiality, policy.channel.clone(), clock.clone())?;
         let ca_dir = data_dir.join("ca");
         let ca = if ca_dir.exists() {
+            private(&ca_dir, 0o700).map_err(dir_error)?;
             CertificateAuthority::load(&ca_dir)?
         } else {
             std::fs::DirBuilder::new()
@@ -289,7 +309,31 @@ impl KeyTier {
             ca
         };
         let default_url = data_dir.join("signet.db").display().to_string();
-        let db = crate::keys::db::open(database_url.unwrap_or(&default_url))?;
+        let url = database_url.unwrap_or(&default_url);
+        // An SQLite database is a file (and its log) of the data directory's
+        // kind: private, before it is opened (the files SQLite adds take the
+        // database's mode) and after (a database it made takes the umask's).
+        let sqlite_files = |url: &str| -> Vec<std::path::PathBuf> {
+            match url.starts_with("postgres:") || url.starts_with("postgresql:") {
+                true => Vec::new(),
+                false => ["", "-wal", "-shm", "-journal"]
+                    .iter()
+                    .map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", url.trim_start_matches("sqlite://"))))
+                    .collect(),
+            }
+        };
+        let make_private = |files: &[std::path::PathBuf]| -> Result<(), OpenError> {
+            for file in files.iter().filter(|f| f.exists()) {
+                private(file, 0o600).map_err(|source| OpenError::DataDir {
+                    path: file.display().to_string(),
+                    source,
+                })?;
+            }
+            Ok(())
+        };
+        make_private(&sqlite_files(url))?;
+        let db = crate::keys::db::open(url)?;
+        make_private(&sqlite_files(url))?;
         Ok(KeyTier::new(
             db,
             storage,

@@ -17,6 +17,7 @@ mod flows;
 mod hostile;
 mod openapi;
 mod outage;
+mod promises;
 mod refusals;
 mod roles;
 mod sealed;

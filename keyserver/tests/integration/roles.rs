@@ -409,6 +409,12 @@ fn every_route_for_every_role() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
     let bob_cert: serde_json::Value = client.get_json(&format!("/v1/certificates/{}", bob.serial));
     assert_eq!(bob_cert["status"], "revoked");
+    // Erased: the key record is gone from the database, not just refused.
+    let database = signet_keyserver::keys::db::open(&server.database_url()).expect("open the database");
+    assert!(matches!(
+        database.read(|c| signet_keyserver::keys::db::models::key_records::get(c, "bob")),
+        Err(signet_keyserver::keys::db::DbError::NotFound)
+    ));
     // A stranger cannot take over the reset id with other registration data.
     let mut stranger = registration("bob");
     stranger.email = "mallory@example.net".into();

@@ -16,7 +16,7 @@ use signet_schema::api::{
     PreloginResponse, ReregisterRequest, ReregisterResponse, RevocationReason, RevokeRequest, RevokeResponse,
     SigninRequest, SigninResponse, signed_headers, signed_request_bytes,
 };
-use signet_schema::channel::{OpenResponse, SealedMessage, SignedBootstrap};
+use signet_schema::channel::{BootstrapPolicy, OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::{Bytes, ChannelPeer, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::vocabulary::Role;
 use signet_schema::{RegistrationData, SignatureScheme};
@@ -142,9 +142,24 @@ impl Connection {
         Ok(())
     }
 
-    /// The server's policy (KDF parameters, key size, scheme).
-    pub fn policy(&self) -> Result<Policy> {
-        self.server.get_json("/v1/policy")
+    /// The policy new keys and records are made under (KDF parameters, key
+    /// size, scheme), as the key tier signs it in its bootstrap document,
+    /// checked under the pinned integrity key: nothing on the way can
+    /// weaken what a new record is sealed with.
+    pub fn signed_policy(&mut self) -> Result<BootstrapPolicy> {
+        if self.settings.integrity_key.is_none() {
+            // Pins the integrity key on first use, as every first start does.
+            self.signer_image()?;
+        }
+        let pinned = self
+            .settings
+            .integrity_key
+            .clone()
+            .ok_or_else(|| ClientError::UnexpectedAnswer("no integrity key is pinned".into()))?;
+        let bootstrap: SignedBootstrap = self.server.get_json("/v1/bootstrap")?;
+        let document = signet_crypto::channel::verify_bootstrap(&bootstrap, &pinned, unix_now())
+            .map_err(|e| ClientError::UnexpectedAnswer(format!("the key server's signed policy: {e}")))?;
+        Ok(document.policy)
     }
 
     /// The CA certificate, PEM.
@@ -264,10 +279,11 @@ impl Connection {
         passphrase: Passphrase,
         progress: &mut dyn FnMut(Step),
     ) -> Result<ApplyResponse> {
+        let registration = &registration.clone().normalised();
         registration
             .validate()
             .map_err(|e| ClientError::input("registration", e.to_string()))?;
-        let policy = self.policy()?;
+        let policy = self.signed_policy()?;
         // The channel is opened after the key is made, which can take a
         // while on a slow computer: the key server drops sessions left unused.
         let mut signer = self.start_signer(progress)?;
@@ -554,7 +570,7 @@ impl Session {
         progress: &mut dyn FnMut(Step),
     ) -> Result<()> {
         let verifier = self.current_verifier(current, progress)?;
-        let policy = self.connection.policy()?;
+        let policy = self.connection.signed_policy()?;
         progress(Step::DerivingKeys);
         let (record, new_verifier) = expect_answer!(
             self.signer.call(Request::Reseal { passphrase: new, kdf: policy.kdf })?,
@@ -585,7 +601,7 @@ impl Session {
     ) -> Result<ReregisterResponse> {
         let sealing = new.unwrap_or_else(|| Passphrase::new(String::from_utf8_lossy(current.expose()).into_owned()));
         let verifier = self.current_verifier(current, progress)?;
-        let policy = self.connection.policy()?;
+        let policy = self.connection.signed_policy()?;
         let mut next = self.connection.start_signer(progress)?;
         progress(Step::GeneratingKey);
         let (record, certification_request, new_verifier) = expect_answer!(

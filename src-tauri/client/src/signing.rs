@@ -85,7 +85,9 @@ fn sync_directory(dir: &Path) -> Result<(), ClientError> {
 
 /// Writes `bytes` to `path` so that afterwards it is complete or absent,
 /// even across a crash: a temporary file beside it, flushed to disk,
-/// renamed over `path`, and the directory flushed.
+/// renamed over `path`, and the directory flushed. The file is readable by
+/// its owner only (mode 0600, whatever the umask): letters carry consent
+/// phrases, and orders and signatures are nobody else's business.
 pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
     let dir = path
         .parent()
@@ -94,9 +96,11 @@ pub fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), ClientError> {
     std::fs::create_dir_all(dir).map_err(|e| ClientError::file(dir, e))?;
     // A fresh, unpredictable temporary name (O_EXCL): nothing planted beside
     // the target can redirect the write; it is removed if anything fails.
+    use std::os::unix::fs::PermissionsExt as _;
     let mut temporary = tempfile::Builder::new()
         .prefix(".signet-")
         .suffix(".partial")
+        .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| ClientError::file(dir, e))?;
     temporary
@@ -398,6 +402,9 @@ mod tests {
         write_durably(&path, b"first").expect("write");
         write_durably(&path, b"second").expect("replace");
         assert_eq!(std::fs::read(&path).expect("read"), b"second");
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the owner's alone");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("dir")
             .flatten()

@@ -1,0 +1,258 @@
+//! What the flows promise about guesses, letters and what the server keeps,
+//! checked where it happens: wrong consent phrases make the guesser wait
+//! and never lock the letter out; a letter past its validity opens nothing,
+//! even before the sweep expires it; revocation erases the key record (the
+//! row, and its bytes in the database files); and the database never holds
+//! the client's sealed record or a verifier as the client sent them.
+
+use std::path::Path;
+
+use signet_crypto::keys::UserKey;
+use signet_keyserver::keys::Policy;
+use signet_keyserver::keys::db::DbError;
+use signet_keyserver::keys::db::models::{self, ApplicationState, GuessPurpose, UserState};
+use signet_schema::KeySize;
+use signet_schema::api::{ApiErrorCode, RevocationReason, RevokeRequest, SigninRequest};
+use signet_schema::protocol::Bytes;
+
+use crate::common::KeyServer;
+use crate::common::in_process::{Clocked, stray_phrase};
+use crate::roles::{apply, consent};
+
+#[test]
+fn wrong_consent_phrases_make_the_guesser_wait_and_never_lock_the_letter() {
+    let rig = Clocked::open(Policy::default());
+    let free = Policy::default().free_consent_attempts;
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
+    let (_, phrase) = rig.apply("dora", &key);
+    let counted = |rig: &Clocked| {
+        rig.tier
+            .database()
+            .read(|c| models::guesses::get(c, GuessPurpose::Consent, "dora"))
+            .expect("read")
+            .failures
+    };
+    for n in 1..=free {
+        let (code, message) = rig.consent("dora", &stray_phrase()).expect_err("a wrong phrase");
+        assert_eq!(code, ApiErrorCode::WrongPhrase, "failure {n}: {message}");
+    }
+    // Past the free attempts each wrong phrase is counted and makes the next
+    // one wait, one second and doubling; inside the wait a wrong phrase is
+    // refused untried and not counted.
+    let mut wait = 1;
+    for n in free + 1..=free + 6 {
+        let (code, message) = rig.consent("dora", &stray_phrase()).expect_err("a wrong phrase");
+        assert_eq!(code, ApiErrorCode::Locked, "failure {n}: {message}");
+        assert!(
+            message.contains(&format!("try again in {wait} s")),
+            "failure {n}: {message}"
+        );
+        assert_eq!(counted(&rig), n);
+        let (code, _) = rig.consent("dora", &stray_phrase()).expect_err("waiting");
+        assert_eq!(code, ApiErrorCode::Locked);
+        assert_eq!(counted(&rig), n, "a phrase sent inside the wait is not tried");
+        rig.advance(wait);
+        wait *= 2;
+    }
+    assert_eq!(rig.events("consent.failed", "dora"), (free + 6) as usize);
+    // Inside a wait, the letter's own phrase is tried and accepted: no count
+    // keeps its holder out, and nothing was ever locked.
+    rig.consent("dora", &stray_phrase()).expect_err("a wrong phrase");
+    rig.consent("dora", &phrase)
+        .expect("the letter's phrase, inside a wait");
+    assert_eq!(rig.events("application.locked", "dora"), 0);
+    let user = rig
+        .tier
+        .database()
+        .read(|c| models::users::get(c, "dora"))
+        .expect("read");
+    assert_eq!(user.state, UserState::Active);
+}
+
+#[test]
+fn a_letter_past_its_validity_opens_nothing_even_before_the_sweep() {
+    let rig = Clocked::open(Policy::default());
+    let days = i64::from(Policy::default().letter_validity_days);
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
+    let (_, phrase) = rig.apply("emil", &key);
+    let application = |rig: &Clocked| {
+        rig.tier
+            .database()
+            .read(|c| models::applications::latest_for_user(c, "emil"))
+            .expect("read")
+            .expect("an application")
+    };
+    // One second past its validity, the letter's own phrase is refused and
+    // nothing changes.
+    rig.advance(days * 86_400 + 1);
+    let (code, message) = rig.consent("emil", &phrase).expect_err("expired");
+    assert_eq!(code, ApiErrorCode::LetterExpired, "{message}");
+    assert_eq!(application(&rig).state, ApplicationState::AwaitingConsent);
+    let user = rig
+        .tier
+        .database()
+        .read(|c| models::users::get(c, "emil"))
+        .expect("read");
+    assert_eq!(user.state, UserState::Pending);
+    // The sweep then expires it and frees the id.
+    let swept = rig.tier.sweep().expect("sweep");
+    assert_eq!((swept.expired, swept.freed), (1, 1), "{swept:?}");
+    assert_eq!(rig.events("application.expired", "emil"), 1);
+    let gone = rig
+        .tier
+        .database()
+        .read(|c| models::users::find(c, "emil"))
+        .expect("read");
+    assert!(gone.is_none(), "the id is free again");
+}
+
+#[test]
+fn a_letter_opens_on_its_last_second() {
+    let rig = Clocked::open(Policy::default());
+    let days = i64::from(Policy::default().letter_validity_days);
+    let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
+    let (_, phrase) = rig.apply("fred", &key);
+    rig.advance(days * 86_400);
+    rig.consent("fred", &phrase).expect("the letter's last second");
+}
+
+/// Whether `needle` occurs in any of the SQLite files of `database` (the
+/// database, its write-ahead log and shared memory), after a checkpoint.
+fn on_disk(database: &Path, needle: &[u8]) -> bool {
+    use diesel::Connection as _;
+    use diesel::connection::SimpleConnection as _;
+    let mut direct = diesel::SqliteConnection::establish(database.to_str().expect("UTF-8 path")).expect("open");
+    direct
+        .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    ["", "-wal", "-shm"].iter().any(|suffix| {
+        let mut path = database.as_os_str().to_owned();
+        path.push(suffix);
+        std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+    })
+}
+
+/// Registration through the real server; then the database files hold
+/// neither the sealed record nor the verifier as the client sent them (only
+/// the storage key's seal of the one and a keyed tag of the other). The
+/// user's revocation then erases the key record: the row is gone, the
+/// stored bytes are overwritten, and a sign-in answers as for any revoked key.
+#[test]
+fn the_database_keeps_no_record_or_verifier_as_sent_and_revocation_erases_the_key() {
+    let server = KeyServer::start_sqlite();
+    let client = server.client();
+    let (reg, key, keys) = apply(&client, "gail");
+    let phrase = crate::common::letter_phrase(&server, "gail");
+    let gail = consent(&client, reg, key, keys, &phrase);
+    let released: serde_json::Value = client.post_ok(
+        "/v1/signin",
+        &SigninRequest {
+            user_id: "gail".into(),
+            verifier: Bytes(gail.keys.verifier().to_vec()),
+        },
+    );
+    let record = crate::common::b64(released["record"].as_str().expect("record"));
+    let file = server.data_dir.join("signet.db");
+    let verifier = gail.keys.verifier().to_vec();
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    for (what, bytes) in [("sealed record", &record), ("verifier", &verifier)] {
+        let middle = &bytes[bytes.len() / 2 - 8..bytes.len() / 2 + 8];
+        assert!(!on_disk(&file, middle), "the {what} as sent is in the database");
+        for shown in [b64(bytes), hex::encode(bytes)] {
+            assert!(
+                !on_disk(&file, &shown.as_bytes()[..24]),
+                "the {what} is in the database as text"
+            );
+        }
+    }
+    let database = signet_keyserver::keys::db::open(&server.database_url()).expect("open the database");
+    let stored = database
+        .read(|c| models::key_records::get(c, "gail"))
+        .expect("the key record")
+        .sealed_record;
+    assert!(
+        on_disk(&file, &stored[stored.len() / 2..stored.len() / 2 + 32]),
+        "the stored seal is on disk"
+    );
+
+    let _: serde_json::Value = client.post_ok(
+        "/v1/revoke",
+        &RevokeRequest {
+            user_id: "gail".into(),
+            verifier: Bytes(verifier.clone()),
+            reason: RevocationReason::KeyCompromise,
+        },
+    );
+    assert!(matches!(
+        database.read(|c| models::key_records::get(c, "gail")),
+        Err(DbError::NotFound)
+    ));
+    assert!(
+        !on_disk(&file, &stored[stored.len() / 2..stored.len() / 2 + 32]),
+        "the erased record's bytes remain"
+    );
+    let error = client.post_err(
+        "/v1/signin",
+        &SigninRequest {
+            user_id: "gail".into(),
+            verifier: Bytes(verifier),
+        },
+    );
+    assert_eq!(error.code, ApiErrorCode::Revoked, "{}", error.message);
+}
+
+/// The CRL served names its next update at most a day away, so a relying
+/// party that caches it learns of a revocation within a day.
+#[test]
+fn the_crl_is_renewed_within_a_day() {
+    use der::Decode as _;
+    let server = KeyServer::start_sqlite();
+    let crl = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(
+        &server.client().get_bytes("/v1/crl"),
+    )
+    .expect("a CRL");
+    let this_update = crl.tbs_cert_list.this_update.to_unix_duration().as_secs();
+    let next_update = crl
+        .tbs_cert_list
+        .next_update
+        .expect("a next update")
+        .to_unix_duration()
+        .as_secs();
+    assert!(next_update > this_update);
+    assert!(
+        next_update - this_update <= signet_keyserver::keys::MAX_CRL_VALIDITY_SECONDS as u64,
+        "{this_update} .. {next_update}"
+    );
+}
+
+/// The data directory holds the storage key, the CA and the database: it is
+/// private when the key tier makes it, and made private again when it finds
+/// it (or the database in it) open to others.
+#[test]
+fn the_data_directory_and_its_database_are_private() {
+    use signet_keyserver::keys::{KeyTier, system_clock};
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mode = |path: &Path| std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
+    let files = [
+        data.join("signet.db"),
+        data.join("signet.db-wal"),
+        data.join("signet.db-shm"),
+    ];
+    let tier = KeyTier::open(&data, None, Policy::default(), system_clock()).expect("first start");
+    assert_eq!((mode(&data), mode(&data.join("ca"))), (0o700, 0o700));
+    for file in files.iter().filter(|f| f.exists()) {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    drop(tier);
+    // Opened to others, as a careless copy or another umask would leave them.
+    for (path, wide) in [(&data, 0o755), (&data.join("ca"), 0o755), (&files[0], 0o644)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(wide)).expect("chmod");
+    }
+    let _tier = KeyTier::open(&data, None, Policy::default(), system_clock()).expect("second start");
+    assert_eq!((mode(&data), mode(&data.join("ca"))), (0o700, 0o700));
+    for file in files.iter().filter(|f| f.exists()) {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+}
