@@ -173,6 +173,11 @@ fn serve_command(prefix: &str) -> (tempfile::TempDir, PathBuf, Command) {
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data_dir)
+        // The sample records are sealed at the KDF's floor (their sign-ins
+        // are under test, not the client's derivation).
+        .args(["--kdf-memory-kib", &KdfParams::FLOOR.m_kib.to_string()])
+        .args(["--kdf-passes", &KdfParams::FLOOR.t.to_string()])
+        .args(["--kdf-lanes", &KdfParams::FLOOR.p.to_string()])
         .env("SIGNET_LOG", "warn")
         .stderr(Stdio::from(
             std::fs::File::create(dir.path().join("server.log")).expect("log file"),

@@ -35,6 +35,7 @@ use signet_keyserver::web::forward::KeyTierService;
 use signet_keyserver::web::link::{self, LinkAddress, LinkListener, LinkSecret};
 use signet_keyserver::web::tls::{self, ServerIdentity, Timeouts};
 use signet_keyserver::web::{self, WebTier};
+use signet_schema::{KdfParams, KeySize};
 
 /// Signet key server.
 #[derive(Parser)]
@@ -68,6 +69,8 @@ enum Command {
         sessions: SessionArgs,
         #[command(flatten)]
         guesses: GuessArgs,
+        #[command(flatten)]
+        records: RecordPolicyArgs,
     },
     /// Runs the key tier alone: plain HTTP on the internal link, for the web tier only.
     Key {
@@ -92,6 +95,8 @@ enum Command {
         sessions: SessionArgs,
         #[command(flatten)]
         guesses: GuessArgs,
+        #[command(flatten)]
+        records: RecordPolicyArgs,
     },
     /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
     Web {
@@ -404,6 +409,56 @@ impl GuessArgs {
     }
 }
 
+/// What new sealed records and keys must meet (the key tier's policy, which
+/// its bootstrap document signs for clients to follow).
+#[derive(Args)]
+struct RecordPolicyArgs {
+    /// Argon2id memory in KiB that new sealed records are derived with, at least.
+    #[arg(long, env = "SIGNET_KDF_MEMORY_KIB", default_value_t = KdfParams::DEFAULT.m_kib)]
+    kdf_memory_kib: u32,
+    /// Argon2id passes that new sealed records are derived with, at least.
+    #[arg(long, env = "SIGNET_KDF_PASSES", default_value_t = KdfParams::DEFAULT.t)]
+    kdf_passes: u32,
+    /// Argon2id lanes clients derive new records with.
+    #[arg(long, env = "SIGNET_KDF_LANES", default_value_t = KdfParams::DEFAULT.p)]
+    kdf_lanes: u32,
+    /// RSA modulus size of new keys, in bits, at least: 2048, 3072 or 4096.
+    #[arg(long, env = "SIGNET_KEY_BITS", default_value_t = 3072)]
+    key_bits: usize,
+}
+
+impl RecordPolicyArgs {
+    /// `policy` with these requirements, if they are within what the
+    /// signing core accepts.
+    fn policy(&self, policy: Policy) -> Result<Policy, String> {
+        let kdf = KdfParams {
+            m_kib: self.kdf_memory_kib,
+            t: self.kdf_passes,
+            p: self.kdf_lanes,
+        };
+        if !kdf.meets_floor() || !kdf.within_ceiling() {
+            return Err(format!(
+                "the KDF policy must lie between m={} KiB, t={}, p={} and m={} KiB, t={}, p={}",
+                KdfParams::FLOOR.m_kib,
+                KdfParams::FLOOR.t,
+                KdfParams::FLOOR.p,
+                KdfParams::CEILING.m_kib,
+                KdfParams::CEILING.t,
+                KdfParams::CEILING.p
+            ));
+        }
+        let key_bits = [KeySize::Rsa2048, KeySize::Rsa3072, KeySize::Rsa4096]
+            .into_iter()
+            .find(|size| size.bits() == self.key_bits)
+            .ok_or_else(|| format!("--key-bits must be 2048, 3072 or 4096, not {}", self.key_bits))?;
+        Ok(Policy {
+            kdf,
+            key_bits,
+            ..policy
+        })
+    }
+}
+
 /// The per-user limit, the key tier's: every request it applies to is
 /// sealed, so the web tier cannot read whom it names.
 #[derive(Args)]
@@ -562,8 +617,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             user_limits,
             sessions,
             guesses,
+            records,
         } => {
-            let tier = open_key_tier(&data_dir, database.as_deref(), guesses.policy(sessions.limits()))?;
+            let tier = open_key_tier(
+                &data_dir,
+                database.as_deref(),
+                records.policy(guesses.policy(sessions.limits()))?,
+            )?;
             let rate_limits = RateLimits::new(RateLimitConfig {
                 per_user: user_limits.rate(),
                 ..limits.config()
@@ -595,9 +655,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             applications,
             sessions,
             guesses,
+            records,
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
-            let tier = open_key_tier(&data_dir, database.as_deref(), guesses.policy(sessions.limits()))?;
+            let tier = open_key_tier(
+                &data_dir,
+                database.as_deref(),
+                records.policy(guesses.policy(sessions.limits()))?,
+            )?;
             // Only the per-user limit and everyone's applications are counted here: addresses are the web tier's.
             tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
                 per_user: user_limits.rate(),

@@ -38,6 +38,8 @@ fn rig() -> Clocked {
     let rig = Clocked::open(Policy {
         free_account_failures: i64::MAX,
         free_consent_attempts: i64::MAX,
+        kdf: signet_schema::KdfParams::FLOOR,
+        key_bits: KeySize::Rsa2048,
         ..Policy::default()
     });
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");

@@ -147,8 +147,10 @@ fn consent_sealing(phrase: &ConsentPhrase, application_id: &str) -> SealingKey {
 }
 
 /// A sealed record sent by a client: well-formed, for `user_id`, with KDF
-/// parameters between the floor and the ceiling.
-fn new_record(bytes: &[u8], user_id: &str) -> Result<SealedKeyRecord, Failure> {
+/// parameters between the floor and the ceiling and at least as costly in
+/// memory and passes as `policy` asks (a client that took its parameters
+/// from anything but the signed policy is refused).
+fn new_record(bytes: &[u8], user_id: &str, policy: &KdfParams) -> Result<SealedKeyRecord, Failure> {
     let record = SealedKeyRecord::parse(bytes)
         .map_err(|e| Failure::bad_field("record", format!("the sealed record is malformed: {e}")))?;
     if record.header.user_id != user_id {
@@ -164,7 +166,35 @@ fn new_record(bytes: &[u8], user_id: &str) -> Result<SealedKeyRecord, Failure> {
             "the sealed record's key-derivation parameters are out of range",
         ));
     }
+    if kdf.m_kib < policy.m_kib || kdf.t < policy.t {
+        return Err(Failure::bad_field(
+            "record",
+            format!(
+                "the sealed record's key derivation is below this server's policy (Argon2id with at least {} KiB \
+                 and {} passes): seal it under the policy of the signed bootstrap document",
+                policy.m_kib, policy.t
+            ),
+        ));
+    }
     Ok(record)
+}
+
+/// The public key of a certification request (SPKI DER), at least as long
+/// as `policy` asks.
+fn check_key_size(spki: &[u8], policy: signet_schema::KeySize) -> Result<(), Failure> {
+    let bits = signet_crypto::keys::PublicKey::from_spki_der(spki)
+        .map_err(|e| Failure::bad_field("certification_request", format!("the public key does not read: {e}")))?
+        .bits();
+    if bits < policy.bits() as u32 {
+        return Err(Failure::bad_field(
+            "certification_request",
+            format!(
+                "a key of {bits} bits is below this server's policy of {} bits",
+                policy.bits()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether stored registration JSON is the same registration as `other`.
@@ -314,13 +344,14 @@ impl KeyTier {
                 "the nonce must be 16 to 64 characters of base64 or hex",
             ));
         }
-        let record = new_record(&req.record.0, &req.registration.user_id)?;
+        let record = new_record(&req.record.0, &req.registration.user_id, &self.policy.kdf)?;
         let header = &record.header;
         check_verifier("verifier", &req.verifier.0)?;
         let spki = self
             .ca
             .check_request(&req.certification_request.0, &req.registration)
             .map_err(ca_failure)?;
+        check_key_size(&spki, self.policy.key_bits)?;
         if Sha256::digest(&spki).as_slice() != header.public_key_fingerprint {
             return Err(Failure::bad_field(
                 "certification_request",
@@ -972,13 +1003,14 @@ impl KeyTier {
         // Signed with the account's own key: the account's waits (against
         // guessers who hold no key) do not hold it back; failures still count.
         let ((user, current, _), _) = self.authenticate_reading(&body.user_id, &body.verifier.0, true)?;
-        let record = new_record(&body.record.0, &body.user_id)?;
+        let record = new_record(&body.record.0, &body.user_id, &self.policy.kdf)?;
         let header = &record.header;
         check_verifier("new_verifier", &body.new_verifier.0)?;
         let registration: RegistrationData = serde_json::from_str(&user.registration).map_err(Failure::internal)?;
         match &body.certification_request {
             Some(csr) => {
                 let spki = self.ca.check_request(&csr.0, &registration).map_err(ca_failure)?;
+                check_key_size(&spki, self.policy.key_bits)?;
                 if Sha256::digest(&spki).as_slice() != header.public_key_fingerprint {
                     return Err(Failure::bad_field(
                         "certification_request",

@@ -16,7 +16,7 @@ use crate::common::in_process::{Clocked, stray_phrase};
 
 #[test]
 fn consent_answers_every_id_alike() {
-    let rig = Clocked::open(Policy::default());
+    let rig = Clocked::open(crate::common::test_policy());
     let policy = Policy::default();
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
 

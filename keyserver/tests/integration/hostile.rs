@@ -423,33 +423,10 @@ fn applications_are_limited_per_address_and_for_everyone() {
 /// A well-formed application for `user_id` (one key for every call: made once).
 fn application(user_id: &str) -> signet_schema::api::ApplyRequest {
     use signet_crypto::keys::UserKey;
-    use signet_crypto::{csr, kdf, seal};
-    use signet_schema::{KdfParams, KeySize, SignatureScheme};
+    use signet_schema::{KdfParams, KeySize};
     static KEY: std::sync::OnceLock<UserKey> = std::sync::OnceLock::new();
     let key = KEY.get_or_init(|| UserKey::generate(KeySize::Rsa2048).expect("keygen"));
-    let registration = crate::common::registration(user_id);
-    let keys = kdf::derive(
-        b"a pass phrase long enough for the policy",
-        user_id,
-        KdfParams::FLOOR,
-        &kdf::new_salt().expect("salt"),
-    )
-    .expect("kdf");
-    signet_schema::api::ApplyRequest {
-        registration: registration.clone(),
-        record: signet_schema::protocol::Bytes(
-            seal::seal(key, &registration, &keys)
-                .expect("seal")
-                .encode()
-                .expect("encode"),
-        ),
-        certification_request: signet_schema::protocol::Bytes(
-            csr::certification_request(key, &registration, SignatureScheme::RsaPssSha256).expect("csr"),
-        ),
-        verifier: signet_schema::protocol::Bytes(keys.verifier().to_vec()),
-        nonce: crate::common::nonce(),
-        timestamp: crate::common::now(),
-    }
+    crate::common::application_with(user_id, key, KdfParams::FLOOR)
 }
 
 /// A sign-in or consent body from `source`, as JSON: (status, answer text).

@@ -21,7 +21,7 @@ use crate::roles::{apply, consent};
 
 #[test]
 fn wrong_consent_phrases_make_the_guesser_wait_and_never_lock_the_letter() {
-    let rig = Clocked::open(Policy::default());
+    let rig = Clocked::open(crate::common::test_policy());
     let free = Policy::default().free_consent_attempts;
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let (_, phrase) = rig.apply("dora", &key);
@@ -71,7 +71,7 @@ fn wrong_consent_phrases_make_the_guesser_wait_and_never_lock_the_letter() {
 
 #[test]
 fn a_letter_past_its_validity_opens_nothing_even_before_the_sweep() {
-    let rig = Clocked::open(Policy::default());
+    let rig = Clocked::open(crate::common::test_policy());
     let days = i64::from(Policy::default().letter_validity_days);
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let (_, phrase) = rig.apply("emil", &key);
@@ -108,7 +108,7 @@ fn a_letter_past_its_validity_opens_nothing_even_before_the_sweep() {
 
 #[test]
 fn a_letter_opens_on_its_last_second() {
-    let rig = Clocked::open(Policy::default());
+    let rig = Clocked::open(crate::common::test_policy());
     let days = i64::from(Policy::default().letter_validity_days);
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let (_, phrase) = rig.apply("fred", &key);
@@ -255,4 +255,58 @@ fn the_data_directory_and_its_database_are_private() {
     for file in files.iter().filter(|f| f.exists()) {
         assert_eq!(mode(file), 0o600, "{}", file.display());
     }
+}
+
+/// New records and keys meet the key tier's own policy, whatever the client
+/// was told: a record derived more cheaply, or a shorter key, is refused
+/// (400 naming the field) and nothing is stored; the policy clients follow
+/// is the one the bootstrap document signs.
+#[test]
+fn records_and_keys_below_the_servers_policy_are_refused() {
+    use signet_schema::KdfParams;
+    use signet_schema::channel::{BootstrapDocument, SignedBootstrap};
+    let policy = KdfParams {
+        m_kib: 24 * 1024,
+        t: 3,
+        p: 1,
+    };
+    let server = KeyServer::launch()
+        .arg("--kdf-memory-kib", &policy.m_kib.to_string())
+        .arg("--kdf-passes", &policy.t.to_string())
+        .arg("--kdf-lanes", &policy.p.to_string())
+        .arg("--key-bits", "3072")
+        .start();
+    let client = server.client();
+    let signed: SignedBootstrap = serde_json::from_slice(&client.get_bytes("/v1/bootstrap")).expect("bootstrap");
+    let document = BootstrapDocument::from_json(&signed.document.0).expect("document");
+    assert_eq!(
+        (document.policy.kdf, document.policy.key_bits),
+        (policy, KeySize::Rsa3072)
+    );
+
+    let short = UserKey::generate(KeySize::Rsa2048).expect("keygen");
+    let cheap = crate::common::application_with("hana", &short, KdfParams::FLOOR);
+    let error = client.post_err("/v1/apply", &cheap);
+    assert_eq!(
+        (error.code, error.field.as_deref()),
+        (ApiErrorCode::BadRequest, Some("record")),
+        "{}",
+        error.message
+    );
+    let shorter = crate::common::application_with("hana", &short, policy);
+    let error = client.post_err("/v1/apply", &shorter);
+    assert_eq!(
+        (error.code, error.field.as_deref()),
+        (ApiErrorCode::BadRequest, Some("certification_request")),
+        "{}",
+        error.message
+    );
+    let database = signet_keyserver::keys::db::open(&server.database_url()).expect("open the database");
+    let stored = database.read(|c| models::users::find(c, "hana")).expect("read");
+    assert!(stored.is_none(), "nothing was stored");
+    // At the policy, the same person applies.
+    let long = UserKey::generate(KeySize::Rsa3072).expect("keygen");
+    let applied: serde_json::Value =
+        client.post_ok("/v1/apply", &crate::common::application_with("hana", &long, policy));
+    assert!(applied["application_id"].is_string(), "{applied}");
 }

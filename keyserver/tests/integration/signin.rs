@@ -45,7 +45,7 @@ impl Rig {
     }
 
     fn open(postgres: Option<PgDatabase>) -> Rig {
-        Rig::open_with(postgres, Policy::default(), system_clock())
+        Rig::open_with(postgres, crate::common::test_policy(), system_clock())
     }
 
     fn open_with(postgres: Option<PgDatabase>, policy: Policy, clock: Clock) -> Rig {
@@ -306,7 +306,7 @@ fn guesses_are_counted_among_right_sign_ins(rig: &Rig) {
 fn no_waits() -> Policy {
     Policy {
         free_account_failures: i64::MAX,
-        ..Policy::default()
+        ..crate::common::test_policy()
     }
 }
 
@@ -493,7 +493,7 @@ fn guess(rig: &Rig, user_id: &str) -> (ApiErrorCode, String) {
 /// pre-login answers an erased key's salt as it did before.
 fn every_id_is_answered_alike(postgres: Option<PgDatabase>) {
     let (time, clock) = test_clock();
-    let rig = Rig::open_with(postgres, Policy::default(), clock);
+    let rig = Rig::open_with(postgres, crate::common::test_policy(), clock);
     let policy = Policy::default();
     for user_id in ["active", "revoked", "reset"] {
         rig.add_user(user_id);
@@ -651,7 +651,7 @@ fn every_id_is_answered_alike_on_postgres() {
 #[test]
 fn account_waits_grow_and_run_out() {
     let (time, clock) = test_clock();
-    let rig = Rig::open_with(None, Policy::default(), clock);
+    let rig = Rig::open_with(None, crate::common::test_policy(), clock);
     let policy = Policy::default();
     rig.add_user("alice");
     let advance = |seconds: i64| time.fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
@@ -708,7 +708,7 @@ fn routed(rig: &Rig, source: std::net::IpAddr, user_id: &str, verifier: [u8; 32]
 #[test]
 fn a_guesser_locks_out_only_itself() {
     let (time, clock) = test_clock();
-    let rig = Rig::open_with(None, Policy::default(), clock);
+    let rig = Rig::open_with(None, crate::common::test_policy(), clock);
     let policy = Policy::default();
     rig.add_user("alice");
     let guesser: std::net::IpAddr = "192.0.2.66".parse().expect("address");

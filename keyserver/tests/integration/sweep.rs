@@ -23,7 +23,7 @@ fn user(rig: &Clocked, user_id: &str) -> Option<models::User> {
 
 #[test]
 fn ids_expire_with_their_letter() {
-    let rig = Clocked::open(Policy::default());
+    let rig = Clocked::open(crate::common::test_policy());
     let policy = Policy::default();
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     // A squatter applies for two ids and never consents; someone guesses at one of them.
@@ -74,7 +74,7 @@ fn ids_expire_with_their_letter() {
 
 #[test]
 fn a_reset_person_who_applies_again_goes_back_to_reset() {
-    let rig = Clocked::open(Policy::default());
+    let rig = Clocked::open(crate::common::test_policy());
     let key = UserKey::generate(KeySize::Rsa2048).expect("keygen");
     let (_, phrase) = rig.apply("dana", &key);
     rig.consent("dana", &phrase).expect("consent");

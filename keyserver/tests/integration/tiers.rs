@@ -35,7 +35,8 @@ impl Setup {
         self.key_with(internal, &[])
     }
 
-    /// [`Setup::key`] with `extra` flags.
+    /// [`Setup::key`] with `extra` flags. Its policy is the tests' cheap
+    /// one: 2048-bit keys, the KDF's floor.
     fn key_with(&self, internal: &str, extra: &[&str]) -> Tier {
         let data = self.path("data");
         let secret = self.secret_file();
@@ -47,6 +48,14 @@ impl Setup {
             internal.as_ref(),
             "--link-secret-file".as_ref(),
             secret.as_os_str(),
+            "--kdf-memory-kib".as_ref(),
+            "19456".as_ref(),
+            "--kdf-passes".as_ref(),
+            "2".as_ref(),
+            "--kdf-lanes".as_ref(),
+            "1".as_ref(),
+            "--key-bits".as_ref(),
+            "2048".as_ref(),
         ];
         args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
         Tier::start(&args, 1)

@@ -198,6 +198,11 @@ impl PublicKey {
         Self::from_spki_der(&spki)
     }
 
+    /// Modulus size in bits.
+    pub fn bits(&self) -> u32 {
+        self.inner.n().bit_width_vartime()
+    }
+
     /// SHA-256 of the SubjectPublicKeyInfo DER: the fingerprint in the record header.
     pub fn fingerprint(&self) -> Result<[u8; 32]> {
         Ok(Sha256::digest(self.to_spki_der()?).into())

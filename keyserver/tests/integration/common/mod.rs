@@ -17,6 +17,50 @@ pub use server::KeyServer;
 pub use signet_database::testing::PgDatabase;
 use signet_schema::RegistrationData;
 
+/// The key tier's policy with the test keys' size (2048 bits) and the
+/// KDF's floor, which the tests' records are made under.
+pub fn test_policy() -> signet_keyserver::keys::Policy {
+    signet_keyserver::keys::Policy {
+        kdf: signet_schema::KdfParams::FLOOR,
+        key_bits: signet_schema::KeySize::Rsa2048,
+        ..signet_keyserver::keys::Policy::default()
+    }
+}
+
+/// A well-formed application for `user_id` with `key`, its record sealed
+/// under `kdf`.
+pub fn application_with(
+    user_id: &str,
+    key: &signet_crypto::keys::UserKey,
+    kdf: signet_schema::KdfParams,
+) -> signet_schema::api::ApplyRequest {
+    use signet_crypto::{csr, seal};
+    use signet_schema::protocol::Bytes;
+    let registration = registration(user_id);
+    let keys = signet_crypto::kdf::derive(
+        b"a pass phrase long enough for the policy",
+        user_id,
+        kdf,
+        &signet_crypto::kdf::new_salt().expect("salt"),
+    )
+    .expect("kdf");
+    signet_schema::api::ApplyRequest {
+        registration: registration.clone(),
+        record: Bytes(
+            seal::seal(key, &registration, &keys)
+                .expect("seal")
+                .encode()
+                .expect("encode"),
+        ),
+        certification_request: Bytes(
+            csr::certification_request(key, &registration, signet_schema::SignatureScheme::RsaPssSha256).expect("csr"),
+        ),
+        verifier: Bytes(keys.verifier().to_vec()),
+        nonce: nonce(),
+        timestamp: now(),
+    }
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::client::{BaseUrl, Client};
 use signet_database::testing::PgDatabase;
+use signet_schema::KdfParams;
 
 /// How to start a key server: [`KeyServer::launch`], then
 /// [`Launch::start`].
@@ -83,6 +84,20 @@ impl Launch {
         if !self.args.iter().any(|a| a.starts_with("--application-")) {
             self.args
                 .extend(["--application-burst", "1000", "--application-burst-total", "1000"].map(String::from));
+        }
+        // Tests make their keys and records cheaply (2048-bit keys, the
+        // KDF's floor): unless a test sets it, the server's policy is that.
+        if !self.args.iter().any(|a| a.starts_with("--kdf-") || a == "--key-bits") {
+            self.args.extend([
+                "--kdf-memory-kib".to_owned(),
+                KdfParams::FLOOR.m_kib.to_string(),
+                "--kdf-passes".to_owned(),
+                KdfParams::FLOOR.t.to_string(),
+                "--kdf-lanes".to_owned(),
+                KdfParams::FLOOR.p.to_string(),
+                "--key-bits".to_owned(),
+                "2048".to_owned(),
+            ]);
         }
         let dir = tempfile::tempdir().expect("tempdir");
         let mut server = KeyServer {
