@@ -143,14 +143,12 @@ impl KeyServer {
         );
     }
 
-    /// Starts the server with no signer release published.
-    pub fn start_without_signer() -> KeyServer {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data_dir = dir.path().join("data");
+    /// `signet-keyserver serve` on `listen` with the data in `data_dir`.
+    fn serve_command(listen: &str, data_dir: &Path) -> Command {
         let mut command = Command::new(binary("signet-keyserver"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data_dir)
+            .args(["serve", "--listen", listen, "--data-dir"])
+            .arg(data_dir)
             // A journey runs a person's day in seconds: the per-user limit
             // (20 sign-ins' worth at once, then 10 a minute), the
             // applications from one address (10 at once) and its session
@@ -165,6 +163,31 @@ impl KeyServer {
                 "--opening-burst",
                 "500",
             ]);
+        command
+    }
+
+    /// Stops the server and starts it again on the same address and data,
+    /// with `extra` flags: an operator changing its settings.
+    pub fn restart_with(&mut self, extra: &[&str]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let address = self.base_url.strip_prefix("https://").expect("an https URL");
+        let mut command = KeyServer::serve_command(address, &self.data_dir);
+        command.args(extra);
+        let (child, line) = serve(command);
+        self.child = child;
+        assert_eq!(
+            line.trim(),
+            format!("listening on {}", self.base_url),
+            "the same address"
+        );
+    }
+
+    /// Starts the server with no signer release published.
+    pub fn start_without_signer() -> KeyServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("data");
+        let command = KeyServer::serve_command("127.0.0.1:0", &data_dir);
         let (child, line) = serve(command);
         let base_url = line
             .trim()

@@ -177,8 +177,12 @@ vocabulary! {
         LetterDownloaded = "letter.downloaded",
         /// The help desk printed a letter (its PDF is deleted).
         LetterPrinted = "letter.printed",
-        /// A user changed their pass phrase.
+        /// A user changed their pass phrase (or their record was sealed
+        /// again under the same one, with the current KDF policy).
         PassphraseChanged = "passphrase.changed",
+        /// The key tier started under a policy for new records and keys
+        /// (KDF parameters, key size) other than the last one it ran under.
+        PolicyChanged = "policy.changed",
         /// The operator granted a role.
         RoleGranted = "role.granted",
         /// The operator changed whether clients may fall back to their

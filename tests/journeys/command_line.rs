@@ -17,7 +17,7 @@ const NOT_VALID: i32 = 7;
 
 #[test]
 fn a_script_registers_signs_a_folder_and_audits() {
-    let server = KeyServer::start();
+    let mut server = KeyServer::start();
     let keys = SecretService::start();
     let work = keys.scratch();
     let url = server.base_url.as_str();
@@ -85,6 +85,20 @@ fn a_script_registers_signs_a_folder_and_audits() {
         AUTHENTICATION,
     );
     expect(&keys.signet(&["login", "--passphrase-file", &dana_pass]), OK);
+    // The operator raises the key-derivation policy: at Dana's next sign-in
+    // her record is sealed again under it (the same pass phrase, no new
+    // certificate), once.
+    server.restart_with(&["--kdf-memory-kib", "98304", "--kdf-passes", "3"]);
+    let run = keys.signet(&["login", "--passphrase-file", &dana_pass]);
+    expect(&run, OK);
+    assert!(run.stderr.contains("sealed again"), "{}", run.stderr);
+    let run = keys.signet(&["login", "--passphrase-file", &dana_pass]);
+    expect(&run, OK);
+    assert!(
+        !run.stderr.contains("sealed again"),
+        "sealed again twice: {}",
+        run.stderr
+    );
     let orders = work.join("orders");
     std::fs::create_dir_all(&orders).expect("mkdir");
     for n in 1..=3 {

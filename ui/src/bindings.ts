@@ -12,7 +12,7 @@ export type CertificateStatus = "active" | "superseded" | "revoked";
 
 export type RevocationReason = "unspecified" | "key-compromise" | "affiliation-changed" | "superseded" | "cessation-of-operation";
 
-export type AuditEventKind = "application.created" | "application.expired" | "application.locked" | "certificate.issued" | "certificate.revoked" | "certificate.superseded" | "consent.failed" | "crl.published" | "helpdesk.bootstrapped" | "host.certified" | "host.revoked" | "key.erased" | "key.replaced" | "letter.dispatched" | "letter.downloaded" | "letter.printed" | "passphrase.changed" | "role.granted" | "signer.policy_changed" | "signer.published" | "signin.counter_reset" | "signin.failed" | "user.activated" | "user.freed" | "user.locked" | "user.reset" | "user.revoked" | "user.signed_in" | "user.unlocked";
+export type AuditEventKind = "application.created" | "application.expired" | "application.locked" | "certificate.issued" | "certificate.revoked" | "certificate.superseded" | "consent.failed" | "crl.published" | "helpdesk.bootstrapped" | "host.certified" | "host.revoked" | "key.erased" | "key.replaced" | "letter.dispatched" | "letter.downloaded" | "letter.printed" | "passphrase.changed" | "policy.changed" | "role.granted" | "signer.policy_changed" | "signer.published" | "signin.counter_reset" | "signin.failed" | "user.activated" | "user.freed" | "user.locked" | "user.reset" | "user.revoked" | "user.signed_in" | "user.unlocked";
 
 export type SignatureScheme = "rsa-pss-sha256" | "rsa-pkcs1v15-sha256";
 

@@ -447,6 +447,33 @@ impl Database {
         Ok(value)
     }
 
+    /// Empties SQLite's write-ahead log into the database and truncates it
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`), so that pages as they were before
+    /// the last writes are nowhere in the files: after an erasure, with
+    /// `secure_delete` overwriting the erased content in the database itself.
+    /// Answers whether the log is empty now (readers still using it hold it
+    /// back; it is tried a few times). PostgreSQL: nothing to do, `true`.
+    pub fn truncate_log(&self) -> Result<bool, DbError> {
+        #[derive(diesel::QueryableByName)]
+        struct Checkpoint {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            busy: i32,
+        }
+        let mut connection = self.connection()?;
+        let AnyConnection::Sqlite(c) = &mut *connection else {
+            return Ok(true);
+        };
+        for attempt in 0..5 {
+            let checkpoint: Checkpoint =
+                diesel::RunQueryDsl::get_result(diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)"), c)?;
+            if checkpoint.busy == 0 {
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(20 << attempt));
+        }
+        Ok(false)
+    }
+
     /// [`Database::write`] on tokio's blocking thread pool, for async handlers.
     pub async fn write_async<T, E, F>(&self, f: F) -> Result<T, E>
     where

@@ -1030,7 +1030,7 @@ impl KeyTier {
         let verifier_hash = self.verifier_tag(&body.user_id, &body.new_verifier.0);
         // A new pass phrase or key: addresses recognised under the old one are not any more.
         self.forget_guess_sources(&body.user_id);
-        self.signed_spent(&req, &roles, |c, _, now| {
+        let reregistered = self.signed_spent(&req, &roles, |c, _, now| {
             let mut response = ReregisterResponse {
                 certificate: None,
                 serial: None,
@@ -1086,7 +1086,10 @@ impl KeyTier {
             };
             self.audit(c, event(&body.user_id, kind, &body.user_id, serde_json::json!({})))?;
             Ok(Outcome::Done(response))
-        })
+        })?;
+        // The record sealed under the old pass phrase goes from the files too.
+        super::truncate_log(&self.db);
+        Ok(reregistered)
     }
 
     /// `POST /v1/revoke`: The user revokes their own key: the sealed record is erased for good,
@@ -1102,14 +1105,16 @@ impl KeyTier {
         self.authenticate_reading(&req.user_id, &req.verifier.0, admitted.recognised)?;
         self.forget_guess_sources(&req.user_id);
         let now = self.now();
-        settle(self.db.write(|c| -> Result<Outcome<RevokeResponse>, TxError> {
+        let revoked = settle(self.db.write(|c| -> Result<Outcome<RevokeResponse>, TxError> {
             let serial = self.revoke_user(c, &req.user_id, &req.user_id, req.reason, now)?;
             let crl = self.publish_crl(c, now)?;
             Ok(Outcome::Done(RevokeResponse {
                 serial,
                 crl_number: crl.crl_number as u64,
             }))
-        }))
+        }))?;
+        super::truncate_log(&self.db);
+        Ok(revoked)
     }
 
     /// Erases `user_id`'s key and revokes their active certificates (inside

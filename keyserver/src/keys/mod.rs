@@ -31,6 +31,7 @@ use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use signet_crypto::keys::ServerKey;
+use signet_schema::vocabulary::AuditEventKind;
 use signet_schema::{KdfParams, KeySize, SignatureScheme};
 
 use self::audit::NewEvent;
@@ -47,6 +48,19 @@ const AUDIT_HEAD_FILE: &str = "audit-head";
 
 /// How often the audit head is brought up to date.
 pub const AUDIT_HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// After an erasure (a key revoked or reset, a record replaced): empties
+/// the database's write-ahead log, which still holds the pages as they were,
+/// so that the erased record is nowhere in the files (`secure_delete`
+/// overwrites it in the database itself). A log readers hold back is
+/// emptied at a later erasure or checkpoint; it is logged.
+pub(crate) fn truncate_log(db: &crate::keys::db::Database) {
+    match db.truncate_log() {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("the database log could not be emptied after an erasure: readers held it"),
+        Err(e) => tracing::warn!(error = %e, "the database log could not be emptied after an erasure"),
+    }
+}
 
 /// Gives `path` the permission bits `mode` (0700 for a directory of
 /// secrets, 0600 for a file of them) unless it has them already.
@@ -334,7 +348,7 @@ impl KeyTier {
         make_private(&sqlite_files(url))?;
         let db = crate::keys::db::open(url)?;
         make_private(&sqlite_files(url))?;
-        Ok(KeyTier::new(
+        let tier = KeyTier::new(
             db,
             storage,
             integrity,
@@ -343,7 +357,43 @@ impl KeyTier {
             clock,
             data_dir.to_path_buf(),
             channel,
-        ))
+        );
+        tier.record_policy()?;
+        Ok(tier)
+    }
+
+    /// Keeps the policy for new records and keys in the database and, when
+    /// it differs from the one the key tier last ran under, audits the
+    /// change (`policy.changed`, from and to): the operator sets it at start
+    /// (`--kdf-*`, `--key-bits`), and auditors see every change.
+    fn record_policy(&self) -> Result<(), DbError> {
+        const SETTING: &str = "record_policy";
+        let kdf = self.policy.kdf;
+        let current = serde_json::json!({
+            "kdf": { "m_kib": kdf.m_kib, "t": kdf.t, "p": kdf.p },
+            "key_bits": self.policy.key_bits.bits(),
+        });
+        let now = self.now();
+        self.db.write(|c| {
+            let last = models::server_settings::get(c, SETTING)?;
+            let last: Option<serde_json::Value> = last.and_then(|text| serde_json::from_str(&text).ok());
+            if last.as_ref() == Some(&current) {
+                return Ok(());
+            }
+            models::server_settings::set(c, SETTING, &current.to_string(), now)?;
+            if let Some(last) = last {
+                self.audit(
+                    c,
+                    NewEvent {
+                        actor: "operator".into(),
+                        kind: AuditEventKind::PolicyChanged,
+                        subject: None,
+                        detail: serde_json::json!({ "from": last, "to": current }),
+                    },
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// Checks the whole audit log, and that it still reaches the head kept

@@ -496,7 +496,7 @@ impl KeyTier {
     /// For someone who never consented, the application is withdrawn and the
     /// id freed (see [`KeyTier::give_up_pending`]).
     pub fn reset_user(&self, req: SignedRequest, user_id: &str) -> Result<ActionDone, Failure> {
-        self.signed(&req, &[UserRole::Helpdesk], |c, staff, now| {
+        let done = self.signed(&req, &[UserRole::Helpdesk], |c, staff, now| {
             let Some(user) = models::users::find(c, user_id)? else {
                 return Ok(Outcome::Refused(Failure::new(ApiErrorCode::NotFound, "no such user")));
             };
@@ -545,7 +545,9 @@ impl KeyTier {
                 message: format!("{user_id} may apply again; a new letter will follow"),
                 crl_number,
             }))
-        })
+        })?;
+        super::truncate_log(&self.db);
+        Ok(done)
     }
 
     /// `POST /v1/helpdesk/users/{id}/unlock`: lifts a sign-in lock.
@@ -575,7 +577,7 @@ impl KeyTier {
     /// `POST /v1/helpdesk/users/{id}/revoke`: revocation by the help desk.
     pub fn staff_revoke(&self, req: SignedRequest, user_id: &str) -> Result<ActionDone, Failure> {
         let body: StaffRevokeRequest = req.json()?;
-        self.signed(&req, &[UserRole::Helpdesk], |c, staff, now| {
+        let done = self.signed(&req, &[UserRole::Helpdesk], |c, staff, now| {
             let Some(user) = models::users::find(c, user_id)? else {
                 return Ok(Outcome::Refused(Failure::new(ApiErrorCode::NotFound, "no such user")));
             };
@@ -592,7 +594,9 @@ impl KeyTier {
                 message: format!("{user_id} is revoked"),
                 crl_number: Some(crl.crl_number as u64),
             }))
-        })
+        })?;
+        super::truncate_log(&self.db);
+        Ok(done)
     }
 
     /// `GET /v1/audit/certificates?user=&serial=&status=&from=&to=&limit=&offset=`.

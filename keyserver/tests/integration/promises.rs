@@ -117,14 +117,9 @@ fn a_letter_opens_on_its_last_second() {
 }
 
 /// Whether `needle` occurs in any of the SQLite files of `database` (the
-/// database, its write-ahead log and shared memory), after a checkpoint.
+/// database, its write-ahead log and shared memory), as they are: the
+/// server checkpoints them itself.
 fn on_disk(database: &Path, needle: &[u8]) -> bool {
-    use diesel::Connection as _;
-    use diesel::connection::SimpleConnection as _;
-    let mut direct = diesel::SqliteConnection::establish(database.to_str().expect("UTF-8 path")).expect("open");
-    direct
-        .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
     ["", "-wal", "-shm"].iter().any(|suffix| {
         let mut path = database.as_os_str().to_owned();
         path.push(suffix);
@@ -134,9 +129,11 @@ fn on_disk(database: &Path, needle: &[u8]) -> bool {
 
 /// Registration through the real server; then the database files hold
 /// neither the sealed record nor the verifier as the client sent them (only
-/// the storage key's seal of the one and a keyed tag of the other). The
-/// user's revocation then erases the key record: the row is gone, the
-/// stored bytes are overwritten, and a sign-in answers as for any revoked key.
+/// the storage key's seal of the one and a keyed tag of the other). A new
+/// pass phrase leaves no copy of the record sealed under the old one. The
+/// user's revocation then erases the key record: the row is gone, its
+/// stored bytes are overwritten in the database and emptied from its log by
+/// the server, and a sign-in answers as for any revoked key.
 #[test]
 fn the_database_keeps_no_record_or_verifier_as_sent_and_revocation_erases_the_key() {
     let server = KeyServer::start_sqlite();
@@ -166,20 +163,52 @@ fn the_database_keeps_no_record_or_verifier_as_sent_and_revocation_erases_the_ke
         }
     }
     let database = signet_keyserver::keys::db::open(&server.database_url()).expect("open the database");
-    let stored = database
-        .read(|c| models::key_records::get(c, "gail"))
-        .expect("the key record")
-        .sealed_record;
+    let stored = || {
+        let sealed = database
+            .read(|c| models::key_records::get(c, "gail"))
+            .expect("the key record")
+            .sealed_record;
+        sealed[sealed.len() / 2..sealed.len() / 2 + 32].to_vec()
+    };
+    let first = stored();
+    assert!(on_disk(&file, &first), "the stored seal is on disk");
+
+    // A new pass phrase: the record sealed under the old one leaves the files.
+    let new_keys = signet_crypto::kdf::derive(
+        b"gail's next pass phrase",
+        "gail",
+        signet_schema::KdfParams::FLOOR,
+        &signet_crypto::kdf::new_salt().expect("salt"),
+    )
+    .expect("kdf");
+    let body = serde_json::to_vec(&signet_schema::api::ReregisterRequest {
+        user_id: "gail".into(),
+        verifier: Bytes(verifier.clone()),
+        record: Bytes(
+            signet_crypto::seal::seal(&gail.key, &gail.registration, &new_keys)
+                .expect("seal")
+                .encode()
+                .expect("encode"),
+        ),
+        new_verifier: Bytes(new_keys.verifier().to_vec()),
+        certification_request: None,
+    })
+    .expect("json");
+    let headers = crate::roles::signed_by(&gail, "gail", "POST", "/v1/reregister", &body);
+    let (status, text) = client.request("POST", "/v1/reregister", &headers, &body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
+    let second = stored();
     assert!(
-        on_disk(&file, &stored[stored.len() / 2..stored.len() / 2 + 32]),
-        "the stored seal is on disk"
+        !on_disk(&file, &first),
+        "the record under the old pass phrase remains in the files"
     );
+    assert!(on_disk(&file, &second));
 
     let _: serde_json::Value = client.post_ok(
         "/v1/revoke",
         &RevokeRequest {
             user_id: "gail".into(),
-            verifier: Bytes(verifier.clone()),
+            verifier: Bytes(new_keys.verifier().to_vec()),
             reason: RevocationReason::KeyCompromise,
         },
     );
@@ -188,14 +217,14 @@ fn the_database_keeps_no_record_or_verifier_as_sent_and_revocation_erases_the_ke
         Err(DbError::NotFound)
     ));
     assert!(
-        !on_disk(&file, &stored[stored.len() / 2..stored.len() / 2 + 32]),
-        "the erased record's bytes remain"
+        !on_disk(&file, &second),
+        "the erased record's bytes remain in the files"
     );
     let error = client.post_err(
         "/v1/signin",
         &SigninRequest {
             user_id: "gail".into(),
-            verifier: Bytes(verifier),
+            verifier: Bytes(new_keys.verifier().to_vec()),
         },
     );
     assert_eq!(error.code, ApiErrorCode::Revoked, "{}", error.message);
@@ -309,4 +338,53 @@ fn records_and_keys_below_the_servers_policy_are_refused() {
     let applied: serde_json::Value =
         client.post_ok("/v1/apply", &crate::common::application_with("hana", &long, policy));
     assert!(applied["application_id"].is_string(), "{applied}");
+}
+
+/// The policy for new records and keys is the operator's, set at start; a
+/// start under another policy than the last is on the audit log, from and
+/// to, and a start under the same one is not.
+#[test]
+fn a_change_of_policy_is_audited() {
+    use signet_keyserver::keys::{KeyTier, system_clock};
+    use signet_schema::KdfParams;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let open = |kdf: KdfParams| {
+        KeyTier::open(
+            &data,
+            None,
+            Policy {
+                kdf,
+                ..Policy::default()
+            },
+            system_clock(),
+        )
+        .expect("start")
+    };
+    let changes = |tier: &KeyTier| {
+        tier.database()
+            .read(|c| models::events::range(c, 1, 100_000))
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.kind == "policy.changed")
+            .map(|e| e.detail)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        changes(&open(KdfParams::DEFAULT)).is_empty(),
+        "the first start sets the policy"
+    );
+    assert!(changes(&open(KdfParams::DEFAULT)).is_empty(), "the same policy again");
+    let raised = KdfParams {
+        m_kib: 96 * 1024,
+        ..KdfParams::DEFAULT
+    };
+    let tier = open(raised);
+    let logged = changes(&tier);
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    let detail: serde_json::Value = serde_json::from_str(&logged[0]).expect("JSON detail");
+    assert_eq!(detail["from"]["kdf"]["m_kib"], 64 * 1024);
+    assert_eq!(detail["to"]["kdf"]["m_kib"], 96 * 1024);
+    drop(tier);
+    assert_eq!(changes(&open(raised)).len(), 1);
 }

@@ -19,7 +19,7 @@ use signet_schema::api::{
 use signet_schema::channel::{BootstrapPolicy, OpenResponse, SealedMessage, SignedBootstrap};
 use signet_schema::protocol::{Bytes, ChannelPeer, Passphrase, Request, Response, SignatureFormat};
 use signet_schema::vocabulary::Role;
-use signet_schema::{RegistrationData, SignatureScheme};
+use signet_schema::{RegistrationData, SealedKeyRecord, SignatureScheme};
 
 use crate::delivery::{self, SignerImage};
 use crate::error::{ClientError, Result};
@@ -204,13 +204,13 @@ impl Connection {
     fn open_channel(&mut self, signer: &mut Signer) -> Result<()> {
         let bootstrap: SignedBootstrap = self.server.get_json("/v1/bootstrap")?;
         let pinned = self.settings.integrity_key.clone();
-        let (open_request, session_id, integrity_key) = expect_answer!(
+        let (open_request, session_id, integrity_key, policy) = expect_answer!(
             signer.call(Request::ChannelOpen {
                 peer: ChannelPeer::KeyServer,
                 bootstrap,
                 pinned_integrity_key: pinned.clone().map(Bytes),
             })?,
-            Response::ChannelOpened { open_request, session_id, integrity_key, .. } => (open_request, session_id, integrity_key)
+            Response::ChannelOpened { open_request, session_id, integrity_key, policy } => (open_request, session_id, integrity_key, policy)
         )?;
         let opened: OpenResponse = self.server.post_json("/v1/channel/open", &open_request)?;
         if opened.session_id != session_id {
@@ -223,6 +223,7 @@ impl Connection {
             self.store.save(&self.settings)?;
         }
         signer.channel_open = true;
+        signer.signed_policy = Some(policy);
         Ok(())
     }
 
@@ -361,6 +362,8 @@ impl Connection {
         progress: &mut dyn FnMut(Step),
     ) -> Result<Session> {
         let mut signer = self.sealed_signer(progress)?;
+        // Kept for sealing the record again, should its KDF be behind the policy.
+        let again = passphrase.clone();
         let verifier = self.verifier(&mut signer, user_id, passphrase, progress)?;
         progress(Step::Contacting);
         let released: SigninResponse = self.sealed_post(
@@ -368,17 +371,20 @@ impl Connection {
             "/v1/signin",
             &SigninRequest {
                 user_id: user_id.to_string(),
-                verifier,
+                verifier: verifier.clone(),
             },
         )?;
+        let record_kdf = SealedKeyRecord::parse(&released.record.0)
+            .map(|record| record.header.kdf_params)
+            .ok();
         progress(Step::OpeningRecord);
         let key_bits = expect_answer!(
             signer.call(Request::OpenRecord { record: released.record, registration: released.registration.clone() })?,
             Response::RecordOpened { key_bits, .. } => key_bits
         )?;
         self.remember_user(user_id)?;
-        progress(Step::Done);
-        Ok(Session {
+        let policy = signer.signed_policy.clone();
+        let mut session = Session {
             connection: self.clone(),
             signer,
             user_id: user_id.to_string(),
@@ -386,7 +392,19 @@ impl Connection {
             certificate: released.certificate.0,
             role: released.role,
             key_bits,
-        })
+            resealed: false,
+        };
+        // A record sealed under KDF parameters the key tier's signed policy
+        // has since raised is sealed again, under the same pass phrase, and
+        // stored through the signed re-registration (no new certificate).
+        // Not done now, it is done at a later sign-in: the sign-in stands.
+        if let (Some(kdf), Some(policy)) = (record_kdf, policy)
+            && (kdf.m_kib < policy.kdf.m_kib || kdf.t < policy.kdf.t)
+        {
+            session.resealed = session.reseal(again, verifier, policy.kdf, progress).is_ok();
+        }
+        progress(Step::Done);
+        Ok(session)
     }
 }
 
@@ -399,6 +417,7 @@ pub struct Session {
     certificate: Vec<u8>,
     role: Role,
     key_bits: u32,
+    resealed: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -560,6 +579,39 @@ impl Session {
         let user_id = self.user_id.clone();
         self.connection
             .verifier(&mut self.signer, &user_id, passphrase, progress)
+    }
+
+    /// Whether signing in sealed the record again under the key tier's
+    /// current KDF policy.
+    pub fn resealed(&self) -> bool {
+        self.resealed
+    }
+
+    /// Seals the loaded key again under `passphrase` (the current one,
+    /// whose verifier is `verifier`) with `kdf`, and stores the record
+    /// through the signed re-registration.
+    fn reseal(
+        &mut self,
+        passphrase: Passphrase,
+        verifier: Bytes,
+        kdf: signet_schema::KdfParams,
+        progress: &mut dyn FnMut(Step),
+    ) -> Result<()> {
+        progress(Step::DerivingKeys);
+        let (record, new_verifier) = expect_answer!(
+            self.signer.call(Request::Reseal { passphrase, kdf })?,
+            Response::Resealed { record, verifier } => (record, verifier)
+        )?;
+        progress(Step::Contacting);
+        let request = ReregisterRequest {
+            user_id: self.user_id.clone(),
+            verifier,
+            record,
+            new_verifier,
+            certification_request: None,
+        };
+        let _: ReregisterResponse = self.signed_sealed_post("/v1/reregister", &request)?;
+        Ok(())
     }
 
     /// Changes the pass phrase: the same key sealed again under `new`.

@@ -100,6 +100,9 @@ pub struct Signer {
     last_used: Instant,
     /// Whether a sealed channel to the key tier is open in it.
     pub(crate) channel_open: bool,
+    /// The policy the key tier's bootstrap document signed when that
+    /// channel was opened (verified by the signing core).
+    pub(crate) signed_policy: Option<signet_schema::channel::BootstrapPolicy>,
     /// The host application (its address) a sealed channel is open to, if any.
     pub(crate) host_channel: Option<String>,
 }
@@ -131,6 +134,7 @@ impl Signer {
             identity: image.identity.clone(),
             last_used: Instant::now(),
             channel_open: false,
+            signed_policy: None,
             host_channel: None,
         })
     }

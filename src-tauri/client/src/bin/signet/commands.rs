@@ -43,6 +43,9 @@ pub(crate) fn sign_in(connection: &mut Connection, who: &SignIn) -> Result<Sessi
     let passphrase = input::passphrase(who.passphrase_file.as_deref(), &format!("Pass phrase for {user_id}"))?;
     let mut session = connection.sign_in(&user_id, passphrase, &mut progress)?;
     eprintln!("… {}", session.signer().identity());
+    if session.resealed() {
+        eprintln!("… your key record is sealed again under the key server's current key-derivation policy");
+    }
     Ok(session)
 }
 
