@@ -318,19 +318,28 @@ pub mod signed_headers {
 /// The bytes a signed request's signature covers:
 ///
 /// ```text
-/// "signet/v1/signed-request" LF method LF path-and-query LF timestamp LF nonce LF hex(SHA-256(body))
+/// "signet/v2/signed-request" LF server LF signer LF method LF path-and-query LF timestamp LF nonce
+///     LF hex(SHA-256(body))
 /// ```
 ///
-/// `body_sha256_hex` is lower-case hex of the SHA-256 of the exact body bytes.
+/// `server` names the key tier the request is for (the lower-case hex
+/// SHA-256 of its integrity key, `signet_crypto::channel::server_id`), so a
+/// request made for one key tier is refused by another; `signer` is the
+/// account that signs, as the signer header names it. `body_sha256_hex` is
+/// lower-case hex of the SHA-256 of the exact body bytes.
 pub fn signed_request_bytes(
+    server: &str,
+    signer: &str,
     method: &str,
     path_and_query: &str,
     timestamp: i64,
     nonce: &str,
     body_sha256_hex: &str,
 ) -> Vec<u8> {
-    format!("signet/v1/signed-request\n{method}\n{path_and_query}\n{timestamp}\n{nonce}\n{body_sha256_hex}")
-        .into_bytes()
+    format!(
+        "signet/v2/signed-request\n{server}\n{signer}\n{method}\n{path_and_query}\n{timestamp}\n{nonce}\n{body_sha256_hex}"
+    )
+    .into_bytes()
 }
 
 /// Re-registration by the user: a new sealed record (new pass phrase) and,

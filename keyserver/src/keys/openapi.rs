@@ -108,10 +108,12 @@ fn description() -> String {
          own key: the headers `{signer}`, `{timestamp}`, `{nonce}` and `{signature}` carry who signs, when \
          (within five minutes of the server's clock), a nonce used once and the RSASSA-PSS-SHA256 signature \
          (RFC 8017 §8.1) made with the key of the signer's active certificate over the bytes\n\n\
-         ```\n\"signet/v1/signed-request\" LF method LF path-and-query LF timestamp LF nonce LF \
-         hex(SHA-256(body))\n```\n\n\
-         where the path and query are exactly as sent and the body hash is lower-case hex (of the empty \
-         string when there is no body).",
+         ```\n\"signet/v2/signed-request\" LF server LF signer LF method LF path-and-query LF timestamp LF \
+         nonce LF hex(SHA-256(body))\n```\n\n\
+         where the server is the lower-case hex SHA-256 of this key tier's integrity key (the one the \
+         bootstrap document carries), the signer is as the signer header names it, the path and query are \
+         exactly as sent and the body hash is lower-case hex (of the empty string when there is no body; of \
+         the body as unsealed on a sealed route).",
         signer = signed_headers::SIGNER,
         timestamp = signed_headers::TIMESTAMP,
         nonce = signed_headers::NONCE,

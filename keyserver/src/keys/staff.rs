@@ -292,7 +292,16 @@ impl KeyTier {
             return Ok(Err(refused()));
         };
         let body_hash = hex::encode(Sha256::digest(&req.body));
-        let signed = signed_request_bytes(&req.method, &req.path_and_query, req.timestamp, &req.nonce, &body_hash);
+        let server = signet_crypto::channel::server_id(self.channel.integrity_spki());
+        let signed = signed_request_bytes(
+            &server,
+            &req.signer,
+            &req.method,
+            &req.path_and_query,
+            req.timestamp,
+            &req.nonce,
+            &body_hash,
+        );
         if signet_crypto::sign::verify(&public, SignatureScheme::RsaPssSha256, &signed, &req.signature).is_err() {
             return Ok(Err(Failure::new(
                 ApiErrorCode::BadSignature,

@@ -332,6 +332,7 @@ impl Load {
         .expect("json");
         let user_id = person.user_id.clone();
         let body_hash = hex::encode(Sha256::digest(&body));
+        let server = http.server_id();
         let outcome = self.until_known(
             http,
             &format!("re-register {user_id}"),
@@ -339,7 +340,7 @@ impl Load {
                 let path = "/v1/reregister";
                 let timestamp = now();
                 let nonce = nonce();
-                let signed = signed_request_bytes("POST", path, timestamp, &nonce, &body_hash);
+                let signed = signed_request_bytes(&server, &user_id, "POST", path, timestamp, &nonce, &body_hash);
                 let signature = sign::sign(key_pair, SignatureScheme::RsaPssSha256, &signed).expect("sign");
                 let headers = vec![
                     (signed_headers::SIGNER, user_id.clone()),

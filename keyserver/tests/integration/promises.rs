@@ -194,7 +194,7 @@ fn the_database_keeps_no_record_or_verifier_as_sent_and_revocation_erases_the_ke
         certification_request: None,
     })
     .expect("json");
-    let headers = crate::roles::signed_by(&gail, "gail", "POST", "/v1/reregister", &body);
+    let headers = crate::roles::signed_by(&client, &gail, "gail", "POST", "/v1/reregister", &body);
     let (status, text) = client.request("POST", "/v1/reregister", &headers, &body);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
     let second = stored();

@@ -79,12 +79,25 @@ pub(crate) fn consent(
 
 /// A request signed by `who` (or unsigned): (status, body).
 fn call(client: &Client, who: Option<&Account>, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
-    let headers = who.map_or_else(Vec::new, |a| signed_by(a, &a.user_id, method, path, body));
+    let headers = who.map_or_else(Vec::new, |a| signed_by(client, a, &a.user_id, method, path, body));
     client.request(method, path, &headers, body)
 }
 
 /// The signing headers of a request signed with `account`'s key in the name of `signer`.
 pub(crate) fn signed_by(
+    client: &Client,
+    account: &Account,
+    signer: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    signed_for(&client.server_id(), account, signer, method, path, body)
+}
+
+/// [`signed_by`], for the key tier named `server`.
+fn signed_for(
+    server: &str,
     account: &Account,
     signer: &str,
     method: &str,
@@ -93,7 +106,8 @@ pub(crate) fn signed_by(
 ) -> Vec<(&'static str, String)> {
     let ts = crate::common::now();
     let n = nonce();
-    let signed = signed_request_bytes(method, path, ts, &n, &hex::encode(Sha256::digest(body)));
+    let digest = hex::encode(Sha256::digest(body));
+    let signed = signed_request_bytes(server, signer, method, path, ts, &n, &digest);
     let signature = sign::sign(&account.key, SignatureScheme::RsaPssSha256, &signed).expect("sign");
     vec![
         (signed_headers::SIGNER, signer.to_owned()),
@@ -324,7 +338,7 @@ fn every_route_for_every_role() {
         .expect("json")
     };
     let refusal = |body: &[u8]| {
-        let headers = signed_by(&bob, "alice", "POST", "/v1/reregister", body);
+        let headers = signed_by(&client, &bob, "alice", "POST", "/v1/reregister", body);
         client.request("POST", "/v1/reregister", &headers, body)
     };
     let right = refusal(&guess(alice.keys.verifier().to_vec()));
@@ -333,9 +347,31 @@ fn every_route_for_every_role() {
         let wrong = refusal(&guess(vec![n; 32]));
         assert_eq!(wrong, right, "a wrong verifier answered otherwise than the right one");
     }
+    // A request the help desk signed for another key tier (another
+    // integrity key), or whose signed bytes name another signer than its
+    // header, is refused.
+    let elsewhere = signed_for(&"00".repeat(32), &helpdesk, "hd", "GET", "/v1/helpdesk/users", b"");
+    let (status, text) = client.request("GET", "/v1/helpdesk/users", &elsewhere, b"");
+    let error: ApiError = serde_json::from_slice(&text).expect("an API error");
+    assert_eq!(
+        (status, error.code),
+        (400, ApiErrorCode::BadSignature),
+        "{}",
+        error.message
+    );
+    let mut renamed = signed_by(&client, &helpdesk, "hd2", "GET", "/v1/helpdesk/users", b"");
+    renamed[0].1 = "hd".into();
+    let (status, text) = client.request("GET", "/v1/helpdesk/users", &renamed, b"");
+    let error: ApiError = serde_json::from_slice(&text).expect("an API error");
+    assert_eq!(
+        (status, error.code),
+        (400, ApiErrorCode::BadSignature),
+        "{}",
+        error.message
+    );
     // Alice's own request with a wrong verifier counts once; replayed, it is refused as a replay and counts no more.
     let wrong = guess(vec![7; 32]);
-    let headers = signed_by(&alice, "alice", "POST", "/v1/reregister", &wrong);
+    let headers = signed_by(&client, &alice, "alice", "POST", "/v1/reregister", &wrong);
     let first = client.request("POST", "/v1/reregister", &headers, &wrong);
     assert_eq!(first.0, 401, "{}", String::from_utf8_lossy(&first.1));
     for _ in 0..12 {

@@ -420,7 +420,7 @@ fn what_the_web_tier_forwards_holds_no_secret() {
         certification_request: None,
     })
     .expect("json");
-    let headers = signed_by(&carol, "carol", "POST", "/v1/reregister", &body);
+    let headers = signed_by(&client, &carol, "carol", "POST", "/v1/reregister", &body);
     let (status, text) = client.request("POST", "/v1/reregister", &headers, &body);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&text));
     let _: serde_json::Value = client.post_ok(

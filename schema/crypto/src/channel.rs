@@ -277,6 +277,18 @@ pub fn verify_bootstrap(
     Ok(document)
 }
 
+/// The name a key tier is known by in the requests signed for it: the
+/// lower-case hex SHA-256 of its integrity key (SubjectPublicKeyInfo DER),
+/// which every client pins. A request signed for one key tier is refused by
+/// any other.
+pub fn server_id(integrity_spki: &[u8]) -> String {
+    use sha2::Digest as _;
+    Sha256::digest(integrity_spki)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// For the first connection, before any key is pinned: the integrity key
 /// (SPKI DER) a bootstrap document announces, after checking that the
 /// document is signed by it and fresh. Whoever calls this trusts the network

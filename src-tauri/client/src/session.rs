@@ -529,7 +529,22 @@ impl Session {
         let timestamp = unix_now();
         let nonce = random_nonce()?;
         let digest = hex::encode(Sha256::digest(body));
-        let covered = signed_request_bytes(method, path_and_query, timestamp, &nonce, &digest);
+        let server = self
+            .connection
+            .settings
+            .integrity_key
+            .as_deref()
+            .map(signet_crypto::channel::server_id)
+            .ok_or_else(|| ClientError::UnexpectedAnswer("no integrity key of the key server is pinned".into()))?;
+        let covered = signed_request_bytes(
+            &server,
+            &self.user_id,
+            method,
+            path_and_query,
+            timestamp,
+            &nonce,
+            &digest,
+        );
         let signature = self.sign(&covered, SignatureFormat::Raw, SignatureScheme::RsaPssSha256)?;
         use base64::Engine as _;
         Ok([
@@ -587,9 +602,9 @@ impl Session {
         self.resealed
     }
 
-    /// Seals the loaded key again under `passphrase` (the current one,
-    /// whose verifier is `verifier`) with `kdf`, and stores the record
-    /// through the signed re-registration.
+    /// Seals the loaded key again under `passphrase` with `kdf` and stores
+    /// the record through the signed re-registration, proving the current
+    /// pass phrase with `verifier`.
     fn reseal(
         &mut self,
         passphrase: Passphrase,
@@ -623,20 +638,7 @@ impl Session {
     ) -> Result<()> {
         let verifier = self.current_verifier(current, progress)?;
         let policy = self.connection.signed_policy()?;
-        progress(Step::DerivingKeys);
-        let (record, new_verifier) = expect_answer!(
-            self.signer.call(Request::Reseal { passphrase: new, kdf: policy.kdf })?,
-            Response::Resealed { record, verifier } => (record, verifier)
-        )?;
-        progress(Step::Contacting);
-        let request = ReregisterRequest {
-            user_id: self.user_id.clone(),
-            verifier,
-            record,
-            new_verifier,
-            certification_request: None,
-        };
-        let _: ReregisterResponse = self.signed_sealed_post("/v1/reregister", &request)?;
+        self.reseal(new, verifier, policy.kdf, progress)?;
         progress(Step::Done);
         Ok(())
     }

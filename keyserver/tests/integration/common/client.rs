@@ -74,29 +74,48 @@ impl Client {
         matches!(route_table::find(method, path), PathMatch::Route(route, _) if route.sealed)
     }
 
-    /// An open channel not in use, opened now if there is none.
-    fn channel(&self) -> Result<ChannelClient, String> {
-        let pinned = {
-            let mut channels = self.channels.lock().expect("channels lock");
-            if let Some(channel) = channels.0.pop() {
-                return Ok(channel);
-            }
-            channels.1.clone()
-        };
+    /// The server's current bootstrap document.
+    fn bootstrap(&self) -> Result<SignedBootstrap, String> {
         let (status, bootstrap) = self.try_request_plain("GET", "/v1/bootstrap", &[], b"")?;
         if status != 200 {
             return Err(format!("bootstrap: {status} {}", String::from_utf8_lossy(&bootstrap)));
         }
-        let bootstrap: SignedBootstrap = serde_json::from_slice(&bootstrap).map_err(|e| e.to_string())?;
-        let now = crate::common::now();
-        let pinned = match pinned {
-            Some(pinned) => pinned,
+        serde_json::from_slice(&bootstrap).map_err(|e| e.to_string())
+    }
+
+    /// The server's integrity key, pinned on first use (from `bootstrap`, or
+    /// a document fetched now).
+    fn pinned(&self, bootstrap: Option<&SignedBootstrap>) -> Result<Vec<u8>, String> {
+        if let Some(pinned) = self.channels.lock().expect("channels lock").1.clone() {
+            return Ok(pinned);
+        }
+        let fetched;
+        let bootstrap = match bootstrap {
+            Some(bootstrap) => bootstrap,
             None => {
-                let key = first_use_integrity_key(&bootstrap, now).map_err(|e| e.to_string())?;
-                self.channels.lock().expect("channels lock").1 = Some(key.clone());
-                key
+                fetched = self.bootstrap()?;
+                &fetched
             }
         };
+        let key = first_use_integrity_key(bootstrap, crate::common::now()).map_err(|e| e.to_string())?;
+        self.channels.lock().expect("channels lock").1 = Some(key.clone());
+        Ok(key)
+    }
+
+    /// The name signed requests give the server: the SHA-256 of its
+    /// integrity key, as pinned.
+    pub fn server_id(&self) -> String {
+        signet_crypto::channel::server_id(&self.pinned(None).expect("the server's integrity key"))
+    }
+
+    /// An open channel not in use, opened now if there is none.
+    fn channel(&self) -> Result<ChannelClient, String> {
+        if let Some(channel) = self.channels.lock().expect("channels lock").0.pop() {
+            return Ok(channel);
+        }
+        let bootstrap = self.bootstrap()?;
+        let pinned = self.pinned(Some(&bootstrap))?;
+        let now = crate::common::now();
         let (channel, open) = ChannelClient::open(&bootstrap, &pinned, now).map_err(|e| e.to_string())?;
         let (status, opened) = self.try_request_plain(
             "POST",
