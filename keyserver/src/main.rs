@@ -71,6 +71,10 @@ enum Command {
         guesses: GuessArgs,
         #[command(flatten)]
         records: RecordPolicyArgs,
+        /// The key server's public address (`https://host[:port]`), under which users' certificates name
+        /// the CRL (`/v1/crl`) and the CA certificate (`/v1/ca.cer`).
+        #[arg(long, env = "SIGNET_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Runs the key tier alone: plain HTTP on the internal link, for the web tier only.
     Key {
@@ -97,6 +101,10 @@ enum Command {
         guesses: GuessArgs,
         #[command(flatten)]
         records: RecordPolicyArgs,
+        /// The key server's public address (`https://host[:port]`), under which users' certificates name
+        /// the CRL (`/v1/crl`) and the CA certificate (`/v1/ca.cer`).
+        #[arg(long, env = "SIGNET_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Runs the web tier alone: HTTPS in front of a key tier; holds no keys and no database credentials.
     Web {
@@ -429,8 +437,11 @@ struct RecordPolicyArgs {
 
 impl RecordPolicyArgs {
     /// `policy` with these requirements, if they are within what the
-    /// signing core accepts.
-    fn policy(&self, policy: Policy) -> Result<Policy, String> {
+    /// signing core accepts, and the public address `public_url`.
+    fn policy(&self, policy: Policy, public_url: Option<String>) -> Result<Policy, String> {
+        if let Some(url) = &public_url {
+            signet_keyserver::keys::ca::public_url_checked(url).map_err(|e| format!("--public-url: {e}"))?;
+        }
         let kdf = KdfParams {
             m_kib: self.kdf_memory_kib,
             t: self.kdf_passes,
@@ -454,6 +465,7 @@ impl RecordPolicyArgs {
         Ok(Policy {
             kdf,
             key_bits,
+            public_url,
             ..policy
         })
     }
@@ -618,12 +630,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             sessions,
             guesses,
             records,
+            public_url,
         } => {
-            let tier = open_key_tier(
-                &data_dir,
-                database.as_deref(),
-                records.policy(guesses.policy(sessions.limits()))?,
-            )?;
+            // By default the listener's own address (not a port chosen at start).
+            let public_url = public_url.or_else(|| (listen.port() != 0).then(|| format!("https://{listen}")));
+            let policy = records.policy(guesses.policy(sessions.limits()), public_url)?;
+            let tier = open_key_tier(&data_dir, database.as_deref(), policy)?;
             let rate_limits = RateLimits::new(RateLimitConfig {
                 per_user: user_limits.rate(),
                 ..limits.config()
@@ -656,13 +668,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             sessions,
             guesses,
             records,
+            public_url,
         } => {
             let secret = LinkSecret::load_or_create(&link_secret_file).map_err(|e| e.to_string())?;
-            let tier = open_key_tier(
-                &data_dir,
-                database.as_deref(),
-                records.policy(guesses.policy(sessions.limits()))?,
-            )?;
+            if public_url.is_none() {
+                tracing::warn!("no --public-url: users' certificates will not name the CRL or the CA certificate");
+            }
+            let policy = records.policy(guesses.policy(sessions.limits()), public_url)?;
+            let tier = open_key_tier(&data_dir, database.as_deref(), policy)?;
             // Only the per-user limit and everyone's applications are counted here: addresses are the web tier's.
             tier.limit_sealed_users(RateLimits::new(RateLimitConfig {
                 per_user: user_limits.rate(),

@@ -565,11 +565,12 @@ impl KeyTier {
                     .map_err(|e| TxError::Abort(Failure::internal(e)))?;
             let issued = self
                 .ca
-                .issue(
+                .issue_published(
                     &app.certification_request,
                     &registration,
                     now,
                     self.policy.certificate_validity_days,
+                    self.policy.public_url.as_deref(),
                 )
                 .map_err(|e| TxError::Abort(Failure::internal(e)))?;
             let h = &sealed.header;
@@ -1039,7 +1040,13 @@ impl KeyTier {
             if let Some(csr) = &body.certification_request {
                 let issued = self
                     .ca
-                    .issue(&csr.0, &registration, now, self.policy.certificate_validity_days)
+                    .issue_published(
+                        &csr.0,
+                        &registration,
+                        now,
+                        self.policy.certificate_validity_days,
+                        self.policy.public_url.as_deref(),
+                    )
                     .map_err(|e| TxError::Abort(Failure::internal(e)))?;
                 let superseded = RevocationReason::Superseded;
                 for old in models::certificates::for_user(c, &body.user_id, CertificateStatus::Active)? {
@@ -1256,6 +1263,11 @@ impl KeyTier {
     /// `GET /v1/ca.pem`.
     pub fn ca_pem(&self) -> Result<Vec<u8>, Failure> {
         self.ca.ca_pem().map(String::into_bytes).map_err(Failure::internal)
+    }
+
+    /// `GET /v1/ca.cer`: the CA certificate, DER.
+    pub fn ca_der(&self) -> Result<Vec<u8>, Failure> {
+        self.ca.ca_der().map_err(Failure::internal)
     }
 
     /// `GET /v1/certificates/{serial}`.

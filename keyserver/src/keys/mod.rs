@@ -117,6 +117,9 @@ pub struct Policy {
     pub max_clock_skew_seconds: i64,
     /// The sealed channel's tables: sessions in all and per address, and how long they live.
     pub channel: ChannelLimits,
+    /// The key server's public address (`https://…`), under which users'
+    /// certificates name the CRL and the CA certificate; none named without it.
+    pub public_url: Option<String>,
 }
 
 impl Default for Policy {
@@ -138,6 +141,7 @@ impl Default for Policy {
             crl_validity_seconds: MAX_CRL_VALIDITY_SECONDS,
             max_clock_skew_seconds: 300,
             channel: ChannelLimits::default(),
+            public_url: None,
         }
     }
 }

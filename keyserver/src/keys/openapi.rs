@@ -641,6 +641,15 @@ fn doc(id: RouteId) -> Doc {
                 "The certificate of the CA that issues users' certificates.",
             )
         },
+        R::CaCertificate => Doc {
+            raw: Some((binary(), "The CA certificate, DER (RFC 5280 §4.2.2.1).")),
+            ..text(
+                "getCaCertificateDer",
+                "public",
+                "The CA certificate, DER",
+                "The CA certificate as the authority information access of users' certificates names it.",
+            )
+        },
         R::Crl => Doc {
             raw: Some((binary(), "The current CRL, DER (RFC 5280 §5).")),
             ..text(

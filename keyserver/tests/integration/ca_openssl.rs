@@ -94,7 +94,13 @@ impl Openssl {
 fn issued_certificate_verifies_and_shows_its_profile() {
     let openssl = Openssl::new();
     let issued = ca()
-        .issue(&request(user_key(), &alice()), &alice(), now(), 365)
+        .issue_published(
+            &request(user_key(), &alice()),
+            &alice(),
+            now(),
+            365,
+            Some("https://keys.bank.example:8443"),
+        )
         .expect("issued");
     openssl.write("leaf.pem", pem("CERTIFICATE", &issued.der));
 
@@ -116,6 +122,21 @@ fn issued_certificate_verifies_and_shows_its_profile() {
     assert!(text.contains("X509v3 Subject Key Identifier"), "{text}");
     assert!(text.contains("X509v3 Authority Key Identifier"), "{text}");
     assert!(text.contains("email:alice@example.com"), "{text}");
+    // What the certificate is for, and where its CRL and its issuer are.
+    assert!(
+        text.contains("X509v3 Extended Key Usage: \n                E-mail Protection, 1.3.6.1.4.1.61126.1.2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("X509v3 CRL Distribution Points: \n                Full Name:\n                  URI:https://keys.bank.example:8443/v1/crl"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "Authority Information Access: \n                CA Issuers - URI:https://keys.bank.example:8443/v1/ca.cer"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("Subject: C = GB, O = \"Example Bank, Ltd\", OU = Payments, CN = Alice Example"),
         "{text}"

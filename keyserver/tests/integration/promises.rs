@@ -388,3 +388,51 @@ fn a_change_of_policy_is_audited() {
     drop(tier);
     assert_eq!(changes(&open(raised)).len(), 1);
 }
+
+/// A user's certificate says what it is for (e-mail protection and the
+/// Signet user purpose, never the host's) and where its CRL and its issuer
+/// are published, under the key server's public address; both addresses
+/// answer what they name.
+#[test]
+fn certificates_name_their_purpose_crl_and_issuer() {
+    use der::{Decode as _, Encode as _};
+    use x509_cert::ext::pkix::{AuthorityInfoAccessSyntax, CrlDistributionPoints, ExtendedKeyUsage};
+    let server = KeyServer::launch()
+        .arg("--public-url", "https://keys.bank.example")
+        .start();
+    let client = server.client();
+    let (reg, key, keys) = apply(&client, "ines");
+    let phrase = crate::common::letter_phrase(&server, "ines");
+    let ines = consent(&client, reg, key, keys, &phrase);
+    let info = client.get_json(&format!("/v1/certificates/{}", ines.serial));
+    let der = crate::common::b64(info["der"].as_str().expect("the certificate"));
+    let certificate = x509_cert::Certificate::from_der(&der).expect("a certificate");
+    let tbs = certificate.tbs_certificate();
+    let purposes: ExtendedKeyUsage = tbs.get_extension().expect("decodes").expect("an EKU").1;
+    assert_eq!(
+        purposes.0,
+        [
+            signet_crypto::pki::ID_KP_EMAIL_PROTECTION,
+            signet_crypto::pki::ID_KP_SIGNET_USER
+        ]
+    );
+    let points: CrlDistributionPoints = tbs.get_extension().expect("decodes").expect("a CDP").1;
+    let access: AuthorityInfoAccessSyntax = tbs.get_extension().expect("decodes").expect("an AIA").1;
+    let shown = format!("{points:?} {access:?}");
+    assert!(shown.contains("https://keys.bank.example/v1/crl"), "{shown}");
+    assert!(shown.contains("https://keys.bank.example/v1/ca.cer"), "{shown}");
+    // The paths answer the CRL and the CA certificate, DER.
+    let crl = client.get_bytes("/v1/crl");
+    x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&crl).expect("a CRL");
+    let issuer_der = client.get_bytes("/v1/ca.cer");
+    let issuer = x509_cert::Certificate::from_der(&issuer_der).expect("the CA certificate");
+    assert_eq!(issuer.tbs_certificate().subject(), tbs.issuer());
+    let pem = String::from_utf8(client.get_bytes("/v1/ca.pem")).expect("PEM");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert_eq!(
+        crate::common::b64(&body),
+        issuer_der,
+        "the same CA certificate as /v1/ca.pem"
+    );
+    assert_eq!(issuer.to_der().expect("DER"), issuer_der);
+}

@@ -65,6 +65,7 @@ pub enum RouteId {
     Signin,
     Revoke,
     CaPem,
+    CaCertificate,
     Crl,
     Certificate,
     SignerRelease,
@@ -173,6 +174,12 @@ pub const ROUTES: &[Route] = &[
     sealed_per_user(RouteId::Signin, "/v1/signin", "SigninRequest", "SigninResponse"),
     sealed_per_user(RouteId::Revoke, "/v1/revoke", "RevokeRequest", "RevokeResponse"),
     get(RouteId::CaPem, "/v1/ca.pem", Anyone, Raw("application/x-pem-file")),
+    get(
+        RouteId::CaCertificate,
+        "/v1/ca.cer",
+        Anyone,
+        Raw("application/pkix-cert"),
+    ),
     get(RouteId::Crl, "/v1/crl", Anyone, Raw("application/pkix-crl")),
     get(
         RouteId::Certificate,

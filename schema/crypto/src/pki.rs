@@ -27,6 +27,14 @@ use crate::{Error, Result};
 /// private arc `1.3.6.1.4.1.61126.1` (`.1`: host application).
 pub const ID_KP_SIGNET_HOST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.61126.1.1");
 
+/// The extended key usage that marks a user's signing certificate, beside
+/// e-mail protection (which S/MIME and CMS verifiers such as `openssl cms`
+/// look for): `.2` of the same arc. No host certificate carries it.
+pub const ID_KP_SIGNET_USER: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.61126.1.2");
+
+/// id-kp-emailProtection (RFC 5280 §4.2.1.12).
+pub const ID_KP_EMAIL_PROTECTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
+
 fn malformed(field: &'static str) -> Error {
     Error::Format(signet_schema::FormatError::new(
         field,

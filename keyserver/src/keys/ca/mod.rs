@@ -85,6 +85,9 @@ pub enum CaError {
     /// The registration data is not valid.
     #[error("invalid registration data: {0}")]
     Registration(String),
+    /// The key server's public address cannot be named in a certificate.
+    #[error("the public address must be an https:// URL without a trailing slash, query or fragment, not {0:?}")]
+    PublicUrl(String),
     /// A serial number is not 1 to 20 bytes of hexadecimal.
     #[error("invalid serial number {0:?}")]
     BadSerial(String),
@@ -167,6 +170,28 @@ pub struct IssuedCertificate {
     pub not_before: i64,
     /// End of validity (Unix seconds).
     pub not_after: i64,
+}
+
+/// Where the key server publishes its current CRL (DER), under its public address.
+pub const CRL_PATH: &str = "/v1/crl";
+/// Where the key server publishes the CA certificate (DER), under its public address.
+pub const CA_CERTIFICATE_PATH: &str = "/v1/ca.cer";
+
+/// `url` as the key server's public address in certificates: `https://`,
+/// ASCII, no query, fragment or trailing slash; else why not.
+pub fn public_url_checked(url: &str) -> Result<&str, CaError> {
+    let host = url.strip_prefix("https://").unwrap_or_default();
+    let fine = !host.is_empty()
+        && url.is_ascii()
+        && !url.ends_with('/')
+        && !url
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control() || matches!(c, '?' | '#' | '"' | '<' | '>'));
+    if fine {
+        Ok(url)
+    } else {
+        Err(CaError::PublicUrl(url.to_owned()))
+    }
 }
 
 /// The certification authority: its key and its self-signed certificate.
@@ -342,14 +367,36 @@ impl CertificateAuthority {
         now: i64,
         validity_days: u32,
     ) -> Result<IssuedCertificate, CaError> {
+        self.issue_published(csr_der, registration, now, validity_days, None)
+    }
+
+    /// [`CertificateAuthority::issue`], naming in the certificate where the
+    /// key server publishes its CRL and the CA certificate, under the public
+    /// address `public_url` (`https://…`, see [`public_url`]).
+    pub fn issue_published(
+        &self,
+        csr_der: &[u8],
+        registration: &RegistrationData,
+        now: i64,
+        validity_days: u32,
+        public_url: Option<&str>,
+    ) -> Result<IssuedCertificate, CaError> {
         let checked = request::check(csr_der, registration)?;
         let email = Ia5String::new(&registration.email).map_err(|e| CaError::Registration(e.to_string()))?;
+        let published = public_url
+            .map(|url| {
+                let url = public_url_checked(url)?;
+                let ia5 = |path: &str| Ia5String::new(&format!("{url}{path}")).map_err(encoding);
+                Ok::<_, CaError>((ia5(CRL_PATH)?, ia5(CA_CERTIFICATE_PATH)?))
+            })
+            .transpose()?;
         let tbs = self.certificate.tbs_certificate();
         let profile = SigningProfile {
             issuer: tbs.subject().clone(),
             subject: checked.subject,
             email,
             authority_key_id: self.key_identifier.clone(),
+            published,
         };
         self.sign_certificate(profile, checked.public_key, now, validity_days)
     }
