@@ -392,7 +392,7 @@ impl Connection {
             certificate: released.certificate.0,
             role: released.role,
             key_bits,
-            resealed: false,
+            resealed: None,
         };
         // A record sealed under KDF parameters the key tier's signed policy
         // has since raised is sealed again, under the same pass phrase, and
@@ -401,7 +401,11 @@ impl Connection {
         if let (Some(kdf), Some(policy)) = (record_kdf, policy)
             && (kdf.m_kib < policy.kdf.m_kib || kdf.t < policy.kdf.t)
         {
-            session.resealed = session.reseal(again, verifier, policy.kdf, progress).is_ok();
+            session.resealed = Some(
+                session
+                    .reseal(again, verifier, policy.kdf, progress)
+                    .map_err(|e| e.to_string()),
+            );
         }
         progress(Step::Done);
         Ok(session)
@@ -417,7 +421,7 @@ pub struct Session {
     certificate: Vec<u8>,
     role: Role,
     key_bits: u32,
-    resealed: bool,
+    resealed: Option<std::result::Result<(), String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -597,9 +601,10 @@ impl Session {
     }
 
     /// Whether signing in sealed the record again under the key tier's
-    /// current KDF policy.
-    pub fn resealed(&self) -> bool {
-        self.resealed
+    /// current KDF policy: `None` when it did not need to, else whether it
+    /// did or why not (a later sign-in tries again).
+    pub fn resealed(&self) -> Option<&std::result::Result<(), String>> {
+        self.resealed.as_ref()
     }
 
     /// Seals the loaded key again under `passphrase` with `kdf` and stores

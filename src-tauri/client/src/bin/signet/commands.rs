@@ -43,8 +43,15 @@ pub(crate) fn sign_in(connection: &mut Connection, who: &SignIn) -> Result<Sessi
     let passphrase = input::passphrase(who.passphrase_file.as_deref(), &format!("Pass phrase for {user_id}"))?;
     let mut session = connection.sign_in(&user_id, passphrase, &mut progress)?;
     eprintln!("… {}", session.signer().identity());
-    if session.resealed() {
-        eprintln!("… your key record is sealed again under the key server's current key-derivation policy");
+    match session.resealed() {
+        None => {}
+        Some(Ok(())) => {
+            eprintln!("… your key record is sealed again under the key server's current key-derivation policy")
+        }
+        Some(Err(why)) => eprintln!(
+            "warning: your key record could not be sealed again under the key server's current key-derivation \
+             policy ({why}); the next sign-in tries again"
+        ),
     }
     Ok(session)
 }
