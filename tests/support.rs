@@ -152,7 +152,7 @@ impl KeyServer {
             // A journey runs a person's day in seconds: the per-user limit
             // (20 sign-ins' worth at once, then 10 a minute), the
             // applications from one address (10 at once) and its session
-            // openings (300 at once) are raised.
+            // openings (300 at once; here 500) are raised.
             .args([
                 "--user-rate",
                 "600",

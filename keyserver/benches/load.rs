@@ -341,6 +341,33 @@ impl Conn {
         Ok(channel)
     }
 
+    /// Seals `json` for POST `path` in `channel`, sends it and opens the
+    /// answer: `Ok((status, opened answer))`, or `Err((status, body))` when
+    /// the server answered unsealed (it refused the message unread).
+    async fn exchange_sealed(
+        &mut self,
+        channel: &mut ChannelClient,
+        path: &str,
+        json: &[u8],
+    ) -> Result<Result<(u16, Vec<u8>), (u16, Body)>, String> {
+        let (counter, sealed) = channel.seal_request("POST", path, json).map_err(|e| e.to_string())?;
+        let message = SealedMessage {
+            session_id: Bytes(channel.session_id().to_vec()),
+            counter,
+            body: Bytes(sealed),
+        };
+        let wire = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
+        let (status, sealed, answer) = self.send_typed("POST", path, SEALED_CONTENT_TYPE, wire).await?;
+        if !sealed {
+            return Ok(Err((status, answer)));
+        }
+        let message: SealedMessage = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
+        let plain = channel
+            .open_response(message.counter, "POST", path, &message.body.0)
+            .map_err(|e| e.to_string())?;
+        Ok(Ok((status, plain.to_vec())))
+    }
+
     /// POSTs `json` to `path` sealed on this connection's channel (opened on
     /// first use, and again when the server no longer holds it): (status,
     /// the opened answer).
@@ -350,22 +377,13 @@ impl Conn {
                 Some(channel) => channel,
                 None => self.open_channel(pinned).await?,
             };
-            let (counter, sealed) = channel.seal_request("POST", path, json).map_err(|e| e.to_string())?;
-            let message = SealedMessage {
-                session_id: Bytes(channel.session_id().to_vec()),
-                counter,
-                body: Bytes(sealed),
+            let (status, answer) = match self.exchange_sealed(&mut channel, path, json).await? {
+                Ok(opened) => {
+                    self.channel = Some(channel);
+                    return Ok(opened);
+                }
+                Err(refused) => refused,
             };
-            let wire = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
-            let (status, sealed, answer) = self.send_typed("POST", path, SEALED_CONTENT_TYPE, wire).await?;
-            if sealed {
-                let message: SealedMessage = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
-                let plain = channel
-                    .open_response(message.counter, "POST", path, &message.body.0)
-                    .map_err(|e| e.to_string())?;
-                self.channel = Some(channel);
-                return Ok((status, plain.to_vec()));
-            }
             // Refused unread because the session expired or was dropped: once more on a new one.
             let gone = serde_json::from_slice::<ApiError>(&answer).is_ok_and(|e| e.code == ApiErrorCode::StaleRequest);
             if !gone {
@@ -471,19 +489,11 @@ impl Work {
 /// Seals `body` for POST `path`, sends it and opens the answer.
 async fn sealed_post(conn: &mut Conn, channel: &mut ChannelClient, path: &str, body: &Value) -> Result<Value, String> {
     let json = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-    let (counter, sealed) = channel.seal_request("POST", path, &json).map_err(|e| e.to_string())?;
-    let message = SealedMessage {
-        session_id: Bytes(channel.session_id().to_vec()),
-        counter,
-        body: Bytes(sealed),
-    };
-    let wire = serde_json::to_vec(&message).map_err(|e| e.to_string())?;
-    let answer = conn.expect_ok("POST", path, SEALED_CONTENT_TYPE, wire).await?;
-    let message: SealedMessage = serde_json::from_slice(&answer).map_err(|e| e.to_string())?;
-    let plain = channel
-        .open_response(message.counter, "POST", path, &message.body.0)
-        .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&plain).map_err(|e| e.to_string())
+    match conn.exchange_sealed(channel, path, &json).await? {
+        Ok((200, plain)) => serde_json::from_slice(&plain).map_err(|e| e.to_string()),
+        Ok((status, plain)) => Err(format!("{path}: {status} {}", String::from_utf8_lossy(&plain))),
+        Err((status, answer)) => Err(format!("{path}: {status} {}", String::from_utf8_lossy(&answer))),
+    }
 }
 
 /// What a load measured.

@@ -632,8 +632,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             records,
             public_url,
         } => {
-            // By default the listener's own address (not a port chosen at start).
-            let public_url = public_url.or_else(|| (listen.port() != 0).then(|| format!("https://{listen}")));
+            // By default the listener's own address, when it is one a client
+            // can reach (not every interface, not a port chosen at start).
+            let public_url = public_url
+                .or_else(|| (listen.port() != 0 && !listen.ip().is_unspecified()).then(|| format!("https://{listen}")));
+            if public_url.is_none() {
+                tracing::warn!("no --public-url: users' certificates will not name the CRL or the CA certificate");
+            }
             let policy = records.policy(guesses.policy(sessions.limits()), public_url)?;
             let tier = open_key_tier(&data_dir, database.as_deref(), policy)?;
             let rate_limits = RateLimits::new(RateLimitConfig {

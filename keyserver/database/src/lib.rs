@@ -197,6 +197,15 @@ impl TransactionError for DbError {
     }
 }
 
+/// The file of the SQLite database at `url` (a path, or `sqlite:`/`sqlite://` and one); `None` for
+/// PostgreSQL. Parsed as [`Database::open`] parses it.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    match Target::parse(url) {
+        Target::Sqlite(path) => Some(path),
+        Target::Postgres(_) => None,
+    }
+}
+
 /// Where the pool's connections go, parsed from the configured URL.
 #[derive(Clone)]
 enum Target {

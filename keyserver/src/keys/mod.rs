@@ -331,16 +331,20 @@ impl KeyTier {
         // An SQLite database is a file (and its log) of the data directory's
         // kind: private, before it is opened (the files SQLite adds take the
         // database's mode) and after (a database it made takes the umask's).
-        let sqlite_files = |url: &str| -> Vec<std::path::PathBuf> {
-            match url.starts_with("postgres:") || url.starts_with("postgresql:") {
-                true => Vec::new(),
-                false => ["", "-wal", "-shm", "-journal"]
-                    .iter()
-                    .map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", url.trim_start_matches("sqlite://"))))
-                    .collect(),
-            }
+        let sqlite_files = |url: &str| -> Vec<PathBuf> {
+            let Some(database) = signet_database::sqlite_path(url) else {
+                return Vec::new();
+            };
+            ["", "-wal", "-shm", "-journal"]
+                .iter()
+                .map(|suffix| {
+                    let mut file = database.clone().into_os_string();
+                    file.push(suffix);
+                    PathBuf::from(file)
+                })
+                .collect()
         };
-        let make_private = |files: &[std::path::PathBuf]| -> Result<(), OpenError> {
+        let make_private = |files: &[PathBuf]| -> Result<(), OpenError> {
             for file in files.iter().filter(|f| f.exists()) {
                 private(file, 0o600).map_err(|source| OpenError::DataDir {
                     path: file.display().to_string(),

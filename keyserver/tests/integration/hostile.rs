@@ -378,7 +378,8 @@ fn re_registration_guesses_count_against_the_user_they_name() {
     let statuses: Vec<u16> = (0..25)
         .map(|_| client.request("POST", "/v1/reregister", &[], body).0)
         .collect();
-    // Unsigned, each is refused; after the user's burst (20), the web tier answers 429 without forwarding.
+    // Unsigned, each is refused; after the user's burst (20), the key tier
+    // (which alone reads the sealed body) answers 429 before the signature.
     assert!(statuses[..20].iter().all(|&s| s == 403), "{statuses:?}");
     assert!(statuses[20..].iter().all(|&s| s == 429), "{statuses:?}");
     // Another user's requests are not held up.

@@ -280,7 +280,7 @@ fn plain_bodies_are_refused_on_every_route_that_carries_a_secret() {
                 "{path} as {content_type}"
             );
         }
-        // Without a content type at all, too.
+        // With an empty content type, too.
         let (status, answer) = client.request_plain("POST", path, &[("content-type", String::new())], &json);
         let error: ApiError = serde_json::from_slice(&answer).expect("an API error");
         assert_eq!(

@@ -443,14 +443,15 @@ fn what_the_web_tier_forwards_holds_no_secret() {
         ("new sealed record", new_record),
     ];
     for (what, bytes) in &secrets {
-        for shown in [b64(bytes), hex::encode(bytes)] {
-            assert!(
-                !text.contains(&shown[..shown.len().min(24)]),
-                "the {what} crossed the web tier"
-            );
+        // A window from the middle (past a record's public header, and for
+        // base64 on a 3-byte boundary, so it shows as it would in the whole).
+        let middle = bytes.len() / 2 / 3 * 3;
+        let window = &bytes[middle..middle + 15];
+        for shown in [b64(window), hex::encode(window)] {
+            assert!(!text.contains(&shown), "the {what} crossed the web tier");
         }
         assert!(
-            !recorded.windows(16).any(|w| w == &bytes[..16]),
+            !recorded.windows(15).any(|w| w == window),
             "the {what} crossed the web tier raw"
         );
     }

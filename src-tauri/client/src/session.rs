@@ -246,27 +246,25 @@ impl Connection {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> Result<T> {
-        if !signer.channel_open {
-            self.open_channel(signer)?;
-        }
-        let exchanged = exchange(&self.server, signer, ChannelPeer::KeyServer, path, headers, body);
-        if exchanged.is_err() {
-            // Refused unread (a rate, the size, an outage) or lost on the way:
-            // the key tier's counter may not have moved with the signing
-            // core's, so the next request opens a new session.
-            signer.channel_open = false;
-        }
-        match exchanged? {
-            Exchanged::Answer(answer) => answer,
-            // The key server no longer holds the session (expired, unused in
-            // time, or given up to make room) and refused the request unread:
-            // once more, in a new session.
-            Exchanged::SessionGone(_) => {
+        let mut retried = false;
+        loop {
+            if !signer.channel_open {
                 self.open_channel(signer)?;
-                match exchange(&self.server, signer, ChannelPeer::KeyServer, path, headers, body)? {
-                    Exchanged::Answer(answer) => answer,
-                    Exchanged::SessionGone(refusal) => Err(refusal),
-                }
+            }
+            let exchanged = exchange(&self.server, signer, ChannelPeer::KeyServer, path, headers, body);
+            if !matches!(exchanged, Ok(Exchanged::Answer(_))) {
+                // Refused unread (a rate, the size, an outage, a session the
+                // key server no longer holds) or lost on the way: the key
+                // tier's counter may not have moved with the signing core's,
+                // so the next request opens a new session.
+                signer.channel_open = false;
+            }
+            match exchanged? {
+                Exchanged::Answer(answer) => return answer,
+                // The session expired, went unused too long or was given up
+                // to make room: once more, in a new session.
+                Exchanged::SessionGone(_) if !retried => retried = true,
+                Exchanged::SessionGone(refusal) => return Err(refusal),
             }
         }
     }
